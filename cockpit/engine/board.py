@@ -1,0 +1,83 @@
+"""Read models for people and scripts: the board (`cockpit status`), one work package,
+rejected entries. Plain data from the projections; no rules decided here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cockpit.engine.errors import NotFound
+from cockpit.store import Store
+
+LAST_VERIFY_KEYS = ("outcome", "acceptance_status", "blocking_predicate", "blocked_reason_class")
+
+
+def _last_verify(row: dict[str, Any]) -> dict[str, Any] | None:
+    verify = row.get("last_verify")
+    if not verify:
+        return None
+    return {key: verify.get(key) for key in LAST_VERIFY_KEYS}
+
+
+def status_row(row: dict[str, Any]) -> dict[str, Any]:
+    """One WP in the SPEC 8 `status` shape."""
+    return {
+        "id": row["id"],
+        "title": row["title"],
+        "state": row["state"],
+        "tier": row["tier"],
+        "owner": row["owner"],
+        "accountable": row["accountable"],
+        "assignee": row["assignee"],
+        "overridden": row["overridden"],
+        "last_verify": _last_verify(row),
+    }
+
+
+def board(store: Store) -> list[dict[str, Any]]:
+    """Every work package in the SPEC 8 `status` shape, by id."""
+    return [status_row(row) for row in store.work_packages()]
+
+
+def work_package_status(store: Store, wp_id: str) -> dict[str, Any]:
+    """One work package: the status fields plus its booking details and flags.
+
+    Raises NotFound if no such WP has been booked."""
+    row = store.work_package(wp_id)
+    if row is None:
+        raise NotFound(f"no work package {wp_id} has been booked in this workspace")
+    body = row["body"]
+    return {
+        **status_row(row),
+        "objective": row["objective"],
+        "lane": row["lane"],
+        "labels": row["labels"],
+        "success_criteria": row["success_criteria"],
+        "owned_surfaces": body.get("owned_surfaces", []),
+        "forbidden_surfaces": body.get("forbidden_surfaces", []),
+        "validation_commands": body.get("validation_commands", []),
+        "target_repo": row["target_repo"],
+        "base_ref": row["base_ref"],
+        "vetoed": row["vetoed"],
+        "scope_declined": row["scope_declined"],
+        "entries": [
+            {"id": e["id"], "kind": e["kind"], "principal": e["principal"], "seq": e["seq"]}
+            for e in store.entries(wp_id)
+        ],
+        "updated": row["updated_ts"],
+    }
+
+
+def rejected(store: Store) -> list[dict[str, Any]]:
+    """Rejected entries in the SPEC 8 shape (`file` is the name in queue/rejected/)."""
+    return [
+        {
+            "file": r["file"],
+            "entry_id": r["entry_id"],
+            "code": r["code"],
+            "message": r["message"],
+            "original_file": r["original_file"],
+            "seq": r["seq"],
+            "ts": r["ts"],
+        }
+        for r in store.rejections()
+    ]

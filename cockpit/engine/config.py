@@ -1,0 +1,157 @@
+"""cockpit.yaml: the workspace's policy, validated strictly (SPEC 2.1).
+
+Unknown keys are errors, because a typo must never silently weaken policy.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from cockpit.engine.domain import Capability, EvidenceClass, Mode, Predicate, Tier
+from cockpit.engine.errors import ConfigError
+from cockpit.engine.safe_yaml import UnsafeYaml, YamlSyntaxError, load_yaml
+
+CONFIG_FILE = "cockpit.yaml"
+CONFIG_SCHEMA = "cockpit.config/v1"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PrincipalConfig(_Strict):
+    roles: list[str]
+    lanes: list[str] = Field(default_factory=list)
+
+
+class LaneConfig(_Strict):
+    command: list[str] = Field(min_length=1)
+    timeout_s: int = Field(default=600, gt=0)
+
+
+class TierConfig(_Strict):
+    evidence_floor: EvidenceClass
+    require_diagnostic_review: bool = False
+    require_rollback_plan: bool = False
+
+
+def _default_tiers() -> dict[Tier, TierConfig]:
+    return {
+        Tier.LIGHT: TierConfig(evidence_floor=EvidenceClass.SOURCE_TRACE),
+        Tier.STANDARD: TierConfig(evidence_floor=EvidenceClass.LOCAL_COMMAND_PROOF),
+        Tier.DEEP: TierConfig(
+            evidence_floor=EvidenceClass.RUNTIME_PROOF,
+            require_diagnostic_review=True,
+            require_rollback_plan=True,
+        ),
+    }
+
+
+class CanonPolicy(_Strict):
+    min_evaluator_score: float = Field(default=0.5, ge=0.0, le=1.0)
+    separation_of_duties: bool = True
+
+
+class PolicyConfig(_Strict):
+    version: int = Field(ge=1)
+    failed_on: list[Predicate] = Field(
+        default_factory=lambda: [Predicate.SCOPE_RESPECTED, Predicate.VALIDATION_PASSED]
+    )
+    validation_timeout_s: int = Field(default=300, gt=0)
+    canon: CanonPolicy = Field(default_factory=CanonPolicy)
+
+
+class RunnerConfig(_Strict):
+    mode: Mode = Mode.LIVE
+    canary_labels: list[str] = Field(default_factory=lambda: ["canary"])
+    verifier: str | None = None
+
+
+class Config(_Strict):
+    """A validated cockpit.yaml."""
+
+    schema_: Literal["cockpit.config/v1"] = Field(alias="schema")
+    tenant: str = Field(min_length=1)
+    operator: str
+    principals: dict[str, PrincipalConfig] = Field(min_length=1)
+    roles: dict[str, list[Capability]]
+    lanes: dict[str, LaneConfig] = Field(default_factory=dict)
+    tiers: dict[Tier, TierConfig] = Field(default_factory=_default_tiers)
+    policy: PolicyConfig
+    runner: RunnerConfig = Field(default_factory=RunnerConfig)
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Config:
+        for name, principal in self.principals.items():
+            for role in principal.roles:
+                if role not in self.roles:
+                    raise ValueError(f"principals.{name}.roles: unknown role {role!r}")
+            for lane in principal.lanes:
+                if lane not in self.lanes:
+                    raise ValueError(f"principals.{name}.lanes: unknown lane {lane!r}")
+        if self.operator not in self.principals:
+            raise ValueError(f"operator: {self.operator!r} is not one of the principals")
+        missing = [t.value for t in Tier if t not in self.tiers]
+        if missing:
+            raise ValueError(f"tiers: missing tier(s) {', '.join(missing)}")
+        verifier = self.runner.verifier
+        if verifier is not None:
+            if verifier not in self.principals:
+                raise ValueError(f"runner.verifier: {verifier!r} is not one of the principals")
+            if Capability.VERIFY not in self.capabilities(verifier):
+                raise ValueError(f"runner.verifier: {verifier!r} lacks the verify capability")
+        return self
+
+    def capabilities(self, principal: str) -> frozenset[Capability]:
+        """Every capability `principal` holds through its roles; empty if unknown."""
+        entry = self.principals.get(principal)
+        if entry is None:
+            return frozenset()
+        return frozenset(cap for role in entry.roles for cap in self.roles.get(role, []))
+
+    def has(self, principal: str, capability: Capability) -> bool:
+        return capability in self.capabilities(principal)
+
+    def evidence_floor(self, tier: Tier) -> EvidenceClass:
+        return self.tiers[tier].evidence_floor
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    loc = ".".join(str(part) for part in first["loc"])
+    if first["type"] == "extra_forbidden":
+        return f"{loc}: unknown key"
+    if first["type"] == "missing":
+        return f"{loc}: required key is missing"
+    message = str(first["msg"]).removeprefix("Value error, ")
+    # Cross-reference errors come from the model validator and name their key themselves.
+    return f"{loc}: {message}" if loc else message
+
+
+def parse_config(data: Any, source: str = CONFIG_FILE) -> Config:
+    """Validate a loaded cockpit.yaml document; raises ConfigError naming the key."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the file must be a YAML mapping of settings")
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{source}: {_describe(exc)}") from None
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate cockpit.yaml at `path`; raises ConfigError naming the key."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc})") from None
+    try:
+        data = load_yaml(text)
+    except (YamlSyntaxError, UnsafeYaml) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    return parse_config(data, str(path))

@@ -1,0 +1,165 @@
+"""The domain's fixed vocabulary: states, entry kinds, capabilities, evidence classes, predicates.
+
+Every name here is part of the product contract (SPEC 3-5) and appears in files, events and
+JSON output, so the enum values are the wire names.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+
+class State(StrEnum):
+    BOOKED = "booked"
+    DISPATCHED = "dispatched"
+    SCOPE_CONFIRMED = "scope_confirmed"
+    IN_PROGRESS = "in_progress"
+    CLAIMED = "claimed"
+    VERIFYING = "verifying"
+    ACCEPTED = "accepted"
+    BLOCKED = "blocked"
+    RECOVERING = "recovering"
+    FAILED = "failed"
+    ROLLED_BACK = "rolled_back"
+    COMPLETE = "complete"
+    CANCELLED = "cancelled"
+
+
+TERMINAL_STATES = frozenset({State.COMPLETE, State.CANCELLED})
+
+
+class Kind(StrEnum):
+    WORK_PACKAGE = "work_package"
+    COMMON_GROUND = "common_ground"
+    DISPATCH = "dispatch"
+    SCOPE_CONFIRMATION = "scope_confirmation"
+    REVIEW = "review"
+    CLAIM = "claim"
+    EVIDENCE = "evidence"
+    RECOVERY = "recovery"
+    CANDIDATE = "candidate"
+    VETO = "veto"
+
+
+class Capability(StrEnum):
+    BOOK = "book"
+    DISPATCH = "dispatch"
+    REVIEW = "review"
+    VERIFY = "verify"
+    OVERRIDE = "override"
+    RECOVER = "recover"
+    ROLLBACK = "rollback"
+    CANCEL = "cancel"
+    COMMISSION = "commission"
+    VETO = "veto"
+    DISMISS_ADVISORY = "dismiss_advisory"
+    CONFIRM_SCOPE = "confirm_scope"
+    CLAIM = "claim"
+    EVIDENCE = "evidence"
+    CANDIDATE = "candidate"
+
+
+# The capability an entry's principal must hold, per kind (SPEC 3). A tuple means "any of".
+KIND_CAPABILITIES: dict[Kind, tuple[Capability, ...]] = {
+    Kind.WORK_PACKAGE: (Capability.BOOK,),
+    Kind.COMMON_GROUND: (Capability.BOOK, Capability.CLAIM),
+    Kind.DISPATCH: (Capability.DISPATCH,),
+    Kind.SCOPE_CONFIRMATION: (Capability.CONFIRM_SCOPE,),
+    Kind.REVIEW: (Capability.REVIEW,),
+    Kind.CLAIM: (Capability.CLAIM,),
+    Kind.EVIDENCE: (Capability.EVIDENCE,),
+    Kind.RECOVERY: (Capability.RECOVER,),
+    Kind.CANDIDATE: (Capability.CANDIDATE,),
+    Kind.VETO: (Capability.VETO,),
+}
+
+
+class Tier(StrEnum):
+    LIGHT = "light"
+    STANDARD = "standard"
+    DEEP = "deep"
+
+
+class EvidenceClass(StrEnum):
+    """The evidence ladder, weakest first; `rank` orders them."""
+
+    SOURCE_TRACE = "source_trace"
+    STATIC_PROOF = "static_proof"
+    LOCAL_COMMAND_PROOF = "local_command_proof"
+    RUNTIME_PROOF = "runtime_proof"
+    STRESS_ABUSE_PROOF = "stress_abuse_proof"
+    MERGE_PROOF = "merge_proof"
+
+    @property
+    def rank(self) -> int:
+        return list(EvidenceClass).index(self)
+
+
+class Verdict(StrEnum):
+    GO = "go"
+    REVISION_REQUIRED = "revision_required"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    DIAGNOSTIC = "diagnostic"
+
+
+class DoneState(StrEnum):
+    DONE = "done"
+    PARTIAL = "partial"
+    NOT_FIXED = "not_fixed"
+
+
+class Mode(StrEnum):
+    DRY_RUN = "dry-run"
+    SHADOW = "shadow"
+    CANARY = "canary"
+    LIVE = "live"
+
+
+class Predicate(StrEnum):
+    """The verify gate's predicates, in the order SPEC 5 lists them (the order that names
+    the blocking predicate)."""
+
+    CLAIM_DONE = "claim_done"
+    COMMON_GROUND_ALIGNED = "common_ground_aligned"
+    GROUND_FRESH = "ground_fresh"
+    VERIFY_MODE = "verify_mode"
+    EVIDENCE_FLOOR = "evidence_floor"
+    OWNERSHIP_CLEAR = "ownership_clear"
+    NO_OPEN_BLOCKERS = "no_open_blockers"
+    ESCALATION_PATH = "escalation_path"
+    ADVISORIES_TREATED = "advisories_treated"
+    NO_ACTIVE_RECOVERY = "no_active_recovery"
+    NO_VETO = "no_veto"
+    SCOPE_RESPECTED = "scope_respected"
+    VALIDATION_PASSED = "validation_passed"
+
+
+class RejectionCode(StrEnum):
+    """Stable rejection codes, in the order they are checked (SPEC 3.1)."""
+
+    SYMLINK = "symlink"
+    TOO_LARGE = "too_large"
+    PARSE_ERROR = "parse_error"
+    UNSAFE_YAML = "unsafe_yaml"
+    UNKNOWN_KIND = "unknown_kind"
+    BAD_ID = "bad_id"
+    SCHEMA_ERROR = "schema_error"
+    REPLAY_CONFLICT = "replay_conflict"
+    TENANT_MISMATCH = "tenant_mismatch"
+    UNKNOWN_PRINCIPAL = "unknown_principal"
+    CAPABILITY_DENIED = "capability_denied"
+    UNKNOWN_WORK_PACKAGE = "unknown_work_package"
+    PATH_ESCAPE = "path_escape"
+    BAD_REF = "bad_ref"
+    NOT_ASSIGNEE = "not_assignee"
+    ILLEGAL_TRANSITION = "illegal_transition"
+
+
+ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+REF_PATTERN = re.compile(r"(?P<id>[A-Za-z0-9][A-Za-z0-9._-]{0,63})(?:@sha256:(?P<sha>[0-9a-f]{64}))?")
+
+
+def is_valid_id(value: object) -> bool:
+    return isinstance(value, str) and ID_PATTERN.fullmatch(value) is not None

@@ -1,0 +1,282 @@
+"""Ingest: the stateful checks of SPEC 3.1 and the events an accepted entry appends.
+
+`plan_entry` reads the current projections and returns the events an entry produces, or
+raises EntryRejected with the first failing code in SPEC order. It runs inside the store
+transaction that appends its events, so the check and the change see the same state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from cockpit.engine.config import Config
+from cockpit.engine.domain import KIND_CAPABILITIES, Capability, Kind, RejectionCode, State, Verdict
+from cockpit.engine.entries import (
+    ClaimBody,
+    CommonGroundBody,
+    DispatchBody,
+    EntryRejected,
+    ParsedEntry,
+    RecoveryBody,
+    ReviewBody,
+    ScopeConfirmationBody,
+    VetoBody,
+    check_paths,
+    entry_refs,
+    parse_ref,
+)
+from cockpit.engine.lifecycle import IllegalTransition, Trigger, transition
+from cockpit.store import NewEvent, Store
+
+# The event type each kind's entry is recorded as (SPEC 7 names).
+EVENT_TYPES: dict[Kind, str] = {
+    Kind.WORK_PACKAGE: "task_created",
+    Kind.COMMON_GROUND: "common_ground_updated",
+    Kind.DISPATCH: "dispatched",
+    Kind.SCOPE_CONFIRMATION: "scope_confirmed",
+    Kind.REVIEW: "review_recorded",
+    Kind.CLAIM: "claim_packet_created",
+    Kind.EVIDENCE: "evidence_packet_created",
+    Kind.RECOVERY: "recovery_packet_created",
+    Kind.CANDIDATE: "candidate_created",
+    Kind.VETO: "veto_changed",
+}
+
+# Kinds whose author must be the principal the WP is dispatched to.
+ASSIGNEE_KINDS = frozenset({Kind.CLAIM, Kind.SCOPE_CONFIRMATION})
+
+_REVIEW_TRIGGERS = {
+    Verdict.GO: Trigger.REVIEW_GO,
+    Verdict.REVISION_REQUIRED: Trigger.REVIEW_REVISION_REQUIRED,
+    Verdict.ACCEPTED: Trigger.REVIEW_ACCEPTED,
+    Verdict.REJECTED: Trigger.REVIEW_REJECTED,
+}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What ingesting one entry does: nothing (a duplicate) or these events."""
+
+    duplicate: bool
+    events: list[NewEvent] = field(default_factory=list)
+
+
+def entry_trigger(parsed: ParsedEntry) -> Trigger | None:
+    """The lifecycle trigger an entry fires, or None for entries that change no state."""
+    entry = parsed.entry
+    body = entry.body
+    match entry.kind:
+        case Kind.WORK_PACKAGE:
+            return Trigger.BOOK
+        case Kind.DISPATCH:
+            return Trigger.DISPATCH
+        case Kind.SCOPE_CONFIRMATION:
+            assert isinstance(body, ScopeConfirmationBody)
+            return Trigger.SCOPE_CONFIRMATION if body.confirmed else None
+        case Kind.REVIEW:
+            assert isinstance(body, ReviewBody)
+            return _REVIEW_TRIGGERS.get(body.verdict)
+        case Kind.CLAIM:
+            return Trigger.CLAIM
+        case Kind.RECOVERY:
+            return Trigger.RECOVERY
+        case _:
+            return None
+
+
+def _reject(code: RejectionCode, message: str, parsed: ParsedEntry) -> EntryRejected:
+    return EntryRejected(code, message, parsed.entry.id)
+
+
+def _check_identity(parsed: ParsedEntry, config: Config) -> None:
+    entry = parsed.entry
+    if entry.tenant is not None and entry.tenant != config.tenant:
+        raise _reject(
+            RejectionCode.TENANT_MISMATCH,
+            f"tenant {entry.tenant!r} is not this workspace's tenant {config.tenant!r}",
+            parsed,
+        )
+    if entry.principal not in config.principals:
+        raise _reject(
+            RejectionCode.UNKNOWN_PRINCIPAL,
+            f"principal {entry.principal!r} is not declared in cockpit.yaml",
+            parsed,
+        )
+    needed = KIND_CAPABILITIES[entry.kind]
+    held = config.capabilities(entry.principal)
+    if not any(cap in held for cap in needed):
+        names = " or ".join(c.value for c in needed)
+        raise _reject(
+            RejectionCode.CAPABILITY_DENIED,
+            f"{entry.principal} lacks the {names} capability needed for a {entry.kind.value} entry",
+            parsed,
+        )
+    if isinstance(entry.body, DispatchBody):
+        target = entry.body.to
+        if target not in config.principals:
+            raise _reject(
+                RejectionCode.UNKNOWN_PRINCIPAL,
+                f"dispatch target {target!r} is not declared in cockpit.yaml",
+                parsed,
+            )
+        if not config.has(target, Capability.CLAIM):
+            raise _reject(
+                RejectionCode.CAPABILITY_DENIED,
+                f"dispatch target {target} lacks the claim capability, so it could never deliver",
+                parsed,
+            )
+
+
+def check_static(parsed: ParsedEntry, config: Config) -> None:
+    """The checks that need only the entry and the config (used by `submit` too):
+    tenant, principal, capability and path escape. Raises EntryRejected."""
+    _check_identity(parsed, config)
+    check_paths(parsed.entry)
+
+
+def _edges_and_refs(parsed: ParsedEntry, store: Store) -> list[dict[str, str]]:
+    entry = parsed.entry
+    edges: list[dict[str, str]] = []
+    for rel, raw in entry_refs(entry):
+        ref = parse_ref(raw, entry.id)
+        target = store.entry(ref.id)
+        if target is None:
+            raise _reject(RejectionCode.BAD_REF, f"{rel} {ref.id!r} names no ingested entry", parsed)
+        if ref.sha256 is not None and ref.sha256 != target["sha256"]:
+            raise _reject(
+                RejectionCode.BAD_REF,
+                f"{rel} {ref.id} is pinned to sha256:{ref.sha256[:12]}… but the entry's hash is "
+                f"{target['sha256'][:12]}…",
+                parsed,
+            )
+        edges.append({"from": entry.id, "to": ref.id, "rel": rel})
+    body = entry.body
+    if isinstance(body, ClaimBody) and body.common_ground is not None:
+        if store.entry(body.common_ground.id) is not None:
+            edges.append({"from": entry.id, "to": body.common_ground.id, "rel": "common_ground"})
+    return edges
+
+
+def _check_common_ground_version(parsed: ParsedEntry, store: Store) -> None:
+    body = parsed.entry.body
+    assert isinstance(body, CommonGroundBody)
+    versions = [
+        int(e["body"]["version"])
+        for e in store.entries(parsed.entry.work_package, Kind.COMMON_GROUND.value)
+    ]
+    expected = max(versions, default=0) + 1
+    if body.version != expected:
+        raise _reject(
+            RejectionCode.ILLEGAL_TRANSITION,
+            f"common ground version {body.version} does not follow the latest version "
+            f"{expected - 1} (expected {expected})",
+            parsed,
+        )
+
+
+def plan_entry(parsed: ParsedEntry, config: Config, store: Store) -> Plan:
+    """Check one parsed entry against config and store; return the events it appends.
+
+    Raises EntryRejected with the first failing stateful code, in SPEC 3.1 order:
+    replay_conflict, tenant_mismatch, unknown_principal, capability_denied,
+    unknown_work_package, path_escape, bad_ref, not_assignee, illegal_transition.
+    """
+    entry = parsed.entry
+    existing = store.entry(entry.id)
+    if existing is not None:
+        if existing["sha256"] == parsed.sha256:
+            return Plan(duplicate=True)
+        raise _reject(
+            RejectionCode.REPLAY_CONFLICT,
+            f"entry id {entry.id} was already ingested with different content "
+            f"(sha256 {existing['sha256'][:12]}…)",
+            parsed,
+        )
+    _check_identity(parsed, config)
+    wp = store.work_package(entry.work_package)
+    if entry.kind is not Kind.WORK_PACKAGE and wp is None:
+        raise _reject(
+            RejectionCode.UNKNOWN_WORK_PACKAGE,
+            f"work package {entry.work_package} has not been booked",
+            parsed,
+        )
+    check_paths(entry)
+    edges = _edges_and_refs(parsed, store)
+    if entry.kind in ASSIGNEE_KINDS:
+        assert wp is not None
+        if wp["assignee"] != entry.principal:
+            assignee = wp["assignee"] or "nobody (not dispatched)"
+            raise _reject(
+                RejectionCode.NOT_ASSIGNEE,
+                f"{entry.principal} is not the assignee of {entry.work_package} ({assignee})",
+                parsed,
+            )
+
+    state = State(wp["state"]) if wp is not None else None
+    trigger = entry_trigger(parsed)
+    target: State | None = None
+    body = entry.body
+    if trigger is not None:
+        try:
+            target = transition(state, trigger)
+        except IllegalTransition as exc:
+            raise _reject(RejectionCode.ILLEGAL_TRANSITION, str(exc), parsed) from None
+    elif isinstance(body, ScopeConfirmationBody) and state is not State.DISPATCHED:
+        raise _reject(
+            RejectionCode.ILLEGAL_TRANSITION,
+            f"a scope confirmation is only taken while dispatched, not in state {state}",
+            parsed,
+        )
+    elif isinstance(body, CommonGroundBody):
+        _check_common_ground_version(parsed, store)
+    elif isinstance(body, VetoBody) and body.lift and wp is not None and not wp["vetoed"]:
+        raise _reject(
+            RejectionCode.ILLEGAL_TRANSITION, f"{entry.work_package} has no active veto to lift", parsed
+        )
+
+    payload: dict[str, Any] = {
+        "entry": entry.to_json(),
+        "sha256": parsed.sha256,
+        "file": parsed.file,
+        "raw": parsed.raw,
+        "edges": edges,
+    }
+    if isinstance(body, ScopeConfirmationBody):
+        payload["confirmed"] = body.confirmed
+    if isinstance(body, VetoBody):
+        payload.update(active=not body.lift, reason=body.reason)
+    if isinstance(body, RecoveryBody):
+        payload.update(recovery_owner=body.recovery_owner, next_action=body.next_action)
+    if isinstance(body, DispatchBody):
+        payload["to"] = body.to
+
+    wp_id = entry.work_package
+    events: list[NewEvent] = []
+    main = NewEvent(EVENT_TYPES[entry.kind], wp_id, entry.principal, entry.id, payload)
+    if trigger is Trigger.REVIEW_ACCEPTED:
+        assert target is not None and state is not None
+        events.append(main)
+        events.append(
+            NewEvent(
+                "task_completed",
+                wp_id,
+                entry.principal,
+                entry.id,
+                {"transition": {"from": state.value, "to": target.value}, "review": entry.id},
+            )
+        )
+        return Plan(duplicate=False, events=events)
+    if target is not None:
+        payload["transition"] = {"from": state.value if state else None, "to": target.value}
+    if trigger is Trigger.REVIEW_REJECTED:
+        payload["rollback_requested"] = True
+    events.append(main)
+    return Plan(duplicate=False, events=events)
+
+
+def apply_plan(plan: Plan, store: Store) -> int:
+    """Append the plan's events (inside the caller's transaction); returns how many."""
+    for event in plan.events:
+        store.append(event)
+    return len(plan.events)

@@ -1,0 +1,124 @@
+"""The handoff queue's file discipline (SPEC 3.1): Maildir-style tmp/new/cur/done/rejected.
+
+Writers create in tmp/, fsync, then link into new/. The sweeper claims a file by renaming
+it into cur/ (so two sweepers never take the same file), and when its events are committed
+moves it to done/ or, with a reason file, to rejected/.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from cockpit.engine.workspace import Workspace
+
+YOUNG_SECONDS = 1.0
+
+
+def is_ignored(name: str) -> bool:
+    """Names the queue never reads: dotfiles and files still being written."""
+    return name.startswith(".") or name.endswith((".tmp", ".part"))
+
+
+def pending(directory: Path) -> list[Path]:
+    """Entry files waiting in `directory`, by name (symlinks included: they get rejected)."""
+    try:
+        names = sorted(os.listdir(directory))
+    except FileNotFoundError:
+        return []
+    return [directory / n for n in names if not is_ignored(n) and not (directory / n).is_dir()]
+
+
+def unique_path(directory: Path, name: str, reserved_suffixes: Iterable[str] = ()) -> Path:
+    """A path in `directory` for `name` that exists neither itself nor with any of the
+    reserved suffixes (name-1.ext, name-2.ext, ... on collision)."""
+    stem, dot, ext = name.partition(".")
+    candidate = name
+    n = 1
+    while any(os.path.lexists(directory / (candidate + s)) for s in ("", *reserved_suffixes)):
+        candidate = f"{stem}-{n}{dot}{ext}"
+        n += 1
+    return directory / candidate
+
+
+def is_young(path: Path, now: float | None = None) -> bool:
+    """True if the file was modified within the last ~1 s (a `cp` may still be writing)."""
+    try:
+        mtime = path.lstat().st_mtime
+    except FileNotFoundError:
+        return False
+    return ((now if now is not None else time.time()) - mtime) < YOUNG_SECONDS
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def deliver(ws: Workspace, name: str, data: bytes) -> Path:
+    """Write `data` as a new entry: create in tmp/, fsync, link into new/ (never
+    overwriting), remove the tmp file. Returns the path in new/."""
+    ws.ensure_dirs()
+    tmp = ws.queue_dir("tmp") / f".{os.getpid()}.{time.time_ns()}.{name}.tmp"
+    with open(tmp, "xb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    try:
+        while True:
+            target = unique_path(ws.queue_dir("new"), name)
+            try:
+                os.link(tmp, target)
+                break
+            except FileExistsError:
+                continue
+        _fsync_dir(target.parent)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+def claim(path: Path, cur: Path) -> Path | None:
+    """Take a file from new/ into cur/ by atomic rename; None if another sweeper took it."""
+    target = unique_path(cur, path.name)
+    try:
+        os.rename(path, target)
+    except FileNotFoundError:
+        return None
+    return target
+
+
+def release(path: Path, new: Path) -> Path:
+    """Put a claimed file back into new/ (a young file to retry later)."""
+    target = unique_path(new, path.name)
+    os.rename(path, target)
+    return target
+
+
+def finish(path: Path, done: Path) -> Path:
+    """Move an ingested (or duplicate) entry from cur/ to done/."""
+    target = unique_path(done, path.name)
+    os.rename(path, target)
+    return target
+
+
+def reject_target(rejected: Path, name: str) -> Path:
+    return unique_path(rejected, name, reserved_suffixes=(".reason.json",))
+
+
+def move_rejected(path: Path, target: Path, reason: dict[str, Any]) -> None:
+    """Write NAME.reason.json (atomically), then move the file to rejected/NAME."""
+    reason_path = target.with_name(target.name + ".reason.json")
+    tmp = target.with_name(f".{target.name}.reason.json.tmp")
+    tmp.write_text(json.dumps(reason, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, reason_path)
+    with contextlib.suppress(FileNotFoundError):
+        os.rename(path, target)

@@ -1,0 +1,83 @@
+"""Creating workspaces: `cockpit init DIR [--demo]`."""
+
+from __future__ import annotations
+
+import shutil
+from importlib import resources
+from pathlib import Path
+
+from cockpit.engine.config import CONFIG_FILE
+from cockpit.engine.errors import InputError
+from cockpit.engine.workspace import Workspace
+
+DEFAULT_CONFIG = """\
+schema: cockpit.config/v1
+tenant: {tenant}
+operator: human:owner            # default principal for CLI/TUI actions (--as or $COCKPIT_PRINCIPAL override)
+principals:
+  human:owner:         {{roles: [owner]}}
+  human:reviewer:      {{roles: [reviewer]}}
+  agent:implementer-1: {{roles: [worker], lanes: [implementation]}}
+  agent:verifier:      {{roles: [verifier]}}
+roles:                           # capability bundles
+  owner:    [book, dispatch, review, verify, override, recover, rollback, cancel, commission, veto, dismiss_advisory]
+  reviewer: [review, commission, veto, dismiss_advisory]
+  verifier: [verify]
+  worker:   [confirm_scope, claim, evidence, recover, candidate]
+lanes:                           # how the runner launches the agent of a lane (never from an entry)
+  implementation:
+    command: ["python3", "agents/agent.py"]
+    timeout_s: 600
+tiers:
+  light:    {{evidence_floor: source_trace}}
+  standard: {{evidence_floor: local_command_proof}}
+  deep:     {{evidence_floor: runtime_proof, require_diagnostic_review: true, require_rollback_plan: true}}
+policy:
+  version: 1
+  failed_on: [scope_respected, validation_passed]
+  canon: {{min_evaluator_score: 0.5, separation_of_duties: true}}
+runner:
+  mode: live                     # dry-run | shadow | canary | live
+  canary_labels: [canary]
+  verifier: agent:verifier
+"""
+
+WORKSPACE_GITIGNORE = """\
+# Runtime state of a Cockpit workspace
+.cockpit/
+worktrees/
+"""
+
+
+def demo_source() -> Path:
+    """The bundled demo workspace's source files (shipped inside the package)."""
+    return Path(str(resources.files("cockpit") / "demo"))
+
+
+def init_workspace(directory: Path, *, demo: bool = False, tenant: str | None = None) -> Workspace:
+    """Create a workspace in `directory` (created if missing) and return it.
+
+    With `demo`, the workspace is the bundled synthetic walkthrough: its config, and its
+    entries waiting in queue/new/. Raises InputError if a workspace is already there.
+    """
+    directory = directory.resolve()
+    if (directory / CONFIG_FILE).exists():
+        raise InputError(f"{directory} already holds a workspace ({CONFIG_FILE} exists)")
+    if directory.exists() and not directory.is_dir():
+        raise InputError(f"{directory} exists and is not a directory")
+    directory.mkdir(parents=True, exist_ok=True)
+    if demo:
+        source = demo_source()
+        shutil.copytree(source, directory, dirs_exist_ok=True, ignore=_ignore_caches)
+    else:
+        (directory / CONFIG_FILE).write_text(
+            DEFAULT_CONFIG.format(tenant=tenant or "default"), encoding="utf-8"
+        )
+        (directory / ".gitignore").write_text(WORKSPACE_GITIGNORE, encoding="utf-8")
+    ws = Workspace.load(directory)
+    ws.ensure_dirs()
+    return ws
+
+
+def _ignore_caches(directory: str, names: list[str]) -> set[str]:
+    return {n for n in names if n in ("__pycache__", ".cockpit") or n.endswith(".pyc")}

@@ -1,0 +1,58 @@
+"""`cockpit submit`: validate entry files, then place them into queue/new/ the Maildir way."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from cockpit.engine import queue
+from cockpit.engine.domain import RejectionCode
+from cockpit.engine.entries import MAX_ENTRY_BYTES, EntryRejected, ParsedEntry, parse_entry
+from cockpit.engine.ingest import check_static
+from cockpit.engine.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class SubmitError:
+    file: str
+    code: str
+    message: str
+
+
+def validate_file(ws: Workspace, path: Path) -> tuple[bytes, ParsedEntry]:
+    """Read `path` once and run every check that needs no queue state (parse, schema,
+    tenant, principal, capability, path escape). Returns the bytes read and the parsed
+    entry; raises EntryRejected."""
+    if path.is_symlink():
+        raise EntryRejected(RejectionCode.SYMLINK, "symlinks are not accepted as entries")
+    size = path.stat().st_size
+    if size > MAX_ENTRY_BYTES:
+        raise EntryRejected(
+            RejectionCode.TOO_LARGE, f"entry is {size} bytes; the limit is {MAX_ENTRY_BYTES}"
+        )
+    data = path.read_bytes()
+    parsed = parse_entry(data, path.name)
+    check_static(parsed, ws.config)
+    return data, parsed
+
+
+def submit(ws: Workspace, paths: list[Path]) -> tuple[list[str], list[SubmitError]]:
+    """Validate every file; if all pass, deliver each into queue/new/ in order.
+
+    Returns (submitted entry ids, errors). When any file fails, nothing is delivered, so a
+    batch is never half-submitted.
+    """
+    parsed: list[tuple[Path, bytes, ParsedEntry]] = []
+    errors: list[SubmitError] = []
+    for path in paths:
+        try:
+            parsed.append((path, *validate_file(ws, path)))
+        except EntryRejected as exc:
+            errors.append(SubmitError(str(path), exc.code.value, exc.message))
+        except OSError as exc:
+            errors.append(SubmitError(str(path), "unreadable", exc.strerror or str(exc)))
+    if errors:
+        return [], errors
+    for path, data, _ in parsed:
+        queue.deliver(ws, path.name, data)
+    return [entry.entry.id for _, _, entry in parsed], []

@@ -1,0 +1,97 @@
+"""The workspace on disk (SPEC 2): where it is, its config, its directories and store."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from cockpit.engine.config import CONFIG_FILE, Config, load_config
+from cockpit.engine.errors import WorkspaceNotFound
+from cockpit.store import Store
+from cockpit.store.db import Clock, utc_now
+
+QUEUE_DIRS = ("tmp", "new", "cur", "done", "rejected")
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A loaded workspace: its root directory and validated config."""
+
+    root: Path
+    config: Config
+
+    @classmethod
+    def load(cls, root: Path) -> Workspace:
+        """Load the workspace at `root`; raises WorkspaceNotFound or ConfigError."""
+        root = root.resolve()
+        if not (root / CONFIG_FILE).is_file():
+            raise WorkspaceNotFound(
+                f"{root} has no {CONFIG_FILE}; create a workspace there with `cockpit init {root}`"
+            )
+        return cls(root=root, config=load_config(root / CONFIG_FILE))
+
+    @property
+    def queue(self) -> Path:
+        return self.root / "queue"
+
+    def queue_dir(self, name: str) -> Path:
+        return self.queue / name
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / ".cockpit"
+
+    @property
+    def db_path(self) -> Path:
+        return self.state_dir / "cockpit.db"
+
+    @property
+    def checkpoints_dir(self) -> Path:
+        return self.state_dir / "checkpoints"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.state_dir / "runner.lock"
+
+    @property
+    def handoffs_dir(self) -> Path:
+        return self.root / "handoffs"
+
+    @property
+    def worktrees_dir(self) -> Path:
+        return self.root / "worktrees"
+
+    def ensure_dirs(self) -> None:
+        for name in QUEUE_DIRS:
+            self.queue_dir(name).mkdir(parents=True, exist_ok=True)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+
+    def open_store(self, clock: Clock = utc_now) -> Store:
+        self.ensure_dirs()
+        return Store.open(self.db_path, clock)
+
+
+def resolve_workspace(
+    option: str | None, env: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> Path:
+    """The workspace directory per SPEC 2: `--workspace`, else $COCKPIT_WORKSPACE, else
+    ./workspace when it holds a cockpit.yaml. Raises WorkspaceNotFound naming the directory."""
+    env = os.environ if env is None else env
+    cwd = Path.cwd() if cwd is None else cwd
+    chosen = option or env.get("COCKPIT_WORKSPACE") or None
+    if chosen:
+        path = (cwd / chosen).resolve()
+        if not (path / CONFIG_FILE).is_file():
+            raise WorkspaceNotFound(
+                f"{path} has no {CONFIG_FILE}; create a workspace there with `cockpit init {path}`"
+            )
+        return path
+    default = cwd / "workspace"
+    if (default / CONFIG_FILE).is_file():
+        return default.resolve()
+    raise WorkspaceNotFound(
+        f"no workspace found: {default} has no {CONFIG_FILE}; pass --workspace DIR, set "
+        "COCKPIT_WORKSPACE, or create one with `cockpit init DIR`"
+    )

@@ -1,0 +1,286 @@
+"""The SQLite store (sqlite-utils, WAL): the append-only events table and the projections.
+
+Writes happen only inside `Store.transaction()` (BEGIN IMMEDIATE), where `append` adds an
+event to the chain and applies it to the projections in the same transaction, so a state
+change and its event are never apart.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from cockpit.store import projections
+from cockpit.store.audit import (
+    GENESIS,
+    ChainReport,
+    canonical_json,
+    chain_hash,
+    event_object,
+    leaf_hash,
+    verify_chain,
+)
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 10_000
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def format_ts(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event to append; the store assigns seq, ids, parent, time and hashes."""
+
+    type: str
+    work_package: str | None
+    principal: str | None
+    entry_id: str | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One appended event as stored."""
+
+    seq: int
+    event_id: str
+    parent_seq: int | None
+    ts: str
+    type: str
+    work_package: str | None
+    principal: str | None
+    entry_id: str | None
+    payload: dict[str, Any]
+    leaf: str
+    chain: str
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Event:
+        return cls(**{**row, "payload": json.loads(row["payload"])})
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "event_id": self.event_id,
+            "parent_seq": self.parent_seq,
+            "ts": self.ts,
+            "type": self.type,
+            "work_package": self.work_package,
+            "principal": self.principal,
+            "entry_id": self.entry_id,
+            "payload": self.payload,
+            "leaf": self.leaf,
+            "chain": self.chain,
+        }
+
+
+class Store:
+    """One workspace's database. Open with `Store.open(path)`; use as a context manager."""
+
+    def __init__(self, conn: sqlite3.Connection, clock: Clock = utc_now) -> None:
+        self.conn = conn
+        self.db = sqlite_utils.Database(conn)
+        self.clock = clock
+
+    @classmethod
+    def open(cls, path: Path, clock: Clock = utc_now) -> Store:
+        """Open (creating if needed) the store at `path` in WAL mode with a busy timeout."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(
+            str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
+        )
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        store = cls(conn, clock)
+        store._ensure_schema()
+        return store
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- schema -------------------------------------------------------------------------
+
+    def _ensure_schema(self) -> None:
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        if version == SCHEMA_VERSION:
+            return
+        with self.transaction():
+            if self.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+                return
+            create_schema(self.db)
+            self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    # -- transactions ---------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self, *, commit: bool = True) -> Iterator[Store]:
+        """A write transaction (BEGIN IMMEDIATE). With commit=False it always rolls back:
+        a dry run sees its own writes and leaves the database as it was."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        if commit:
+            self.conn.execute("COMMIT")
+        else:
+            self.conn.execute("ROLLBACK")
+
+    def append(self, new: NewEvent) -> Event:
+        """Append one event to the chain and apply it to the projections.
+
+        Must be called inside `transaction()`; raises RuntimeError otherwise.
+        """
+        if not self.conn.in_transaction:
+            raise RuntimeError("events are appended inside Store.transaction() only")
+        last = self.conn.execute("SELECT seq, chain FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+        seq = (last["seq"] if last else 0) + 1
+        previous = bytes.fromhex(last["chain"]) if last else GENESIS
+        parent_seq = None
+        if new.work_package is not None:
+            parent = self.conn.execute(
+                "SELECT max(seq) FROM events WHERE work_package = ?", (new.work_package,)
+            ).fetchone()[0]
+            parent_seq = parent
+        row: dict[str, Any] = {
+            "seq": seq,
+            "event_id": str(uuid.uuid4()),
+            "parent_seq": parent_seq,
+            "ts": format_ts(self.clock()),
+            "type": new.type,
+            "work_package": new.work_package,
+            "principal": new.principal,
+            "entry_id": new.entry_id,
+        }
+        payload_text = canonical_json(new.payload).decode()
+        leaf = leaf_hash(event_object(row, json.loads(payload_text)))
+        link = chain_hash(previous, leaf)
+        row.update(payload=payload_text, leaf=leaf.hex(), chain=link.hex())
+        columns = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        self.conn.execute(f"INSERT INTO events ({columns}) VALUES ({marks})", tuple(row.values()))
+        event = Event.from_row(row)
+        projections.apply(self.conn, event)
+        return event
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def events(self, work_package: str | None = None, since_seq: int = 0) -> list[Event]:
+        """Events in seq order, optionally of one work package and after `since_seq`."""
+        sql = "SELECT * FROM events WHERE seq > ?"
+        args: list[Any] = [since_seq]
+        if work_package is not None:
+            sql += " AND work_package = ?"
+            args.append(work_package)
+        rows = self.conn.execute(sql + " ORDER BY seq", args).fetchall()
+        return [Event.from_row(dict(r)) for r in rows]
+
+    def head_seq(self) -> int:
+        return int(self.conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0])
+
+    def verify_chain(self) -> ChainReport:
+        """Recompute the whole chain from the stored rows (see audit.verify_chain)."""
+        cursor = self.conn.execute("SELECT * FROM events ORDER BY seq")
+        return verify_chain(dict(r) for r in cursor)
+
+    def work_package(self, wp_id: str) -> dict[str, Any] | None:
+        row = self.conn.execute("SELECT * FROM work_packages WHERE id = ?", (wp_id,)).fetchone()
+        return projections.decode_work_package(dict(row)) if row else None
+
+    def work_packages(self) -> list[dict[str, Any]]:
+        rows = self.conn.execute("SELECT * FROM work_packages ORDER BY id").fetchall()
+        return [projections.decode_work_package(dict(r)) for r in rows]
+
+    def entry(self, entry_id: str) -> dict[str, Any] | None:
+        row = self.conn.execute("SELECT * FROM entries WHERE id = ?", (entry_id,)).fetchone()
+        return projections.decode_entry(dict(row)) if row else None
+
+    def entries(self, work_package: str | None = None, kind: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM entries WHERE 1=1"
+        args: list[Any] = []
+        if work_package is not None:
+            sql += " AND work_package = ?"
+            args.append(work_package)
+        if kind is not None:
+            sql += " AND kind = ?"
+            args.append(kind)
+        rows = self.conn.execute(sql + " ORDER BY seq", args).fetchall()
+        return [projections.decode_entry(dict(r)) for r in rows]
+
+    def edges(self, work_package: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT from_id, to_id, rel, seq FROM edges"
+        args: list[Any] = []
+        if work_package is not None:
+            sql += " WHERE work_package = ?"
+            args.append(work_package)
+        return [dict(r) for r in self.conn.execute(sql + " ORDER BY seq, from_id, to_id", args)]
+
+    def rejections(self) -> list[dict[str, Any]]:
+        rows = self.conn.execute("SELECT * FROM rejections ORDER BY seq").fetchall()
+        return [dict(r) for r in rows]
+
+    def rejection_recorded(self, original_file: str, sha256: str) -> bool:
+        row = self.conn.execute(
+            "SELECT 1 FROM rejections WHERE original_file = ? AND sha256 = ?", (original_file, sha256)
+        ).fetchone()
+        return row is not None
+
+
+def create_schema(db: sqlite_utils.Database) -> None:
+    """Create the events table (append-only by trigger) and the projection tables."""
+    db["events"].create(
+        {
+            "seq": int,
+            "event_id": str,
+            "parent_seq": int,
+            "ts": str,
+            "type": str,
+            "work_package": str,
+            "principal": str,
+            "entry_id": str,
+            "payload": str,
+            "leaf": str,
+            "chain": str,
+        },
+        pk="seq",
+        not_null={"event_id", "ts", "type", "payload", "leaf", "chain"},
+        if_not_exists=True,
+    )
+    db["events"].create_index(["work_package", "seq"], if_not_exists=True)
+    db["events"].create_index(["type"], if_not_exists=True)
+    db.execute(
+        "CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events "
+        "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: UPDATE refused'); END"
+    )
+    db.execute(
+        "CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events "
+        "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: DELETE refused'); END"
+    )
+    projections.create_tables(db)

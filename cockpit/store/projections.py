@@ -1,0 +1,220 @@
+"""Projections: the current picture (work packages, entries, lineage edges, rejections),
+derived from events alone.
+
+`apply` is the only writer. The live store calls it as each event is appended and replay
+calls it over the whole log, so both arrive at the same tables.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+    from cockpit.store.db import Event
+
+_JSON_COLUMNS_WP = ("labels", "body", "last_verify", "success_criteria")
+_JSON_COLUMNS_ENTRY = ("refs", "body")
+
+
+def create_tables(db: sqlite_utils.Database) -> None:
+    db["work_packages"].create(
+        {
+            "id": str,
+            "title": str,
+            "objective": str,
+            "state": str,
+            "tier": str,
+            "lane": str,
+            "owner": str,
+            "accountable": str,
+            "assignee": str,
+            "labels": str,
+            "success_criteria": str,
+            "target_repo": str,
+            "base_ref": str,
+            "evidence_floor": str,
+            "overridden": int,
+            "vetoed": int,
+            "scope_declined": int,
+            "created": str,
+            "booked_seq": int,
+            "last_seq": int,
+            "updated_ts": str,
+            "body": str,
+            "last_verify": str,
+        },
+        pk="id",
+        not_null={"state", "title"},
+        defaults={"overridden": 0, "vetoed": 0, "scope_declined": 0},
+        if_not_exists=True,
+    )
+    db["work_packages"].create_index(["state"], if_not_exists=True)
+    db["entries"].create(
+        {
+            "id": str,
+            "kind": str,
+            "work_package": str,
+            "principal": str,
+            "sha256": str,
+            "file": str,
+            "created": str,
+            "seq": int,
+            "refs": str,
+            "body": str,
+            "raw": str,
+        },
+        pk="id",
+        not_null={"kind", "sha256", "seq"},
+        if_not_exists=True,
+    )
+    db["entries"].create_index(["work_package", "seq"], if_not_exists=True)
+    db["edges"].create(
+        {"from_id": str, "to_id": str, "rel": str, "work_package": str, "seq": int},
+        pk=("from_id", "to_id", "rel"),
+        if_not_exists=True,
+    )
+    db["edges"].create_index(["work_package"], if_not_exists=True)
+    db["rejections"].create(
+        {
+            "seq": int,
+            "file": str,
+            "original_file": str,
+            "entry_id": str,
+            "work_package": str,
+            "code": str,
+            "message": str,
+            "sha256": str,
+            "ts": str,
+        },
+        pk="seq",
+        if_not_exists=True,
+    )
+    db["rejections"].create_index(["original_file", "sha256"], if_not_exists=True)
+
+
+PROJECTION_TABLES = ("work_packages", "entries", "edges", "rejections")
+
+
+def _record_entry(conn: sqlite3.Connection, event: Event) -> None:
+    entry = event.payload["entry"]
+    conn.execute(
+        "INSERT INTO entries (id, kind, work_package, principal, sha256, file, created, seq, "
+        "refs, body, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            entry["id"],
+            entry["kind"],
+            entry["work_package"],
+            entry["principal"],
+            event.payload["sha256"],
+            event.payload.get("file"),
+            entry["created"],
+            event.seq,
+            json.dumps(entry.get("refs", [])),
+            json.dumps(entry.get("body", {})),
+            event.payload.get("raw"),
+        ),
+    )
+    for edge in event.payload.get("edges", []):
+        conn.execute(
+            "INSERT OR IGNORE INTO edges (from_id, to_id, rel, work_package, seq) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (edge["from"], edge["to"], edge["rel"], event.work_package, event.seq),
+        )
+
+
+def _book(conn: sqlite3.Connection, event: Event) -> None:
+    entry = event.payload["entry"]
+    body = entry["body"]
+    conn.execute(
+        "INSERT INTO work_packages (id, title, objective, state, tier, lane, owner, accountable, "
+        "labels, success_criteria, target_repo, base_ref, evidence_floor, created, booked_seq, "
+        "last_seq, updated_ts, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            entry["id"],
+            body["title"],
+            body["objective"],
+            event.payload["transition"]["to"],
+            body["tier"],
+            body["lane"],
+            body["owner"],
+            body["accountable"],
+            json.dumps(body.get("labels", [])),
+            json.dumps(body.get("success_criteria", [])),
+            body.get("target_repo"),
+            body.get("base_ref"),
+            body.get("evidence_floor"),
+            entry["created"],
+            event.seq,
+            event.seq,
+            event.ts,
+            json.dumps(body),
+        ),
+    )
+
+
+def apply(conn: sqlite3.Connection, event: Event) -> None:
+    """Apply one event to the projection tables (inside the caller's transaction)."""
+    payload = event.payload
+    if event.type == "task_created":
+        _book(conn, event)
+    if "entry" in payload and event.type != "entry_rejected":
+        _record_entry(conn, event)
+    if event.type == "entry_rejected":
+        conn.execute(
+            "INSERT INTO rejections (seq, file, original_file, entry_id, work_package, code, "
+            "message, sha256, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                event.seq,
+                payload["file"],
+                payload["original_file"],
+                event.entry_id,
+                event.work_package,
+                payload["code"],
+                payload["message"],
+                payload["sha256"],
+                event.ts,
+            ),
+        )
+        return
+    wp = event.work_package
+    if wp is None:
+        return
+    updates: dict[str, Any] = {"last_seq": event.seq, "updated_ts": event.ts}
+    transition = payload.get("transition")
+    if transition is not None:
+        updates["state"] = transition["to"]
+    if event.type == "dispatched":
+        updates["assignee"] = payload["entry"]["body"]["to"] if "entry" in payload else payload["to"]
+        updates["scope_declined"] = 0
+    elif event.type == "scope_confirmed":
+        updates["scope_declined"] = 0 if payload.get("confirmed", True) else 1
+    elif event.type == "override_applied":
+        updates["overridden"] = 1
+    elif event.type == "veto_changed":
+        updates["vetoed"] = 1 if payload.get("active") else 0
+    elif event.type == "verify_completed":
+        updates["last_verify"] = json.dumps(payload.get("summary"))
+    assignments = ", ".join(f"{column} = ?" for column in updates)
+    conn.execute(
+        f"UPDATE work_packages SET {assignments} WHERE id = ?", (*updates.values(), wp)
+    )
+
+
+def decode_work_package(row: dict[str, Any]) -> dict[str, Any]:
+    for column in _JSON_COLUMNS_WP:
+        if row.get(column) is not None:
+            row[column] = json.loads(row[column])
+    for flag in ("overridden", "vetoed", "scope_declined"):
+        row[flag] = bool(row.get(flag))
+    return row
+
+
+def decode_entry(row: dict[str, Any]) -> dict[str, Any]:
+    for column in _JSON_COLUMNS_ENTRY:
+        if row.get(column) is not None:
+            row[column] = json.loads(row[column])
+    return row
