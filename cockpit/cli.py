@@ -89,7 +89,9 @@ def table(rows: Sequence[Sequence[object]], headers: Sequence[str]) -> str:
     for row in cells:
         widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
     lines = ["  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
+    lines += [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
+    ]
     return "\n".join(lines)
 
 
@@ -117,7 +119,7 @@ def _print_board(ws: Any, store: Any) -> None:
     rows = board.board(store)
     say(f"Workspace {ws.root}  (tenant {ws.config.tenant}, mode {ws.config.runner.mode.value})")
     if not rows:
-        say("No work packages yet. Book one with `cockpit submit FILE` and ingest with `cockpit run --once`.")
+        say("No work packages yet. Book one with `cockpit submit FILE`, then `cockpit run --once`.")
         return
     counts: dict[str, int] = {}
     for row in rows:
@@ -128,7 +130,8 @@ def _print_board(ws: Any, store: Any) -> None:
     rejected = store.rejections()
     if rejected:
         say()
-        say(f"{len(rejected)} rejected entr{'y' if len(rejected) == 1 else 'ies'}: see `cockpit rejected`.")
+        noun = "entry" if len(rejected) == 1 else "entries"
+        say(f"{len(rejected)} rejected {noun}: see `cockpit rejected`.")
 
 
 def _status_table(rows: list[dict[str, Any]]) -> str:
@@ -198,7 +201,11 @@ def demo(directory: Path | None, fresh: bool) -> int:
     target = (directory or default_demo_dir()).expanduser().resolve()
     if fresh and (target / "cockpit.yaml").exists():
         shutil.rmtree(target)
-    ws = Workspace.load(target) if (target / "cockpit.yaml").exists() else init_workspace(target, demo=True)
+    ws = (
+        Workspace.load(target)
+        if (target / "cockpit.yaml").exists()
+        else init_workspace(target, demo=True)
+    )
     with ws.open_store() as store:
         summary = run_once(ws, store)
         counts = summary.sweep.counts()
@@ -250,7 +257,9 @@ def submit(files: tuple[Path, ...], as_json: bool) -> int:
     type=click.Choice(["dry-run", "shadow", "canary", "live"]),
     help="Override runner.mode from cockpit.yaml.",
 )
-@click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path), help="JSON-lines log file.")
+@click.option(
+    "--log-file", type=click.Path(dir_okay=False, path_type=Path), help="JSON-lines log file."
+)
 @workspace_option
 @json_option
 def run(once: bool, mode: str | None, log_file: Path | None, as_json: bool) -> int:
@@ -297,7 +306,14 @@ def run(once: bool, mode: str | None, log_file: Path | None, as_json: bool) -> i
                 log_line({"log": "sweep", **result.counts()})
 
         try:
-            log_line({"log": "start", "workspace": str(ws.root), "mode": (chosen or ws.config.runner.mode).value, "pid": os.getpid()})
+            log_line(
+                {
+                    "log": "start",
+                    "workspace": str(ws.root),
+                    "mode": (chosen or ws.config.runner.mode).value,
+                    "pid": os.getpid(),
+                }
+            )
             summary = run_forever(ws, store, stop, chosen, on_event=on_event, on_sweep=on_sweep)
             log_line({"log": "stop", **summary.sweep.counts()})
         finally:
@@ -366,8 +382,12 @@ def rejected(as_json: bool) -> int:
         if as_json:
             emit_json([{k: r[k] for k in ("file", "entry_id", "code", "message")} for r in rows])
         elif rows:
-            say(table([(r["file"], r["entry_id"], r["code"], r["message"]) for r in rows],
-                      ("file", "entry", "code", "message")))
+            say(
+                table(
+                    [(r["file"], r["entry_id"], r["code"], r["message"]) for r in rows],
+                    ("file", "entry", "code", "message"),
+                )
+            )
         else:
             say("No rejected entries.")
     return 0
@@ -397,8 +417,15 @@ def audit_log(wp: str | None, as_json: bool) -> int:
         if as_json:
             emit_json([e.to_json() for e in events])
         else:
-            say(table([(e.seq, e.ts, e.type, e.work_package, e.principal, e.entry_id) for e in events],
-                      ("seq", "ts", "type", "wp", "principal", "entry")))
+            say(
+                table(
+                    [
+                        (e.seq, e.ts, e.type, e.work_package, e.principal, e.entry_id)
+                        for e in events
+                    ],
+                    ("seq", "ts", "type", "wp", "principal", "entry"),
+                )
+            )
     return 0
 
 
@@ -424,8 +451,11 @@ def audit_verify(as_json: bool) -> int:
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the CLI and exit with SPEC 8's codes; errors are one line on stderr."""
     try:
-        code = cli.main(args=list(argv) if argv is not None else None, prog_name="cockpit",
-                        standalone_mode=False)
+        code = cli.main(
+            args=list(argv) if argv is not None else None,
+            prog_name="cockpit",
+            standalone_mode=False,
+        )
     except click.UsageError as exc:
         warn(exc.format_message().rstrip(".") + ".")
         sys.exit(2)

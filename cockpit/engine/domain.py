@@ -158,7 +158,9 @@ class RejectionCode(StrEnum):
 
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-REF_PATTERN = re.compile(r"(?P<id>[A-Za-z0-9][A-Za-z0-9._-]{0,63})(?:@sha256:(?P<sha>[0-9a-f]{64}))?")
+REF_PATTERN = re.compile(
+    r"(?P<id>[A-Za-z0-9][A-Za-z0-9._-]{0,63})(?:@sha256:(?P<sha>[0-9a-f]{64}))?"
+)
 
 
 def is_valid_id(value: object) -> bool:

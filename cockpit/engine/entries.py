@@ -203,7 +203,9 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(?P<yaml>.*?)^(?:---|\.\.\.)[ \t]*\r?$\n?", re.S | re.M)
+_FRONT_MATTER = re.compile(
+    r"\A---[ \t]*\r?\n(?P<yaml>.*?)^(?:---|\.\.\.)[ \t]*\r?$\n?", re.S | re.M
+)
 
 
 def _load_document(text: str, filename: str) -> tuple[Any, str | None]:
@@ -304,7 +306,9 @@ def parse_entry(data: bytes, filename: str) -> ParsedEntry:
     try:
         entry = Entry.model_validate({**doc, "body": body})
     except ValidationError as exc:
-        raise EntryRejected(RejectionCode.SCHEMA_ERROR, _schema_message(exc, ""), entry_id) from None
+        raise EntryRejected(
+            RejectionCode.SCHEMA_ERROR, _schema_message(exc, ""), entry_id
+        ) from None
     return ParsedEntry(entry=entry, sha256=sha256_hex(data), raw=text, file=filename)
 
 

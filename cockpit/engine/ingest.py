@@ -142,7 +142,9 @@ def _edges_and_refs(parsed: ParsedEntry, store: Store) -> list[dict[str, str]]:
         ref = parse_ref(raw, entry.id)
         target = store.entry(ref.id)
         if target is None:
-            raise _reject(RejectionCode.BAD_REF, f"{rel} {ref.id!r} names no ingested entry", parsed)
+            raise _reject(
+                RejectionCode.BAD_REF, f"{rel} {ref.id!r} names no ingested entry", parsed
+            )
         if ref.sha256 is not None and ref.sha256 != target["sha256"]:
             raise _reject(
                 RejectionCode.BAD_REF,
@@ -152,9 +154,9 @@ def _edges_and_refs(parsed: ParsedEntry, store: Store) -> list[dict[str, str]]:
             )
         edges.append({"from": entry.id, "to": ref.id, "rel": rel})
     body = entry.body
-    if isinstance(body, ClaimBody) and body.common_ground is not None:
-        if store.entry(body.common_ground.id) is not None:
-            edges.append({"from": entry.id, "to": body.common_ground.id, "rel": "common_ground"})
+    ground = body.common_ground if isinstance(body, ClaimBody) else None
+    if ground is not None and store.entry(ground.id) is not None:
+        edges.append({"from": entry.id, "to": ground.id, "rel": "common_ground"})
     return edges
 
 
@@ -232,7 +234,9 @@ def plan_entry(parsed: ParsedEntry, config: Config, store: Store) -> Plan:
         _check_common_ground_version(parsed, store)
     elif isinstance(body, VetoBody) and body.lift and wp is not None and not wp["vetoed"]:
         raise _reject(
-            RejectionCode.ILLEGAL_TRANSITION, f"{entry.work_package} has no active veto to lift", parsed
+            RejectionCode.ILLEGAL_TRANSITION,
+            f"{entry.work_package} has no active veto to lift",
+            parsed,
         )
 
     payload: dict[str, Any] = {

@@ -14,7 +14,7 @@ from typing import IO, Any
 
 from cockpit.engine.domain import Mode
 from cockpit.engine.errors import RunnerLocked
-from cockpit.engine.sweep import SweepResult, Sweeper
+from cockpit.engine.sweep import Sweeper, SweepResult
 from cockpit.engine.workspace import Workspace
 from cockpit.store import Event, Store
 
@@ -90,7 +90,10 @@ class RunSummary:
 
 
 def run_once(
-    ws: Workspace, store: Store, mode: Mode | None = None, on_event: Callable[[Event], None] | None = None
+    ws: Workspace,
+    store: Store,
+    mode: Mode | None = None,
+    on_event: Callable[[Event], None] | None = None,
 ) -> RunSummary:
     """Drain the queue once under the runner lock and return what happened.
 

@@ -19,25 +19,27 @@ class YamlSyntaxError(ValueError):
 
 
 class _StrictLoader(yaml.SafeLoader):
-    def compose_node(self, parent: Node | None, index: object) -> Node | None:
-        event = self.peek_event()
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
         if isinstance(event, yaml.AliasEvent):
             raise UnsafeYaml(f"YAML alias *{event.anchor} is not allowed")
         anchor = getattr(event, "anchor", None)
         if anchor is not None:
             raise UnsafeYaml(f"YAML anchor &{anchor} is not allowed")
-        return super().compose_node(parent, index)  # type: ignore[no-any-return,misc]
+        return super().compose_node(parent, index)
 
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+            key = self.construct_object(key_node, deep=True)
             try:
                 duplicate = key in seen
             except TypeError:
                 raise YamlSyntaxError("a mapping key must be a plain value") from None
             if duplicate:
-                raise YamlSyntaxError(f"duplicate key {key!r} (line {key_node.start_mark.line + 1})")
+                raise YamlSyntaxError(
+                    f"duplicate key {key!r} (line {key_node.start_mark.line + 1})"
+                )
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
 
@@ -49,7 +51,7 @@ def load_yaml(text: str) -> Any:
     aliases and tags that construct anything but plain data.
     """
     try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_StrictLoader)
     except (UnsafeYaml, YamlSyntaxError):
         raise
     except ConstructorError as exc:

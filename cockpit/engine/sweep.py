@@ -23,7 +23,7 @@ from cockpit.engine.entries import (
     parse_entry,
     sha256_hex,
 )
-from cockpit.engine.ingest import apply_plan, plan_entry
+from cockpit.engine.ingest import plan_entry
 from cockpit.engine.workspace import Workspace
 from cockpit.store import Event, NewEvent, Store
 
@@ -86,7 +86,11 @@ def _read(path: Path) -> tuple[ParsedEntry | None, EntryRejected | None, str | N
     """Parse a queue file without trusting it: symlink and size first, then content."""
     stat = path.lstat()
     if path.is_symlink():
-        return None, EntryRejected(RejectionCode.SYMLINK, "symlinks are not accepted as entries"), None
+        return (
+            None,
+            EntryRejected(RejectionCode.SYMLINK, "symlinks are not accepted as entries"),
+            None,
+        )
     if stat.st_size > MAX_ENTRY_BYTES:
         message = f"entry is {stat.st_size} bytes; the limit is {MAX_ENTRY_BYTES}"
         return None, EntryRejected(RejectionCode.TOO_LARGE, message), None
@@ -179,8 +183,13 @@ class Sweeper:
             events = self._record_rejection(candidate, path, original, error, dry_run)
             result.rejected += 1
             result.log.append(
-                {"file": original, "outcome": "rejected", "code": error.code.value,
-                 "message": error.message, "entry_id": error.entry_id or entry_id}
+                {
+                    "file": original,
+                    "outcome": "rejected",
+                    "code": error.code.value,
+                    "message": error.message,
+                    "entry_id": error.entry_id or entry_id,
+                }
             )
         else:
             if not dry_run:

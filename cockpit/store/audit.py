@@ -91,35 +91,43 @@ def verify_chain(rows: Iterable[Mapping[str, Any]]) -> ChainReport:
     for row in rows:
         expected = count + 1
         seq = row["seq"]
-
-        def bad(reason: str, at: int = seq) -> ChainReport:
-            return ChainReport(False, count, at, reason)
-
         if seq != expected:
             if isinstance(seq, int) and seq > expected:
-                return bad(f"event {expected} is missing (the log jumps to {seq})", expected)
-            return bad(f"event at position {expected} has seq {seq} (rows out of order)", expected)
-        try:
-            payload = json.loads(row["payload"])
-        except (TypeError, ValueError):
-            return bad("payload is not valid JSON")
-        try:
-            canonical = canonical_json(payload)
-        except TypeError as exc:
-            return bad(str(exc))
-        if canonical.decode() != row["payload"]:
-            return bad("payload is not in the canonical form it was written in")
-        leaf = leaf_hash(event_object(row, payload))
-        if leaf.hex() != row["leaf"]:
-            return bad("event content does not match its leaf hash")
-        link = chain_hash(previous, leaf)
-        if link.hex() != row["chain"]:
-            return bad("chain link does not follow from the previous event")
-        wp = row["work_package"]
-        if row["parent_seq"] != (last_of_wp.get(wp) if wp is not None else None):
-            return bad(f"parent_seq does not name the previous event of {wp or 'no WP'}")
-        if wp is not None:
-            last_of_wp[wp] = seq
+                reason = f"event {expected} is missing (the log jumps to {seq})"
+            else:
+                reason = f"event at position {expected} has seq {seq} (rows out of order)"
+            return ChainReport(False, count, expected, reason)
+        problem, link = _check_row(row, previous, last_of_wp)
+        if problem is not None:
+            return ChainReport(False, count, seq, problem)
+        if row["work_package"] is not None:
+            last_of_wp[row["work_package"]] = seq
         previous = link
         count += 1
     return ChainReport(True, count, None, None, previous.hex() if count else None)
+
+
+def _check_row(
+    row: Mapping[str, Any], previous: bytes, last_of_wp: Mapping[str, int]
+) -> tuple[str | None, bytes]:
+    """(what is wrong with this row or None, its recomputed chain link)."""
+    try:
+        payload = json.loads(row["payload"])
+    except (TypeError, ValueError):
+        return "payload is not valid JSON", previous
+    try:
+        canonical = canonical_json(payload)
+    except TypeError as exc:
+        return str(exc), previous
+    if canonical.decode() != row["payload"]:
+        return "payload is not in the canonical form it was written in", previous
+    leaf = leaf_hash(event_object(row, payload))
+    if leaf.hex() != row["leaf"]:
+        return "event content does not match its leaf hash", previous
+    link = chain_hash(previous, leaf)
+    if link.hex() != row["chain"]:
+        return "chain link does not follow from the previous event", previous
+    wp = row["work_package"]
+    if row["parent_seq"] != (last_of_wp.get(wp) if wp is not None else None):
+        return f"parent_seq does not name the previous event of {wp or 'no work package'}", previous
+    return None, link

@@ -160,7 +160,9 @@ class Store:
         """
         if not self.conn.in_transaction:
             raise RuntimeError("events are appended inside Store.transaction() only")
-        last = self.conn.execute("SELECT seq, chain FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+        last = self.conn.execute(
+            "SELECT seq, chain FROM events ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
         seq = (last["seq"] if last else 0) + 1
         previous = bytes.fromhex(last["chain"]) if last else GENESIS
         parent_seq = None
@@ -222,7 +224,9 @@ class Store:
         row = self.conn.execute("SELECT * FROM entries WHERE id = ?", (entry_id,)).fetchone()
         return projections.decode_entry(dict(row)) if row else None
 
-    def entries(self, work_package: str | None = None, kind: str | None = None) -> list[dict[str, Any]]:
+    def entries(
+        self, work_package: str | None = None, kind: str | None = None
+    ) -> list[dict[str, Any]]:
         sql = "SELECT * FROM entries WHERE 1=1"
         args: list[Any] = []
         if work_package is not None:
@@ -248,14 +252,15 @@ class Store:
 
     def rejection_recorded(self, original_file: str, sha256: str) -> bool:
         row = self.conn.execute(
-            "SELECT 1 FROM rejections WHERE original_file = ? AND sha256 = ?", (original_file, sha256)
+            "SELECT 1 FROM rejections WHERE original_file = ? AND sha256 = ?",
+            (original_file, sha256),
         ).fetchone()
         return row is not None
 
 
 def create_schema(db: sqlite_utils.Database) -> None:
     """Create the events table (append-only by trigger) and the projection tables."""
-    db["events"].create(
+    db.table("events").create(
         {
             "seq": int,
             "event_id": str,
@@ -273,8 +278,8 @@ def create_schema(db: sqlite_utils.Database) -> None:
         not_null={"event_id", "ts", "type", "payload", "leaf", "chain"},
         if_not_exists=True,
     )
-    db["events"].create_index(["work_package", "seq"], if_not_exists=True)
-    db["events"].create_index(["type"], if_not_exists=True)
+    db.table("events").create_index(["work_package", "seq"], if_not_exists=True)
+    db.table("events").create_index(["type"], if_not_exists=True)
     db.execute(
         "CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events "
         "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: UPDATE refused'); END"

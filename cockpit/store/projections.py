@@ -21,7 +21,7 @@ _JSON_COLUMNS_ENTRY = ("refs", "body")
 
 
 def create_tables(db: sqlite_utils.Database) -> None:
-    db["work_packages"].create(
+    db.table("work_packages").create(
         {
             "id": str,
             "title": str,
@@ -52,8 +52,8 @@ def create_tables(db: sqlite_utils.Database) -> None:
         defaults={"overridden": 0, "vetoed": 0, "scope_declined": 0},
         if_not_exists=True,
     )
-    db["work_packages"].create_index(["state"], if_not_exists=True)
-    db["entries"].create(
+    db.table("work_packages").create_index(["state"], if_not_exists=True)
+    db.table("entries").create(
         {
             "id": str,
             "kind": str,
@@ -71,14 +71,14 @@ def create_tables(db: sqlite_utils.Database) -> None:
         not_null={"kind", "sha256", "seq"},
         if_not_exists=True,
     )
-    db["entries"].create_index(["work_package", "seq"], if_not_exists=True)
-    db["edges"].create(
+    db.table("entries").create_index(["work_package", "seq"], if_not_exists=True)
+    db.table("edges").create(
         {"from_id": str, "to_id": str, "rel": str, "work_package": str, "seq": int},
         pk=("from_id", "to_id", "rel"),
         if_not_exists=True,
     )
-    db["edges"].create_index(["work_package"], if_not_exists=True)
-    db["rejections"].create(
+    db.table("edges").create_index(["work_package"], if_not_exists=True)
+    db.table("rejections").create(
         {
             "seq": int,
             "file": str,
@@ -93,7 +93,7 @@ def create_tables(db: sqlite_utils.Database) -> None:
         pk="seq",
         if_not_exists=True,
     )
-    db["rejections"].create_index(["original_file", "sha256"], if_not_exists=True)
+    db.table("rejections").create_index(["original_file", "sha256"], if_not_exists=True)
 
 
 PROJECTION_TABLES = ("work_packages", "entries", "edges", "rejections")
@@ -188,7 +188,9 @@ def apply(conn: sqlite3.Connection, event: Event) -> None:
     if transition is not None:
         updates["state"] = transition["to"]
     if event.type == "dispatched":
-        updates["assignee"] = payload["entry"]["body"]["to"] if "entry" in payload else payload["to"]
+        updates["assignee"] = (
+            payload["entry"]["body"]["to"] if "entry" in payload else payload["to"]
+        )
         updates["scope_declined"] = 0
     elif event.type == "scope_confirmed":
         updates["scope_declined"] = 0 if payload.get("confirmed", True) else 1
@@ -199,9 +201,7 @@ def apply(conn: sqlite3.Connection, event: Event) -> None:
     elif event.type == "verify_completed":
         updates["last_verify"] = json.dumps(payload.get("summary"))
     assignments = ", ".join(f"{column} = ?" for column in updates)
-    conn.execute(
-        f"UPDATE work_packages SET {assignments} WHERE id = ?", (*updates.values(), wp)
-    )
+    conn.execute(f"UPDATE work_packages SET {assignments} WHERE id = ?", (*updates.values(), wp))
 
 
 def decode_work_package(row: dict[str, Any]) -> dict[str, Any]:
