@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from cockpit.engine.advisory import assess
 from cockpit.engine.config import Config
 from cockpit.engine.domain import KIND_CAPABILITIES, Capability, Kind, RejectionCode, State, Verdict
 from cockpit.engine.entries import (
@@ -26,8 +27,13 @@ from cockpit.engine.entries import (
     entry_refs,
     parse_ref,
 )
+from cockpit.engine.gate import Packet
 from cockpit.engine.lifecycle import IllegalTransition, Trigger, transition
-from cockpit.store import NewEvent, Store
+from cockpit.store import Event, NewEvent, Store
+from cockpit.store.projections import node_id
+
+# The advisory verifier is a rule layer of the engine, not a configured principal.
+ADVISORY_PRINCIPAL = "cockpit:advisory"
 
 # The event type each kind's entry is recorded as (SPEC 7 names).
 EVENT_TYPES: dict[Kind, str] = {
@@ -254,6 +260,11 @@ def plan_entry(parsed: ParsedEntry, config: Config, store: Store) -> Plan:
         payload.update(recovery_owner=body.recovery_owner, next_action=body.next_action)
     if isinstance(body, DispatchBody):
         payload["to"] = body.to
+    if isinstance(body, ReviewBody):
+        payload["verdict"] = body.verdict.value
+    if isinstance(body, RecoveryBody | ClaimBody):
+        wp_events = store.events(entry.work_package)
+        payload["edges"] += answer_edges(wp_events, entry.id, isinstance(body, ClaimBody))
 
     wp_id = entry.work_package
     events: list[NewEvent] = []
@@ -276,7 +287,54 @@ def plan_entry(parsed: ParsedEntry, config: Config, store: Store) -> Plan:
     if trigger is Trigger.REVIEW_REJECTED:
         payload["rollback_requested"] = True
     events.append(main)
+    if isinstance(body, ClaimBody):
+        events.append(_advisory_event(parsed, config, store, wp))
     return Plan(duplicate=False, events=events)
+
+
+def answer_edges(wp_events: list[Event], node: str, is_claim: bool) -> list[dict[str, str]]:
+    """Edges SPEC 8 asks for beyond refs: a recovery points at the blocked (or failed)
+    verify it answers; a new claim points at the recovery filed since the previous claim."""
+    if is_claim:
+        last_claim = max((e.seq for e in wp_events if e.type == "claim_packet_created"), default=0)
+        recoveries = [
+            e for e in wp_events if e.type == "recovery_packet_created" and e.seq > last_claim
+        ]
+        return (
+            [{"from": node, "to": node_id(recoveries[-1]), "rel": "answers"}] if recoveries else []
+        )
+    verifies = [
+        e
+        for e in wp_events
+        if e.type == "verify_completed" and e.payload.get("outcome") in ("blocked", "failed")
+    ]
+    return [{"from": node, "to": node_id(verifies[-1]), "rel": "recovers"}] if verifies else []
+
+
+def _advisory_event(
+    parsed: ParsedEntry, config: Config, store: Store, wp: dict[str, Any] | None
+) -> NewEvent:
+    """The advisory verifier's prediction for a new claim, issued before any gate run."""
+    assert wp is not None
+    claim = Packet(
+        id=parsed.entry.id,
+        kind=parsed.entry.kind.value,
+        work_package=parsed.entry.work_package,
+        principal=parsed.entry.principal,
+        sha256=parsed.sha256,
+        seq=0,
+        body=parsed.entry.body.model_dump(mode="json", by_alias=True),
+    )
+    packets = {row["id"]: Packet.from_row(row) for row in store.entries(wp["id"])}
+    for raw in claim.body.get("evidence") or []:
+        ref = str(raw).partition("@")[0]
+        row = store.entry(ref)
+        if row is not None:
+            packets[ref] = Packet.from_row(row)
+    advisory = assess(claim, packets, wp, config)
+    payload = advisory.to_payload()
+    payload["edges"] = [{"from": "@self", "to": claim.id, "rel": "advises"}]
+    return NewEvent("advisory_issued", wp["id"], ADVISORY_PRINCIPAL, None, payload)
 
 
 def apply_plan(plan: Plan, store: Store) -> int:

@@ -9,12 +9,13 @@ import os
 import socket
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, Any
 
-from cockpit.engine.domain import Mode
-from cockpit.engine.errors import RunnerLocked
+from cockpit.engine.domain import Mode, State
+from cockpit.engine.errors import CockpitError, RunnerLocked
 from cockpit.engine.sweep import Sweeper, SweepResult
+from cockpit.engine.verification import current_claim, run_gate, withholds
 from cockpit.engine.workspace import Workspace
 from cockpit.store import Event, Store
 
@@ -80,13 +81,97 @@ def holder(ws: Workspace) -> str | None:
 
 @dataclass
 class RunSummary:
-    """What `cockpit run` did: sweep counts plus the mode it ran in."""
+    """What `cockpit run` did: sweep counts, the gate's verdicts, and the mode."""
 
     mode: Mode
     sweep: SweepResult
+    verifications: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"mode": self.mode.value, **self.sweep.counts(), "plan": self.sweep.log}
+        outcomes = [v["outcome"] for v in self.verifications if "outcome" in v]
+        return {
+            "mode": self.mode.value,
+            **self.sweep.counts(),
+            "verified": len(outcomes),
+            "admitted": outcomes.count("success"),
+            "withheld": len(outcomes) - outcomes.count("success"),
+            "plan": self.sweep.log,
+            "verifications": self.verifications,
+        }
+
+
+class AutoVerifier:
+    """The runner's own gate runs (SPEC 8): in live, and for canary WPs in canary, every
+    WP in `claimed` whose current claim has no outcome other than skipped; in shadow (and
+    for other WPs in canary), every claim it has not verified yet, with outcome skipped."""
+
+    def __init__(
+        self,
+        ws: Workspace,
+        store: Store,
+        mode: Mode,
+        on_event: Callable[[Event], None] | None = None,
+    ) -> None:
+        self.ws = ws
+        self.store = store
+        self.mode = mode
+        self.on_event = on_event
+        self.results: list[dict[str, Any]] = []
+
+    def due(self, wp_id: str) -> bool:
+        if self.mode is Mode.DRY_RUN or self.ws.config.runner.verifier is None:
+            return False
+        wp = self.store.work_package(wp_id)
+        if wp is None or wp["state"] != State.CLAIMED:
+            return False
+        claim = current_claim(self.store, wp_id)
+        if claim is None:
+            return True
+        verdicts = [
+            e.payload
+            for e in self.store.events(wp_id)
+            if e.type == "verify_completed" and (e.payload.get("claim") or {}).get("id") == claim.id
+        ]
+        if withholds(self.mode, wp, self.ws.config.runner.canary_labels):
+            return not any(v.get("mode") == self.mode.value for v in verdicts)
+        return not any(v.get("outcome") != "skipped" for v in verdicts)
+
+    def __call__(self, wp_id: str) -> None:
+        if not self.due(wp_id):
+            return
+        verifier = self.ws.config.runner.verifier
+        assert verifier is not None
+        try:
+            run = run_gate(self.ws, self.store, wp_id, verifier, self.mode)
+        except CockpitError as exc:
+            self.results.append({"work_package": wp_id, "error": str(exc)})
+            return
+        except Exception as exc:  # the runner never crashes on one work package
+            self.results.append({"work_package": wp_id, "error": f"{type(exc).__name__}: {exc}"})
+            return
+        self.results.append(
+            {
+                "work_package": wp_id,
+                **{
+                    k: run.decision.to_json()[k]
+                    for k in (
+                        "outcome",
+                        "acceptance_status",
+                        "blocking_predicate",
+                        "blocked_reason_class",
+                    )
+                },
+            }
+        )
+        if self.on_event is not None:
+            for event in run.events:
+                self.on_event(event)
+
+    def verify_due(self) -> None:
+        """Verify every claimed WP that is due (claims left over from earlier runs)."""
+        for wp in self.store.work_packages():
+            if wp["state"] == State.CLAIMED:
+                self(wp["id"])
 
 
 def run_once(
@@ -95,15 +180,18 @@ def run_once(
     mode: Mode | None = None,
     on_event: Callable[[Event], None] | None = None,
 ) -> RunSummary:
-    """Drain the queue once under the runner lock and return what happened.
-
-    In dry-run nothing is ingested, moved or written: the summary is the plan. Raises
-    RunnerLocked if another runner holds the workspace.
-    """
+    """Drain the queue once under the runner lock, verify what is due, and return what
+    happened. In dry-run nothing is ingested, moved or written: the summary is the plan.
+    Raises RunnerLocked if another runner holds the workspace."""
     mode = mode or ws.config.runner.mode
     with RunnerLock(ws):
-        sweeper = Sweeper(ws, store, commit=mode is not Mode.DRY_RUN, on_event=on_event)
-        return RunSummary(mode, sweeper.sweep())
+        verifier = AutoVerifier(ws, store, mode, on_event)
+        sweeper = Sweeper(
+            ws, store, commit=mode is not Mode.DRY_RUN, on_event=on_event, after_ingest=verifier
+        )
+        result = sweeper.sweep()
+        verifier.verify_due()
+        return RunSummary(mode, result, verifier.results)
 
 
 def run_forever(
@@ -123,10 +211,14 @@ def run_forever(
     mode = mode or ws.config.runner.mode
     total = SweepResult()
     with RunnerLock(ws):
-        sweeper = Sweeper(ws, store, commit=mode is not Mode.DRY_RUN, on_event=on_event)
+        verifier = AutoVerifier(ws, store, mode, on_event)
+        sweeper = Sweeper(
+            ws, store, commit=mode is not Mode.DRY_RUN, on_event=on_event, after_ingest=verifier
+        )
         ws.ensure_dirs()
         while not stop.is_set():
             result = sweeper.sweep()
+            verifier.verify_due()
             total.merge(result)
             if on_sweep is not None:
                 on_sweep(result)
@@ -141,4 +233,4 @@ def run_forever(
                 raise_interrupt=False,
             ):
                 break  # a hint or a timeout: sweep again
-    return RunSummary(mode, total)
+    return RunSummary(mode, total, verifier.results)

@@ -113,12 +113,20 @@ class Sweeper:
     """
 
     def __init__(
-        self, ws: Workspace, store: Store, *, commit: bool = True, on_event: EventSink | None = None
+        self,
+        ws: Workspace,
+        store: Store,
+        *,
+        commit: bool = True,
+        on_event: EventSink | None = None,
+        after_ingest: Callable[[str], None] | None = None,
     ) -> None:
         self.ws = ws
         self.store = store
         self.commit = commit
         self.on_event = on_event
+        # Called with the WP id after each committed ingest (the runner verifies claims here).
+        self.after_ingest = after_ingest
 
     def sweep(self) -> SweepResult:
         """Ingest every pending entry once; returns the counts and a log of outcomes."""
@@ -206,6 +214,9 @@ class Sweeper:
         if self.on_event is not None:
             for event in events:
                 self.on_event(event)
+        if events and error is None and not dry_run and self.after_ingest is not None:
+            assert candidate.parsed is not None
+            self.after_ingest(candidate.parsed.entry.work_package)
         return result
 
     def _transaction(self, dry_run: bool) -> Any:

@@ -118,12 +118,6 @@ def _record_entry(conn: sqlite3.Connection, event: Event) -> None:
             event.payload.get("raw"),
         ),
     )
-    for edge in event.payload.get("edges", []):
-        conn.execute(
-            "INSERT OR IGNORE INTO edges (from_id, to_id, rel, work_package, seq) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (edge["from"], edge["to"], edge["rel"], event.work_package, event.seq),
-        )
 
 
 def _book(conn: sqlite3.Connection, event: Event) -> None:
@@ -156,6 +150,30 @@ def _book(conn: sqlite3.Connection, event: Event) -> None:
     )
 
 
+def node_id(event: Event) -> str:
+    """The lineage node an event stands for: its entry, or (for decisions and actions)
+    the event itself as `type@seq`."""
+    if event.entry_id and "entry" in event.payload:
+        return event.entry_id
+    return f"{event.type}@{event.seq}"
+
+
+def _record_edges(conn: sqlite3.Connection, event: Event) -> None:
+    me = node_id(event)
+    for edge in event.payload.get("edges", []):
+        conn.execute(
+            "INSERT OR IGNORE INTO edges (from_id, to_id, rel, work_package, seq) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (
+                me if edge["from"] == "@self" else edge["from"],
+                me if edge["to"] == "@self" else edge["to"],
+                edge["rel"],
+                event.work_package,
+                event.seq,
+            ),
+        )
+
+
 def apply(conn: sqlite3.Connection, event: Event) -> None:
     """Apply one event to the projection tables (inside the caller's transaction)."""
     payload = event.payload
@@ -163,6 +181,8 @@ def apply(conn: sqlite3.Connection, event: Event) -> None:
         _book(conn, event)
     if "entry" in payload and event.type != "entry_rejected":
         _record_entry(conn, event)
+    if "edges" in payload:
+        _record_edges(conn, event)
     if event.type == "entry_rejected":
         conn.execute(
             "INSERT INTO rejections (seq, file, original_file, entry_id, work_package, code, "
