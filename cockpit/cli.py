@@ -80,11 +80,11 @@ def warn(message: str) -> None:
     click.echo(f"cockpit: {message}", err=True)
 
 
-def table(rows: Sequence[Sequence[object]], headers: Sequence[str]) -> str:
+def table(rows: Sequence[Sequence[object]], headers: Sequence[str], width: int = 48) -> str:
     """A plain-text table; every cell shown literally (untrusted text cannot style it)."""
     from cockpit.engine.text import clip, literal
 
-    cells = [[clip(literal(c if c is not None else "-"), 48) for c in row] for row in rows]
+    cells = [[clip(literal(c if c is not None else "-"), width) for c in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in cells:
         widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
@@ -434,8 +434,10 @@ def audit_log(wp: str | None, as_json: bool) -> int:
 @json_option
 def audit_verify(as_json: bool) -> int:
     """Recompute the chain; exit 1 naming the first bad seq if it is broken."""
-    with opened() as (_ws, store):
-        report = store.verify_chain()
+    from cockpit.engine import audit as audit_ops
+
+    with opened() as (ws, store):
+        report = audit_ops.verify(ws, store)
     if as_json:
         emit_json(report.to_json())
     elif report.ok:
@@ -443,6 +445,308 @@ def audit_verify(as_json: bool) -> int:
     else:
         say(f"Chain broken at seq {report.first_bad_seq}: {report.reason}.")
     return 0 if report.ok else 1
+
+
+@audit.command("checkpoint")
+@workspace_option
+@json_option
+def audit_checkpoint(as_json: bool) -> int:
+    """Write a checkpoint: chain size, head and RFC 6962 Merkle root."""
+    from cockpit.engine import audit as audit_ops
+
+    with opened() as (ws, store):
+        document = audit_ops.checkpoint(ws, store)
+    if as_json:
+        emit_json(document)
+    else:
+        say(
+            f"Checkpoint {document['file']}: {document['size']} events, head {document['head']}, "
+            f"Merkle root {document['merkle_root']}."
+        )
+    return 0
+
+
+@cli.command()
+@workspace_option
+@json_option
+def replay(as_json: bool) -> int:
+    """Rebuild every projection from the events and compare it with the live one."""
+    from cockpit.engine import audit as audit_ops
+
+    with opened() as (_ws, store):
+        document = audit_ops.replay(store)
+    if as_json:
+        emit_json(document)
+    elif document["match"]:
+        say(
+            f"Replay of {document['events']} events matches the live projections "
+            f"(digest {document['live_digest'][:16]}…)."
+        )
+    else:
+        say(
+            f"Replay of {document['events']} events DIFFERS from the live projections: live "
+            f"{document['live_digest'][:16]}…, replay {document['replay_digest'][:16]}…."
+        )
+    return 0 if document["match"] else 1
+
+
+@cli.command()
+@click.argument("wp")
+@workspace_option
+@json_option
+def lineage(wp: str, as_json: bool) -> int:
+    """Show the packet lineage of a work package."""
+    from cockpit.engine.lineage import lineage as build
+    from cockpit.engine.text import literal
+
+    with opened() as (_ws, store):
+        document = build(store, wp)
+    if as_json:
+        emit_json(document)
+        return 0
+    outgoing: dict[str, list[str]] = {}
+    for edge in document["edges"]:
+        outgoing.setdefault(edge["from"], []).append(f"{edge['rel']} → {edge['to']}")
+    for node in document["nodes"]:
+        extra = f" {node['outcome']}" if node.get("outcome") else ""
+        move = node.get("transition")
+        moved = f"  [{move['from'] or 'new'} → {move['to']}]" if move else ""
+        say(f"{node['seq']:>5}  {literal(node['id'])}  ({node['kind']}{extra}){moved}")
+        for line in outgoing.get(node["id"], []):
+            say(f"         {literal(line)}")
+    return 0
+
+
+@cli.command()
+@workspace_option
+@json_option
+def metrics(as_json: bool) -> int:
+    """Denominator-aware accounting of the gate and the advisory verifier."""
+    from cockpit.engine.metrics import metrics as compute
+
+    with opened() as (_ws, store):
+        document = compute(store)
+    if as_json:
+        emit_json(document)
+        return 0
+    say(_metrics_table(document))
+    return 0
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, dict) and set(value) == {"num", "den"}:
+        num, den = value["num"], value["den"]
+        return f"{num}/{den} = {100 * num / den:.1f}%" if den else f"{num}/{den} = n/a"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items()) or "-"
+    return "-" if value is None else str(value)
+
+
+def _metrics_table(document: dict[str, Any]) -> str:
+    rows: list[tuple[str, str]] = []
+    for key, value in document.items():
+        if key == "advisory":
+            rows += [(f"advisory.{k}", _cell(v)) for k, v in value.items()]
+        else:
+            rows.append((key, _cell(value)))
+    return table(rows, ("metric", "value"), width=100)
+
+
+# -- actions ---------------------------------------------------------------------------------
+
+
+def as_option(func: F) -> F:
+    return click.option(
+        "--as",
+        "as_principal",
+        metavar="PRINCIPAL",
+        help="Act as this principal (default: $COCKPIT_PRINCIPAL, else operator in cockpit.yaml).",
+    )(func)
+
+
+def _act(as_json: bool, run: Callable[[Any, Any, str], list[Any]]) -> int:
+    from cockpit.engine.actions import resolve_principal
+
+    with opened() as (ws, store):
+        principal = resolve_principal(ws, click.get_current_context().params.get("as_principal"))
+        events = run(ws, store, principal)
+    if as_json:
+        emit_json(events[0].to_json())
+    else:
+        for event in events:
+            move = event.payload.get("transition")
+            moved = f": {move['from']} → {move['to']}" if move else ""
+            say(f"{event.type} {event.work_package} by {event.principal} (seq {event.seq}){moved}")
+    return 0
+
+
+@cli.command("dispatch")
+@click.argument("wp")
+@click.option("--to", "to", required=True, metavar="PRINCIPAL", help="The agent to dispatch to.")
+@as_option
+@workspace_option
+@json_option
+def dispatch_cmd(wp: str, to: str, as_principal: str | None, as_json: bool) -> int:
+    """Dispatch a booked (or rolled-back) work package to an agent."""
+    from cockpit.engine import actions
+
+    return _act(as_json, lambda ws, store, by: actions.dispatch(ws, store, wp, to, by))
+
+
+@cli.command("verify")
+@click.argument("wp")
+@as_option
+@workspace_option
+@json_option
+def verify_cmd(wp: str, as_principal: str | None, as_json: bool) -> int:
+    """Run the verify gate now on a claimed work package."""
+    from cockpit.engine import actions
+
+    with opened() as (ws, store):
+        principal = actions.resolve_principal(ws, as_principal)
+        run = actions.verify(ws, store, wp, principal)
+    document = run.to_json()
+    if as_json:
+        emit_json(document)
+    else:
+        say(f"{wp}: {document['outcome']} ({document['acceptance_status']}, mode {run.mode.value})")
+        say(
+            table(
+                [(name, r["status"], r["detail"]) for name, r in document["predicates"].items()],
+                ("predicate", "status", "detail"),
+                width=90,
+            )
+        )
+    return 0 if document["acceptance_status"] == "accepted" else 1
+
+
+@cli.command("recover")
+@click.argument("wp")
+@click.option("--owner", required=True, metavar="PRINCIPAL", help="Who owns the recovery.")
+@click.option(
+    "--next-action", "next_action", required=True, metavar="TEXT", help="What happens next."
+)
+@click.option("--error-class", metavar="TEXT", help="What kind of failure this was.")
+@as_option
+@workspace_option
+@json_option
+def recover_cmd(
+    wp: str,
+    owner: str,
+    next_action: str,
+    error_class: str | None,
+    as_principal: str | None,
+    as_json: bool,
+) -> int:
+    """File a recovery packet for a blocked or failed work package."""
+    from cockpit.engine import actions
+
+    return _act(
+        as_json,
+        lambda ws, store, by: actions.recover(ws, store, wp, owner, next_action, by, error_class),
+    )
+
+
+@cli.command("review")
+@click.argument("wp")
+@click.option(
+    "--verdict",
+    required=True,
+    type=click.Choice(["go", "revision_required", "accepted", "rejected", "diagnostic"]),
+)
+@click.option(
+    "--finding", "findings", multiple=True, metavar="TEXT", help="A finding (repeatable)."
+)
+@click.option("--merge-sha", metavar="SHA", help="With accepted: the merge commit.")
+@as_option
+@workspace_option
+@json_option
+def review_cmd(
+    wp: str,
+    verdict: str,
+    findings: tuple[str, ...],
+    merge_sha: str | None,
+    as_principal: str | None,
+    as_json: bool,
+) -> int:
+    """Record a review verdict."""
+    from cockpit.engine import actions
+
+    return _act(
+        as_json,
+        lambda ws, store, by: actions.review(ws, store, wp, verdict, list(findings), by, merge_sha),
+    )
+
+
+@cli.command("override")
+@click.argument("wp")
+@click.option("--to", "to", required=True, metavar="STATE", help="The state to move to.")
+@click.option("--reason", metavar="TEXT", help="Why (required).")
+@as_option
+@workspace_option
+@json_option
+def override_cmd(
+    wp: str, to: str, reason: str | None, as_principal: str | None, as_json: bool
+) -> int:
+    """Override the lifecycle (owner only; the WP stays marked overridden)."""
+    from cockpit.engine import actions
+
+    if not reason or not reason.strip():
+        raise InputError("override needs --reason: an override is never silent")
+    return _act(as_json, lambda ws, store, by: actions.override(ws, store, wp, to, reason, by))
+
+
+@cli.command("cancel")
+@click.argument("wp")
+@click.option("--reason", metavar="TEXT", help="Why (required).")
+@as_option
+@workspace_option
+@json_option
+def cancel_cmd(wp: str, reason: str | None, as_principal: str | None, as_json: bool) -> int:
+    """Cancel a work package that is not finished."""
+    from cockpit.engine import actions
+
+    if not reason or not reason.strip():
+        raise InputError("cancel needs --reason")
+    return _act(as_json, lambda ws, store, by: actions.cancel(ws, store, wp, reason, by))
+
+
+@cli.command("veto")
+@click.argument("wp")
+@click.option("--reason", metavar="TEXT", help="Why (required).")
+@click.option("--lift", is_flag=True, help="Lift the veto instead of raising it.")
+@as_option
+@workspace_option
+@json_option
+def veto_cmd(
+    wp: str, reason: str | None, lift: bool, as_principal: str | None, as_json: bool
+) -> int:
+    """Raise (or lift) a veto: the gate admits nothing while it stands."""
+    from cockpit.engine import actions
+
+    if not reason or not reason.strip():
+        raise InputError("veto needs --reason")
+    return _act(as_json, lambda ws, store, by: actions.veto(ws, store, wp, reason, by, lift=lift))
+
+
+@cli.command("dismiss")
+@click.argument("wp")
+@click.argument("advisory")
+@click.option("--reason", metavar="TEXT", help="Why (required).")
+@as_option
+@workspace_option
+@json_option
+def dismiss_cmd(
+    wp: str, advisory: str, reason: str | None, as_principal: str | None, as_json: bool
+) -> int:
+    """Dismiss an advisory of the advisory verifier, with a reason."""
+    from cockpit.engine import actions
+
+    if not reason or not reason.strip():
+        raise InputError("dismiss needs --reason")
+    return _act(
+        as_json, lambda ws, store, by: actions.dismiss_advisory(ws, store, wp, advisory, reason, by)
+    )
 
 
 # -- entry point ---------------------------------------------------------------------------
@@ -468,7 +772,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         warn(exc.format_message())
         sys.exit(exc.exit_code)
     except CockpitError as exc:
-        warn(str(exc).rstrip(".") + ".")
+        message = str(exc).rstrip(".") + "."
+        if "--json" in (argv if argv is not None else sys.argv[1:]):
+            emit_json({"error": message, "exit_code": exc.exit_code})
+        warn(message)
         sys.exit(exc.exit_code)
     except BrokenPipeError:
         sys.exit(1)

@@ -1,0 +1,246 @@
+"""Human actions (SPEC 4, 8): each is one engine function that the CLI calls and the TUI
+will call. Every action checks the acting principal's capability and the WP's state, then
+appends its events in one transaction. A refused action raises Refused (exit 1) naming the
+missing capability or the state; a bad argument raises InputError (exit 2).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from cockpit.engine.domain import TERMINAL_STATES, Capability, Mode, State, Verdict
+from cockpit.engine.errors import InputError, NotFound, Refused
+from cockpit.engine.ingest import answer_edges
+from cockpit.engine.lifecycle import IllegalTransition, Trigger, transition
+from cockpit.engine.verification import GateRun, run_gate
+from cockpit.engine.workspace import Workspace
+from cockpit.store import Event, NewEvent, Store
+
+
+def resolve_principal(
+    ws: Workspace, as_option: str | None, env: Mapping[str, str] | None = None
+) -> str:
+    """The acting principal: `--as`, else $COCKPIT_PRINCIPAL, else `operator` from config.
+    Raises Refused if it is not declared in cockpit.yaml."""
+    env = os.environ if env is None else env
+    principal = as_option or env.get("COCKPIT_PRINCIPAL") or ws.config.operator
+    if principal not in ws.config.principals:
+        raise Refused(f"{principal} is not a principal of this workspace")
+    return principal
+
+
+def _require(ws: Workspace, principal: str, capability: Capability) -> None:
+    if principal not in ws.config.principals:
+        raise Refused(f"{principal} is not a principal of this workspace")
+    if not ws.config.has(principal, capability):
+        raise Refused(f"{principal} lacks the {capability.value} capability")
+
+
+def _text(value: str | None, what: str) -> str:
+    if value is None or not value.strip():
+        raise InputError(f"{what} is required and must not be empty")
+    return value.strip()
+
+
+def _move(wp: dict[str, Any], trigger: Trigger) -> dict[str, str]:
+    state = State(wp["state"])
+    try:
+        target = transition(state, trigger)
+    except IllegalTransition as exc:
+        raise Refused(f"{wp['id']}: {exc}") from None
+    return {"from": state.value, "to": target.value}
+
+
+Build = Callable[[dict[str, Any]], list[NewEvent]]
+
+
+def _act(ws: Workspace, store: Store, wp_id: str, build: Build) -> list[Event]:
+    with store.transaction():
+        wp = store.work_package(wp_id)
+        if wp is None:
+            raise NotFound(f"no work package {wp_id} has been booked in this workspace")
+        return [store.append(event) for event in build(wp)]
+
+
+def dispatch(ws: Workspace, store: Store, wp_id: str, to: str, by: str) -> list[Event]:
+    """Dispatch the WP to principal `to` (booked or rolled_back → dispatched)."""
+    _require(ws, by, Capability.DISPATCH)
+    if to not in ws.config.principals:
+        raise InputError(f"dispatch target {to} is not a principal of this workspace")
+    if not ws.config.has(to, Capability.CLAIM):
+        raise Refused(f"{to} lacks the claim capability, so it could never deliver")
+
+    def build(wp: dict[str, Any]) -> list[NewEvent]:
+        move = _move(wp, Trigger.DISPATCH)
+        return [NewEvent("dispatched", wp_id, by, None, {"to": to, "transition": move})]
+
+    return _act(ws, store, wp_id, build)
+
+
+def recover(
+    ws: Workspace,
+    store: Store,
+    wp_id: str,
+    owner: str,
+    next_action: str,
+    by: str,
+    error_class: str | None = None,
+) -> list[Event]:
+    """File a recovery packet (blocked or failed → recovering) naming its owner and next
+    action; it points at the verify it recovers from."""
+    _require(ws, by, Capability.RECOVER)
+    owner = _text(owner, "a recovery owner")
+    next_action = _text(next_action, "a next action")
+
+    def build(wp: dict[str, Any]) -> list[NewEvent]:
+        move = _move(wp, Trigger.RECOVERY)
+        edges = answer_edges(store.events(wp_id), "@self", is_claim=False)
+        payload = {
+            "recovery_owner": owner,
+            "next_action": next_action,
+            "error_class": error_class,
+            "transition": move,
+            "edges": edges,
+        }
+        return [NewEvent("recovery_packet_created", wp_id, by, None, payload)]
+
+    return _act(ws, store, wp_id, build)
+
+
+_REVIEW = {
+    Verdict.GO: Trigger.REVIEW_GO,
+    Verdict.REVISION_REQUIRED: Trigger.REVIEW_REVISION_REQUIRED,
+    Verdict.ACCEPTED: Trigger.REVIEW_ACCEPTED,
+    Verdict.REJECTED: Trigger.REVIEW_REJECTED,
+}
+
+
+def review(
+    ws: Workspace,
+    store: Store,
+    wp_id: str,
+    verdict: str,
+    findings: list[str],
+    by: str,
+    merge_sha: str | None = None,
+) -> list[Event]:
+    """Record a review verdict. `accepted` (from accepted) also completes the WP;
+    `rejected` fails it and requests a rollback; `diagnostic` changes no state."""
+    _require(ws, by, Capability.REVIEW)
+    try:
+        chosen = Verdict(verdict)
+    except ValueError:
+        names = ", ".join(v.value for v in Verdict)
+        raise InputError(f"verdict {verdict!r} is not one of: {names}") from None
+
+    def build(wp: dict[str, Any]) -> list[NewEvent]:
+        payload: dict[str, Any] = {"verdict": chosen.value, "findings": list(findings)}
+        if merge_sha:
+            payload["merge_sha"] = merge_sha
+        trigger = _REVIEW.get(chosen)
+        if trigger is None:
+            return [NewEvent("review_recorded", wp_id, by, None, payload)]
+        move = _move(wp, trigger)
+        if trigger is Trigger.REVIEW_ACCEPTED:
+            return [
+                NewEvent("review_recorded", wp_id, by, None, payload),
+                NewEvent("task_completed", wp_id, by, None, {"transition": move}),
+            ]
+        payload["transition"] = move
+        if trigger is Trigger.REVIEW_REJECTED:
+            payload["rollback_requested"] = True
+        return [NewEvent("review_recorded", wp_id, by, None, payload)]
+
+    return _act(ws, store, wp_id, build)
+
+
+def override(
+    ws: Workspace, store: Store, wp_id: str, to: str, reason: str | None, by: str
+) -> list[Event]:
+    """Move the WP to any state. The reason is mandatory, the owner's `override` capability
+    is checked, and the WP carries the `overridden` mark forever."""
+    reason = _text(reason, "an override reason")
+    try:
+        target = State(to)
+    except ValueError:
+        raise InputError(
+            f"state {to!r} is not one of: {', '.join(s.value for s in State)}"
+        ) from None
+    _require(ws, by, Capability.OVERRIDE)
+
+    def build(wp: dict[str, Any]) -> list[NewEvent]:
+        move = {"from": wp["state"], "to": target.value}
+        payload = {"reason": reason, "transition": move}
+        return [NewEvent("override_applied", wp_id, by, None, payload)]
+
+    return _act(ws, store, wp_id, build)
+
+
+def cancel(ws: Workspace, store: Store, wp_id: str, reason: str | None, by: str) -> list[Event]:
+    """Cancel a non-terminal WP; the reason is mandatory."""
+    reason = _text(reason, "a cancel reason")
+    _require(ws, by, Capability.CANCEL)
+
+    def build(wp: dict[str, Any]) -> list[NewEvent]:
+        if State(wp["state"]) in TERMINAL_STATES:
+            raise Refused(
+                f"{wp_id} is {wp['state']}; only a work package in progress can be cancelled"
+            )
+        move = _move(wp, Trigger.CANCEL)
+        return [NewEvent("task_cancelled", wp_id, by, None, {"reason": reason, "transition": move})]
+
+    return _act(ws, store, wp_id, build)
+
+
+def veto(
+    ws: Workspace, store: Store, wp_id: str, reason: str | None, by: str, *, lift: bool = False
+) -> list[Event]:
+    """Raise a veto (the gate will not admit while it stands) or lift it."""
+    reason = _text(reason, "a veto reason")
+    _require(ws, by, Capability.VETO)
+
+    def build(wp: dict[str, Any]) -> list[NewEvent]:
+        if lift and not wp["vetoed"]:
+            raise Refused(f"{wp_id} has no active veto to lift")
+        payload = {"active": not lift, "reason": reason}
+        return [NewEvent("veto_changed", wp_id, by, None, payload)]
+
+    return _act(ws, store, wp_id, build)
+
+
+def dismiss_advisory(
+    ws: Workspace, store: Store, wp_id: str, advisory: str, reason: str | None, by: str
+) -> list[Event]:
+    """Dismiss an advisory, with a reason (needed before a serious one lets the gate admit)."""
+    reason = _text(reason, "a dismissal reason")
+    _require(ws, by, Capability.DISMISS_ADVISORY)
+
+    def build(wp: dict[str, Any]) -> list[NewEvent]:
+        events = store.events(wp_id)
+        issued = [
+            e for e in events if e.type == "advisory_issued" and e.payload.get("id") == advisory
+        ]
+        if not issued:
+            raise NotFound(f"{wp_id} has no advisory {advisory}")
+        if any(
+            e.type == "advisory_dismissed" and e.payload.get("advisory") == advisory for e in events
+        ):
+            raise Refused(f"advisory {advisory} has already been dismissed")
+        payload = {
+            "advisory": advisory,
+            "reason": reason,
+            "severity": issued[-1].payload.get("severity"),
+            "edges": [
+                {"from": "@self", "to": f"advisory_issued@{issued[-1].seq}", "rel": "dismisses"}
+            ],
+        }
+        return [NewEvent("advisory_dismissed", wp_id, by, None, payload)]
+
+    return _act(ws, store, wp_id, build)
+
+
+def verify(ws: Workspace, store: Store, wp_id: str, by: str, mode: Mode | None = None) -> GateRun:
+    """Run the gate now on a claimed WP, in the configured mode (SPEC 8)."""
+    return run_gate(ws, store, wp_id, by, mode or ws.config.runner.mode)

@@ -1,0 +1,133 @@
+"""Denominator-aware accounting (SPEC 8 `cockpit metrics`), computed from events alone.
+
+Every share is `{"num": a, "den": b}`; nothing is reported as a bare percentage, and rows
+with a missing outcome stay visible instead of silently leaving the denominator.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+from cockpit.store import Event, Store
+
+_ADMITTED = frozenset({"accepted", "complete"})
+
+
+def share(num: int, den: int) -> dict[str, int]:
+    return {"num": num, "den": den}
+
+
+def _ms(start: str, end: str) -> int:
+    a = datetime.fromisoformat(start.replace("Z", "+00:00"))
+    b = datetime.fromisoformat(end.replace("Z", "+00:00"))
+    return int((b - a).total_seconds() * 1000)
+
+
+def percentile(values: list[int], p: int) -> int | None:
+    """Nearest-rank percentile (an observed value, never interpolated)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, -(-p * len(ordered) // 100))
+    return ordered[rank - 1]
+
+
+def compute(events: list[Event], states: dict[str, str], tiers: dict[str, str]) -> dict[str, Any]:
+    """The SPEC 8 metrics document from the events, the WPs' current states and tiers."""
+    verifies = [e for e in events if e.type == "verify_completed"]
+    outcomes = Counter(e.payload.get("outcome") for e in verifies)
+    known = sum(n for o, n in outcomes.items() if o)
+    rows = {
+        "all": len(verifies),
+        "known_outcome": known,
+        "success": outcomes["success"],
+        "blocked": outcomes["blocked"],
+        "failed": outcomes["failed"],
+        "skipped": outcomes["skipped"],
+        "missing_outcome": len(verifies) - known,
+    }
+    claimed_wps = {e.work_package for e in events if e.type == "claim_packet_created"}
+    verified_wps = {e.work_package for e in verifies}
+    complete = {wp for wp, state in states.items() if state == "complete"}
+    success_wps = {e.work_package for e in verifies if e.payload.get("outcome") == "success"}
+    overridden = {
+        e.work_package
+        for e in events
+        if e.type == "override_applied" and e.payload.get("transition", {}).get("to") in _ADMITTED
+    }
+    blocked = [e for e in verifies if e.payload.get("outcome") == "blocked"]
+    return {
+        "verify_rows": rows,
+        "known_outcome_success_share": share(outcomes["success"], known),
+        "all_row_success_share": share(outcomes["success"], len(verifies)),
+        "task_verify_coverage": share(len(claimed_wps & verified_wps), len(claimed_wps)),
+        "completed_with_verify": share(len(complete & success_wps), len(complete)),
+        "overridden_admissions": len(overridden),
+        "blocked_by_reason_class": dict(
+            Counter(str(e.payload.get("blocked_reason_class")) for e in blocked)
+        ),
+        "blocked_by_predicate": dict(
+            Counter(str(e.payload.get("blocking_predicate")) for e in blocked)
+        ),
+        "advisory": _advisory(events, verifies),
+        "claim_to_decision_ms": _latency(events, verifies),
+        "events_by_tier": dict(
+            Counter(tiers.get(e.work_package, "unknown") for e in events if e.work_package)
+        ),
+    }
+
+
+def _first_decisions(verifies: list[Event]) -> dict[str, Event]:
+    """Each claim's first non-skipped verify_completed."""
+    first: dict[str, Event] = {}
+    for e in verifies:
+        claim = (e.payload.get("claim") or {}).get("id")
+        if claim and e.payload.get("outcome") not in (None, "skipped") and claim not in first:
+            first[claim] = e
+    return first
+
+
+def _advisory(events: list[Event], verifies: list[Event]) -> dict[str, dict[str, int]]:
+    decisions = _first_decisions(verifies)
+    pairs = [
+        (e.payload["prediction"], decisions[e.payload["claim"]].payload["outcome"])
+        for e in events
+        if e.type == "advisory_issued" and e.payload.get("claim") in decisions
+    ]
+    withheld = ("blocked", "failed")
+    agree = sum(1 for p, o in pairs if (p == "safe_to_proceed") == (o == "success"))
+    safe = [o for p, o in pairs if p == "safe_to_proceed"]
+    risky = [o for p, o in pairs if p == "risky"]
+    actual_withheld = [p for p, o in pairs if o in withheld]
+    return {
+        "agreement": share(agree, len(pairs)),
+        "false_success": share(sum(1 for o in safe if o != "success"), len(safe)),
+        "blocked_precision": share(sum(1 for o in risky if o in withheld), len(risky)),
+        "blocked_recall": share(actual_withheld.count("risky"), len(actual_withheld)),
+    }
+
+
+def _latency(events: list[Event], verifies: list[Event]) -> dict[str, int | None]:
+    decisions = _first_decisions(verifies)
+    latencies = [
+        _ms(e.ts, decisions[e.entry_id].ts)
+        for e in events
+        if e.type == "claim_packet_created" and e.entry_id in decisions
+    ]
+    return {
+        "p50": percentile(latencies, 50),
+        "p95": percentile(latencies, 95),
+        "count": len(latencies),
+    }
+
+
+def metrics(store: Store) -> dict[str, Any]:
+    """The metrics document for the workspace behind `store`."""
+    wps = store.work_packages()
+    return compute(
+        store.events(),
+        {wp["id"]: wp["state"] for wp in wps},
+        {wp["id"]: wp["tier"] for wp in wps},
+    )

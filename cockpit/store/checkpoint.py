@@ -1,0 +1,85 @@
+"""Checkpoints: the chain's size, head and RFC 6962 Merkle root written outside the
+database, so a truncated or rewritten log is caught by `audit verify` (SPEC 7)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from cockpit.store import merkle
+from cockpit.store.audit import ChainReport
+from cockpit.store.db import NewEvent, Store
+
+
+def _leaves(store: Store, size: int) -> list[bytes]:
+    rows = store.conn.execute("SELECT leaf FROM events WHERE seq <= ? ORDER BY seq", (size,))
+    return [bytes.fromhex(r[0]) for r in rows]
+
+
+def write_checkpoint(store: Store, directory: Path) -> dict[str, Any]:
+    """Write `.cockpit/checkpoints/NNNNNNNN.json` for the chain as it stands, then append
+    `checkpoint_created`. Returns the checkpoint document."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with store.transaction():
+        size = store.head_seq()
+        head = store.conn.execute("SELECT chain FROM events WHERE seq = ?", (size,)).fetchone()
+        document = {
+            "size": size,
+            "head": head[0] if head else None,
+            "merkle_root": merkle.root(_leaves(store, size)).hex(),
+            "ts": store.clock().strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        }
+        path = directory / f"{size:08d}.json"
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+        store.append(
+            NewEvent("checkpoint_created", None, None, None, {**document, "file": path.name})
+        )
+    return {**document, "file": str(path)}
+
+
+def checkpoints(directory: Path) -> list[dict[str, Any]]:
+    """Every readable checkpoint, by size."""
+    found = []
+    for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+            found.append({**document, "file": path.name})
+        except (OSError, ValueError):
+            continue
+    return sorted(found, key=lambda d: int(d.get("size", 0)))
+
+
+def verify_against(store: Store, report: ChainReport, directory: Path) -> ChainReport:
+    """Check an intact chain against the checkpoints: a log shorter than a checkpoint was
+    truncated; a head or Merkle root that differs means history was rewritten."""
+    if not report.ok:
+        return report
+    previous_size = 0
+    for cp in checkpoints(directory):
+        size = int(cp["size"])
+        if report.events < size:
+            return ChainReport(
+                False,
+                report.events,
+                report.events + 1,
+                f"the log ends at seq {report.events} but checkpoint {cp['file']} records "
+                f"{size} events (truncated)",
+            )
+        if size == 0:
+            continue
+        head = store.conn.execute("SELECT chain FROM events WHERE seq = ?", (size,)).fetchone()
+        root = merkle.root(_leaves(store, size)).hex()
+        if head is None or head[0] != cp.get("head") or root != cp.get("merkle_root"):
+            return ChainReport(
+                False,
+                report.events,
+                previous_size + 1,
+                f"history between seq {previous_size + 1} and {size} differs from checkpoint "
+                f"{cp['file']}",
+            )
+        previous_size = size
+    return report
