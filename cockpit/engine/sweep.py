@@ -100,6 +100,9 @@ def _read(path: Path) -> tuple[ParsedEntry | None, EntryRejected | None, str | N
         return parse_entry(data, path.name), None, digest
     except EntryRejected as exc:
         return None, exc, digest
+    except (RecursionError, MemoryError, ValueError) as exc:  # e.g. absurdly deep nesting
+        message = f"could not be parsed ({type(exc).__name__})"
+        return None, EntryRejected(RejectionCode.PARSE_ERROR, message), digest
 
 
 EventSink = Callable[[Event], None]
@@ -185,6 +188,16 @@ class Sweeper:
                     events = [self.store.append(e) for e in plan.events]
             except EntryRejected as exc:
                 error = exc
+            except Exception as exc:  # a bug must not stop the queue: leave it for a retry
+                result.log.append(
+                    {
+                        "file": original,
+                        "outcome": "error",
+                        "message": f"{type(exc).__name__}: {exc}",
+                        "entry_id": candidate.parsed.entry.id,
+                    }
+                )
+                return result
 
         entry_id = candidate.parsed.entry.id if candidate.parsed else None
         if error is not None:
