@@ -243,9 +243,9 @@ def submit(files: tuple[Path, ...], as_json: bool) -> int:
     elif ids:
         say(f"Submitted {len(ids)} entr{'y' if len(ids) == 1 else 'ies'}: {', '.join(ids)}")
     for error in errors:
-        warn(f"{error.file} was not submitted: {error.code}: {error.message}.")
+        message = error.message.rstrip(".")
+        warn(f"{error.file} was refused ({error.code}: {message}), so no file was queued.")
     if errors:
-        warn("nothing was submitted; fix the files above and submit them again.")
         return 2
     return 0
 

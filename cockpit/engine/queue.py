@@ -25,6 +25,15 @@ def is_ignored(name: str) -> bool:
     return name.startswith(".") or name.endswith((".tmp", ".part"))
 
 
+def readable_name(name: str, entry_id: str) -> str:
+    """A name the sweep will read for a submitted file: its own, unless the queue would
+    ignore it (a dotfile, .tmp, .part), in which case the entry id with its format's suffix."""
+    if not is_ignored(name) and name:
+        return name
+    markdown = name.lower().removesuffix(".tmp").removesuffix(".part").endswith(".md")
+    return entry_id + (".md" if markdown else ".yaml")
+
+
 def pending(directory: Path) -> list[Path]:
     """Entry files waiting in `directory`, by name (symlinks included: they get rejected)."""
     try:
@@ -96,17 +105,14 @@ def claim(path: Path, cur: Path) -> Path | None:
     return target
 
 
-def release(path: Path, new: Path) -> Path:
-    """Put a claimed file back into new/ (a young file to retry later)."""
-    target = unique_path(new, path.name)
-    os.rename(path, target)
-    return target
-
-
-def finish(path: Path, done: Path) -> Path:
-    """Move an ingested (or duplicate) entry from cur/ to done/."""
+def finish(path: Path, done: Path) -> Path | None:
+    """Move an ingested (or duplicate) entry from cur/ to done/; None if another sweeper
+    already moved it (the store, not the file, is what makes ingest exactly-once)."""
     target = unique_path(done, path.name)
-    os.rename(path, target)
+    try:
+        os.rename(path, target)
+    except FileNotFoundError:
+        return None
     return target
 
 

@@ -53,6 +53,6 @@ def submit(ws: Workspace, paths: list[Path]) -> tuple[list[str], list[SubmitErro
             errors.append(SubmitError(str(path), "unreadable", exc.strerror or str(exc)))
     if errors:
         return [], errors
-    for path, data, _ in parsed:
-        queue.deliver(ws, path.name, data)
+    for path, data, entry in parsed:
+        queue.deliver(ws, queue.readable_name(path.name, entry.entry.id), data)
     return [entry.entry.id for _, _, entry in parsed], []
