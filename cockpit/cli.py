@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -778,6 +779,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         warn(message)
         sys.exit(exc.exit_code)
     except BrokenPipeError:
+        sys.exit(1)
+    except sqlite3.Error as exc:
+        if os.environ.get("COCKPIT_DEBUG"):
+            raise
+        warn(f"the workspace database cannot be used ({exc}).")
+        sys.exit(1)
+    except OSError as exc:
+        if os.environ.get("COCKPIT_DEBUG"):
+            raise
+        warn(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ") + ".")
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
 

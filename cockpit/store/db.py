@@ -208,9 +208,24 @@ class Store:
         return int(self.conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0])
 
     def verify_chain(self) -> ChainReport:
-        """Recompute the whole chain from the stored rows (see audit.verify_chain)."""
-        cursor = self.conn.execute("SELECT * FROM events ORDER BY seq")
-        return verify_chain(dict(r) for r in cursor)
+        """Recompute the whole chain from the stored rows (see audit.verify_chain).
+
+        Text columns are read as bytes and decoded per row, so a flipped byte that breaks
+        UTF-8 is reported at its seq instead of failing the read."""
+        text = (
+            "event_id",
+            "ts",
+            "type",
+            "work_package",
+            "principal",
+            "entry_id",
+            "payload",
+            "leaf",
+            "chain",
+        )
+        columns = ", ".join(["seq", "parent_seq", *(f"CAST({c} AS BLOB) AS {c}" for c in text)])
+        cursor = self.conn.execute(f"SELECT {columns} FROM events ORDER BY seq")
+        return verify_chain(_decoded(dict(r), text) for r in cursor)
 
     def work_package(self, wp_id: str) -> dict[str, Any] | None:
         row = self.conn.execute("SELECT * FROM work_packages WHERE id = ?", (wp_id,)).fetchone()
@@ -258,6 +273,21 @@ class Store:
         return row is not None
 
 
+def _decoded(row: dict[str, Any], columns: tuple[str, ...]) -> dict[str, Any]:
+    for column in columns:
+        value = row[column]
+        if isinstance(value, bytes):
+            try:
+                row[column] = value.decode("utf-8")
+            except UnicodeDecodeError:
+                row[column] = UNDECODABLE
+    return row
+
+
+# Stands in for a stored text that is not UTF-8: it can never match a recomputed hash.
+UNDECODABLE = "\ufffd<not UTF-8>"
+
+
 def create_schema(db: sqlite_utils.Database) -> None:
     """Create the events table (append-only by trigger) and the projection tables."""
     db.table("events").create(
@@ -287,5 +317,12 @@ def create_schema(db: sqlite_utils.Database) -> None:
     db.execute(
         "CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events "
         "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: DELETE refused'); END"
+    )
+    # INSERT OR REPLACE deletes without firing DELETE triggers: only a true append may insert.
+    db.execute(
+        "CREATE TRIGGER IF NOT EXISTS events_append_only BEFORE INSERT ON events "
+        "WHEN NEW.seq IS NOT (SELECT coalesce(max(seq), 0) + 1 FROM events) "
+        "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: only the next seq may be "
+        "inserted'); END"
     )
     projections.create_tables(db)
