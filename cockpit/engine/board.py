@@ -59,7 +59,7 @@ def work_package_status(store: Store, wp_id: str) -> dict[str, Any]:
         "base_ref": row["base_ref"],
         "vetoed": row["vetoed"],
         "scope_declined": row["scope_declined"],
-        "needs_triage": triage(store, row),
+        "needs_triage": triage(row),
         "entries": [
             {"id": e["id"], "kind": e["kind"], "principal": e["principal"], "seq": e["seq"]}
             for e in store.entries(wp_id)
@@ -84,31 +84,19 @@ def rejected(store: Store) -> list[dict[str, Any]]:
     ]
 
 
-def triage(store: Store, row: dict[str, Any]) -> list[str]:
-    """Why this WP needs a person's attention now (empty when it does not)."""
+def triage(row: dict[str, Any]) -> list[str]:
+    """Why this WP needs a person's attention now (empty when it does not); the same rule
+    as the board's needs-attention view (projections.ATTENTION_SQL)."""
     reasons: list[str] = []
-    events = store.events(row["id"])
     state = row["state"]
-    if state == "blocked":
-        last_verify = max((e.seq for e in events if e.type == "verify_completed"), default=0)
-        if not any(e.type == "recovery_packet_created" and e.seq > last_verify for e in events):
-            reasons.append("blocked without a recovery owner")
+    if state == "blocked" and row["blocked_unowned"]:
+        reasons.append("blocked without a recovery owner")
     if state == "failed":
         reasons.append("failed: needs a recovery or a rollback")
     if state == "claimed":
         reasons.append("claim waiting for the gate")
     if row["scope_declined"]:
         reasons.append("the agent did not confirm the scope")
-    dismissed = {e.payload.get("advisory") for e in events if e.type == "advisory_dismissed"}
-    claims = [e.entry_id for e in events if e.type == "claim_packet_created"]
-    for e in events:
-        if (
-            e.type == "advisory_issued"
-            and e.payload.get("severity") == "serious"
-            and claims
-            and e.payload.get("claim") == claims[-1]
-            and e.payload.get("id") not in dismissed
-            and state not in ("complete", "cancelled")
-        ):
-            reasons.append(f"serious advisory {e.payload['id']} is untreated")
+    if row.get("open_advisory") and state not in ("complete", "cancelled"):
+        reasons.append(f"serious advisory {row['open_advisory']} is untreated")
     return reasons

@@ -40,6 +40,8 @@ def create_tables(db: sqlite_utils.Database) -> None:
             "overridden": int,
             "vetoed": int,
             "scope_declined": int,
+            "blocked_unowned": int,
+            "open_advisory": str,
             "created": str,
             "booked_seq": int,
             "last_seq": int,
@@ -49,7 +51,7 @@ def create_tables(db: sqlite_utils.Database) -> None:
         },
         pk="id",
         not_null={"state", "title"},
-        defaults={"overridden": 0, "vetoed": 0, "scope_declined": 0},
+        defaults={"overridden": 0, "vetoed": 0, "scope_declined": 0, "blocked_unowned": 0},
         if_not_exists=True,
     )
     db.table("work_packages").create_index(["state"], if_not_exists=True)
@@ -220,6 +222,18 @@ def apply(conn: sqlite3.Connection, event: Event) -> None:
         updates["vetoed"] = 1 if payload.get("active") else 0
     elif event.type == "verify_completed":
         updates["last_verify"] = json.dumps(payload.get("summary"))
+        updates["blocked_unowned"] = 1 if payload.get("outcome") == "blocked" else 0
+    elif event.type == "recovery_packet_created":
+        updates["blocked_unowned"] = 0
+    elif event.type == "claim_packet_created":
+        updates["open_advisory"] = None
+    elif event.type == "advisory_issued" and payload.get("severity") == "serious":
+        updates["open_advisory"] = payload["id"]
+    elif event.type == "advisory_dismissed":
+        conn.execute(
+            "UPDATE work_packages SET open_advisory = NULL WHERE id = ? AND open_advisory = ?",
+            (wp, payload.get("advisory")),
+        )
     assignments = ", ".join(f"{column} = ?" for column in updates)
     conn.execute(f"UPDATE work_packages SET {assignments} WHERE id = ?", (*updates.values(), wp))
 
@@ -228,7 +242,7 @@ def decode_work_package(row: dict[str, Any]) -> dict[str, Any]:
     for column in _JSON_COLUMNS_WP:
         if row.get(column) is not None:
             row[column] = json.loads(row[column])
-    for flag in ("overridden", "vetoed", "scope_declined"):
+    for flag in ("overridden", "vetoed", "scope_declined", "blocked_unowned"):
         row[flag] = bool(row.get(flag))
     return row
 
@@ -238,3 +252,12 @@ def decode_entry(row: dict[str, Any]) -> dict[str, Any]:
         if row.get(column) is not None:
             row[column] = json.loads(row[column])
     return row
+
+
+# A WP needs a person when it is failed, waits for the gate, is blocked with no recovery
+# owner, had its scope declined, or carries an untreated serious advisory.
+ATTENTION_SQL = (
+    "(state IN ('failed', 'claimed') OR (state = 'blocked' AND blocked_unowned = 1) "
+    "OR scope_declined = 1 OR (open_advisory IS NOT NULL AND state NOT IN ('complete', "
+    "'cancelled')))"
+)
