@@ -7,6 +7,7 @@ change and its event are never apart.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import uuid
@@ -171,9 +172,10 @@ class Store:
                 "SELECT max(seq) FROM events WHERE work_package = ?", (new.work_package,)
             ).fetchone()[0]
             parent_seq = parent
+        payload_text = canonical_json(new.payload).decode()
         row: dict[str, Any] = {
             "seq": seq,
-            "event_id": str(uuid.uuid4()),
+            "event_id": event_id(previous, seq, payload_text),
             "parent_seq": parent_seq,
             "ts": format_ts(self.clock()),
             "type": new.type,
@@ -181,7 +183,6 @@ class Store:
             "principal": new.principal,
             "entry_id": new.entry_id,
         }
-        payload_text = canonical_json(new.payload).decode()
         leaf = leaf_hash(event_object(row, json.loads(payload_text)))
         link = chain_hash(previous, leaf)
         row.update(payload=payload_text, leaf=leaf.hex(), chain=link.hex())
@@ -271,6 +272,13 @@ class Store:
             (original_file, sha256),
         ).fetchone()
         return row is not None
+
+
+def event_id(previous_chain: bytes, seq: int, payload_text: str) -> str:
+    """A UUID-shaped id derived from the chain position, so the same history always has
+    the same ids (replays and tests are reproducible) and no two events share one."""
+    digest = hashlib.sha256(previous_chain + str(seq).encode() + payload_text.encode()).digest()
+    return str(uuid.UUID(bytes=digest[:16], version=4))
 
 
 def _decoded(row: dict[str, Any], columns: tuple[str, ...]) -> dict[str, Any]:
