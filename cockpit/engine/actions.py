@@ -244,3 +244,24 @@ def dismiss_advisory(
 def verify(ws: Workspace, store: Store, wp_id: str, by: str, mode: Mode | None = None) -> GateRun:
     """Run the gate now on a claimed WP, in the configured mode (SPEC 8)."""
     return run_gate(ws, store, wp_id, by, mode or ws.config.runner.mode)
+
+
+def eligible_assignees(ws: Workspace, wp: dict[str, Any]) -> list[str]:
+    """Principals a WP can be dispatched to: they can claim, and serve the WP's lane when
+    they name lanes at all."""
+    out = []
+    for name, principal in ws.config.principals.items():
+        if not ws.config.has(name, Capability.CLAIM):
+            continue
+        if principal.lanes and wp.get("lane") not in principal.lanes:
+            continue
+        out.append(name)
+    return out
+
+
+def open_advisories(store: Store, wp_id: str) -> list[dict[str, Any]]:
+    """The WP's advisories that have not been dismissed, newest first."""
+    events = store.events(wp_id)
+    dismissed = {e.payload.get("advisory") for e in events if e.type == "advisory_dismissed"}
+    issued = [e.payload for e in events if e.type == "advisory_issued"]
+    return [a for a in reversed(issued) if a.get("id") not in dismissed]

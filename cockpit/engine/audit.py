@@ -3,6 +3,7 @@ checkpoint, replay the projections."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from cockpit.engine.workspace import Workspace
@@ -11,9 +12,11 @@ from cockpit.store.checkpoint import verify_against, write_checkpoint
 from cockpit.store.replay import replay as replay_projections
 
 
-def verify(ws: Workspace, store: Store) -> ChainReport:
+def verify(
+    ws: Workspace, store: Store, progress: Callable[[int, int], None] | None = None
+) -> ChainReport:
     """Recompute the chain, then hold it against every checkpoint in .cockpit/checkpoints."""
-    return verify_against(store, store.verify_chain(), ws.checkpoints_dir)
+    return verify_against(store, store.verify_chain(progress), ws.checkpoints_dir)
 
 
 def checkpoint(ws: Workspace, store: Store) -> dict[str, Any]:

@@ -53,3 +53,88 @@ def lineage(store: Store, wp_id: str) -> dict[str, Any]:
         if e["from_id"] in seen
     ]
     return {"work_package": wp_id, "nodes": nodes, "edges": edges}
+
+
+def steps(store: Store, wp_id: str) -> list[dict[str, Any]]:
+    """The WP's history as a reviewer steps through it: one step per event, with the state
+    after it, the packet that arrived (its raw text) and, for a verify, the predicate table
+    as the gate recorded it then. Raises NotFound for an unknown WP."""
+    if store.work_package(wp_id) is None:
+        raise NotFound(f"no work package {wp_id} has been booked in this workspace")
+    state: str | None = None
+    out: list[dict[str, Any]] = []
+    for event in store.events(wp_id):
+        transition = event.payload.get("transition")
+        if transition:
+            state = transition["to"]
+        step: dict[str, Any] = {
+            "seq": event.seq,
+            "type": event.type,
+            "ts": event.ts,
+            "principal": event.principal,
+            "entry_id": event.entry_id,
+            "state": state,
+            "transition": transition,
+            "packet": None,
+            "predicates": None,
+            "summary": _summary(event.type, event.payload),
+        }
+        if "entry" in event.payload:
+            step["packet"] = {
+                "id": event.payload["entry"]["id"],
+                "kind": event.payload["entry"]["kind"],
+                "sha256": event.payload["sha256"],
+                "raw": event.payload.get("raw", ""),
+            }
+        if event.type == "verify_completed":
+            step["predicates"] = event.payload.get("predicates")
+        out.append(step)
+    return out
+
+
+def _summary(event_type: str, payload: dict[str, Any]) -> str:
+    """One line saying what the event decided, from its payload."""
+    match event_type:
+        case "verify_completed":
+            blocking = payload.get("blocking_predicate")
+            return f"{payload.get('outcome')}" + (f" on {blocking}" if blocking else "")
+        case "advisory_issued":
+            return f"{payload.get('prediction')} ({payload.get('severity')})"
+        case "advisory_dismissed":
+            return f"dismissed {payload.get('advisory')}: {payload.get('reason')}"
+        case "override_applied" | "task_cancelled":
+            return f"reason: {payload.get('reason')}"
+        case "veto_changed":
+            verb = "raised" if payload.get("active") else "lifted"
+            return f"veto {verb}: {payload.get('reason')}"
+        case "recovery_packet_created":
+            return f"owner {payload.get('recovery_owner')}: {payload.get('next_action')}"
+        case "review_recorded":
+            return f"verdict {payload.get('verdict')}"
+        case "dispatched":
+            return f"to {payload.get('to')}"
+        case "entry_rejected":
+            return f"{payload.get('code')}: {payload.get('message')}"
+        case _:
+            return ""
+
+
+def packet_diffs(store: Store, wp_id: str) -> list[dict[str, str]]:
+    """Unified diffs between successive common-ground versions and successive claims."""
+    import difflib
+    import itertools
+
+    diffs: list[dict[str, str]] = []
+    for kind in ("common_ground", "claim"):
+        packets = store.entries(wp_id, kind)
+        for old, new in itertools.pairwise(packets):
+            text = "".join(
+                difflib.unified_diff(
+                    (old["raw"] or "").splitlines(keepends=True),
+                    (new["raw"] or "").splitlines(keepends=True),
+                    fromfile=old["id"],
+                    tofile=new["id"],
+                )
+            )
+            diffs.append({"kind": kind, "from": old["id"], "to": new["id"], "diff": text})
+    return diffs

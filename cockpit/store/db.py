@@ -208,8 +208,9 @@ class Store:
     def head_seq(self) -> int:
         return int(self.conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0])
 
-    def verify_chain(self) -> ChainReport:
-        """Recompute the whole chain from the stored rows (see audit.verify_chain).
+    def verify_chain(self, progress: Callable[[int, int], None] | None = None) -> ChainReport:
+        """Recompute the whole chain from the stored rows (see audit.verify_chain);
+        `progress(done, total)` is called every 1,000 rows.
 
         Text columns are read as bytes and decoded per row, so a flipped byte that breaks
         UTF-8 is reported at its seq instead of failing the read."""
@@ -226,7 +227,10 @@ class Store:
         )
         columns = ", ".join(["seq", "parent_seq", *(f"CAST({c} AS BLOB) AS {c}" for c in text)])
         cursor = self.conn.execute(f"SELECT {columns} FROM events ORDER BY seq")
-        return verify_chain(_decoded(dict(r), text) for r in cursor)
+        rows = (_decoded(dict(r), text) for r in cursor)
+        if progress is not None:
+            rows = _reporting(rows, self.head_seq(), progress)
+        return verify_chain(rows)
 
     def work_package(self, wp_id: str) -> dict[str, Any] | None:
         row = self.conn.execute("SELECT * FROM work_packages WHERE id = ?", (wp_id,)).fetchone()
@@ -279,6 +283,16 @@ def event_id(previous_chain: bytes, seq: int, payload_text: str) -> str:
     the same ids (replays and tests are reproducible) and no two events share one."""
     digest = hashlib.sha256(previous_chain + str(seq).encode() + payload_text.encode()).digest()
     return str(uuid.UUID(bytes=digest[:16], version=4))
+
+
+def _reporting(
+    rows: Iterator[dict[str, Any]], total: int, progress: Callable[[int, int], None]
+) -> Iterator[dict[str, Any]]:
+    for done, row in enumerate(rows, start=1):
+        if done % 1000 == 0:
+            progress(done, total)
+        yield row
+    progress(total, total)
 
 
 def _decoded(row: dict[str, Any], columns: tuple[str, ...]) -> dict[str, Any]:
