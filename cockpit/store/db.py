@@ -227,7 +227,7 @@ class Store:
         )
         columns = ", ".join(["seq", "parent_seq", *(f"CAST({c} AS BLOB) AS {c}" for c in text)])
         cursor = self.conn.execute(f"SELECT {columns} FROM events ORDER BY seq")
-        rows = (_decoded(dict(r), text) for r in cursor)
+        rows: Iterator[dict[str, Any]] = (_decoded(dict(r), text) for r in cursor)
         if progress is not None:
             rows = _reporting(rows, self.head_seq(), progress)
         return verify_chain(rows)
