@@ -3,9 +3,11 @@ rejected entries. Plain data from the projections; no rules decided here."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from cockpit.engine.errors import NotFound
+from cockpit.engine.workspace import Workspace
 from cockpit.store import Store
 
 LAST_VERIFY_KEYS = ("outcome", "acceptance_status", "blocking_predicate", "blocked_reason_class")
@@ -100,3 +102,23 @@ def triage(row: dict[str, Any]) -> list[str]:
     if row.get("open_advisory") and state not in ("complete", "cancelled"):
         reasons.append(f"serious advisory {row['open_advisory']} is untreated")
     return reasons
+
+
+MAX_RAW_BYTES = 1024 * 1024
+
+
+def rejected_file_text(ws: Workspace, name: str) -> str:
+    """The raw text of a rejected entry, for reading (never parsed, never followed through a
+    symlink, capped at 1 MiB). Raises NotFound if `name` is not a file in queue/rejected/."""
+    directory = ws.queue_dir("rejected")
+    path = directory / name
+    if "/" in name or "\\" in name or name in ("", ".", "..") or not os.path.lexists(path):
+        raise NotFound(f"no rejected file {name!r}")
+    if path.is_symlink():
+        return f"(a symbolic link to {os.readlink(path)!r}; not followed)"
+    with open(path, "rb") as handle:
+        data = handle.read(MAX_RAW_BYTES + 1)
+    text = data[:MAX_RAW_BYTES].decode("utf-8", "replace")
+    if len(data) > MAX_RAW_BYTES:
+        text += "\n… (cut at 1 MiB)"
+    return text

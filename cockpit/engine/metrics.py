@@ -131,3 +131,11 @@ def metrics(store: Store) -> dict[str, Any]:
         {wp["id"]: wp["state"] for wp in wps},
         {wp["id"]: wp["tier"] for wp in wps},
     )
+
+
+def outcomes_by_day(store: Store) -> list[tuple[str, dict[str, int]]]:
+    """Verify outcomes per UTC day (for the chart), oldest first."""
+    days: dict[str, Counter[str]] = {}
+    for event in store.find_events(types=("verify_completed",), limit=1_000_000):
+        days.setdefault(event.ts[:10], Counter())[str(event.payload.get("outcome"))] += 1
+    return [(day, dict(counts)) for day, counts in sorted(days.items())]

@@ -183,15 +183,26 @@ def run_once(
     """Drain the queue once under the runner lock, verify what is due, and return what
     happened. In dry-run nothing is ingested, moved or written: the summary is the plan.
     Raises RunnerLocked if another runner holds the workspace."""
-    mode = mode or ws.config.runner.mode
     with RunnerLock(ws):
-        verifier = AutoVerifier(ws, store, mode, on_event)
-        sweeper = Sweeper(
-            ws, store, commit=mode is not Mode.DRY_RUN, on_event=on_event, after_ingest=verifier
-        )
-        result = sweeper.sweep()
-        verifier.verify_due()
-        return RunSummary(mode, result, verifier.results)
+        return sweep_and_verify(ws, store, mode, on_event)
+
+
+def sweep_and_verify(
+    ws: Workspace,
+    store: Store,
+    mode: Mode | None = None,
+    on_event: Callable[[Event], None] | None = None,
+) -> RunSummary:
+    """One sweep plus the gate runs that are due, for a caller that already holds the
+    runner lock (run_once, the TUI when it is the ingester)."""
+    mode = mode or ws.config.runner.mode
+    verifier = AutoVerifier(ws, store, mode, on_event)
+    sweeper = Sweeper(
+        ws, store, commit=mode is not Mode.DRY_RUN, on_event=on_event, after_ingest=verifier
+    )
+    result = sweeper.sweep()
+    verifier.verify_due()
+    return RunSummary(mode, result, verifier.results)
 
 
 def run_forever(

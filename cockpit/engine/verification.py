@@ -150,6 +150,23 @@ def changed_files(root: Path, base_ref: str) -> list[str]:
     return sorted({p for p in (diff.splitlines() + untracked.splitlines()) if p})
 
 
+def target_repo_path(ws: Workspace, wp: dict[str, Any]) -> Path:
+    """The WP's target repo: absolute, or relative to the workspace root (SPEC 3.1)."""
+    return (ws.root / str(wp["target_repo"])).resolve()
+
+
+def base_commit(ws: Workspace, wp: dict[str, Any], root: Path) -> str:
+    """What changed files are measured against: the WP's `base_ref`, or else the commit
+    the worktree branched from the target repo's checked-out HEAD (never the worktree's
+    own moving HEAD, which would hide committed changes)."""
+    if wp.get("base_ref"):
+        return str(wp["base_ref"])
+    import git
+
+    target_head = git.Repo(target_repo_path(ws, wp)).head.commit.hexsha
+    return str(git.Repo(root).git.merge_base("HEAD", target_head))
+
+
 def _file_hash(root: Path, ref: str) -> str | None:
     path = (root / ref).resolve()
     if not path.is_relative_to(root.resolve()) or not path.is_file():
@@ -192,7 +209,7 @@ def gather(ws: Workspace, store: Store, wp: dict[str, Any], *, run_commands: boo
             changed_error = f"the worktree {root} does not exist"
         else:
             try:
-                changed = changed_files(root, wp.get("base_ref") or "HEAD")
+                changed = changed_files(root, base_commit(ws, wp, root))
             except Exception as exc:  # git's own errors are many; any of them is `error`
                 changed_error = str(exc).strip().splitlines()[-1] if str(exc).strip() else repr(exc)
     commands = body.get("validation_commands") or []

@@ -205,6 +205,32 @@ class Store:
         rows = self.conn.execute(sql + " ORDER BY seq", args).fetchall()
         return [Event.from_row(dict(r)) for r in rows]
 
+    def find_events(
+        self,
+        *,
+        types: tuple[str, ...] = (),
+        principal: str | None = None,
+        work_package: str | None = None,
+        limit: int = 1000,
+    ) -> list[Event]:
+        """The newest `limit` events matching the filters, in seq order."""
+        clauses, args = [], []
+        if types:
+            clauses.append(f"type IN ({', '.join('?' for _ in types)})")
+            args += list(types)
+        if principal:
+            clauses.append("principal = ?")
+            args.append(principal)
+        if work_package:
+            clauses.append("work_package = ?")
+            args.append(work_package)
+        where = " WHERE " + " AND ".join(clauses) if clauses else ""
+        rows = self.conn.execute(
+            f"SELECT * FROM (SELECT * FROM events{where} ORDER BY seq DESC LIMIT ?) ORDER BY seq",
+            [*args, limit],
+        ).fetchall()
+        return [Event.from_row(dict(r)) for r in rows]
+
     def head_seq(self) -> int:
         return int(self.conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0])
 

@@ -1,0 +1,410 @@
+"""CockpitApp: the operator's control room over one workspace.
+
+The app either is the workspace's ingester (it holds the runner lock, sweeps on start, on
+every change in queue/new/ and every few seconds) or follows a headless runner that holds
+it, reading new events from the store. Never two ingesters. Every action is one engine
+call made in a worker; refusals come back as notifications.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from functools import partial
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.command import Hit, Hits, Provider
+from textual.message import Message
+from textual.screen import Screen
+
+from cockpit.engine import actions
+from cockpit.engine.errors import CockpitError, RunnerLocked
+from cockpit.engine.runner import RunnerLock, sweep_and_verify
+from cockpit.engine.workspace import Workspace
+from cockpit.screens.keys import VIEWS, WP_ACTIONS, bindings
+from cockpit.store import Event, Store
+from cockpit.store.db import utc_now
+
+SWEEP_SECONDS = 5.0
+POLL_SECONDS = 0.5
+
+
+class StoreChanged(Message):
+    """New events were appended (by this app's sweeps, a runner, or the CLI)."""
+
+    def __init__(self, events: list[Event]) -> None:
+        super().__init__()
+        self.events = events
+        self.work_packages = {e.work_package for e in events if e.work_package}
+
+
+class CockpitCommands(Provider):
+    """Every command of the key table, in the palette (`:` or ctrl+p)."""
+
+    async def search(self, query: str) -> Hits:
+        app = self.app
+        assert isinstance(app, CockpitApp)
+        matcher = self.matcher(query)
+        for command in [*WP_ACTIONS, *VIEWS]:
+            if command.id == "command":
+                continue
+            label = f"{command.title}: {command.help}"
+            score = matcher.match(label)
+            if score > 0:
+                yield Hit(
+                    score,
+                    matcher.highlight(label),
+                    partial(app.run_command, command.id),
+                    help=f"key {command.key}",
+                )
+
+
+class CockpitApp(App[None]):
+    CSS_PATH = "styles/cockpit.tcss"
+    TITLE = "Cockpit"
+    COMMANDS: ClassVar[set[Any]] = {*App.COMMANDS, CockpitCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", id="cockpit.quit"),
+        Binding("escape", "back", "Back", show=False, id="cockpit.back"),
+        *bindings([c for c in VIEWS if c.action.startswith("app.")]),
+    ]
+
+    def __init__(
+        self,
+        ws: Workspace,
+        *,
+        principal: str,
+        readonly: bool = False,
+        clock: Callable[[], datetime] = utc_now,
+        ingest: bool = True,
+        poll_seconds: float = POLL_SECONDS,
+        sweep_seconds: float = SWEEP_SECONDS,
+    ) -> None:
+        super().__init__()
+        self.ws = ws
+        self.principal = principal
+        self.readonly = readonly
+        self.clock = clock
+        self.want_ingest = ingest and not readonly
+        self.poll_seconds = poll_seconds
+        self.sweep_seconds = sweep_seconds
+        self.store: Store = ws.open_store(clock)
+        self.last_seq = self.store.head_seq()
+        self.lock: RunnerLock | None = None
+        self.follows: str | None = None
+        self._stop = asyncio.Event()
+        self._sweep_lock = threading.Lock()
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        from cockpit.screens.board import BoardScreen
+
+        self.theme = "textual-dark"
+        if self.want_ingest:
+            try:
+                self.lock = RunnerLock(self.ws).acquire()
+            except RunnerLocked as exc:
+                self.follows = str(exc).removeprefix("another runner holds this workspace ")
+        elif not self.readonly:
+            self.follows = "ingest off"
+        self.push_screen(BoardScreen())
+        self.set_interval(self.poll_seconds, self.poll)
+        if self.lock is not None:
+            self.sweep()
+            self.set_interval(self.sweep_seconds, self.sweep)
+            self.watch_queue()
+
+    def exit(self, *args: Any, **kwargs: Any) -> None:
+        self._stop.set()
+        super().exit(*args, **kwargs)
+
+    def on_unmount(self) -> None:
+        self._stop.set()
+        if self.lock is not None:
+            self.lock.release()
+        self.store.close()
+
+    @property
+    def ingest_label(self) -> str:
+        if self.readonly:
+            return "read-only · following the store"
+        if self.lock is not None:
+            return f"ingesting here ({self.ws.config.runner.mode.value})"
+        return f"following runner {self.follows}"
+
+    # -- ingest and follow -----------------------------------------------------------------
+
+    @work(exclusive=True, group="watch")
+    async def watch_queue(self) -> None:
+        """Watch events are hints: any change in queue/new/ asks for a sweep."""
+        import watchfiles
+
+        async for _changes in watchfiles.awatch(
+            self.ws.queue_dir("new"), stop_event=self._stop, debounce=200, recursive=False
+        ):
+            self.sweep()
+
+    @work(thread=True, group="sweep")
+    def sweep(self) -> None:
+        """One sweep plus due gate runs, in a thread with its own connection."""
+        if not self._sweep_lock.acquire(blocking=False):
+            return  # a sweep is running; the periodic sweep catches anything it missed
+        try:
+            store = self.ws.open_store(self.clock)
+            try:
+                sweep_and_verify(self.ws, store)
+            finally:
+                store.close()
+        except Exception as exc:  # the app never dies on a sweep
+            self.call_from_thread(
+                self.notify, f"sweep failed: {exc}", severity="error", markup=False
+            )
+        finally:
+            self._sweep_lock.release()
+        self.call_from_thread(self.poll)
+
+    def poll(self) -> None:
+        """Follow the store: post StoreChanged for events appended since the last look."""
+        head = self.store.head_seq()
+        if head <= self.last_seq:
+            return
+        events = self.store.events(since_seq=self.last_seq)
+        self.last_seq = head
+        message = StoreChanged(events)
+        for screen in self.screen_stack:
+            screen.post_message(StoreChanged(message.events))
+
+    # -- actions -----------------------------------------------------------------------------
+
+    def run_command(self, command_id: str) -> None:
+        """Run a command of the key table by id (from the palette)."""
+        screen = self.screen
+        for command in [*WP_ACTIONS, *VIEWS]:
+            if command.id == command_id:
+                target = self if command.action.startswith("app.") else screen
+                action = command.action.removeprefix("app.")
+                self.call_later(target.run_action, action)
+                return
+
+    def refuse_readonly(self) -> bool:
+        if self.readonly:
+            self.notify(
+                "Read-only: actions are disabled (started with --readonly).",
+                severity="warning",
+                markup=False,
+            )
+        return self.readonly
+
+    def perform(
+        self,
+        title: str,
+        call: Callable[[Store], object],
+        done: Callable[[object], None] | None = None,
+    ) -> None:
+        """Make one engine call in a worker; report success or the engine's refusal."""
+        self._perform(title, call, done)
+
+    @work(thread=True, group="action")
+    def _perform(
+        self, title: str, call: Callable[[Store], object], done: Callable[[object], None] | None
+    ) -> None:
+        store = self.ws.open_store(self.clock)
+        try:
+            result = call(store)
+        except CockpitError as exc:
+            self.call_from_thread(
+                self.notify, str(exc), title=f"{title} refused", severity="error", markup=False
+            )
+            return
+        except Exception as exc:
+            self.call_from_thread(
+                self.notify,
+                f"{type(exc).__name__}: {exc}",
+                title=f"{title} failed",
+                severity="error",
+                markup=False,
+            )
+            return
+        finally:
+            store.close()
+        if isinstance(result, list) and result and isinstance(result[0], Event):
+            last = result[-1]
+            move = last.payload.get("transition")
+            moved = f": {move['from']} → {move['to']}" if move else ""
+            self.call_from_thread(
+                self.notify, f"{last.type} {last.work_package}{moved}", title=title, markup=False
+            )
+        self.call_from_thread(self.poll)
+        if done is not None:
+            self.call_from_thread(done, result)
+
+    def start_action(self, name: str, wp_id: str) -> None:
+        """Open the dialog for action `name` on `wp_id`, then make the engine call."""
+        if self.refuse_readonly():
+            return
+        from cockpit.screens import modals
+
+        wp = self.store.work_package(wp_id)
+        if wp is None:
+            self.notify(f"No work package {wp_id}.", severity="error", markup=False)
+            return
+        ws, by = self.ws, self.principal
+
+        if name == "verify":
+
+            def show(run: object) -> None:
+                self.push_screen(modals.VerifyResultModal(wp_id, run.to_json()))  # type: ignore[attr-defined]
+
+            self.perform("Verify", lambda s: actions.verify(ws, s, wp_id, by), show)
+            return
+        if name == "dispatch":
+            eligible = actions.eligible_assignees(ws, wp)
+
+            def on_dispatch(answer: dict[str, Any] | None) -> None:
+                if answer:
+                    self.perform(
+                        "Dispatch", lambda s: actions.dispatch(ws, s, wp_id, answer["to"], by)
+                    )
+
+            self.push_screen(modals.DispatchModal(wp_id, eligible), on_dispatch)
+        elif name == "recover":
+
+            def on_recover(answer: dict[str, Any] | None) -> None:
+                if answer:
+                    self.perform(
+                        "Recover",
+                        lambda s: actions.recover(
+                            ws, s, wp_id, answer["owner"], answer["next_action"], by
+                        ),
+                    )
+
+            self.push_screen(modals.RecoverModal(wp_id, wp.get("assignee") or by), on_recover)
+        elif name == "review":
+
+            def on_review(answer: dict[str, Any] | None) -> None:
+                if answer:
+                    self.perform(
+                        "Review",
+                        lambda s: actions.review(
+                            ws, s, wp_id, answer["verdict"], answer["findings"], by
+                        ),
+                    )
+
+            self.push_screen(modals.ReviewModal(wp_id), on_review)
+        elif name == "override":
+            from cockpit.engine.domain import State
+
+            def on_override(answer: dict[str, Any] | None) -> None:
+                if not answer:
+                    return
+                question = Text(
+                    f"Override {wp_id} from {wp['state']} to {answer['to']}? "
+                    "This is recorded forever."
+                )
+
+                def confirmed(yes: bool | None) -> None:
+                    if yes:
+                        self.perform(
+                            "Override",
+                            lambda s: actions.override(
+                                ws, s, wp_id, answer["to"], answer["reason"], by
+                            ),
+                        )
+
+                self.push_screen(modals.ConfirmModal(question), confirmed)
+
+            states = [s.value for s in State if s.value != wp["state"]]
+            self.push_screen(modals.OverrideModal(wp_id, states, wp["state"]), on_override)
+        elif name == "cancel":
+
+            def on_cancel(answer: dict[str, Any] | None) -> None:
+                if not answer:
+                    return
+
+                def confirmed(yes: bool | None) -> None:
+                    if yes:
+                        self.perform(
+                            "Cancel", lambda s: actions.cancel(ws, s, wp_id, answer["reason"], by)
+                        )
+
+                self.push_screen(
+                    modals.ConfirmModal(Text(f"Cancel {wp_id}? It cannot be resumed.")), confirmed
+                )
+
+            self.push_screen(modals.ReasonModal(wp_id), on_cancel)
+        elif name == "veto":
+
+            def on_veto(answer: dict[str, Any] | None) -> None:
+                if answer:
+                    self.perform(
+                        "Veto",
+                        lambda s: actions.veto(
+                            ws, s, wp_id, answer["reason"], by, lift=answer["lift"]
+                        ),
+                    )
+
+            self.push_screen(modals.VetoModal(wp_id, bool(wp["vetoed"])), on_veto)
+        elif name == "dismiss":
+            advisories = actions.open_advisories(self.store, wp_id)
+            if not advisories:
+                self.notify(
+                    f"{wp_id} has no advisory to dismiss.", severity="warning", markup=False
+                )
+                return
+
+            def on_dismiss(answer: dict[str, Any] | None) -> None:
+                if answer:
+                    self.perform(
+                        "Dismiss",
+                        lambda s: actions.dismiss_advisory(
+                            ws, s, wp_id, answer["advisory"], answer["reason"], by
+                        ),
+                    )
+
+            self.push_screen(modals.DismissModal(wp_id, advisories), on_dismiss)
+
+    # -- navigation ----------------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        if len(self.screen_stack) > 2:
+            self.pop_screen()
+
+    def action_open_audit(self) -> None:
+        from cockpit.screens.audit import AuditScreen
+
+        self.push_screen(AuditScreen())
+
+    def action_open_metrics(self) -> None:
+        from cockpit.screens.metrics import MetricsScreen
+
+        self.push_screen(MetricsScreen())
+
+    def action_open_rejected(self) -> None:
+        from cockpit.screens.rejected import RejectedScreen
+
+        self.push_screen(RejectedScreen())
+
+    def action_help(self) -> None:
+        from cockpit.screens.help import HelpScreen
+
+        self.push_screen(HelpScreen())
+
+    def open_work_package(self, wp_id: str) -> None:
+        from cockpit.screens.work_package import WorkPackageScreen
+
+        self.push_screen(WorkPackageScreen(wp_id))
+
+    def open_stepper(self, wp_id: str) -> None:
+        from cockpit.screens.stepper import StepperScreen
+
+        self.push_screen(StepperScreen(wp_id))
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)

@@ -1,0 +1,142 @@
+"""The audit chain: every event (filter by type, principal, WP) and the chain's integrity,
+verified in a worker with progress."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, ProgressBar, Static
+
+from cockpit.app import StoreChanged
+from cockpit.engine import audit
+from cockpit.engine.lineage import _summary as summarize
+from cockpit.screens.status_bar import StatusBar
+from cockpit.screens.text import plain
+
+LIMIT = 2000
+
+
+def parse_audit_filter(text: str) -> dict[str, Any]:
+    """`type:a,b principal:P wp:W` → keyword arguments for Store.find_events."""
+    found: dict[str, Any] = {}
+    for token in text.split():
+        key, _, value = token.partition(":")
+        if key == "type" and value:
+            found["types"] = tuple(v for v in value.split(",") if v)
+        elif key == "principal" and value:
+            found["principal"] = value
+        elif key in ("wp", "work_package") and value:
+            found["work_package"] = value
+    return found
+
+
+class AuditScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter", "Filter", id="cockpit.audit.filter"),
+        Binding("V", "verify_chain", "Verify chain", id="cockpit.audit.verify"),
+        Binding("escape", "back", "Back", id="cockpit.audit.back"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.filter_text = ""
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        yield Static(id="integrity")
+        yield ProgressBar(id="progress", show_eta=False)
+        yield Input(
+            placeholder="filter: type:verify_completed principal:human:owner wp:WP-0001",
+            id="audit-filter",
+            classes="hidden",
+        )
+        yield DataTable(id="events", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#events", DataTable)
+        table.add_columns("seq", "ts", "type", "wp", "principal", "entry", "what")
+        self.query_one("#status", StatusBar).refresh_from_app("audit chain")
+        self.fill()
+        self.action_verify_chain()
+        table.focus()
+
+    def fill(self) -> None:
+        app: Any = self.app
+        table = self.query_one("#events", DataTable)
+        events = app.store.find_events(limit=LIMIT, **parse_audit_filter(self.filter_text))
+        table.clear()
+        for event in events:
+            table.add_row(
+                Text(str(event.seq)),
+                Text(event.ts[:19]),
+                Text(event.type),
+                plain(event.work_package or "-"),
+                plain(event.principal or "-"),
+                plain(event.entry_id or "-"),
+                plain(summarize(event.type, event.payload)),
+                key=str(event.seq),
+            )
+        if events:
+            table.move_cursor(row=len(events) - 1)
+
+    def action_verify_chain(self) -> None:
+        self.query_one("#integrity", Static).update(Text("verifying the chain…", style="#fbbf24"))
+        self.query_one("#progress", ProgressBar).remove_class("hidden")
+        self.verify()
+
+    @work(thread=True, exclusive=True, group="audit-verify")
+    def verify(self) -> None:
+        app: Any = self.app
+        store = app.ws.open_store()
+        bar = self.query_one("#progress", ProgressBar)
+        try:
+            report = audit.verify(
+                app.ws,
+                store,
+                lambda done, total: self.app.call_from_thread(
+                    bar.update, total=max(total, 1), progress=done
+                ),
+            )
+        finally:
+            store.close()
+        if report.ok:
+            text = Text(f"✔ verified through seq {report.events}", style="bold #4ade80")
+        else:
+            text = Text(f"✘ broken at seq {report.first_bad_seq}: ", style="bold #ef4444")
+            text.append_text(plain(report.reason or ""))
+        self.app.call_from_thread(self._show_integrity, text)
+
+    def _show_integrity(self, text: Text) -> None:
+        self.query_one("#integrity", Static).update(text)
+        self.query_one("#progress", ProgressBar).add_class("hidden")
+
+    def action_filter(self) -> None:
+        field = self.query_one("#audit-filter", Input)
+        field.remove_class("hidden")
+        field.value = self.filter_text
+        field.focus()
+
+    @on(Input.Submitted, "#audit-filter")
+    def apply_filter(self, event: Input.Submitted) -> None:
+        self.filter_text = event.value.strip()
+        event.input.add_class("hidden")
+        self.fill()
+        self.query_one("#events", DataTable).focus()
+
+    def action_back(self) -> None:
+        field = self.query_one("#audit-filter", Input)
+        if not field.has_class("hidden"):
+            field.add_class("hidden")
+            self.query_one("#events", DataTable).focus()
+            return
+        self.app.pop_screen()
+
+    def on_store_changed(self, message: StoreChanged) -> None:
+        self.query_one("#status", StatusBar).refresh_from_app("audit chain")
+        self.fill()

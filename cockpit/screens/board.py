@@ -1,0 +1,170 @@
+"""The live board: every work package, sortable and filterable, with a needs-attention
+view; updated in place as events land."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from cockpit.app import StoreChanged
+from cockpit.screens.board_table import BoardTable, header_text
+from cockpit.screens.keys import VIEWS, WP_ACTIONS, bindings
+from cockpit.screens.status_bar import StatusBar
+from cockpit.store import board as board_queries
+
+SORT_ORDER = ["id", "state", "age", "updated", "tier", "assignee", "title"]
+
+
+def parse_filter(text: str, attention: bool) -> board_queries.BoardFilter:
+    """`state:blocked assignee:agent:x words` → a BoardFilter."""
+    states: list[str] = []
+    assignee = None
+    words = []
+    for token in text.split():
+        if token.startswith("state:"):
+            states += [s for s in token.removeprefix("state:").split(",") if s]
+        elif token.startswith("assignee:"):
+            assignee = token.removeprefix("assignee:") or None
+        else:
+            words.append(token)
+    return board_queries.BoardFilter(
+        text=" ".join(words), states=tuple(states), assignee=assignee, attention=attention
+    )
+
+
+class BoardScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *bindings(WP_ACTIONS),
+        *bindings([c for c in VIEWS if not c.action.startswith("app.")]),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.filter_text = ""
+        self.attention = False
+        self.sort = "id"
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        yield Input(
+            placeholder="filter: words, state:S, assignee:P (enter applies, esc clears)",
+            id="filter",
+            classes="hidden",
+        )
+        yield Static(id="columns", classes="columns")
+        app: Any = self.app
+        yield BoardTable(self._fetch, self._count, app.store.work_package, app.clock, id="board")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(BoardTable).focus()
+        self.reload()
+
+    # -- data ------------------------------------------------------------------------------
+
+    def _filter(self) -> board_queries.BoardFilter:
+        return parse_filter(self.filter_text, self.attention)
+
+    def _fetch(self, offset: int, limit: int) -> list[dict[str, Any]]:
+        app: Any = self.app
+        return board_queries.page(
+            app.store,
+            self._filter(),
+            sort=self.sort,
+            descending=self.sort in ("age", "updated"),
+            offset=offset,
+            limit=limit,
+        )
+
+    def _count(self) -> int:
+        app: Any = self.app
+        return board_queries.count(app.store, self._filter())
+
+    def view_label(self) -> str:
+        parts = [f"sort {self.sort}"]
+        if self.attention:
+            parts.insert(0, "NEEDS ATTENTION")
+        if self.filter_text:
+            parts.append(f"filter {self.filter_text!r}")
+        return " · ".join(parts)
+
+    def reload(self) -> None:
+        table = self.query_one(BoardTable)
+        table.reload()
+        self.query_one("#status", StatusBar).refresh_from_app(self.view_label())
+        self.query_one("#columns", Static).update(header_text(table.size.width or 118))
+
+    def on_resize(self) -> None:
+        table = self.query_one(BoardTable)
+        self.query_one("#columns", Static).update(header_text(table.size.width or 118))
+
+    def on_store_changed(self, message: StoreChanged) -> None:
+        table = self.query_one(BoardTable)
+        before = table.total
+        if self._count() != before or self.attention or self.sort in ("state", "updated"):
+            with self.app.batch_update():
+                table.reload()
+        else:
+            table.update_rows(message.work_packages)
+        self.query_one("#status", StatusBar).refresh_from_app(self.view_label())
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def selected(self) -> str | None:
+        wp_id = self.query_one(BoardTable).selected_id()
+        if wp_id is None:
+            self.notify("No work package is selected.", severity="warning", markup=False)
+        return wp_id
+
+    def action_act(self, name: str) -> None:
+        wp_id = self.selected()
+        if wp_id:
+            app: Any = self.app
+            app.start_action(name, wp_id)
+
+    def action_open_stepper(self) -> None:
+        wp_id = self.selected()
+        if wp_id:
+            app: Any = self.app
+            app.open_stepper(wp_id)
+
+    @on(BoardTable.Selected)
+    def open_work_package(self, message: BoardTable.Selected) -> None:
+        app: Any = self.app
+        app.open_work_package(message.wp_id)
+
+    def action_filter(self) -> None:
+        field = self.query_one("#filter", Input)
+        field.remove_class("hidden")
+        field.value = self.filter_text
+        field.focus()
+
+    @on(Input.Submitted, "#filter")
+    def apply_filter(self, event: Input.Submitted) -> None:
+        self.filter_text = event.value.strip()
+        event.input.add_class("hidden")
+        self.query_one(BoardTable).focus()
+        self.reload()
+
+    def action_toggle_attention(self) -> None:
+        self.attention = not self.attention
+        self.reload()
+
+    def action_cycle_sort(self) -> None:
+        self.sort = SORT_ORDER[(SORT_ORDER.index(self.sort) + 1) % len(SORT_ORDER)]
+        self.reload()
+
+    def key_escape(self) -> None:
+        field = self.query_one("#filter", Input)
+        if not field.has_class("hidden"):
+            field.add_class("hidden")
+            self.query_one(BoardTable).focus()
+        elif self.filter_text or self.attention:
+            self.filter_text = ""
+            self.attention = False
+            self.reload()

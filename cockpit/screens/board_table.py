@@ -1,0 +1,221 @@
+"""The board's table: a virtual Line-API view that renders only the visible rows and pages
+the rest from SQLite, so 10,000 work packages cost what one screenful does."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, ClassVar
+
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.events import Click
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from cockpit.screens.text import age, badge, outcome, plain
+
+PAGE = 200
+
+# (header, width); the title takes what is left.
+COLUMNS: list[tuple[str, int]] = [
+    ("ID", 11),
+    ("TITLE", 0),
+    ("STATE", 17),
+    ("TIER", 9),
+    ("ASSIGNEE", 21),
+    ("LAST VERIFY", 30),
+    ("OVR", 4),
+    ("AGE", 5),
+]
+
+
+def _fit(text: Text, width: int) -> Text:
+    text = text.copy()
+    text.truncate(max(width - 1, 0), overflow="ellipsis", pad=True)
+    text.append(" ")
+    return text
+
+
+def row_text(row: dict[str, Any], width: int, now: datetime) -> Text:
+    """One board row as a line of Text, every agent-written value shown literally."""
+    title_width = max(width - sum(w for _, w in COLUMNS), 10)
+    verify = row.get("last_verify") or {}
+    cells = [
+        plain(row["id"], "bold"),
+        plain(row["title"]),
+        badge(row["state"]),
+        plain(row["tier"]),
+        plain(row.get("assignee") or "-"),
+        outcome(verify.get("outcome"), verify.get("blocking_predicate")),
+        Text("⚑" if row.get("overridden") else "", style="bold #ef4444"),
+        Text(age(row.get("created"), now), style="#9ca3af"),
+    ]
+    line = Text(end="")
+    for (_, w), cell in zip(COLUMNS, cells, strict=True):
+        line.append_text(_fit(cell, w or title_width))
+    return line
+
+
+def header_text(width: int) -> Text:
+    title_width = max(width - sum(w for _, w in COLUMNS), 10)
+    line = Text(end="", style="bold")
+    for name, w in COLUMNS:
+        line.append_text(_fit(Text(name), w or title_width))
+    return line
+
+
+class BoardTable(ScrollView, can_focus=True):
+    """Rows come from `fetch(offset, limit)`; `count()` says how many there are."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "cursor(-1)", "Up", show=False),
+        Binding("down,j", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home,g", "jump(0)", "Top", show=False),
+        Binding("end,G", "jump(-1)", "Bottom", show=False),
+        Binding("enter", "select", "Open", show=False),
+    ]
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"board--cursor", "board--header"}
+    DEFAULT_CSS = """
+    BoardTable { height: 1fr; }
+    BoardTable > .board--cursor { background: $accent 40%; }
+    BoardTable:focus > .board--cursor { background: $accent 60%; }
+    """
+
+    cursor: reactive[int] = reactive(0)
+
+    class Selected(Message):
+        def __init__(self, wp_id: str) -> None:
+            super().__init__()
+            self.wp_id = wp_id
+
+    class Highlighted(Message):
+        def __init__(self, wp_id: str | None) -> None:
+            super().__init__()
+            self.wp_id = wp_id
+
+    def __init__(
+        self,
+        fetch: Callable[[int, int], list[dict[str, Any]]],
+        count: Callable[[], int],
+        fetch_one: Callable[[str], dict[str, Any] | None],
+        now: Callable[[], datetime],
+        *,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id)
+        self._fetch = fetch
+        self._count = count
+        self._fetch_one = fetch_one
+        self._now = now
+        self._total = 0
+        self._cache: dict[int, dict[str, Any]] = {}
+
+    # -- data -------------------------------------------------------------------------
+
+    @property
+    def total(self) -> int:
+        return self._total
+
+    def reload(self) -> None:
+        """Recount and drop the page cache (filter, sort or membership changed)."""
+        self._total = self._count()
+        self._cache.clear()
+        self.virtual_size = Size(self.size.width, self._total)
+        if self.cursor >= self._total:
+            self.cursor = max(self._total - 1, 0)
+        self.refresh()
+        self.post_message(self.Highlighted(self.selected_id()))
+
+    def update_rows(self, wp_ids: set[str]) -> None:
+        """Refresh the cached rows of these WPs in place, by key."""
+        for index, row in list(self._cache.items()):
+            if row["id"] in wp_ids:
+                fresh = self._fetch_one(row["id"])
+                if fresh is not None:
+                    self._cache[index] = fresh
+        self.refresh()
+
+    def row_at(self, index: int) -> dict[str, Any] | None:
+        if not 0 <= index < self._total:
+            return None
+        if index not in self._cache:
+            start = max(index - PAGE // 4, 0)
+            for offset, row in enumerate(self._fetch(start, PAGE)):
+                self._cache[start + offset] = row
+            if len(self._cache) > PAGE * 5:  # keep memory bounded while scrolling far
+                keep = range(start, start + PAGE)
+                self._cache = {i: r for i, r in self._cache.items() if i in keep}
+        return self._cache.get(index)
+
+    def selected_id(self) -> str | None:
+        row = self.row_at(self.cursor)
+        return row["id"] if row else None
+
+    def move_to(self, wp_id: str) -> None:
+        for index, row in self._cache.items():
+            if row["id"] == wp_id:
+                self.cursor = index
+                return
+
+    # -- rendering ----------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        index = round(self.scroll_offset.y) + y
+        width = self.size.width
+        row = self.row_at(index)
+        if row is None:
+            return Strip.blank(width)
+        text = row_text(row, width, self._now())
+        segments = list(text.render(self.app.console))
+        strip = Strip(segments).adjust_cell_length(width)
+        if index == self.cursor:
+            strip = strip.apply_style(self.get_component_rich_style("board--cursor"))
+        return strip.apply_style(Style())
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        height = self.size.height or 1
+        top = round(self.scroll_offset.y)
+        if new < top:
+            self.scroll_to(y=new, animate=False)
+        elif new >= top + height:
+            self.scroll_to(y=new - height + 1, animate=False)
+        self.refresh()
+        self.post_message(self.Highlighted(self.selected_id()))
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self.size.width, self._total)
+
+    # -- actions ------------------------------------------------------------------------
+
+    def action_cursor(self, delta: int) -> None:
+        if self._total:
+            self.cursor = min(max(self.cursor + delta, 0), self._total - 1)
+
+    def action_page(self, direction: int) -> None:
+        self.action_cursor(direction * max(self.size.height - 1, 1))
+
+    def action_jump(self, where: int) -> None:
+        if self._total:
+            self.cursor = self._total - 1 if where < 0 else 0
+
+    def action_select(self) -> None:
+        wp_id = self.selected_id()
+        if wp_id:
+            self.post_message(self.Selected(wp_id))
+
+    def on_click(self, event: Click) -> None:
+        index = round(self.scroll_offset.y) + event.y
+        if 0 <= index < self._total:
+            if index == self.cursor and event.chain >= 2:
+                self.action_select()
+            self.cursor = index
+
+
+__all__ = ["COLUMNS", "BoardTable", "header_text", "row_text"]

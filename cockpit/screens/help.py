@@ -1,0 +1,52 @@
+"""Keys and commands, from the same table the bindings and the palette use."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.table import Table
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Label, Static
+
+from cockpit.screens.keys import VIEWS, WP_ACTIONS
+
+KEY_NAMES = {"slash": "/", "question_mark": "?", "colon": ":"}
+
+NAVIGATION = [
+    ("enter", "open the selected work package"),
+    ("esc", "back (or clear the filter)"),
+    ("↑ ↓ j k", "move"),
+    ("g / G", "first / last"),
+    ("n / p", "next / previous step (lineage stepper)"),
+    ("ctrl+p", "command palette"),
+    ("q", "quit"),
+]
+
+
+def keys_table() -> Table:
+    table = Table(expand=True, show_edge=False)
+    table.add_column("key", style="bold #facc15", no_wrap=True)
+    table.add_column("does")
+    for command in [*WP_ACTIONS, *VIEWS]:
+        table.add_row(KEY_NAMES.get(command.key, command.key), f"{command.title}: {command.help}")
+    for key, does in NAVIGATION:
+        table.add_row(key, does)
+    return table
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,question_mark", "close", "Close", id="cockpit.help.close"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide"):
+            yield Label("Cockpit keys", classes="dialog-title")
+            with VerticalScroll():
+                yield Static(keys_table())
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,73 @@
+"""The one table of user commands: key bindings (with ids, for remapping), the footer and
+the command palette are all built from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+
+@dataclass(frozen=True)
+class Command:
+    id: str
+    key: str
+    action: str
+    title: str
+    help: str
+    needs_wp: bool = False
+    mutates: bool = False
+    show: bool = True
+
+
+# Actions on the selected work package (the engine's human actions).
+WP_ACTIONS: list[Command] = [
+    Command(
+        "dispatch", "d", "act('dispatch')", "Dispatch", "dispatch to an eligible agent", True, True
+    ),
+    Command("verify", "v", "act('verify')", "Verify", "run the verify gate now", True, True),
+    Command(
+        "recover",
+        "r",
+        "act('recover')",
+        "Recover",
+        "file a recovery (owner + next action)",
+        True,
+        True,
+    ),
+    Command("review", "e", "act('review')", "Review", "record a review verdict", True, True),
+    Command(
+        "override",
+        "o",
+        "act('override')",
+        "Override",
+        "override the state (reason required)",
+        True,
+        True,
+    ),
+    Command("cancel", "c", "act('cancel')", "Cancel", "cancel the work package", True, True),
+    Command("veto", "x", "act('veto')", "Veto", "raise or lift a veto", True, True),
+    Command("dismiss", "z", "act('dismiss')", "Dismiss", "dismiss an advisory", True, True),
+    Command("lineage", "l", "open_stepper", "Lineage", "step through the decision history", True),
+]
+
+# Views and navigation.
+VIEWS: list[Command] = [
+    Command("filter", "slash", "filter", "Filter", "filter by text, state:S, assignee:P"),
+    Command("attention", "a", "toggle_attention", "Attention", "show only what needs a person"),
+    Command("sort", "s", "cycle_sort", "Sort", "change the sort column"),
+    Command("audit", "A", "app.open_audit", "Audit", "the audit chain and its integrity"),
+    Command("metrics", "M", "app.open_metrics", "Metrics", "the gate's accounting"),
+    Command("rejected", "R", "app.open_rejected", "Rejected", "entries the queue refused"),
+    Command("help", "question_mark", "app.help", "Help", "keys and commands"),
+    Command(
+        "command", "colon", "app.command_palette", "Command", "command mode (palette)", show=False
+    ),
+]
+
+
+def bindings(commands: list[Command]) -> list[Binding]:
+    return [
+        Binding(c.key, c.action, c.title, show=c.show, id=f"cockpit.{c.id}", tooltip=c.help)
+        for c in commands
+    ]

@@ -1,0 +1,109 @@
+"""The gate's accounting: SPEC 8 metrics as tables of `a/b = x%` cells, and charts for
+what people would rather look at than read."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from cockpit.app import StoreChanged
+from cockpit.engine import metrics
+from cockpit.screens.status_bar import StatusBar
+from cockpit.screens.text import OUTCOME_STYLES
+
+BAR = 40
+
+
+def cell(value: Any) -> str:
+    if isinstance(value, dict) and set(value) == {"num", "den"}:
+        num, den = value["num"], value["den"]
+        return f"{num}/{den} = {100 * num / den:.1f}%" if den else f"{num}/{den} = n/a"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items()) or "-"
+    return "-" if value is None else str(value)
+
+
+def metrics_table(document: dict[str, Any]) -> Table:
+    table = Table(title="accounting", title_justify="left", expand=True)
+    table.add_column("metric", style="bold", no_wrap=True)
+    table.add_column("value")
+    for key, value in document.items():
+        if key == "advisory":
+            for name, share in value.items():
+                table.add_row(f"advisory.{name}", cell(share))
+        else:
+            table.add_row(key, cell(value))
+    return table
+
+
+def outcomes_chart(days: list[tuple[str, dict[str, int]]]) -> Text:
+    chart = Text("verify outcomes per day\n", style="bold")
+    if not days:
+        return chart.append("no verify has run yet", style="#9ca3af")
+    peak = max(sum(c.values()) for _, c in days) or 1
+    for day, counts in days[-14:]:
+        chart.append(f"{day}  ", style="#9ca3af")
+        for name in ("success", "blocked", "failed", "skipped"):
+            width = round(BAR * counts.get(name, 0) / peak)
+            if counts.get(name) and width == 0:
+                width = 1
+            chart.append("█" * width, style=OUTCOME_STYLES[name])
+        chart.append("  " + "  ".join(f"{k} {v}" for k, v in sorted(counts.items())) + "\n")
+    chart.append("█ success ", style=OUTCOME_STYLES["success"])
+    chart.append("█ blocked ", style=OUTCOME_STYLES["blocked"])
+    chart.append("█ failed ", style=OUTCOME_STYLES["failed"])
+    chart.append("█ skipped", style=OUTCOME_STYLES["skipped"])
+    return chart
+
+
+def bars(title: str, counts: dict[str, int]) -> Text:
+    chart = Text(f"{title}\n", style="bold")
+    if not counts:
+        return chart.append("none", style="#9ca3af")
+    peak = max(counts.values()) or 1
+    width = max(len(k) for k in counts)
+    for name, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        chart.append(f"{name:<{width}}  ", style="#9ca3af")
+        chart.append("█" * max(round(BAR * n / peak), 1), style="#f97316")
+        chart.append(f" {n}\n")
+    return chart
+
+
+class MetricsScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.pop_screen", "Back", id="cockpit.metrics.back"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        with VerticalScroll():
+            yield Static(id="metrics-table")
+            yield Static(id="charts", classes="chart")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.fill()
+
+    def fill(self) -> None:
+        app: Any = self.app
+        document = metrics.metrics(app.store)
+        self.query_one("#status", StatusBar).refresh_from_app("metrics")
+        self.query_one("#metrics-table", Static).update(metrics_table(document))
+        charts = Group(
+            outcomes_chart(metrics.outcomes_by_day(app.store)),
+            Text(""),
+            bars("blocked verifies by reason class", document["blocked_by_reason_class"]),
+            bars("blocked verifies by predicate", document["blocked_by_predicate"]),
+        )
+        self.query_one("#charts", Static).update(charts)
+
+    def on_store_changed(self, message: StoreChanged) -> None:
+        self.fill()

@@ -1,0 +1,51 @@
+"""The header every screen shows: where you are, who you act as, who ingests, and the
+board's counts by state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.widgets import Static
+
+from cockpit.screens.text import STATE_STYLES, plain
+from cockpit.store import board as board_queries
+
+
+class StatusBar(Static):
+    DEFAULT_CSS = """
+    StatusBar { height: 2; background: $panel; padding: 0 1; }
+    """
+
+    def refresh_from_app(self, view: str = "") -> None:
+        app: Any = self.app
+        ws = app.ws
+        store = app.store
+        line = Text(end="")
+        line.append("Cockpit", style="bold #38bdf8")
+        line.append("  ")
+        line.append_text(plain(ws.root.name, "bold"))
+        line.append(f"  tenant {ws.config.tenant}", style="#9ca3af")
+        line.append("  as ", style="#9ca3af")
+        line.append_text(plain(app.principal, "bold #facc15"))
+        if app.readonly:
+            line.append("  READ-ONLY", style="bold #ef4444")
+        line.append("  · ", style="#6b7280")
+        line.append_text(plain(app.ingest_label, "#a78bfa" if app.lock is None else "#4ade80"))
+        counts = board_queries.state_counts(store)
+        second = Text(end="")
+        total = sum(counts.values())
+        second.append(f"{total} WPs ", style="bold")
+        for state, style in STATE_STYLES.items():
+            if counts.get(state):
+                second.append(f" {state} {counts[state]} ", style=style)
+        attention = board_queries.attention_count(store)
+        rejected = len(store.rejections())
+        second.append("  ")
+        second.append(f"attention {attention}", style="bold #f97316" if attention else "#6b7280")
+        second.append("  ")
+        second.append(f"rejected {rejected}", style="bold #ef4444" if rejected else "#6b7280")
+        if view:
+            second.append("  · ", style="#6b7280")
+            second.append_text(plain(view, "#38bdf8"))
+        self.update(Text("\n").join([line, second]))

@@ -1,0 +1,225 @@
+"""One work package: its fields and common ground, and tabs for lineage, packets (with
+diffs), the last gate run, and its audit events."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.console import Group
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import (
+    DataTable,
+    Footer,
+    ListItem,
+    ListView,
+    Static,
+    TabbedContent,
+    TabPane,
+    Tree,
+)
+
+from cockpit.app import StoreChanged
+from cockpit.engine import board, lineage
+from cockpit.engine.text import literal
+from cockpit.screens.keys import WP_ACTIONS, bindings
+from cockpit.screens.modals import predicate_table
+from cockpit.screens.status_bar import StatusBar
+from cockpit.screens.text import badge, outcome, plain
+
+
+def fields_table(detail: dict[str, Any], ground: dict[str, Any] | None) -> Table:
+    grid = Table.grid(padding=(0, 2), expand=True)
+    grid.add_column(style="#9ca3af", no_wrap=True)
+    grid.add_column(ratio=1)
+    grid.add_column(style="#9ca3af", no_wrap=True)
+    grid.add_column(ratio=1)
+    heading = plain(detail["id"], "bold")
+    heading.append("  ")
+    heading.append_text(plain(detail["title"], "bold"))
+    state = badge(detail["state"])
+    if detail["overridden"]:
+        state.append("  ⚑ overridden", style="bold #ef4444")
+    if detail["vetoed"]:
+        state.append("  ✋ vetoed", style="bold #ef4444")
+    grid.add_row("work package", heading, "state", state)
+    grid.add_row("tier", plain(detail["tier"]), "lane", plain(detail["lane"]))
+    grid.add_row("owner", plain(detail["owner"]), "accountable", plain(detail["accountable"]))
+    grid.add_row(
+        "assignee",
+        plain(detail["assignee"] or "-"),
+        "labels",
+        plain(", ".join(detail["labels"]) or "-"),
+    )
+    grid.add_row("objective", plain(detail["objective"]), "", "")
+    criteria = Text("\n").join(plain(f"• {c}") for c in detail["success_criteria"]) or Text("-")
+    grid.add_row("success criteria", criteria, "", "")
+    if ground is not None:
+        body = ground["body"]
+        cg = plain(f"{ground['id']} v{body.get('version')} · stage {body.get('stage') or '-'}")
+        for question in body.get("open_questions") or []:
+            cg.append("\n")
+            cg.append_text(plain(f"? {question}", "#fbbf24"))
+        grid.add_row("common ground", cg, "", "")
+    last = detail["last_verify"]
+    if last:
+        grid.add_row("last verify", outcome(last["outcome"], last["blocking_predicate"]), "", "")
+    if detail["needs_triage"]:
+        triage = Text("; ".join(detail["needs_triage"]), style="bold #f97316")
+        grid.add_row("needs attention", triage, "", "")
+    return grid
+
+
+class WorkPackageScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *bindings(WP_ACTIONS),
+        Binding("escape", "app.pop_screen", "Back", id="cockpit.wp.back"),
+    ]
+
+    def __init__(self, wp_id: str) -> None:
+        super().__init__()
+        self.wp_id = wp_id
+        self.packets: dict[str, Syntax | Text] = {}
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        yield Static(id="wp-fields")
+        with TabbedContent(id="tabs"):
+            with TabPane("Lineage", id="tab-lineage"):
+                yield Tree(Text(self.wp_id), id="lineage")
+            with TabPane("Packets", id="tab-packets"):
+                with Horizontal():
+                    yield ListView(id="packet-list", classes="packet-list")
+                    with VerticalScroll():
+                        yield Static(id="packet-body")
+            with TabPane("Verify", id="tab-verify"):
+                with VerticalScroll():
+                    yield Static(id="verify-body")
+            with TabPane("Audit", id="tab-audit"):
+                yield DataTable(id="wp-audit", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#wp-audit", DataTable)
+        table.add_columns("seq", "ts", "type", "principal", "entry", "what")
+        self.refresh_all()
+
+    def refresh_all(self) -> None:
+        app: Any = self.app
+        store = app.store
+        detail = board.work_package_status(store, self.wp_id)
+        grounds = store.entries(self.wp_id, "common_ground")
+        self.query_one("#status", StatusBar).refresh_from_app(f"work package {self.wp_id}")
+        self.query_one("#wp-fields", Static).update(
+            fields_table(detail, grounds[-1] if grounds else None)
+        )
+        self._fill_lineage(lineage.lineage(store, self.wp_id))
+        self._fill_packets(store)
+        self._fill_verify(store)
+        self._fill_audit()
+
+    def _fill_lineage(self, document: dict[str, Any]) -> None:
+        tree = self.query_one("#lineage", Tree)
+        tree.clear()
+        tree.root.set_label(plain(self.wp_id, "bold"))
+        outgoing: dict[str, list[dict[str, str]]] = {}
+        for edge in document["edges"]:
+            outgoing.setdefault(edge["from"], []).append(edge)
+        for node in document["nodes"]:
+            label = Text(f"{node['seq']:>4} ", style="#6b7280")
+            label.append_text(plain(node["id"], "bold"))
+            label.append(f"  {node['kind']}", style="#9ca3af")
+            if node.get("outcome"):
+                label.append("  ")
+                label.append_text(outcome(node["outcome"], node.get("blocking_predicate")))
+            if node.get("severity"):
+                label.append(f"  {node.get('prediction')} ({node['severity']})", style="#fbbf24")
+            move = node.get("transition")
+            if move:
+                label.append(f"  {move['from'] or 'new'} → {move['to']}", style="#38bdf8")
+            edges = outgoing.get(node["id"], [])
+            branch = tree.root.add(label, expand=True) if edges else tree.root.add_leaf(label)
+            for edge in edges:
+                leaf = Text(f"{edge['rel']} → ", style="#9ca3af")
+                leaf.append_text(plain(edge["to"]))
+                branch.add_leaf(leaf)
+        tree.root.expand()
+
+    def _fill_packets(self, store: Any) -> None:
+        view = self.query_one("#packet-list", ListView)
+        view.clear()
+        self.packets = {}
+        for entry in store.entries(self.wp_id):
+            key = f"packet-{entry['seq']}"
+            self.packets[key] = Syntax(
+                literal(entry["raw"] or "", keep_newlines=True),
+                "yaml",
+                theme="ansi_dark",
+                line_numbers=True,
+                word_wrap=True,
+            )
+            view.append(ListItem(Static(plain(f"{entry['id']}  {entry['kind']}")), id=key))
+        for n, diff in enumerate(lineage.packet_diffs(store, self.wp_id)):
+            key = f"diff-{n}"
+            body = diff["diff"] or "(no difference)"
+            self.packets[key] = Syntax(
+                literal(body, keep_newlines=True), "diff", theme="ansi_dark", word_wrap=True
+            )
+            label = plain(f"diff {diff['from']} → {diff['to']}", "#c084fc")
+            view.append(ListItem(Static(label), id=key))
+        first = next(iter(self.packets.values()), Text("No packets yet."))
+        self.query_one("#packet-body", Static).update(first)
+
+    @on(ListView.Highlighted, "#packet-list")
+    def show_packet(self, event: ListView.Highlighted) -> None:
+        if event.item is not None and event.item.id in self.packets:
+            self.query_one("#packet-body", Static).update(self.packets[event.item.id])
+
+    def _fill_verify(self, store: Any) -> None:
+        verifies = store.find_events(types=("verify_completed",), work_package=self.wp_id, limit=1)
+        body = self.query_one("#verify-body", Static)
+        if not verifies:
+            body.update(Text("The gate has not run on this work package yet.", style="#9ca3af"))
+            return
+        payload = verifies[-1].payload
+        heading = Text(
+            f"seq {verifies[-1].seq} · mode {payload.get('mode')} · verifier ", style="#9ca3af"
+        )
+        heading.append_text(plain(payload.get("verifier") or "-"))
+        heading.append(" · ")
+        heading.append_text(outcome(payload.get("outcome"), payload.get("blocking_predicate")))
+        heading.append(f" ({payload.get('acceptance_status')})", style="#9ca3af")
+        body.update(Group(heading, Text(""), predicate_table(payload.get("predicates") or {})))
+
+    def _fill_audit(self) -> None:
+        app: Any = self.app
+        table = self.query_one("#wp-audit", DataTable)
+        table.clear()
+        for step in lineage.steps(app.store, self.wp_id):
+            table.add_row(
+                Text(str(step["seq"])),
+                Text(step["ts"][:19]),
+                Text(step["type"]),
+                plain(step["principal"] or "-"),
+                plain(step["entry_id"] or "-"),
+                plain(step["summary"]),
+                key=str(step["seq"]),
+            )
+
+    def on_store_changed(self, message: StoreChanged) -> None:
+        if self.wp_id in message.work_packages:
+            self.refresh_all()
+
+    def action_act(self, name: str) -> None:
+        app: Any = self.app
+        app.start_action(name, self.wp_id)
+
+    def action_open_stepper(self) -> None:
+        app: Any = self.app
+        app.open_stepper(self.wp_id)

@@ -1,0 +1,776 @@
+"""The verify gate (SPEC 5), driven through the queue of a real workspace.
+
+Every scenario books a work package, files common ground, evidence and a claim as queue
+entries and lets the live runner verify the claim by itself; it then reads the verdict the
+way an operator does (`cockpit status --json`) and from the `verify_completed` event. Each
+scenario satisfies every predicate before the one it targets, so that predicate is the
+blocking one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import subprocess
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import Env, entry
+
+from cockpit.engine.gate import glob_regex, matches
+
+# SPEC 5's table, in its order (the order that names the blocking predicate).
+PREDICATES = [
+    "claim_done",
+    "common_ground_aligned",
+    "ground_fresh",
+    "verify_mode",
+    "evidence_floor",
+    "ownership_clear",
+    "no_open_blockers",
+    "escalation_path",
+    "advisories_treated",
+    "no_active_recovery",
+    "no_veto",
+    "scope_respected",
+    "validation_passed",
+]
+PASSING = ("satisfied", "not_applicable")
+OWNER = "agent:implementer-1"
+ACCOUNTABLE = "human:owner"
+BASE_TIME = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+_clock = itertools.count(1)
+
+GOOD_EVIDENCE = [
+    {
+        "class": "local_command_proof",
+        "ref": "checks/run.sh",
+        "command": "sh checks/run.sh",
+        "exit_code": 0,
+        "log": "ok",
+    }
+]
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+
+def created() -> str:
+    """A fresh, strictly increasing `created` timestamp."""
+    return (BASE_TIME + timedelta(seconds=next(_clock))).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def yaml_body(fields: dict[str, Any]) -> str:
+    """Body fields as YAML (JSON flow values are YAML); None leaves a field out."""
+    return "\n".join(f"{k}: {json.dumps(v)}" for k, v in fields.items() if v is not None)
+
+
+def git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True, timeout=30
+    )
+    return done.stdout.strip()
+
+
+def make_repo(path: Path) -> str:
+    """A real git repository with a base commit; returns the base commit's sha."""
+    files = {
+        "README.md": "# project\n",
+        ".gitignore": "*.log\n",
+        "src/app.py": "print('app')\n",
+        "docs/readme.md": "docs\n",
+        "secrets/key.txt": "not a real key\n",
+    }
+    for name, text in files.items():
+        (path / name).parent.mkdir(parents=True, exist_ok=True)
+        (path / name).write_text(text)
+    git(path, "init", "-q", "-b", "main")
+    git(path, "config", "user.name", "Cockpit Test")
+    git(path, "config", "user.email", "test@example.invalid")
+    git(path, "config", "commit.gpgsign", "false")
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", "base")
+    return git(path, "rev-parse", "HEAD")
+
+
+def add_worktree(env: Env, repo: Path, base: str, wp: str = "WP-1") -> Path:
+    """The WP's worktree at <workspace>/worktrees/<WP> on branch wp/<WP>."""
+    worktree = env.root / "worktrees" / wp
+    if not worktree.exists():
+        worktree.parent.mkdir(parents=True, exist_ok=True)
+        git(repo, "worktree", "add", "-q", str(worktree), "-b", f"wp/{wp}", base)
+    return worktree
+
+
+def set_policy(env: Env, **settings: Any) -> None:
+    """Add settings under `policy:` in cockpit.yaml and reload the workspace."""
+    path = env.root / "cockpit.yaml"
+    text = path.read_text()
+    lines = "".join(f"  {k}: {json.dumps(v)}\n" for k, v in settings.items())
+    assert "policy:\n  version: 1\n" in text
+    path.write_text(text.replace("policy:\n  version: 1\n", "policy:\n  version: 1\n" + lines))
+    env.reload()
+
+
+def set_runner(env: Env, key: str, value: str) -> None:
+    path = env.root / "cockpit.yaml"
+    lines = path.read_text().splitlines(keepends=True)
+    at = lines.index("runner:\n")
+    for i in range(at + 1, len(lines)):
+        if lines[i].strip().startswith(f"{key}:"):
+            lines[i] = f"  {key}: {value}\n"
+            break
+    else:
+        lines.insert(at + 1, f"  {key}: {value}\n")
+    path.write_text("".join(lines))
+    env.reload()
+
+
+class Flow:
+    """Drives one work package through the queue, one swept entry at a time."""
+
+    def __init__(self, env: Env, wp: str = "WP-1") -> None:
+        self.env = env
+        self.wp = wp
+        self.pins: list[dict[str, Any]] = []
+        self.evidence_ids: list[str] = []
+        self._n = itertools.count(1)
+
+    def new_id(self, prefix: str) -> str:
+        return f"{prefix}-{self.wp}-{next(self._n)}"
+
+    def drop(
+        self,
+        kind: str,
+        entry_id: str,
+        principal: str,
+        fields: dict[str, Any],
+        *,
+        refs: list[str] | None = None,
+        sweep: bool = True,
+    ) -> bytes:
+        """Drop one entry into queue/new and (by default) sweep; returns its exact bytes."""
+        text = entry(
+            kind,
+            entry_id,
+            self.wp,
+            principal,
+            yaml_body(fields),
+            created=created(),
+            refs=json.dumps(refs) if refs is not None else None,
+        )
+        path = self.env.drop(f"{entry_id}.yaml", text)
+        data = path.read_bytes()
+        if sweep:
+            summary = self.env.sweep()
+            assert summary.sweep.rejected == 0, summary.sweep.log
+            assert summary.sweep.ingested == 1, summary.sweep.log
+        return data
+
+    def book(self, **body: Any) -> Flow:
+        """Book, dispatch, confirm scope and give go: the WP ends in_progress."""
+        fields = {
+            "title": f"Task {self.wp}",
+            "objective": "do the thing",
+            "success_criteria": ["it works"],
+            "owner": OWNER,
+            "accountable": ACCOUNTABLE,
+            "tier": "standard",
+            "lane": "implementation",
+            **body,
+        }
+        self.drop("work_package", self.wp, "human:owner", fields)
+        self.drop("dispatch", self.new_id("DSP"), "human:owner", {"to": OWNER})
+        self.drop("scope_confirmation", self.new_id("SCP"), OWNER, {"confirmed": True})
+        self.drop("review", self.new_id("REV"), "human:owner", {"verdict": "go"})
+        assert self.state() == "in_progress"
+        return self
+
+    def ground(self) -> dict[str, Any]:
+        """File the next common-ground version; returns its pin (id, version, sha256)."""
+        version = len(self.pins) + 1
+        ground_id = self.new_id("CG")
+        data = self.drop(
+            "common_ground",
+            ground_id,
+            "human:owner",
+            {"version": version, "objective": "do the thing", "success_criteria": ["it works"]},
+        )
+        pin = {"id": ground_id, "version": version, "hash": hashlib.sha256(data).hexdigest()}
+        self.pins.append(pin)
+        return pin
+
+    def evidence(
+        self, items: list[dict[str, Any]] | None = None, missing: list[str] | None = None
+    ) -> str:
+        evidence_id = self.new_id("EVD")
+        fields = {"items": GOOD_EVIDENCE if items is None else items, "missing": missing or []}
+        self.drop("evidence", evidence_id, OWNER, fields)
+        self.evidence_ids.append(evidence_id)
+        return evidence_id
+
+    def ready(self, **body: Any) -> Flow:
+        """Booked and in progress, with common ground v1 and passing evidence."""
+        self.book(**body)
+        self.ground()
+        self.evidence()
+        return self
+
+    def claim(self, claim_id: str | None = None, **overrides: Any) -> str:
+        """File a claim (done, pinning the latest ground, citing the latest evidence,
+        owner/accountable as booked); `overrides` replace fields, None removes one."""
+        claim_id = claim_id or self.new_id("CLM")
+        fields: dict[str, Any] = {
+            "done_state": "done",
+            "common_ground": self.pins[-1] if self.pins else None,
+            "evidence": self.evidence_ids[-1:],
+            "owner": OWNER,
+            "accountable": ACCOUNTABLE,
+            "unresolved_questions": [],
+            "summary": "did the thing",
+        }
+        fields.update(overrides)
+        self.drop("claim", claim_id, OWNER, fields)
+        return claim_id
+
+    def review(self, verdict: str, principal: str = "human:reviewer") -> str:
+        review_id = self.new_id("REV")
+        self.drop("review", review_id, principal, {"verdict": verdict, "findings": ["looked"]})
+        return review_id
+
+    def veto(self, reason: str, *, lift: bool = False) -> str:
+        veto_id = self.new_id("VETO")
+        self.drop("veto", veto_id, "human:reviewer", {"reason": reason, "lift": lift})
+        return veto_id
+
+    def recovery(self, owner: str = OWNER, next_action: str = "fix it") -> str:
+        recovery_id = self.new_id("RCV")
+        fields = {
+            "error_class": "gate_blocked",
+            "failure_signal": "verify_completed blocked",
+            "next_action": next_action,
+            "recovery_owner": owner,
+        }
+        self.drop("recovery", recovery_id, OWNER, fields)
+        return recovery_id
+
+    def state(self) -> str:
+        wp = self.env.wp(self.wp)
+        assert wp is not None
+        return str(wp["state"])
+
+
+def status_row(env: Env, wp: str = "WP-1") -> dict[str, Any]:
+    result = env.cli("status", "--json")
+    assert result.code == 0, result.err
+    rows = {row["id"]: row for row in result.json()}
+    return rows[wp]
+
+
+def verdicts(env: Env, wp: str = "WP-1") -> list[Any]:
+    return [e for e in env.events(wp) if e.type == "verify_completed"]
+
+
+def stopped_on(
+    env: Env,
+    predicate: str,
+    reason_class: str,
+    *,
+    outcome: str = "blocked",
+    status: str = "unsatisfied",
+    wp: str = "WP-1",
+) -> dict[str, Any]:
+    """Assert the WP's last verify stopped on exactly `predicate` (every predicate before
+    it passed), as shown by `cockpit status --json` and by the event; returns the payload."""
+    row = status_row(env, wp)
+    assert row["last_verify"] == {
+        "outcome": outcome,
+        "acceptance_status": "withheld",
+        "blocking_predicate": predicate,
+        "blocked_reason_class": reason_class,
+    }
+    assert row["state"] == outcome  # blocked -> blocked, failed -> failed
+    [event] = verdicts(env, wp)[-1:]
+    payload = event.payload
+    assert event.principal == "agent:verifier"
+    assert payload["verifier"] == "agent:verifier"
+    assert payload["mode"] == "live"
+    assert set(payload["predicates"]) == set(PREDICATES)
+    assert payload["predicates"][predicate]["status"] == status
+    assert payload["predicates"][predicate]["detail"]
+    for earlier in PREDICATES[: PREDICATES.index(predicate)]:
+        assert payload["predicates"][earlier]["status"] in PASSING, (earlier, payload)
+    assert payload["outcome"] == outcome
+    assert payload["acceptance_status"] == "withheld"
+    assert payload["blocking_predicate"] == predicate
+    assert payload["blocked_reason_class"] == reason_class
+    return payload
+
+
+def admitted(env: Env, wp: str = "WP-1") -> dict[str, Any]:
+    row = status_row(env, wp)
+    assert row["last_verify"] == {
+        "outcome": "success",
+        "acceptance_status": "accepted",
+        "blocking_predicate": None,
+        "blocked_reason_class": None,
+    }
+    assert row["state"] == "accepted"
+    payload = verdicts(env, wp)[-1].payload
+    assert payload["outcome"] == "success"
+    assert payload["blocking_predicate"] is None
+    assert all(r["status"] in PASSING for r in payload["predicates"].values()), payload
+    return payload
+
+
+# -- the positive paths ---------------------------------------------------------------------
+
+
+def test_a_good_claim_is_admitted_and_the_verify_records_what_it_decided_on(env: Env) -> None:
+    flow = Flow(env).ready(validation_commands=["test -f cockpit.yaml", "true"])
+    claim_id = flow.claim()
+    payload = admitted(env)
+    statuses = {name: r["status"] for name, r in payload["predicates"].items()}
+    assert statuses == {
+        **dict.fromkeys(PREDICATES, "satisfied"),
+        "escalation_path": "not_applicable",  # standard tier
+        "scope_respected": "not_applicable",  # no target repo
+    }
+    # The commands ran in the workspace root (no target repo): `test -f cockpit.yaml` held.
+    assert [r["exit_code"] for r in payload["validation"]] == [0, 0]
+    assert payload["claim"]["id"] == claim_id
+    ground = flow.pins[-1]
+    assert payload["common_ground"] == {
+        "id": ground["id"],
+        "sha256": ground["hash"],
+        "version": 1,
+    }
+    assert [e["id"] for e in payload["evidence"]] == flow.evidence_ids
+    assert payload["missing_packet_type"] is None
+    assert payload["evidence_floor_failed"] is False
+    assert payload["owner_gap"] is False
+    assert payload["stale_ground"] is False
+    assert isinstance(payload["duration_ms"], int)
+    # verify_started (claimed -> verifying) then verify_completed (verifying -> accepted)
+    types = [e.type for e in env.events("WP-1")]
+    assert types[-3:] == ["advisory_issued", "verify_started", "verify_completed"]
+    started = env.events("WP-1")[-2]
+    assert started.payload["transition"] == {"from": "claimed", "to": "verifying"}
+    assert payload["transition"] == {"from": "verifying", "to": "accepted"}
+
+
+def test_deep_tier_is_admitted_with_a_diagnostic_review_and_a_rerun_command(env: Env) -> None:
+    flow = Flow(env)
+    flow.book(tier="deep", validation_commands=["true"], rollback_plan="git revert the merge")
+    flow.ground()
+    flow.evidence([{"class": "runtime_proof", "ref": "logs/run.txt", "exit_code": 0}])
+    flow.review("diagnostic")
+    flow.claim()
+    payload = admitted(env)
+    assert payload["predicates"]["verify_mode"]["status"] == "satisfied"
+    assert payload["predicates"]["escalation_path"]["status"] == "satisfied"
+    assert payload["predicates"]["validation_passed"]["status"] == "satisfied"
+
+
+# -- one scenario per predicate -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("done_state", ["partial", "not_fixed"])
+def test_claim_done(env: Env, done_state: str) -> None:
+    flow = Flow(env).ready()
+    flow.claim(done_state=done_state)
+    payload = stopped_on(env, "claim_done", "incomplete_claim")
+    assert done_state in payload["predicates"]["claim_done"]["detail"]
+    assert payload["missing_packet_type"] is None  # the claim exists
+    # The advisory verifier calls it risky, but risky alone is not serious: it does not gate.
+    [issued] = [e for e in env.events("WP-1") if e.type == "advisory_issued"]
+    assert (issued.payload["prediction"], issued.payload["severity"]) == ("risky", "warning")
+    assert payload["predicates"]["advisories_treated"]["status"] == "satisfied"
+
+
+@pytest.mark.parametrize("how", ["no_pin", "other_wp", "not_common_ground"])
+def test_common_ground_aligned(env: Env, how: str) -> None:
+    flow = Flow(env).ready()
+    if how == "no_pin":
+        pin = None
+    elif how == "other_wp":
+        other = Flow(env, "WP-2")
+        other.drop(
+            "work_package",
+            "WP-2",
+            "human:owner",
+            {
+                "title": "Other",
+                "objective": "other",
+                "owner": OWNER,
+                "accountable": ACCOUNTABLE,
+                "tier": "standard",
+                "lane": "implementation",
+            },
+        )
+        pin = other.ground()
+    else:
+        evidence_id = flow.evidence_ids[-1]
+        pin = {"id": evidence_id, "version": 1, "hash": "0" * 64}
+    flow.claim(common_ground=pin)
+    payload = stopped_on(env, "common_ground_aligned", "ground_misaligned")
+    assert payload["missing_packet_type"] == "common_ground"
+    if how != "other_wp":
+        assert payload["predicates"]["ground_fresh"]["status"] == "not_applicable"
+
+
+@pytest.mark.parametrize("how", ["superseded", "wrong_hash", "wrong_version"])
+def test_ground_fresh(env: Env, how: str) -> None:
+    flow = Flow(env).ready()
+    first = flow.pins[0]
+    if how == "superseded":
+        flow.ground()  # v2 is filed; the claim still pins v1 (with v1's true hash)
+        pin = first
+    elif how == "wrong_hash":
+        pin = {**first, "hash": hashlib.sha256(b"something else").hexdigest()}
+    else:
+        pin = {**first, "version": 7}
+    flow.claim(common_ground=pin)
+    payload = stopped_on(env, "ground_fresh", "stale_ground")
+    assert payload["stale_ground"] is True
+    assert payload["missing_packet_type"] == "common_ground"
+
+
+def test_verify_mode(env: Env) -> None:
+    """Deep tier with no validation command: the verifier cannot re-run anything."""
+    flow = Flow(env)
+    flow.book(tier="deep", rollback_plan="revert")
+    flow.ground()
+    flow.evidence([{"class": "runtime_proof", "ref": "logs/run.txt", "exit_code": 0}])
+    flow.review("diagnostic")
+    flow.claim()
+    payload = stopped_on(env, "verify_mode", "verification_gap")
+    assert payload["predicates"]["escalation_path"]["status"] == "satisfied"
+    assert payload["predicates"]["validation_passed"]["status"] == "not_applicable"
+
+
+@pytest.mark.parametrize("how", ["weak_class", "failed_command", "none", "other_wp", "file_pin"])
+def test_evidence_floor(env: Env, how: str) -> None:
+    flow = Flow(env).book()
+    flow.ground()
+    overrides: dict[str, Any] = {}
+    if how == "weak_class":
+        flow.evidence([{"class": "static_proof", "ref": "src/app.py"}])
+    elif how == "failed_command":
+        flow.evidence(
+            [{"class": "runtime_proof", "ref": "t.sh", "command": "sh t.sh", "exit_code": 2}]
+        )
+    elif how == "none":
+        overrides["evidence"] = []
+    elif how == "other_wp":
+        other = Flow(env, "WP-2")
+        other.drop(
+            "work_package",
+            "WP-2",
+            "human:owner",
+            {
+                "title": "Other",
+                "objective": "other",
+                "owner": OWNER,
+                "accountable": ACCOUNTABLE,
+                "tier": "standard",
+                "lane": "implementation",
+            },
+        )
+        overrides["evidence"] = [other.evidence()]
+    else:
+        # The item pins a file's hash; the file in the work product says something else.
+        (env.root / "proof.txt").write_bytes(b"what is really there\n")
+        claimed = hashlib.sha256(b"what the agent says is there\n").hexdigest()
+        flow.evidence([{"class": "local_command_proof", "ref": "proof.txt", "sha256": claimed}])
+    flow.claim(**overrides)
+    payload = stopped_on(env, "evidence_floor", "evidence_gap")
+    assert payload["evidence_floor_failed"] is True
+    assert payload["missing_packet_type"] == "evidence"
+    if how == "weak_class":
+        assert "static_proof" in payload["predicates"]["evidence_floor"]["detail"]
+    if how == "file_pin":
+        assert "proof.txt" in payload["predicates"]["evidence_floor"]["detail"]
+
+
+def test_evidence_floor_accepts_a_file_pin_that_matches(env: Env) -> None:
+    flow = Flow(env).book()
+    flow.ground()
+    (env.root / "proof.txt").write_bytes(b"what is really there\n")
+    digest = hashlib.sha256(b"what is really there\n").hexdigest()
+    flow.evidence([{"class": "local_command_proof", "ref": "proof.txt", "sha256": digest}])
+    flow.claim()
+    admitted(env)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("owner", "human:reviewer"), ("accountable", "human:reviewer"), ("accountable", None)],
+)
+def test_ownership_clear(env: Env, field: str, value: str | None) -> None:
+    flow = Flow(env).ready()
+    flow.claim(**{field: value})
+    payload = stopped_on(env, "ownership_clear", "owner_gap")
+    assert payload["owner_gap"] is True
+    assert field in payload["predicates"]["ownership_clear"]["detail"]
+
+
+def test_no_open_blockers(env: Env) -> None:
+    flow = Flow(env).ready()
+    flow.claim(unresolved_questions=["is the limit 3 or 5?"])
+    payload = stopped_on(env, "no_open_blockers", "open_blockers")
+    assert "is the limit 3 or 5?" in payload["predicates"]["no_open_blockers"]["detail"]
+
+
+def test_escalation_path(env: Env) -> None:
+    """Deep tier with a re-run command but no diagnostic review before the claim."""
+    flow = Flow(env)
+    flow.book(tier="deep", validation_commands=["true"], rollback_plan="revert")
+    flow.ground()
+    flow.evidence([{"class": "runtime_proof", "ref": "logs/run.txt", "exit_code": 0}])
+    flow.claim()
+    payload = stopped_on(env, "escalation_path", "escalation_missing")
+    assert payload["missing_packet_type"] == "review"
+
+
+def test_escalation_path_needs_the_review_before_the_claim(env: Env) -> None:
+    """A diagnostic review filed after the claim does not count: it must precede it. (The
+    claim is first looked at in shadow, the review comes, then the live run decides.)"""
+    set_runner(env, "mode", "shadow")
+    flow = Flow(env)
+    flow.book(tier="deep", validation_commands=["true"], rollback_plan="revert")
+    flow.ground()
+    flow.evidence([{"class": "runtime_proof", "ref": "logs/run.txt", "exit_code": 0}])
+    claim_id = flow.claim()
+    assert verdicts(env)[-1].payload["outcome"] == "skipped"
+    flow.review("diagnostic")
+    set_runner(env, "mode", "live")
+    env.sweep()
+    payload = stopped_on(env, "escalation_path", "escalation_missing")
+    assert payload["claim"]["id"] == claim_id
+
+
+@pytest.mark.parametrize("how", ["nonzero_exit", "not_proven"])
+def test_advisories_treated(env: Env, how: str) -> None:
+    flow = Flow(env).book()
+    flow.ground()
+    if how == "nonzero_exit":
+        items = [
+            *GOOD_EVIDENCE,
+            {"class": "local_command_proof", "ref": "t", "command": "make slow", "exit_code": 1},
+        ]
+        flow.evidence(items)
+    else:
+        flow.evidence(missing=["not_proven: it works under load"])
+    claim_id = flow.claim()
+    payload = stopped_on(env, "advisories_treated", "advisory_untreated")
+    assert f"ADV-{claim_id}" in payload["predicates"]["advisories_treated"]["detail"]
+    issued = [e for e in env.events("WP-1") if e.type == "advisory_issued"]
+    assert [e.payload["severity"] for e in issued] == ["serious"]
+    assert issued[0].payload["prediction"] == "risky"
+
+
+def test_no_active_recovery(env: Env) -> None:
+    """A recovery filed after the claim and not answered by a newer claim. The only way to
+    get the old claim back in front of the gate is an owner override back to claimed."""
+    flow = Flow(env).ready()
+    flow.veto("hold on")
+    flow.claim()
+    stopped_on(env, "no_veto", "vetoed")
+    flow.veto("go ahead", lift=True)
+    flow.recovery()
+    assert flow.state() == "recovering"
+    result = env.cli("override", "WP-1", "--to", "claimed", "--reason", "re-check the old claim")
+    assert result.code == 0, result.err
+    # The runner does not re-verify a claim that already has a non-skipped outcome...
+    env.sweep()
+    assert len(verdicts(env)) == 1
+    # ...so the operator runs the gate on demand.
+    result = env.cli("verify", "WP-1", "--as", "agent:verifier", "--json")
+    assert result.code == 1
+    assert result.json()["blocking_predicate"] == "no_active_recovery"
+    payload = stopped_on(env, "no_active_recovery", "recovery_pending")
+    assert payload["missing_packet_type"] == "recovery"
+    # the earlier block has a recovery after it, so it no longer counts as open
+    assert payload["predicates"]["no_open_blockers"]["status"] == "satisfied"
+
+
+def test_no_veto(env: Env) -> None:
+    flow = Flow(env).ready()
+    flow.veto("the design review is not done")
+    flow.claim()
+    payload = stopped_on(env, "no_veto", "vetoed")
+    assert "the design review is not done" in payload["predicates"]["no_veto"]["detail"]
+
+
+# -- scope_respected on a real git worktree ---------------------------------------------------
+
+
+def scoped_flow(env: Env, tmp_path: Path, **body: Any) -> tuple[Flow, Path, str]:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    base = make_repo(repo)
+    fields = {
+        "target_repo": str(repo),
+        "base_ref": base,
+        "owned_surfaces": ["src/**", "docs/"],
+        "forbidden_surfaces": ["secrets/**"],
+        **body,
+    }
+    flow = Flow(env).book(**fields)
+    worktree = add_worktree(env, repo, base)
+    assert git(worktree, "rev-parse", "HEAD") == base
+    flow.ground()
+    flow.evidence()
+    return flow, worktree, base
+
+
+def commit_all(worktree: Path, message: str) -> None:
+    git(worktree, "add", "-A")
+    git(worktree, "commit", "-q", "-m", message)
+
+
+def test_scope_respected_counts_committed_uncommitted_and_untracked_changes(
+    env: Env, tmp_path: Path
+) -> None:
+    flow, worktree, _ = scoped_flow(
+        env, tmp_path, validation_commands=["test -f src/new.py && grep -q changed src/app.py"]
+    )
+    (worktree / "src/app.py").write_text("print('changed')\n")
+    commit_all(worktree, "committed change")
+    (worktree / "docs/readme.md").write_text("docs, edited but not committed\n")
+    (worktree / "src/new.py").write_text("# untracked\n")
+    (worktree / "build.log").write_text("ignored by .gitignore\n")
+    before = {
+        p: p.read_bytes() for p in worktree.rglob("*") if p.is_file() and ".git" not in p.parts
+    }
+    flow.claim()
+    payload = admitted(env)
+    assert payload["changed_files"] == ["docs/readme.md", "src/app.py", "src/new.py"]
+    assert payload["predicates"]["scope_respected"]["status"] == "satisfied"
+    # The validation command ran in the worktree and found the agent's files there.
+    assert payload["validation"][0]["exit_code"] == 0
+    after = {
+        p: p.read_bytes() for p in worktree.rglob("*") if p.is_file() and ".git" not in p.parts
+    }
+    assert after == before  # the gate left the work product byte-identical
+
+
+def test_scope_respected_fails_on_a_forbidden_surface(env: Env, tmp_path: Path) -> None:
+    flow, worktree, _ = scoped_flow(env, tmp_path)
+    (worktree / "src/app.py").write_text("print('in scope')\n")
+    (worktree / "secrets/key.txt").write_text("rotated\n")
+    commit_all(worktree, "touch a secret")
+    flow.claim()
+    payload = stopped_on(env, "scope_respected", "scope_violation", outcome="failed")
+    assert "secrets/key.txt" in payload["predicates"]["scope_respected"]["detail"]
+    assert "secrets/key.txt" in payload["changed_files"]
+
+
+def test_scope_respected_fails_on_an_untracked_file_outside_the_owned_surfaces(
+    env: Env, tmp_path: Path
+) -> None:
+    flow, worktree, _ = scoped_flow(env, tmp_path)
+    (worktree / "src/app.py").write_text("print('in scope')\n")
+    (worktree / "notes.txt").write_text("never added to git\n")
+    flow.claim()
+    payload = stopped_on(env, "scope_respected", "scope_violation", outcome="failed")
+    assert "notes.txt" in payload["predicates"]["scope_respected"]["detail"]
+    assert payload["changed_files"] == ["notes.txt", "src/app.py"]
+
+
+def test_scope_respected_without_base_ref_still_sees_committed_changes(
+    env: Env, tmp_path: Path
+) -> None:
+    """`base_ref` is optional. Without it the base is still the commit the worktree was
+    made from (the target repo's HEAD), so a change the agent *committed* on its branch is
+    a changed file all the same (SPEC 5: "committed or not")."""
+    flow, worktree, base = scoped_flow(env, tmp_path, base_ref=None)
+    assert env.wp("WP-1")["base_ref"] is None  # type: ignore[index]
+    (worktree / "secrets/key.txt").write_text("rotated\n")
+    commit_all(worktree, "touch a secret, committed")
+    assert git(tmp_path / "repo", "rev-parse", "HEAD") == base  # the repo's HEAD is the base
+    flow.claim()
+    payload = stopped_on(env, "scope_respected", "scope_violation", outcome="failed")
+    assert payload["changed_files"] == ["secrets/key.txt"]
+
+
+def test_scope_respected_is_an_error_without_the_worktree(env: Env, tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    base = make_repo(repo)
+    flow = Flow(env).book(target_repo=str(repo), base_ref=base, owned_surfaces=["src/**"])
+    if (env.root / "worktrees" / "WP-1").exists():
+        pytest.skip("the runner provisions worktrees now")
+    flow.ground()
+    flow.evidence()
+    flow.claim()
+    payload = stopped_on(env, "scope_respected", "gate_error", status="error")
+    assert payload["outcome"] == "blocked"  # an error never admits, and is not `failed`
+
+
+# -- validation_passed -----------------------------------------------------------------------
+
+
+def test_validation_passed_fails_on_a_failing_command(env: Env) -> None:
+    flow = Flow(env).ready(validation_commands=["true", "echo boom; exit 3"])
+    flow.claim()
+    payload = stopped_on(env, "validation_passed", "validation_failure", outcome="failed")
+    assert [r["exit_code"] for r in payload["validation"]] == [0, 3]
+    assert "boom" in payload["validation"][1]["output_tail"]
+
+
+def test_validation_passed_is_an_error_on_timeout(env: Env) -> None:
+    set_policy(env, validation_timeout_s=1)
+    flow = Flow(env).ready(validation_commands=["sleep 5"])
+    flow.claim()
+    payload = stopped_on(env, "validation_passed", "gate_error", status="error")
+    [result] = payload["validation"]
+    assert result["timed_out"] is True
+    assert result["exit_code"] is None
+    assert 900 <= result["duration_ms"] < 4000  # killed at the timeout, not after 5 s
+
+
+def test_validation_that_writes_into_the_worktree_is_an_error(env: Env, tmp_path: Path) -> None:
+    flow, worktree, _ = scoped_flow(
+        env, tmp_path, validation_commands=["echo generated > src/generated.txt"]
+    )
+    (worktree / "src/app.py").write_text("print('in scope')\n")
+    flow.claim()
+    payload = stopped_on(env, "validation_passed", "gate_error", status="error")
+    assert "src/generated.txt" in payload["predicates"]["validation_passed"]["detail"]
+    assert payload["predicates"]["scope_respected"]["status"] == "satisfied"
+
+
+def test_validation_that_writes_into_the_workspace_root_is_an_error(env: Env) -> None:
+    flow = Flow(env).ready(validation_commands=["echo x > written-by-check.txt"])
+    flow.claim()
+    payload = stopped_on(env, "validation_passed", "gate_error", status="error")
+    assert "written-by-check.txt" in payload["predicates"]["validation_passed"]["detail"]
+
+
+# -- globs ------------------------------------------------------------------------------------
+
+
+def test_glob_regex() -> None:
+    assert glob_regex("src/**").match("src/a/b.py")
+    assert glob_regex("src/**").match("src/a.py")
+    assert not glob_regex("src/**").match("lib/src/a.py")
+    assert glob_regex("*.py").match("a.py")
+    assert not glob_regex("*.py").match("a/b.py")
+    assert glob_regex("docs/").match("docs/x.md")
+    assert glob_regex("docs/").match("docs/deep/x.md")
+    assert not glob_regex("docs/").match("docsx/x.md")
+    assert glob_regex("**/test_*.py").match("test_a.py")
+    assert glob_regex("**/test_*.py").match("a/b/test_a.py")
+    assert glob_regex("lib/?.py").match("lib/a.py")
+    assert not glob_regex("lib/?.py").match("lib/ab.py")
+    assert glob_regex("a.b").match("a.b")
+    assert not glob_regex("a.b").match("axb")  # '.' is literal
+    assert not glob_regex("src/app.py").match("src/app.py.bak")  # anchored at the end
+    assert matches("src/x.py", ["docs/", "src/**"])
+    assert not matches("setup.py", ["docs/", "src/**"])
+    assert not matches("anything", [])
