@@ -70,7 +70,7 @@ class CockpitApp(App[None]):
     TITLE = "Cockpit"
     COMMANDS: ClassVar[set[Any]] = {*App.COMMANDS, CockpitCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q", "quit", "Quit", id="cockpit.quit"),
+        Binding("q", "quit", "quit", id="cockpit.quit"),
         Binding("escape", "back", "Back", show=False, id="cockpit.back"),
         *bindings([c for c in VIEWS if c.action.startswith("app.")]),
     ]

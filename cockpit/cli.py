@@ -49,6 +49,15 @@ def json_option(func: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")(func)
 
 
+def as_option(func: F) -> F:
+    return click.option(
+        "--as",
+        "as_principal",
+        metavar="PRINCIPAL",
+        help="Act as this principal (default: $COCKPIT_PRINCIPAL, else operator in cockpit.yaml).",
+    )(func)
+
+
 def _workspace_dir() -> Path:
     from cockpit.engine.workspace import resolve_workspace
 
@@ -101,17 +110,40 @@ def table(rows: Sequence[Sequence[object]], headers: Sequence[str], width: int =
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @workspace_option
+@click.option(
+    "--as",
+    "as_principal",
+    metavar="PRINCIPAL",
+    help="Act as this principal in the TUI (default: $COCKPIT_PRINCIPAL, else operator).",
+)
+@click.option("--readonly", is_flag=True, help="Open the TUI with every action disabled.")
 @click.version_option(package_name="cockpit", prog_name="cockpit")
 @click.pass_context
-def cli(ctx: click.Context) -> int | None:
+def cli(ctx: click.Context, as_principal: str | None, readonly: bool) -> int | None:
     """Cockpit: stay in charge of AI agents that deliver software.
 
-    Without a subcommand, shows the board of the workspace.
+    Without a subcommand, opens the TUI on the workspace (or prints the board when output
+    is not a terminal).
     """
     if ctx.invoked_subcommand is None:
-        with opened() as (ws, store):
-            _print_board(ws, store)
+        from cockpit.engine.workspace import Workspace
+
+        open_tui(Workspace.load(_workspace_dir()), as_principal, readonly)
     return 0
+
+
+def open_tui(ws: Any, as_principal: str | None, readonly: bool) -> None:
+    """Run the Textual app on `ws`; without a terminal, print the plain board instead."""
+    from cockpit.engine.actions import resolve_principal
+
+    principal = resolve_principal(ws, as_principal)
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        with ws.open_store() as store:
+            _print_board(ws, store)
+        return
+    from cockpit.app import CockpitApp
+
+    CockpitApp(ws, principal=principal, readonly=readonly).run()
 
 
 def _print_board(ws: Any, store: Any) -> None:
@@ -215,7 +247,38 @@ def demo(directory: Path | None, fresh: bool) -> int:
                 f"Ingested {counts['ingested']} entries, rejected {counts['rejected']} "
                 f"({counts['events']} events)."
             )
-        _print_board(ws, store)
+    say(f"Demo workspace: {ws.root}")
+    open_tui(ws, None, readonly=False)
+    return 0
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--public-url", metavar="URL", help="The URL browsers reach it at (behind a proxy).")
+@as_option
+@click.option("--readonly", is_flag=True, help="Serve with every action disabled.")
+@workspace_option
+def serve(
+    host: str, port: int, public_url: str | None, as_principal: str | None, readonly: bool
+) -> int:
+    """Serve the TUI in a browser (textual-serve), on 127.0.0.1 unless told otherwise."""
+    import shlex
+
+    from textual_serve.server import Server
+
+    from cockpit.engine.actions import resolve_principal
+    from cockpit.engine.workspace import Workspace
+
+    ws = Workspace.load(_workspace_dir())
+    principal = resolve_principal(ws, as_principal)
+    command = [sys.executable, "-m", "cockpit", "--workspace", str(ws.root), "--as", principal]
+    if readonly:
+        command.append("--readonly")
+    say(f"Serving {ws.root} as {principal} on http://{host}:{port}/ (Ctrl+C stops).")
+    Server(
+        shlex.join(command), host=host, port=port, title="Cockpit", public_url=public_url
+    ).serve()
     return 0
 
 
@@ -554,15 +617,6 @@ def _metrics_table(document: dict[str, Any]) -> str:
 
 
 # -- actions ---------------------------------------------------------------------------------
-
-
-def as_option(func: F) -> F:
-    return click.option(
-        "--as",
-        "as_principal",
-        metavar="PRINCIPAL",
-        help="Act as this principal (default: $COCKPIT_PRINCIPAL, else operator in cockpit.yaml).",
-    )(func)
 
 
 def _act(as_json: bool, run: Callable[[Any, Any, str], list[Any]]) -> int:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from cockpit.cli import main as cli_main
-from cockpit.engine.runner import RunSummary, run_once
+from cockpit.engine.runner import RunnerLock, RunSummary, run_once, sweep_and_verify
 from cockpit.engine.scaffold import init_workspace
 from cockpit.engine.workspace import Workspace
 from cockpit.store import Store
@@ -70,6 +70,11 @@ class Env:
     def sweep(self) -> RunSummary:
         with self.ws.open_store() as store:
             return run_once(self.ws, store)
+
+    def single_sweep(self) -> RunSummary:
+        """Exactly one sweep (no second look at young files, unlike `run --once`)."""
+        with self.ws.open_store() as store, RunnerLock(self.ws):
+            return sweep_and_verify(self.ws, store)
 
     def store(self) -> Store:
         return self.ws.open_store()

@@ -176,7 +176,7 @@ def test_entry_hash_is_sha256_of_the_file_bytes(env: Env) -> None:
 
 def test_young_unparsable_file_is_retried_then_rejected(env: Env) -> None:
     path = env.drop("half.yaml", b"schema: cockpit.entry/v1\nkind: [work_pa", age=0)
-    summary = env.sweep()
+    summary = env.single_sweep()
     assert summary.sweep.retried == 1
     assert summary.sweep.rejected == 0
     assert files(env.new) == ["half.yaml"]
@@ -186,7 +186,7 @@ def test_young_unparsable_file_is_retried_then_rejected(env: Env) -> None:
 
     time.sleep(1.5)  # older than ~1 s now: nobody is still writing it
     assert path.exists()
-    summary = env.sweep()
+    summary = env.single_sweep()
     assert summary.sweep.retried == 0
     assert summary.sweep.rejected == 1
     assert files(env.new) == []
@@ -197,13 +197,24 @@ def test_young_unparsable_file_is_retried_then_rejected(env: Env) -> None:
 def test_young_file_completed_by_its_writer_is_ingested(env: Env) -> None:
     text = work_package("WP-1", created=t(0))
     path = env.drop("cp.yaml", text[: len(text) // 2], age=0)  # `cp` is half-way
-    assert env.sweep().sweep.retried == 1
+    assert env.single_sweep().sweep.retried == 1
     path.write_text(text, encoding="utf-8")  # the copy finishes
-    summary = env.sweep()
+    summary = env.single_sweep()
     assert summary.sweep.ingested == 1, summary.sweep.log
     assert summary.sweep.rejected == 0
     assert env.wp("WP-1") is not None
     assert files(env.done) == ["cp.yaml"]
+
+
+def test_run_once_drains_a_young_unparsable_file_after_a_second_look(env: Env) -> None:
+    env.drop("half.yaml", b"schema: cockpit.entry/v1\nkind: [work_pa", age=0)
+    started = time.monotonic()
+    summary = env.sweep()
+    assert time.monotonic() - started >= 1.0  # it waited for a writer that never finished
+    assert summary.sweep.retried == 0
+    assert summary.sweep.rejected == 1
+    assert files(env.new) == []
+    assert files(env.rejected_dir) == ["half.yaml", "half.yaml.reason.json"]
 
 
 def test_young_valid_file_is_ingested_at_once(env: Env) -> None:

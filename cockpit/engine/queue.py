@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -35,12 +36,23 @@ def readable_name(name: str, entry_id: str) -> str:
 
 
 def pending(directory: Path) -> list[Path]:
-    """Entry files waiting in `directory`, by name (symlinks included: they get rejected)."""
+    """Entries waiting in `directory`, by name: everything but real directories and the
+    names the queue never reads (symlinks, FIFOs and the like are listed: they get rejected)."""
     try:
         names = sorted(os.listdir(directory))
     except FileNotFoundError:
         return []
-    return [directory / n for n in names if not is_ignored(n) and not (directory / n).is_dir()]
+    out = []
+    for name in names:
+        if is_ignored(name):
+            continue
+        try:
+            if stat.S_ISDIR((directory / name).lstat().st_mode):
+                continue
+        except FileNotFoundError:
+            continue
+        out.append(directory / name)
+    return out
 
 
 def unique_path(directory: Path, name: str, reserved_suffixes: Iterable[str] = ()) -> Path:

@@ -8,18 +8,21 @@ import json
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from cockpit.engine import queue
 from cockpit.engine.domain import Mode, State
 from cockpit.engine.errors import CockpitError, RunnerLocked
-from cockpit.engine.sweep import Sweeper, SweepResult
+from cockpit.engine.sweep import LOG_LIMIT, Sweeper, SweepResult
 from cockpit.engine.verification import current_claim, run_gate, withholds
 from cockpit.engine.workspace import Workspace
 from cockpit.store import Event, Store
 
 RESCAN_SECONDS = 5.0
+YOUNG_RETRIES = 2
 
 
 class RunnerLock:
@@ -129,8 +132,10 @@ class AutoVerifier:
             return True
         verdicts = [
             e.payload
-            for e in self.store.events(wp_id)
-            if e.type == "verify_completed" and (e.payload.get("claim") or {}).get("id") == claim.id
+            for e in self.store.find_events(
+                types=("verify_completed",), work_package=wp_id, limit=1_000_000
+            )
+            if (e.payload.get("claim") or {}).get("id") == claim.id
         ]
         if withholds(self.mode, wp, self.ws.config.runner.canary_labels):
             return not any(v.get("mode") == self.mode.value for v in verdicts)
@@ -167,11 +172,13 @@ class AutoVerifier:
             for event in run.events:
                 self.on_event(event)
 
-    def verify_due(self) -> None:
+    def verify_due(self, stop: threading.Event | None = None) -> None:
         """Verify every claimed WP that is due (claims left over from earlier runs)."""
-        for wp in self.store.work_packages():
-            if wp["state"] == State.CLAIMED:
-                self(wp["id"])
+        for wp_id in self.store.work_package_ids(state=State.CLAIMED.value):
+            if stop is not None and stop.is_set():
+                return
+            self(wp_id)
+        del self.results[:-LOG_LIMIT]
 
 
 def run_once(
@@ -179,12 +186,26 @@ def run_once(
     store: Store,
     mode: Mode | None = None,
     on_event: Callable[[Event], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> RunSummary:
     """Drain the queue once under the runner lock, verify what is due, and return what
     happened. In dry-run nothing is ingested, moved or written: the summary is the plan.
     Raises RunnerLocked if another runner holds the workspace."""
     with RunnerLock(ws):
-        return sweep_and_verify(ws, store, mode, on_event)
+        summary = sweep_and_verify(ws, store, mode, on_event, stop)
+        # `--once` drains the queue: a file still being written gets one more look.
+        for _ in range(YOUNG_RETRIES):
+            if summary.mode is Mode.DRY_RUN or not summary.sweep.retried:
+                break
+            if stop is not None and stop.wait(queue.YOUNG_SECONDS + 0.1):
+                break
+            if stop is None:
+                time.sleep(queue.YOUNG_SECONDS + 0.1)
+            again = sweep_and_verify(ws, store, mode, on_event, stop)
+            summary.sweep.retried = 0
+            summary.sweep.merge(again.sweep)
+            summary.verifications += again.verifications
+        return summary
 
 
 def sweep_and_verify(
@@ -192,16 +213,17 @@ def sweep_and_verify(
     store: Store,
     mode: Mode | None = None,
     on_event: Callable[[Event], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> RunSummary:
     """One sweep plus the gate runs that are due, for a caller that already holds the
     runner lock (run_once, the TUI when it is the ingester)."""
     mode = mode or ws.config.runner.mode
     verifier = AutoVerifier(ws, store, mode, on_event)
     sweeper = Sweeper(
-        ws, store, commit=mode is not Mode.DRY_RUN, on_event=on_event, after_ingest=verifier
+        ws, store, dry_run=mode is Mode.DRY_RUN, on_event=on_event, after_ingest=verifier
     )
-    result = sweeper.sweep()
-    verifier.verify_due()
+    result = sweeper.sweep(stop)
+    verifier.verify_due(stop)
     return RunSummary(mode, result, verifier.results)
 
 
@@ -224,12 +246,12 @@ def run_forever(
     with RunnerLock(ws):
         verifier = AutoVerifier(ws, store, mode, on_event)
         sweeper = Sweeper(
-            ws, store, commit=mode is not Mode.DRY_RUN, on_event=on_event, after_ingest=verifier
+            ws, store, dry_run=mode is Mode.DRY_RUN, on_event=on_event, after_ingest=verifier
         )
         ws.ensure_dirs()
         while not stop.is_set():
-            result = sweeper.sweep()
-            verifier.verify_due()
+            result = sweeper.sweep(stop)
+            verifier.verify_due(stop)
             total.merge(result)
             if on_sweep is not None:
                 on_sweep(result)

@@ -1,12 +1,17 @@
 """One sweep of the queue: every entry in new/ (and any orphan a crashed runner left in
 cur/) is ingested exactly once, in (`created`, `id`) order, or rejected with its reason.
 
-The runner never crashes on an entry: every failure of an entry becomes a rejection.
+The runner never crashes on an entry: a file that cannot be read or parsed is rejected,
+and an unexpected error in one entry is logged and leaves that file for the next sweep.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
+import stat
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,6 +42,12 @@ _RETRYABLE = frozenset(
         RejectionCode.SCHEMA_ERROR,
     }
 )
+LOG_LIMIT = 1000
+
+
+def display_name(name: str) -> str:
+    """A file name as text that can be stored and printed (undecodable bytes escaped)."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
 @dataclass
@@ -48,13 +59,23 @@ class SweepResult:
     rejected: int = 0
     retried: int = 0
     recovered: int = 0
+    errors: int = 0
     events: int = 0
     log: list[dict[str, Any]] = field(default_factory=list)
 
     def merge(self, other: SweepResult) -> None:
-        for name in ("ingested", "duplicates", "rejected", "retried", "recovered", "events"):
+        for name in (
+            "ingested",
+            "duplicates",
+            "rejected",
+            "retried",
+            "recovered",
+            "errors",
+            "events",
+        ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.log.extend(other.log)
+        del self.log[:-LOG_LIMIT]  # a long-running runner keeps only the recent plan
 
     def counts(self) -> dict[str, int]:
         return {
@@ -63,41 +84,82 @@ class SweepResult:
             "rejected": self.rejected,
             "retried": self.retried,
             "recovered": self.recovered,
+            "errors": self.errors,
             "events": self.events,
         }
 
 
 @dataclass
-class _Candidate:
+class _QueuedFile:
     path: Path
     orphan: bool
     parsed: ParsedEntry | None = None
     error: EntryRejected | None = None
     sha256: str | None = None
 
+    @property
+    def name(self) -> str:
+        return display_name(self.path.name)
+
     def order_key(self) -> tuple[int, datetime, str, str]:
         if self.parsed is None:
-            return (0, datetime.min.replace(tzinfo=UTC), "", self.path.name)
+            return (0, datetime.min.replace(tzinfo=UTC), "", self.name)
         entry = self.parsed.entry
-        return (1, entry.created.astimezone(UTC), entry.id, self.path.name)
+        return (1, entry.created.astimezone(UTC), entry.id, self.name)
+
+
+def read_entry_file(path: Path) -> bytes:
+    """Read a queue file without trusting it: never through a symlink, never blocking on a
+    FIFO, only a regular file, at most 1 MiB + 1 byte. Raises EntryRejected."""
+    info = path.lstat()
+    if stat.S_ISLNK(info.st_mode):
+        raise EntryRejected(RejectionCode.SYMLINK, "symlinks are not accepted as entries")
+    if not stat.S_ISREG(info.st_mode):
+        raise EntryRejected(RejectionCode.PARSE_ERROR, "not a regular file")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise EntryRejected(
+                RejectionCode.SYMLINK, "symlinks are not accepted as entries"
+            ) from None
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise EntryRejected(RejectionCode.PARSE_ERROR, "not a regular file")
+        if info.st_size > MAX_ENTRY_BYTES:
+            raise EntryRejected(
+                RejectionCode.TOO_LARGE,
+                f"entry is {info.st_size} bytes; the limit is {MAX_ENTRY_BYTES}",
+            )
+        chunks = []
+        remaining = MAX_ENTRY_BYTES + 1
+        while remaining > 0:
+            chunk = os.read(fd, min(remaining, 1 << 16))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if len(data) > MAX_ENTRY_BYTES:
+        raise EntryRejected(
+            RejectionCode.TOO_LARGE, f"entry is over {MAX_ENTRY_BYTES} bytes (the limit)"
+        )
+    return data
 
 
 def _read(path: Path) -> tuple[ParsedEntry | None, EntryRejected | None, str | None]:
-    """Parse a queue file without trusting it: symlink and size first, then content."""
-    stat = path.lstat()
-    if path.is_symlink():
-        return (
-            None,
-            EntryRejected(RejectionCode.SYMLINK, "symlinks are not accepted as entries"),
-            None,
-        )
-    if stat.st_size > MAX_ENTRY_BYTES:
-        message = f"entry is {stat.st_size} bytes; the limit is {MAX_ENTRY_BYTES}"
-        return None, EntryRejected(RejectionCode.TOO_LARGE, message), None
-    data = path.read_bytes()
+    """(parsed entry, rejection, sha256 of the bytes read) for one queue file."""
+    try:
+        data = read_entry_file(path)
+    except EntryRejected as exc:
+        return None, exc, None
     digest = sha256_hex(data)
     try:
-        return parse_entry(data, path.name), None, digest
+        return parse_entry(data, display_name(path.name)), None, digest
     except EntryRejected as exc:
         return None, exc, digest
     except (RecursionError, MemoryError, ValueError) as exc:  # e.g. absurdly deep nesting
@@ -111,8 +173,8 @@ EventSink = Callable[[Event], None]
 class Sweeper:
     """Ingests the queue of one workspace into its store.
 
-    With `commit=False` (dry-run) every check and event is computed inside a transaction
-    that is rolled back, and no file is moved: the plan is reported, nothing changes.
+    With `dry_run` every check and event is computed inside a transaction that is rolled
+    back, and no file is moved: the plan is reported, nothing changes.
     """
 
     def __init__(
@@ -120,88 +182,104 @@ class Sweeper:
         ws: Workspace,
         store: Store,
         *,
-        commit: bool = True,
+        dry_run: bool = False,
         on_event: EventSink | None = None,
         after_ingest: Callable[[str], None] | None = None,
     ) -> None:
         self.ws = ws
         self.store = store
-        self.commit = commit
+        self.dry_run = dry_run
         self.on_event = on_event
         # Called with the WP id after each committed ingest (the runner verifies claims here).
         self.after_ingest = after_ingest
 
-    def sweep(self) -> SweepResult:
-        """Ingest every pending entry once; returns the counts and a log of outcomes."""
-        self.ws.ensure_dirs()
+    def sweep(self, stop: threading.Event | None = None) -> SweepResult:
+        """Ingest every pending entry once (stopping between entries if `stop` is set);
+        returns the counts and a log of outcomes."""
+        if not self.dry_run:
+            self.ws.ensure_dirs()
         result = SweepResult()
-        candidates = [_Candidate(p, orphan=True) for p in queue.pending(self.ws.queue_dir("cur"))]
-        candidates += [_Candidate(p, orphan=False) for p in queue.pending(self.ws.queue_dir("new"))]
+        files = [_QueuedFile(p, orphan=True) for p in queue.pending(self.ws.queue_dir("cur"))]
+        files += [_QueuedFile(p, orphan=False) for p in queue.pending(self.ws.queue_dir("new"))]
         now = time.time()
-        ready: list[_Candidate] = []
-        for candidate in candidates:
+        ready: list[_QueuedFile] = []
+        for item in files:
             try:
-                candidate.parsed, candidate.error, candidate.sha256 = _read(candidate.path)
+                item.parsed, item.error, item.sha256 = _read(item.path)
             except FileNotFoundError:
                 continue  # taken by another sweeper
+            except OSError as exc:
+                item.error = EntryRejected(RejectionCode.PARSE_ERROR, f"cannot be read ({exc})")
             if (
-                candidate.error is not None
-                and candidate.error.code in _RETRYABLE
-                and not candidate.orphan
-                and queue.is_young(candidate.path, now)
+                item.error is not None
+                and item.error.code in _RETRYABLE
+                and not item.orphan
+                and queue.is_young(item.path, now)
             ):
                 result.retried += 1
-                result.log.append({"file": candidate.path.name, "outcome": "retry"})
+                result.log.append({"file": item.name, "outcome": "retry"})
                 continue
-            ready.append(candidate)
-        ready.sort(key=_Candidate.order_key)
-        if not self.commit:
-            with self.store.transaction(commit=False):
-                for candidate in ready:
-                    result.merge(self._ingest(candidate, dry_run=True))
-            return result
-        for candidate in ready:
-            result.merge(self._ingest(candidate, dry_run=False))
+            ready.append(item)
+        ready.sort(key=_QueuedFile.order_key)
+        with self.store.transaction(commit=False) if self.dry_run else contextlib.nullcontext():
+            for item in ready:
+                if stop is not None and stop.is_set():
+                    break
+                result.merge(self._guarded(item))
         return result
 
-    def _ingest(self, candidate: _Candidate, *, dry_run: bool) -> SweepResult:
+    def _guarded(self, item: _QueuedFile) -> SweepResult:
+        try:
+            return self._ingest(item)
+        except Exception as exc:  # one entry must never stop the queue: leave it for a retry
+            result = SweepResult(errors=1)
+            result.log.append(
+                {"file": item.name, "outcome": "error", "message": f"{type(exc).__name__}: {exc}"}
+            )
+            return result
+
+    def _ingest(self, item: _QueuedFile) -> SweepResult:
         result = SweepResult()
-        path = candidate.path
-        original = path.name
-        if not candidate.orphan and not dry_run:
+        path = item.path
+        original = item.name
+        if not item.orphan and not self.dry_run:
             claimed = queue.claim(path, self.ws.queue_dir("cur"))
             if claimed is None:
                 return result
             path = claimed
-        if candidate.orphan:
+            # What is ingested is what was claimed: re-read if the file changed meanwhile.
+            item.parsed, item.error, item.sha256 = _read(path)
+        if item.orphan:
             result.recovered += 1
+            recorded = self.store.rejection_for(original, item.sha256 or "")
+            if recorded is not None:  # rejected before a crash; only the move was missing
+                reason = {
+                    "code": recorded["code"],
+                    "message": recorded["message"],
+                    "entry_id": recorded["entry_id"],
+                }
+                queue.move_rejected(path, self.ws.queue_dir("rejected") / recorded["file"], reason)
+                result.log.append(
+                    {"file": original, "outcome": "recovered", "entry_id": reason["entry_id"]}
+                )
+                return result
 
-        error = candidate.error
+        error = item.error
         events: list[Event] = []
         duplicate = False
         if error is None:
-            assert candidate.parsed is not None
+            assert item.parsed is not None
             try:
-                with self._transaction(dry_run):
-                    plan = plan_entry(candidate.parsed, self.ws.config, self.store)
+                with self._transaction():
+                    plan = plan_entry(item.parsed, self.ws.config, self.store)
                     duplicate = plan.duplicate
                     events = [self.store.append(e) for e in plan.events]
             except EntryRejected as exc:
                 error = exc
-            except Exception as exc:  # a bug must not stop the queue: leave it for a retry
-                result.log.append(
-                    {
-                        "file": original,
-                        "outcome": "error",
-                        "message": f"{type(exc).__name__}: {exc}",
-                        "entry_id": candidate.parsed.entry.id,
-                    }
-                )
-                return result
 
-        entry_id = candidate.parsed.entry.id if candidate.parsed else None
+        entry_id = item.parsed.entry.id if item.parsed else None
         if error is not None:
-            events = self._record_rejection(candidate, path, original, error, dry_run)
+            events = self._record_rejection(item, path, original, error)
             result.rejected += 1
             result.log.append(
                 {
@@ -213,12 +291,12 @@ class Sweeper:
                 }
             )
         else:
-            if not dry_run:
+            if not self.dry_run:
                 queue.finish(path, self.ws.queue_dir("done"))
             if duplicate:
-                if not candidate.orphan:
+                if not item.orphan:
                     result.duplicates += 1
-                outcome = "recovered" if candidate.orphan else "duplicate"
+                outcome = "recovered" if item.orphan else "duplicate"
             else:
                 result.ingested += 1
                 outcome = "ingested"
@@ -227,45 +305,37 @@ class Sweeper:
         if self.on_event is not None:
             for event in events:
                 self.on_event(event)
-        if events and error is None and not dry_run and self.after_ingest is not None:
-            assert candidate.parsed is not None
-            self.after_ingest(candidate.parsed.entry.work_package)
+        if events and error is None and not self.dry_run and self.after_ingest is not None:
+            assert item.parsed is not None
+            self.after_ingest(item.parsed.entry.work_package)
         return result
 
-    def _transaction(self, dry_run: bool) -> Any:
-        if dry_run:
+    def _transaction(self) -> Any:
+        if self.dry_run:  # already inside the sweep's rolled-back transaction
             return contextlib.nullcontext(self.store)
         return self.store.transaction()
 
     def _record_rejection(
-        self,
-        candidate: _Candidate,
-        path: Path,
-        original: str,
-        error: EntryRejected,
-        dry_run: bool,
+        self, item: _QueuedFile, path: Path, original: str, error: EntryRejected
     ) -> list[Event]:
-        parsed = candidate.parsed
+        parsed = item.parsed
         entry_id = error.entry_id or (parsed.entry.id if parsed else None)
         work_package = parsed.entry.work_package if parsed else None
-        target = queue.reject_target(self.ws.queue_dir("rejected"), original)
-        sha = candidate.sha256 or ""
-        events: list[Event] = []
-        with self._transaction(dry_run):
-            # A crashed runner may have recorded this rejection before it could move the file.
-            if not (candidate.orphan and self.store.rejection_recorded(original, sha)):
-                payload = {
-                    "code": error.code.value,
-                    "message": error.message,
-                    "file": target.name,
-                    "original_file": original,
-                    "sha256": sha,
-                }
-                if parsed is not None:
-                    payload["claimed_principal"] = parsed.entry.principal
-                new = NewEvent("entry_rejected", work_package, None, entry_id, payload)
-                events.append(self.store.append(new))
-        if not dry_run:
+        target = queue.reject_target(self.ws.queue_dir("rejected"), path.name)
+        payload: dict[str, Any] = {
+            "code": error.code.value,
+            "message": error.message,
+            "file": display_name(target.name),
+            "original_file": original,
+            "sha256": item.sha256 or "",
+        }
+        if parsed is not None:
+            payload["claimed_principal"] = parsed.entry.principal
+        with self._transaction():
+            event = self.store.append(
+                NewEvent("entry_rejected", work_package, None, entry_id, payload)
+            )
+        if not self.dry_run:
             reason = {"code": error.code.value, "message": error.message, "entry_id": entry_id}
             queue.move_rejected(path, target, reason)
-        return events
+        return [event]

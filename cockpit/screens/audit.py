@@ -56,7 +56,7 @@ class AuditScreen(Screen[None]):
             classes="hidden",
         )
         yield DataTable(id="events", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         table = self.query_one("#events", DataTable)

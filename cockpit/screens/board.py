@@ -59,7 +59,7 @@ class BoardScreen(Screen[None]):
         yield Static(id="columns", classes="columns")
         app: Any = self.app
         yield BoardTable(self._fetch, self._count, app.store.work_package, app.clock, id="board")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one(BoardTable).focus()

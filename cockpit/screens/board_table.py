@@ -23,12 +23,12 @@ PAGE = 200
 
 # (header, width); the title takes what is left.
 COLUMNS: list[tuple[str, int]] = [
-    ("ID", 11),
+    ("ID", 10),
     ("TITLE", 0),
-    ("STATE", 17),
+    ("STATE", 16),
     ("TIER", 9),
-    ("ASSIGNEE", 21),
-    ("LAST VERIFY", 30),
+    ("ASSIGNEE", 20),
+    ("LAST VERIFY", 28),
     ("OVR", 4),
     ("AGE", 5),
 ]

@@ -18,6 +18,8 @@ class Command:
     needs_wp: bool = False
     mutates: bool = False
     show: bool = True
+    label: str = ""  # the footer's word, when shorter than the title
+    group: str = ""  # footer group: its keys share one word
 
 
 # Actions on the selected work package (the engine's human actions).
@@ -48,17 +50,36 @@ WP_ACTIONS: list[Command] = [
     Command("cancel", "c", "act('cancel')", "Cancel", "cancel the work package", True, True),
     Command("veto", "x", "act('veto')", "Veto", "raise or lift a veto", True, True),
     Command("dismiss", "z", "act('dismiss')", "Dismiss", "dismiss an advisory", True, True),
-    Command("lineage", "l", "open_stepper", "Lineage", "step through the decision history", True),
+    Command(
+        "lineage",
+        "l",
+        "open_stepper",
+        "Lineage",
+        "step through the decision history",
+        True,
+        label="steps",
+    ),
 ]
 
 # Views and navigation.
 VIEWS: list[Command] = [
     Command("filter", "slash", "filter", "Filter", "filter by text, state:S, assignee:P"),
-    Command("attention", "a", "toggle_attention", "Attention", "show only what needs a person"),
+    Command(
+        "attention",
+        "a",
+        "toggle_attention",
+        "Attention",
+        "show only what needs a person",
+        label="attn",
+    ),
     Command("sort", "s", "cycle_sort", "Sort", "change the sort column"),
-    Command("audit", "A", "app.open_audit", "Audit", "the audit chain and its integrity"),
-    Command("metrics", "M", "app.open_metrics", "Metrics", "the gate's accounting"),
-    Command("rejected", "R", "app.open_rejected", "Rejected", "entries the queue refused"),
+    Command(
+        "audit", "A", "app.open_audit", "Audit", "the audit chain and its integrity", group="views"
+    ),
+    Command("metrics", "M", "app.open_metrics", "Metrics", "the gate's accounting", group="views"),
+    Command(
+        "rejected", "R", "app.open_rejected", "Rejected", "entries the queue refused", group="views"
+    ),
     Command("help", "question_mark", "app.help", "Help", "keys and commands"),
     Command(
         "command", "colon", "app.command_palette", "Command", "command mode (palette)", show=False
@@ -68,6 +89,13 @@ VIEWS: list[Command] = [
 
 def bindings(commands: list[Command]) -> list[Binding]:
     return [
-        Binding(c.key, c.action, c.title, show=c.show, id=f"cockpit.{c.id}", tooltip=c.help)
+        Binding(
+            c.key,
+            c.action,
+            (c.label or c.title).lower(),
+            show=c.show,
+            id=f"cockpit.{c.id}",
+            tooltip=c.help,
+        )
         for c in commands
     ]

@@ -87,7 +87,7 @@ class MetricsScreen(Screen[None]):
         with VerticalScroll():
             yield Static(id="metrics-table")
             yield Static(id="charts", classes="chart")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.fill()

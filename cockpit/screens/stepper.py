@@ -45,7 +45,7 @@ class StepperScreen(Screen[None]):
         yield Static(id="step-head")
         with VerticalScroll():
             yield Static(id="step-body")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         app: Any = self.app

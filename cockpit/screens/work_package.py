@@ -103,7 +103,7 @@ class WorkPackageScreen(Screen[None]):
                     yield Static(id="verify-body")
             with TabPane("Audit", id="tab-audit"):
                 yield DataTable(id="wp-audit", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         table = self.query_one("#wp-audit", DataTable)

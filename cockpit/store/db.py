@@ -262,6 +262,10 @@ class Store:
         row = self.conn.execute("SELECT * FROM work_packages WHERE id = ?", (wp_id,)).fetchone()
         return projections.decode_work_package(dict(row)) if row else None
 
+    def work_package_ids(self, state: str | None = None) -> list[str]:
+        sql = "SELECT id FROM work_packages" + (" WHERE state = ?" if state else "")
+        return [r[0] for r in self.conn.execute(sql + " ORDER BY id", (state,) if state else ())]
+
     def work_packages(self) -> list[dict[str, Any]]:
         rows = self.conn.execute("SELECT * FROM work_packages ORDER BY id").fetchall()
         return [projections.decode_work_package(dict(r)) for r in rows]
@@ -296,12 +300,13 @@ class Store:
         rows = self.conn.execute("SELECT * FROM rejections ORDER BY seq").fetchall()
         return [dict(r) for r in rows]
 
-    def rejection_recorded(self, original_file: str, sha256: str) -> bool:
+    def rejection_for(self, original_file: str, sha256: str) -> dict[str, Any] | None:
+        """The recorded rejection of this queue file (by name and hash), if any."""
         row = self.conn.execute(
-            "SELECT 1 FROM rejections WHERE original_file = ? AND sha256 = ?",
+            "SELECT * FROM rejections WHERE original_file = ? AND sha256 = ? ORDER BY seq DESC",
             (original_file, sha256),
         ).fetchone()
-        return row is not None
+        return dict(row) if row else None
 
 
 def event_id(previous_chain: bytes, seq: int, payload_text: str) -> str:
