@@ -10,10 +10,11 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from cockpit.engine.domain import TERMINAL_STATES, Capability, Mode, State, Verdict
+from cockpit.engine.domain import Capability, Mode, State, Verdict
 from cockpit.engine.errors import InputError, NotFound, Refused
 from cockpit.engine.ingest import answer_edges
-from cockpit.engine.lifecycle import IllegalTransition, Trigger, transition
+from cockpit.engine.lifecycle import REVIEW_TRIGGERS, IllegalTransition, Trigger, transition
+from cockpit.engine.lifecycle import override as lifecycle_override
 from cockpit.engine.verification import GateRun, run_gate
 from cockpit.engine.workspace import Workspace
 from cockpit.store import Event, NewEvent, Store
@@ -25,9 +26,14 @@ def resolve_principal(
     """The acting principal: `--as`, else $COCKPIT_PRINCIPAL, else `operator` from config.
     Raises Refused if it is not declared in cockpit.yaml."""
     env = os.environ if env is None else env
-    principal = as_option or env.get("COCKPIT_PRINCIPAL") or ws.config.operator
+    if as_option is not None:
+        principal = as_option
+    elif env.get("COCKPIT_PRINCIPAL") is not None:
+        principal = env["COCKPIT_PRINCIPAL"]
+    else:
+        principal = ws.config.operator
     if principal not in ws.config.principals:
-        raise Refused(f"{principal} is not a principal of this workspace")
+        raise Refused(f"{principal!r} is not a principal of this workspace")
     return principal
 
 
@@ -73,6 +79,8 @@ def dispatch(ws: Workspace, store: Store, wp_id: str, to: str, by: str) -> list[
         raise Refused(f"{to} lacks the claim capability, so it could never deliver")
 
     def build(wp: dict[str, Any]) -> list[NewEvent]:
+        if to not in eligible_assignees(ws, wp):
+            raise Refused(f"{to} does not serve lane {wp['lane']!r} of {wp_id}")
         move = _move(wp, Trigger.DISPATCH)
         return [NewEvent("dispatched", wp_id, by, None, {"to": to, "transition": move})]
 
@@ -93,6 +101,8 @@ def recover(
     _require(ws, by, Capability.RECOVER)
     owner = _text(owner, "a recovery owner")
     next_action = _text(next_action, "a next action")
+    if owner not in ws.config.principals:
+        raise InputError(f"recovery owner {owner} is not a principal of this workspace")
 
     def build(wp: dict[str, Any]) -> list[NewEvent]:
         move = _move(wp, Trigger.RECOVERY)
@@ -107,14 +117,6 @@ def recover(
         return [NewEvent("recovery_packet_created", wp_id, by, None, payload)]
 
     return _act(ws, store, wp_id, build)
-
-
-_REVIEW = {
-    Verdict.GO: Trigger.REVIEW_GO,
-    Verdict.REVISION_REQUIRED: Trigger.REVIEW_REVISION_REQUIRED,
-    Verdict.ACCEPTED: Trigger.REVIEW_ACCEPTED,
-    Verdict.REJECTED: Trigger.REVIEW_REJECTED,
-}
 
 
 def review(
@@ -139,7 +141,7 @@ def review(
         payload: dict[str, Any] = {"verdict": chosen.value, "findings": list(findings)}
         if merge_sha:
             payload["merge_sha"] = merge_sha
-        trigger = _REVIEW.get(chosen)
+        trigger = REVIEW_TRIGGERS.get(chosen.value)
         if trigger is None:
             return [NewEvent("review_recorded", wp_id, by, None, payload)]
         move = _move(wp, trigger)
@@ -171,7 +173,9 @@ def override(
     _require(ws, by, Capability.OVERRIDE)
 
     def build(wp: dict[str, Any]) -> list[NewEvent]:
-        move = {"from": wp["state"], "to": target.value}
+        if wp["state"] == target.value:
+            raise Refused(f"{wp_id} is already {target.value}; an override must change the state")
+        move = {"from": wp["state"], "to": lifecycle_override(State(wp["state"]), target).value}
         payload = {"reason": reason, "transition": move}
         return [NewEvent("override_applied", wp_id, by, None, payload)]
 
@@ -184,10 +188,6 @@ def cancel(ws: Workspace, store: Store, wp_id: str, reason: str | None, by: str)
     _require(ws, by, Capability.CANCEL)
 
     def build(wp: dict[str, Any]) -> list[NewEvent]:
-        if State(wp["state"]) in TERMINAL_STATES:
-            raise Refused(
-                f"{wp_id} is {wp['state']}; only a work package in progress can be cancelled"
-            )
         move = _move(wp, Trigger.CANCEL)
         return [NewEvent("task_cancelled", wp_id, by, None, {"reason": reason, "transition": move})]
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from cockpit.engine.domain import (
     REF_PATTERN,
@@ -28,6 +29,9 @@ from cockpit.engine.domain import (
 from cockpit.engine.safe_yaml import UnsafeYaml, YamlSyntaxError, load_yaml
 
 ENTRY_SCHEMA = "cockpit.entry/v1"
+RFC3339 = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2})"
+)
 MAX_ENTRY_BYTES = 1024 * 1024
 
 
@@ -176,6 +180,21 @@ class Entry(BaseModel):
     refs: list[str] = Field(default_factory=list)
     body: _Body
 
+    @field_validator("created", mode="before")
+    @classmethod
+    def _rfc3339(cls, value: object) -> object:
+        """`created` must be an RFC 3339 timestamp with a zone, within the calendar."""
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        if not isinstance(value, str) or not RFC3339.fullmatch(value):
+            raise ValueError("must be an RFC 3339 timestamp with a zone, e.g. 2026-11-21T10:00:00Z")
+        try:
+            moment = datetime.fromisoformat(value.replace("z", "Z").replace("Z", "+00:00"))
+            moment.astimezone(UTC)
+        except (ValueError, OverflowError) as exc:
+            raise ValueError(f"is not a valid moment ({exc})") from None
+        return moment
+
     def to_json(self) -> dict[str, Any]:
         """The entry as plain JSON data (the form stored in events)."""
         data = self.model_dump(mode="json", by_alias=True, exclude={"body"})
@@ -235,7 +254,7 @@ def _schema_message(exc: ValidationError, prefix: str) -> str:
         return f"{loc}: unknown field"
     if first["type"] == "missing":
         return f"{loc}: required field is missing"
-    return f"{loc}: {first['msg']}"
+    return f"{loc}: {str(first['msg']).removeprefix('Value error, ')}"
 
 
 def parse_entry(data: bytes, filename: str) -> ParsedEntry:

@@ -12,7 +12,7 @@ from typing import Any
 
 from cockpit.engine.advisory import assess
 from cockpit.engine.config import Config
-from cockpit.engine.domain import KIND_CAPABILITIES, Capability, Kind, RejectionCode, State, Verdict
+from cockpit.engine.domain import KIND_CAPABILITIES, Capability, Kind, RejectionCode, State
 from cockpit.engine.entries import (
     ClaimBody,
     CommonGroundBody,
@@ -23,12 +23,13 @@ from cockpit.engine.entries import (
     ReviewBody,
     ScopeConfirmationBody,
     VetoBody,
+    WorkPackageBody,
     check_paths,
     entry_refs,
     parse_ref,
 )
 from cockpit.engine.gate import Packet
-from cockpit.engine.lifecycle import IllegalTransition, Trigger, transition
+from cockpit.engine.lifecycle import REVIEW_TRIGGERS, IllegalTransition, Trigger, transition
 from cockpit.store import Event, NewEvent, Store
 from cockpit.store.projections import node_id
 
@@ -51,13 +52,6 @@ EVENT_TYPES: dict[Kind, str] = {
 
 # Kinds whose author must be the principal the WP is dispatched to.
 ASSIGNEE_KINDS = frozenset({Kind.CLAIM, Kind.SCOPE_CONFIRMATION})
-
-_REVIEW_TRIGGERS = {
-    Verdict.GO: Trigger.REVIEW_GO,
-    Verdict.REVISION_REQUIRED: Trigger.REVIEW_REVISION_REQUIRED,
-    Verdict.ACCEPTED: Trigger.REVIEW_ACCEPTED,
-    Verdict.REJECTED: Trigger.REVIEW_REJECTED,
-}
 
 
 @dataclass(frozen=True)
@@ -82,7 +76,7 @@ def entry_trigger(parsed: ParsedEntry) -> Trigger | None:
             return Trigger.SCOPE_CONFIRMATION if body.confirmed else None
         case Kind.REVIEW:
             assert isinstance(body, ReviewBody)
-            return _REVIEW_TRIGGERS.get(body.verdict)
+            return REVIEW_TRIGGERS.get(body.verdict.value)
         case Kind.CLAIM:
             return Trigger.CLAIM
         case Kind.RECOVERY:
@@ -130,6 +124,26 @@ def _check_identity(parsed: ParsedEntry, config: Config) -> None:
             raise _reject(
                 RejectionCode.CAPABILITY_DENIED,
                 f"dispatch target {target} lacks the claim capability, so it could never deliver",
+                parsed,
+            )
+    if isinstance(entry.body, RecoveryBody) and entry.body.recovery_owner not in config.principals:
+        raise _reject(
+            RejectionCode.UNKNOWN_PRINCIPAL,
+            f"recovery owner {entry.body.recovery_owner!r} is not declared in cockpit.yaml",
+            parsed,
+        )
+    if isinstance(entry.body, WorkPackageBody):
+        body = entry.body
+        if config.lanes and body.lane not in config.lanes:
+            raise _reject(
+                RejectionCode.SCHEMA_ERROR,
+                f"body.lane {body.lane!r} is not a lane of cockpit.yaml",
+                parsed,
+            )
+        if config.tiers[body.tier].require_rollback_plan and not body.rollback_plan:
+            raise _reject(
+                RejectionCode.SCHEMA_ERROR,
+                f"body.rollback_plan is required for the {body.tier.value} tier",
                 parsed,
             )
 
@@ -209,6 +223,14 @@ def plan_entry(parsed: ParsedEntry, config: Config, store: Store) -> Plan:
             f"work package {entry.work_package} has not been booked",
             parsed,
         )
+    if isinstance(entry.body, DispatchBody) and wp is not None:
+        lanes = config.principals[entry.body.to].lanes
+        if lanes and wp["lane"] not in lanes:
+            raise _reject(
+                RejectionCode.CAPABILITY_DENIED,
+                f"dispatch target {entry.body.to} does not serve lane {wp['lane']!r}",
+                parsed,
+            )
     check_paths(entry)
     edges = _edges_and_refs(parsed, store)
     if entry.kind in ASSIGNEE_KINDS:

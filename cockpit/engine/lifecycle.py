@@ -56,6 +56,35 @@ TABLE: dict[Trigger, tuple[frozenset[State | None], State]] = {
 }
 
 
+# How a trigger is named in a sentence for a person.
+PHRASES: dict[Trigger, str] = {
+    Trigger.BOOK: "booking",
+    Trigger.DISPATCH: "a dispatch",
+    Trigger.SCOPE_CONFIRMATION: "a scope confirmation",
+    Trigger.REVIEW_GO: "a review 'go'",
+    Trigger.CLAIM: "a claim",
+    Trigger.VERIFY_START: "a verify",
+    Trigger.VERIFY_SUCCESS: "a verify success",
+    Trigger.VERIFY_BLOCKED: "a verify block",
+    Trigger.VERIFY_FAILED: "a verify failure",
+    Trigger.VERIFY_SKIPPED: "a skipped verify",
+    Trigger.RECOVERY: "a recovery",
+    Trigger.REVIEW_REVISION_REQUIRED: "a review 'revision_required'",
+    Trigger.REVIEW_ACCEPTED: "a review 'accepted'",
+    Trigger.REVIEW_REJECTED: "a review 'rejected'",
+    Trigger.ROLLBACK: "a rollback",
+    Trigger.CANCEL: "a cancel",
+}
+
+# Review verdicts that move the lifecycle (diagnostic changes no state).
+REVIEW_TRIGGERS: dict[str, Trigger] = {
+    "go": Trigger.REVIEW_GO,
+    "revision_required": Trigger.REVIEW_REVISION_REQUIRED,
+    "accepted": Trigger.REVIEW_ACCEPTED,
+    "rejected": Trigger.REVIEW_REJECTED,
+}
+
+
 class IllegalTransition(Exception):
     """`trigger` cannot fire from `state`; the message is one sentence for a person."""
 
@@ -66,7 +95,7 @@ class IllegalTransition(Exception):
         if trigger is Trigger.BOOK:
             message = f"the work package already exists ({state})"
         else:
-            message = f"{trigger.value} is not allowed {where} (allowed from: {names})"
+            message = f"{PHRASES[trigger]} is not allowed {where} (only from: {names})"
         super().__init__(message)
         self.state = state
         self.trigger = trigger

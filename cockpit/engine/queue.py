@@ -8,6 +8,7 @@ moves it to done/ or, with a reason file, to rejected/.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import stat
@@ -55,9 +56,25 @@ def pending(directory: Path) -> list[Path]:
     return out
 
 
+MAX_NAME_BYTES = 200  # leaves room for ".reason.json", a "-N" and the ".tmp" of a writer
+
+
+def fit_name(name: str) -> str:
+    """`name`, shortened (keeping its extension and a hash of the whole) if it is too long
+    to carry the suffixes the queue adds."""
+    if len(os.fsencode(name)) <= MAX_NAME_BYTES:
+        return name
+    stem, dot, ext = name.partition(".")
+    digest = hashlib.sha256(os.fsencode(name)).hexdigest()[:12]
+    ext = ext[-20:] if len(os.fsencode(ext)) <= 40 else ""
+    short = os.fsencode(stem)[:100].decode("utf-8", "ignore")
+    return f"{short}-{digest}{dot if ext else ''}{ext}"
+
+
 def unique_path(directory: Path, name: str, reserved_suffixes: Iterable[str] = ()) -> Path:
-    """A path in `directory` for `name` that exists neither itself nor with any of the
-    reserved suffixes (name-1.ext, name-2.ext, ... on collision)."""
+    """A path in `directory` for `name` (shortened if too long) that exists neither itself
+    nor with any of the reserved suffixes (name-1.ext, name-2.ext, ... on collision)."""
+    name = fit_name(name)
     stem, dot, ext = name.partition(".")
     candidate = name
     n = 1

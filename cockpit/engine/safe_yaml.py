@@ -19,6 +19,13 @@ class YamlSyntaxError(ValueError):
 
 
 class _StrictLoader(yaml.SafeLoader):
+    # Timestamps stay strings: the entry model checks them as RFC 3339 itself, so an
+    # impossible date is a clear schema error rather than a crash in the YAML library.
+    yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
     def compose_node(self, parent: Node | None, index: int) -> Node | None:
         event = self.peek_event()  # type: ignore[no-untyped-call]
         if isinstance(event, yaml.AliasEvent):
@@ -56,6 +63,8 @@ def load_yaml(text: str) -> Any:
         raise
     except ConstructorError as exc:
         raise UnsafeYaml(f"YAML construct not allowed: {exc.problem}") from None
+    except (ValueError, OverflowError) as exc:  # e.g. an explicit !!timestamp out of range
+        raise YamlSyntaxError(f"a value cannot be read: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -101,11 +101,16 @@ class _QueuedFile:
     def name(self) -> str:
         return display_name(self.path.name)
 
-    def order_key(self) -> tuple[int, datetime, str, str]:
+    def order_key(self) -> tuple[int, datetime, str, int, str]:
+        """(`created`, `id`), then arrival (mtime) and name for a tie."""
+        try:
+            arrived = self.path.lstat().st_mtime_ns
+        except OSError:
+            arrived = 0
         if self.parsed is None:
-            return (0, datetime.min.replace(tzinfo=UTC), "", self.name)
+            return (0, datetime.min.replace(tzinfo=UTC), "", arrived, self.name)
         entry = self.parsed.entry
-        return (1, entry.created.astimezone(UTC), entry.id, self.name)
+        return (1, entry.created.astimezone(UTC), entry.id, arrived, self.name)
 
 
 def read_entry_file(path: Path) -> bytes:
