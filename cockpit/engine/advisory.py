@@ -38,7 +38,8 @@ class Advisory:
 
 
 def advisory_id(claim_id: str) -> str:
-    return f"ADV-{claim_id}"[:64]
+    """One advisory per claim: `ADV-<claim id>` (never truncated, so never shared)."""
+    return f"ADV-{claim_id}"
 
 
 def assess(

@@ -187,9 +187,12 @@ def common_ground_aligned(g: GateInput) -> Result:
 
 def ground_fresh(g: GateInput) -> Result:
     pin, packet = _named_ground(g)
-    if pin is None or packet is None or packet.kind != "common_ground":
+    grounds = g.ground_packets()
+    if pin is None or packet is None or packet.kind != "common_ground" or not grounds:
         return na("no aligned common-ground packet to check")
-    latest = g.ground_packets()[-1]
+    if packet.work_package != g.wp["id"]:
+        return na(f"{packet.id} is not this work package's common ground")
+    latest = grounds[-1]
     have = int(packet.body.get("version", 0))
     if latest.id != packet.id:
         return no(

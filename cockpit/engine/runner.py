@@ -114,12 +114,15 @@ class AutoVerifier:
         store: Store,
         mode: Mode,
         on_event: Callable[[Event], None] | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
         self.ws = ws
         self.store = store
         self.mode = mode
         self.on_event = on_event
+        self.stop = stop
         self.results: list[dict[str, Any]] = []
+        self.events = 0
 
     def due(self, wp_id: str) -> bool:
         if self.mode is Mode.DRY_RUN or self.ws.config.runner.verifier is None:
@@ -147,7 +150,7 @@ class AutoVerifier:
         verifier = self.ws.config.runner.verifier
         assert verifier is not None
         try:
-            run = run_gate(self.ws, self.store, wp_id, verifier, self.mode)
+            run = run_gate(self.ws, self.store, wp_id, verifier, self.mode, self.stop)
         except CockpitError as exc:
             self.results.append({"work_package": wp_id, "error": str(exc)})
             return
@@ -168,6 +171,7 @@ class AutoVerifier:
                 },
             }
         )
+        self.events += len(run.events)
         if self.on_event is not None:
             for event in run.events:
                 self.on_event(event)
@@ -218,12 +222,13 @@ def sweep_and_verify(
     """One sweep plus the gate runs that are due, for a caller that already holds the
     runner lock (run_once, the TUI when it is the ingester)."""
     mode = mode or ws.config.runner.mode
-    verifier = AutoVerifier(ws, store, mode, on_event)
+    verifier = AutoVerifier(ws, store, mode, on_event, stop)
     sweeper = Sweeper(
         ws, store, dry_run=mode is Mode.DRY_RUN, on_event=on_event, after_ingest=verifier
     )
     result = sweeper.sweep(stop)
     verifier.verify_due(stop)
+    result.events += verifier.events
     return RunSummary(mode, result, verifier.results)
 
 
@@ -235,6 +240,7 @@ def run_forever(
     on_event: Callable[[Event], None] | None = None,
     on_sweep: Callable[[SweepResult], None] | None = None,
     rescan_seconds: float = RESCAN_SECONDS,
+    on_start: Callable[[], None] | None = None,
 ) -> RunSummary:
     """Sweep on start, then on every batch of watch events and every `rescan_seconds`,
     until `stop` is set. Each entry is its own transaction, so stopping between sweeps
@@ -244,14 +250,18 @@ def run_forever(
     mode = mode or ws.config.runner.mode
     total = SweepResult()
     with RunnerLock(ws):
-        verifier = AutoVerifier(ws, store, mode, on_event)
+        if on_start is not None:
+            on_start()
+        verifier = AutoVerifier(ws, store, mode, on_event, stop)
         sweeper = Sweeper(
             ws, store, dry_run=mode is Mode.DRY_RUN, on_event=on_event, after_ingest=verifier
         )
         ws.ensure_dirs()
         while not stop.is_set():
+            before = verifier.events
             result = sweeper.sweep(stop)
             verifier.verify_due(stop)
+            result.events += verifier.events - before
             total.merge(result)
             if on_sweep is not None:
                 on_sweep(result)

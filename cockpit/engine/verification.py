@@ -8,10 +8,15 @@ is executed.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
 import os
 import signal
+import stat
 import subprocess
+import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,9 +78,26 @@ def _referenced_packets(store: Store, wp_id: str, claim: Packet | None) -> dict[
     return packets
 
 
+def _digest(path: Path) -> str:
+    """A file's fingerprint, never blocking on a FIFO nor following a link."""
+    info = path.lstat()
+    if stat.S_ISLNK(info.st_mode):
+        return "link:" + os.readlink(path)
+    if not stat.S_ISREG(info.st_mode):
+        return f"special:{stat.S_IFMT(info.st_mode):o}"
+    digest = hashlib.sha256()
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        while chunk := os.read(fd, 1 << 20):
+            digest.update(chunk)
+    finally:
+        os.close(fd)
+    return digest.hexdigest()
+
+
 def snapshot(root: Path, *, workspace_root: bool) -> dict[str, str]:
-    """Hash of every file under `root` (Cockpit's own state excluded): before and after
-    verification must be equal."""
+    """Fingerprint of every file under `root` (Cockpit's own state excluded): before and
+    after verification they must be equal."""
     digests: dict[str, str] = {}
     for dirpath, dirnames, filenames in os.walk(root):
         rel_dir = os.path.relpath(dirpath, root)
@@ -84,13 +106,9 @@ def snapshot(root: Path, *, workspace_root: bool) -> dict[str, str]:
         else:
             dirnames[:] = [d for d in dirnames if d != ".git"]
         for name in filenames:
-            path = Path(dirpath) / name
             rel = os.path.normpath(os.path.join(rel_dir, name))
             try:
-                if path.is_symlink():
-                    digests[rel] = "link:" + os.readlink(path)
-                else:
-                    digests[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+                digests[rel] = _digest(Path(dirpath) / name)
             except OSError as exc:
                 digests[rel] = f"unreadable:{exc.errno}"
     return digests
@@ -100,37 +118,74 @@ def _diff(before: dict[str, str], after: dict[str, str]) -> list[str]:
     return sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
 
 
-def run_command(command: str, cwd: Path, timeout_s: int, env: dict[str, str]) -> CommandResult:
-    """Run one validation command with `sh -c` in `cwd`, killing its process group on timeout."""
+def run_command(
+    command: str,
+    cwd: Path,
+    timeout_s: int,
+    env: dict[str, str],
+    stop: threading.Event | None = None,
+) -> CommandResult:
+    """Run one validation command with `sh -c` in `cwd`. Its output goes to a temporary
+    file (only the tail is kept); its whole process group is killed on timeout or when
+    `stop` is set (the runner is shutting down)."""
     started = time.monotonic()
-    try:
-        proc = subprocess.Popen(
-            ["sh", "-c", command],
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+    with tempfile.TemporaryFile() as output:
+        try:
+            proc = subprocess.Popen(
+                ["sh", "-c", command],
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            return CommandResult(command, None, 0, error=str(exc))
+        deadline = started + timeout_s
+        timed_out = interrupted = False
+        while proc.poll() is None:
+            if stop is not None and stop.is_set():
+                interrupted = True
+            elif time.monotonic() >= deadline:
+                timed_out = True
+            else:
+                time.sleep(0.05)
+                continue
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            break
+        duration = int((time.monotonic() - started) * 1000)
+        size = output.seek(0, os.SEEK_END)
+        output.seek(max(size - OUTPUT_TAIL * 4, 0))
+        tail = output.read().decode("utf-8", "replace")[-OUTPUT_TAIL:]
+    if interrupted:
+        return CommandResult(
+            command, None, duration, error="interrupted: the runner is stopping", output_tail=tail
         )
-    except OSError as exc:
-        return CommandResult(command, None, 0, error=str(exc))
-    try:
-        output, _ = proc.communicate(timeout=timeout_s)
-        timed_out = False
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        output, _ = proc.communicate()
-        timed_out = True
-    duration = int((time.monotonic() - started) * 1000)
-    tail = output.decode("utf-8", "replace")[-OUTPUT_TAIL:]
     return CommandResult(
         command, None if timed_out else proc.returncode, duration, timed_out, None, tail
     )
 
 
+# What validation commands inherit from the runner: enough to find tools, nothing secret.
+_ENV_ALLOWED = (
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "LANG",
+    "TZ",
+    "TMPDIR",
+    "TERM",
+    "VIRTUAL_ENV",
+)
+
+
 def validation_env(ws: Workspace, wp_id: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COCKPIT_")}
+    env = {k: v for k, v in os.environ.items() if k in _ENV_ALLOWED or k.startswith("LC_")}
     env.update(
         COCKPIT_WORKSPACE=str(ws.root),
         COCKPIT_WORK_PACKAGE=wp_id,
@@ -139,15 +194,54 @@ def validation_env(ws: Workspace, wp_id: str) -> dict[str, str]:
     return env
 
 
+# Git runs inside a tree an agent wrote: none of its config may run anything or hide paths.
+_GIT_SAFETY = (
+    "-c",
+    "core.fsmonitor=",
+    "-c",
+    "core.hooksPath=/dev/null",
+    "-c",
+    "core.quotePath=false",
+    "-c",
+    "core.untrackedCache=false",
+    "-c",
+    "diff.external=",
+)
+
+
+def _git(root: Path, *args: str) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=os.devnull, GIT_TERMINAL_PROMPT="0")
+    result = subprocess.run(
+        ["git", *_GIT_SAFETY, *args],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        check=False,
+        timeout=120,
+    )
+    if result.returncode != 0:
+        problem = result.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise RuntimeError(problem[-1] if problem else f"git {args[0]} failed")
+    return result.stdout.decode("utf-8", "surrogateescape")
+
+
 def changed_files(root: Path, base_ref: str) -> list[str]:
     """Every path that differs between `base_ref` and the working tree, committed or not,
-    untracked non-ignored files included. Raises git errors to the caller."""
-    import git
-
-    repo = git.Repo(root)
-    diff = repo.git.diff("--name-only", "--no-renames", base_ref, "--")
-    untracked = repo.git.ls_files("--others", "--exclude-standard")
-    return sorted({p for p in (diff.splitlines() + untracked.splitlines()) if p})
+    untracked non-ignored files included. Raises RuntimeError naming git's complaint."""
+    diff = _git(
+        root,
+        "diff",
+        "--name-only",
+        "-z",
+        "--no-renames",
+        "--no-ext-diff",
+        "--no-textconv",
+        base_ref,
+        "--",
+    )
+    untracked = _git(root, "ls-files", "-z", "--others", "--exclude-standard")
+    return sorted({p for p in (diff.split("\0") + untracked.split("\0")) if p})
 
 
 def target_repo_path(ws: Workspace, wp: dict[str, Any]) -> Path:
@@ -161,10 +255,8 @@ def base_commit(ws: Workspace, wp: dict[str, Any], root: Path) -> str:
     own moving HEAD, which would hide committed changes)."""
     if wp.get("base_ref"):
         return str(wp["base_ref"])
-    import git
-
-    target_head = git.Repo(target_repo_path(ws, wp)).head.commit.hexsha
-    return str(git.Repo(root).git.merge_base("HEAD", target_head))
+    target_head = _git(target_repo_path(ws, wp), "rev-parse", "HEAD").strip()
+    return _git(root, "merge-base", "HEAD", target_head).strip()
 
 
 def _file_hash(root: Path, ref: str) -> str | None:
@@ -195,7 +287,14 @@ def withholds(mode: Mode, wp: dict[str, Any], canary_labels: list[str]) -> bool:
     return False
 
 
-def gather(ws: Workspace, store: Store, wp: dict[str, Any], *, run_commands: bool) -> GateInput:
+def gather(
+    ws: Workspace,
+    store: Store,
+    wp: dict[str, Any],
+    *,
+    run_commands: bool,
+    stop: threading.Event | None = None,
+) -> GateInput:
     """Collect every fact the gate needs; run validation and list changed files."""
     claim = current_claim(store, wp["id"])
     packets = _referenced_packets(store, wp["id"], claim)
@@ -222,7 +321,7 @@ def gather(ws: Workspace, store: Store, wp: dict[str, Any], *, run_commands: boo
             before = snapshot(root, workspace_root=root == ws.root)
             env = validation_env(ws, wp["id"])
             timeout = ws.config.policy.validation_timeout_s
-            validation = [run_command(c, root, timeout, env) for c in commands]
+            validation = [run_command(c, root, timeout, env, stop) for c in commands]
             changed_by_gate = _diff(before, snapshot(root, workspace_root=root == ws.root))
             if changed_by_gate:
                 validation_error = (
@@ -257,7 +356,31 @@ _OUTCOME_TRIGGERS = {
 }
 
 
-def run_gate(ws: Workspace, store: Store, wp_id: str, verifier: str, mode: Mode) -> GateRun:
+def refreshed(facts: GateInput, store: Store, wp: dict[str, Any]) -> GateInput:
+    """The same gate run's facts with the WP's packets and history read again (validation
+    results and changed files are kept): what the gate decides on is what is recorded."""
+    claim = current_claim(store, wp["id"])
+    return dataclasses.replace(
+        facts,
+        wp=wp,
+        claim=claim,
+        packets=_referenced_packets(store, wp["id"], claim),
+        history=history(store, wp["id"]),
+    )
+
+
+class Interrupted(Refused):
+    """The runner is stopping; the gate run was abandoned and nothing was recorded."""
+
+
+def run_gate(
+    ws: Workspace,
+    store: Store,
+    wp_id: str,
+    verifier: str,
+    mode: Mode,
+    stop: threading.Event | None = None,
+) -> GateRun:
     """Verify the WP's current claim as `verifier` in `mode`.
 
     Returns the decision and the recorded events (nothing is recorded in dry-run). Raises

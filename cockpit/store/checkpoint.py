@@ -42,15 +42,18 @@ def write_checkpoint(store: Store, directory: Path) -> dict[str, Any]:
 
 
 def checkpoints(directory: Path) -> list[dict[str, Any]]:
-    """Every readable checkpoint, by size."""
+    """Every checkpoint, by size. One that cannot be read or lacks its fields is returned
+    with `problem` set: a damaged checkpoint must fail verification, not be skipped."""
     found = []
     for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
         try:
             document = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(document, dict) or not isinstance(document.get("size"), int):
+                raise ValueError("no integer size")
             found.append({**document, "file": path.name})
-        except (OSError, ValueError):
-            continue
-    return sorted(found, key=lambda d: int(d.get("size", 0)))
+        except (OSError, ValueError) as exc:
+            found.append({"file": path.name, "size": 0, "problem": str(exc)})
+    return sorted(found, key=lambda d: int(d["size"]))
 
 
 def verify_against(store: Store, report: ChainReport, directory: Path) -> ChainReport:
@@ -60,6 +63,10 @@ def verify_against(store: Store, report: ChainReport, directory: Path) -> ChainR
         return report
     previous_size = 0
     for cp in checkpoints(directory):
+        if "problem" in cp:
+            return ChainReport(
+                False, report.events, 1, f"checkpoint {cp['file']} cannot be read ({cp['problem']})"
+            )
         size = int(cp["size"])
         if report.events < size:
             return ChainReport(
