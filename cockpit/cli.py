@@ -86,8 +86,16 @@ def say(message: str = "") -> None:
     click.echo(message)
 
 
+def sentence(message: str) -> str:
+    """One line, ending in one stop, with untrusted text shown literally."""
+    from cockpit.engine.text import literal
+
+    text = " ".join(literal(message).split())
+    return text if text.endswith((".", "?", "!")) else text + "."
+
+
 def warn(message: str) -> None:
-    click.echo(f"cockpit: {message}", err=True)
+    click.echo(f"cockpit: {sentence(message)}", err=True)
 
 
 def table(rows: Sequence[Sequence[object]], headers: Sequence[str], width: int = 48) -> str:
@@ -147,12 +155,16 @@ def open_tui(ws: Any, as_principal: str | None, readonly: bool) -> None:
 
 
 def _print_board(ws: Any, store: Any) -> None:
-    from cockpit.engine import board
+    from cockpit.engine import board, queue
 
     rows = board.board(store)
+    where = f"--workspace {ws.root}"
     say(f"Workspace {ws.root}  (tenant {ws.config.tenant}, mode {ws.config.runner.mode.value})")
+    waiting = len(queue.pending(ws.queue_dir("new")))
+    if waiting:
+        say(f"{waiting} entries wait in queue/new: ingest them with `cockpit run --once {where}`.")
     if not rows:
-        say("No work packages yet. Book one with `cockpit submit FILE`, then `cockpit run --once`.")
+        say(f"No work packages yet. Book one with `cockpit submit {where} FILE`.")
         return
     counts: dict[str, int] = {}
     for row in rows:
@@ -164,7 +176,15 @@ def _print_board(ws: Any, store: Any) -> None:
     if rejected:
         say()
         noun = "entry" if len(rejected) == 1 else "entries"
-        say(f"{len(rejected)} rejected {noun}: see `cockpit rejected`.")
+        say(f"{len(rejected)} rejected {noun}: see `cockpit rejected {where}`.")
+    from cockpit.store import board as board_queries
+
+    attention = board_queries.page(store, board_queries.BoardFilter(attention=True), limit=50)
+    if attention:
+        say(
+            f"Needs a person: {', '.join(r['id'] for r in attention)} "
+            f"(`cockpit status WP {where}` says why)."
+        )
 
 
 def _status_table(rows: list[dict[str, Any]]) -> str:
@@ -211,6 +231,9 @@ def init(directory: Path, demo: bool, tenant: str | None) -> int:
     return 0
 
 
+DEMO_MARKER = ".cockpit-demo"
+
+
 def default_demo_dir() -> Path:
     state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(state) / "cockpit" / "demo"
@@ -232,13 +255,19 @@ def demo(directory: Path | None, fresh: bool) -> int:
     from cockpit.engine.workspace import Workspace
 
     target = (directory or default_demo_dir()).expanduser().resolve()
-    if fresh and (target / "cockpit.yaml").exists():
+    marker = target / DEMO_MARKER
+    if (target / "cockpit.yaml").exists() and not marker.exists():
+        raise InputError(
+            f"{target} holds a workspace that `cockpit demo` did not create; open it with "
+            f"`cockpit --workspace {target}`"
+        )
+    if fresh and marker.exists():
         shutil.rmtree(target)
-    ws = (
-        Workspace.load(target)
-        if (target / "cockpit.yaml").exists()
-        else init_workspace(target, demo=True)
-    )
+    if (target / "cockpit.yaml").exists():
+        ws = Workspace.load(target)
+    else:
+        ws = init_workspace(target, demo=True)
+        marker.write_text("created by `cockpit demo`; `cockpit demo --fresh` may delete this\n")
     with ws.open_store() as store:
         summary = run_once(ws, store)
         counts = summary.sweep.counts()
@@ -329,18 +358,26 @@ def submit(files: tuple[Path, ...], as_json: bool) -> int:
 def run(once: bool, mode: str | None, log_file: Path | None, as_json: bool) -> int:
     """Run the headless runner (ingest the queue; with --once, drain it and exit)."""
     from cockpit.engine.domain import Mode
-    from cockpit.engine.runner import run_forever, run_once
+    from cockpit.engine.runner import run_once
 
     chosen = Mode(mode) if mode else None
     with opened() as (ws, store):
         if once:
-            summary = run_once(ws, store, chosen)
+            stop = threading.Event()
+
+            def request_stop(_signum: int, _frame: object) -> None:
+                stop.set()
+
+            signal.signal(signal.SIGTERM, request_stop)
+            signal.signal(signal.SIGINT, request_stop)
+            summary = run_once(ws, store, chosen, stop=stop)
             if as_json:
                 emit_json(summary.to_json())
             else:
                 _print_run_summary(summary)
             return 0
-        log = open(log_file, "a", encoding="utf-8") if log_file else sys.stdout  # noqa: SIM115
+        from cockpit.engine.runner import run_logged
+
         stop = threading.Event()
 
         def request_stop(_signum: int, _frame: object) -> None:
@@ -348,38 +385,14 @@ def run(once: bool, mode: str | None, log_file: Path | None, as_json: bool) -> i
 
         signal.signal(signal.SIGTERM, request_stop)
         signal.signal(signal.SIGINT, request_stop)
-
-        def log_line(record: dict[str, Any]) -> None:
-            log.write(json.dumps(record, sort_keys=True) + "\n")
-            log.flush()
-
-        def on_event(event: Any) -> None:
-            log_line(
-                {
-                    "ts": event.ts,
-                    "log": "event",
-                    "seq": event.seq,
-                    "type": event.type,
-                    "work_package": event.work_package,
-                    "entry_id": event.entry_id,
-                }
-            )
-
-        def on_sweep(result: Any) -> None:
-            if any(result.counts().values()):
-                log_line({"log": "sweep", **result.counts()})
-
+        log = open(log_file, "a", encoding="utf-8") if log_file else sys.stdout  # noqa: SIM115
         try:
-            log_line(
-                {
-                    "log": "start",
-                    "workspace": str(ws.root),
-                    "mode": (chosen or ws.config.runner.mode).value,
-                    "pid": os.getpid(),
-                }
-            )
-            summary = run_forever(ws, store, stop, chosen, on_event=on_event, on_sweep=on_sweep)
-            log_line({"log": "stop", **summary.sweep.counts()})
+
+            def write(line: str) -> None:
+                log.write(line + "\n")
+                log.flush()
+
+            run_logged(ws, store, stop, chosen, write)
         finally:
             if log is not sys.stdout:
                 log.close()
@@ -387,18 +400,28 @@ def run(once: bool, mode: str | None, log_file: Path | None, as_json: bool) -> i
 
 
 def _print_run_summary(summary: Any) -> None:
+    from cockpit.engine.text import literal
+
     counts = summary.sweep.counts()
     dry = summary.mode.value == "dry-run"
     if dry:
         say("Dry run: nothing was ingested, moved or written. The plan:")
         for item in summary.sweep.log:
             detail = f" {item['code']}: {item['message']}" if item.get("code") else ""
-            say(f"  {item['file']}: would be {item['outcome']}{detail}")
+            say(literal(f"  {item['file']}: would be {item['outcome']}{detail}"))
+    document = summary.to_json()
     say(
         f"mode {summary.mode.value}: ingested {counts['ingested']}, duplicates "
         f"{counts['duplicates']}, rejected {counts['rejected']}, retried {counts['retried']}, "
-        f"recovered {counts['recovered']}, events {counts['events']}"
+        f"recovered {counts['recovered']}, events {counts['events']}; gate: verified "
+        f"{document['verified']}, admitted {document['admitted']}, withheld {document['withheld']}"
     )
+    for item in summary.verifications:
+        if "error" in item:
+            say(literal(f"  {item['work_package']}: not verified: {item['error']}"))
+        else:
+            blocking = f" on {item['blocking_predicate']}" if item.get("blocking_predicate") else ""
+            say(literal(f"  {item['work_package']}: {item['outcome']}{blocking}"))
 
 
 @cli.command()
@@ -423,14 +446,22 @@ def status(wp: str | None, as_json: bool) -> int:
             emit_json(detail)
             return 0
         for key in ("id", "title", "state", "tier", "owner", "accountable", "assignee", "lane"):
-            say(f"{key + ':':<14}{literal(detail[key])}")
-        say(f"{'overridden:':<14}{'yes' if detail['overridden'] else 'no'}")
-        say(f"{'objective:':<14}{literal(detail['objective'])}")
+            say(f"{key + ':':<18}{literal(detail[key] or '-')}")
+        flags = [f for f in ("overridden", "vetoed") if detail[f]]
+        say(f"{'marks:':<18}{', '.join(flags) or '-'}")
+        say(f"{'objective:':<18}{literal(detail['objective'])}")
+        say(f"{'success criteria:':<18}{'-' if not detail['success_criteria'] else ''}")
         for criterion in detail["success_criteria"]:
-            say(f"{'':<14}- {literal(criterion)}")
+            say(f"{'':<18}- {literal(criterion)}")
         last = detail["last_verify"]
-        say(f"{'last verify:':<14}{literal(json.dumps(last)) if last else '-'}")
-        say(f"{'entries:':<14}{', '.join(literal(e['id']) for e in detail['entries'])}")
+        if last:
+            blocking = last["blocking_predicate"]
+            verdict = f"{last['outcome']} ({last['acceptance_status']})" + (
+                f", blocked on {blocking} [{last['blocked_reason_class']}]" if blocking else ""
+            )
+        say(f"{'last verify:':<18}{verdict if last else '-'}")
+        say(f"{'needs attention:':<18}{literal('; '.join(detail['needs_triage'])) or '-'}")
+        say(f"{'entries:':<18}{', '.join(literal(e['id']) for e in detail['entries'])}")
     return 0
 
 
@@ -450,6 +481,7 @@ def rejected(as_json: bool) -> int:
                 table(
                     [(r["file"], r["entry_id"], r["code"], r["message"]) for r in rows],
                     ("file", "entry", "code", "message"),
+                    width=160,
                 )
             )
         else:
@@ -574,7 +606,11 @@ def lineage(wp: str, as_json: bool) -> int:
     for node in document["nodes"]:
         extra = f" {node['outcome']}" if node.get("outcome") else ""
         move = node.get("transition")
-        moved = f"  [{move['from'] or 'new'} → {move['to']}]" if move else ""
+        moved = (
+            f"  [{move['from']} → {move['to']}]"
+            if move and move["from"]
+            else (f"  [→ {move['to']}]" if move else "")
+        )
         say(f"{node['seq']:>5}  {literal(node['id'])}  ({node['kind']}{extra}){moved}")
         for line in outgoing.get(node["id"], []):
             say(f"         {literal(line)}")
@@ -808,43 +844,38 @@ def dismiss_cmd(
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Run the CLI and exit with SPEC 8's codes; errors are one line on stderr."""
+    """Run the CLI and exit with SPEC 8's codes; errors are one line on stderr (and, with
+    --json, a JSON document on stdout)."""
+    args = list(argv) if argv is not None else sys.argv[1:]
     try:
-        code = cli.main(
-            args=list(argv) if argv is not None else None,
-            prog_name="cockpit",
-            standalone_mode=False,
-        )
-    except click.UsageError as exc:
-        warn(exc.format_message().rstrip(".") + ".")
-        sys.exit(2)
+        code = cli.main(args=args, prog_name="cockpit", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.Abort:
-        warn("aborted.")
-        sys.exit(1)
-    except click.ClickException as exc:
-        warn(exc.format_message())
-        sys.exit(exc.exit_code)
+        fail(args, "aborted", 1)
+    except click.ClickException as exc:  # usage errors and bad arguments
+        fail(args, exc.format_message(), 2 if isinstance(exc, click.UsageError) else exc.exit_code)
     except CockpitError as exc:
-        message = str(exc).rstrip(".") + "."
-        if "--json" in (argv if argv is not None else sys.argv[1:]):
-            emit_json({"error": message, "exit_code": exc.exit_code})
-        warn(message)
-        sys.exit(exc.exit_code)
+        fail(args, str(exc), exc.exit_code)
     except BrokenPipeError:
         sys.exit(1)
     except sqlite3.Error as exc:
         if os.environ.get("COCKPIT_DEBUG"):
             raise
-        warn(f"the workspace database cannot be used ({exc}).")
-        sys.exit(1)
+        fail(args, f"the workspace database cannot be used ({exc})", 1)
     except OSError as exc:
         if os.environ.get("COCKPIT_DEBUG"):
             raise
-        warn(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ") + ".")
-        sys.exit(1)
+        where = f": {exc.filename}" if exc.filename else ""
+        fail(args, f"{exc.strerror or exc}{where}", 2)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def fail(args: list[str], message: str, code: int) -> None:
+    if "--json" in args:
+        emit_json({"error": sentence(message), "exit_code": code})
+    warn(message)
+    sys.exit(code)
 
 
 if __name__ == "__main__":

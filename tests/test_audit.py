@@ -457,7 +457,18 @@ _json = st.recursive(
     max_leaves=10,
 )
 # Top-level keys the projections interpret are left out: these events are not entries.
-_payload_keys = _text.filter(lambda k: k not in {"entry", "transition", "to", "summary"})
+_INTERPRETED = {
+    "entry",
+    "transition",
+    "to",
+    "summary",
+    "edges",
+    "severity",
+    "id",
+    "advisory",
+    "outcome",
+}
+_payload_keys = _text.filter(lambda k: k not in _INTERPRETED)
 _payloads = st.dictionaries(_payload_keys, _json, max_size=5)
 _events = st.lists(
     st.tuples(

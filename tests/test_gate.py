@@ -219,7 +219,7 @@ class Flow:
         self.evidence()
         return self
 
-    def claim(self, claim_id: str | None = None, **overrides: Any) -> str:
+    def claim(self, claim_id: str | None = None, *, sweep: bool = True, **overrides: Any) -> str:
         """File a claim (done, pinning the latest ground, citing the latest evidence,
         owner/accountable as booked); `overrides` replace fields, None removes one."""
         claim_id = claim_id or self.new_id("CLM")
@@ -233,7 +233,7 @@ class Flow:
             "summary": "did the thing",
         }
         fields.update(overrides)
-        self.drop("claim", claim_id, OWNER, fields)
+        self.drop("claim", claim_id, OWNER, fields, sweep=sweep)
         return claim_id
 
     def review(self, verdict: str, principal: str = "human:reviewer") -> str:

@@ -23,6 +23,7 @@ from test_gate import GOOD_EVIDENCE, Flow, admitted, set_runner, stopped_on
 
 from cockpit.engine.runner import run_once
 from cockpit.engine.scaffold import init_workspace
+from cockpit.engine.sweep import Sweeper
 from cockpit.engine.workspace import Workspace
 from cockpit.store import merkle
 
@@ -47,7 +48,7 @@ def metrics_workspace(env: Env) -> None:
     WP-D  standard  claim D1 [blocked: advisories_treated] → override to complete
     WP-E  light     in progress, no claim → override back to scope_confirmed
     WP-G  standard  claim G1 verified in shadow only [skipped]
-    WP-H  deep      claim H1, never verified (the runner has no verifier)
+    WP-H  deep      claim H1, ingested by a bare sweep: no gate has run on it
     """
     a = Flow(env, "WP-A").ready()
     a.claim()
@@ -86,9 +87,12 @@ def metrics_workspace(env: Env) -> None:
     set_runner(env, "mode", "live")
     assert g.state() == "claimed"
 
-    set_runner(env, "verifier", "null")
+    # In shadow G is not verified again (it was, in shadow); H's claim gets a bare sweep.
+    set_runner(env, "mode", "shadow")
     h = Flow(env, "WP-H").ready(tier="deep", validation_commands=["true"], rollback_plan="r")
-    h.claim()
+    h.claim(sweep=False)
+    with env.ws.open_store() as store:
+        assert Sweeper(env.ws, store).sweep().ingested == 1
     assert h.state() == "claimed"
 
 

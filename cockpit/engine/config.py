@@ -83,6 +83,24 @@ class Config(_Strict):
     policy: PolicyConfig
     runner: RunnerConfig = Field(default_factory=RunnerConfig)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _tier_defaults(cls, data: Any) -> Any:
+        """A tier entry inherits its tier's defaults for what it does not say, so writing
+        `deep: {evidence_floor: runtime_proof}` keeps deep's diagnostic review and rollback
+        plan (typos must not silently weaken policy, and neither may omissions)."""
+        if isinstance(data, dict) and isinstance(data.get("tiers"), dict):
+            defaults = _default_tiers()
+            tiers = {}
+            for name, value in data["tiers"].items():
+                if isinstance(value, dict) and name in Tier.__members__.values():
+                    base = defaults[Tier(name)].model_dump(mode="json")
+                    tiers[name] = {**base, **value}
+                else:
+                    tiers[name] = value
+            data = {**data, "tiers": tiers}
+        return data
+
     @model_validator(mode="after")
     def _cross_references(self) -> Config:
         for name, principal in self.principals.items():
@@ -98,6 +116,8 @@ class Config(_Strict):
         if missing:
             raise ValueError(f"tiers: missing tier(s) {', '.join(missing)}")
         verifier = self.runner.verifier
+        if verifier is None:
+            raise ValueError("runner.verifier: required (the runner verifies claims as it)")
         if verifier is not None:
             if verifier not in self.principals:
                 raise ValueError(f"runner.verifier: {verifier!r} is not one of the principals")

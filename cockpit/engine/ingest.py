@@ -109,7 +109,8 @@ def _check_identity(parsed: ParsedEntry, config: Config) -> None:
         names = " or ".join(c.value for c in needed)
         raise _reject(
             RejectionCode.CAPABILITY_DENIED,
-            f"{entry.principal} lacks the {names} capability needed for a {entry.kind.value} entry",
+            f"{entry.principal} lacks the {names} capability needed for "
+            f"{'an' if entry.kind.value[0] in 'aeiou' else 'a'} {entry.kind.value} entry",
             parsed,
         )
     if isinstance(entry.body, DispatchBody):

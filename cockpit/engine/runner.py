@@ -20,6 +20,7 @@ from cockpit.engine.sweep import LOG_LIMIT, Sweeper, SweepResult
 from cockpit.engine.verification import current_claim, run_gate, withholds
 from cockpit.engine.workspace import Workspace
 from cockpit.store import Event, Store
+from cockpit.store.db import format_ts, utc_now
 
 RESCAN_SECONDS = 5.0
 YOUNG_RETRIES = 2
@@ -277,3 +278,45 @@ def run_forever(
             ):
                 break  # a hint or a timeout: sweep again
     return RunSummary(mode, total, verifier.results)
+
+
+def run_logged(
+    ws: Workspace,
+    store: Store,
+    stop: threading.Event,
+    mode: Mode | None,
+    write: Callable[[str], None],
+) -> RunSummary:
+    """`run_forever` writing one JSON object per line: `start` (once the lock is held),
+    every `event`, every `sweep` that did something, and `stop`."""
+    chosen = mode or ws.config.runner.mode
+
+    def line(record: dict[str, Any]) -> None:
+        write(json.dumps({"ts": format_ts(utc_now()), **record}, sort_keys=True))
+
+    def on_event(event: Event) -> None:
+        record: dict[str, Any] = {
+            "log": "event",
+            "seq": event.seq,
+            "type": event.type,
+            "work_package": event.work_package,
+            "entry_id": event.entry_id,
+            "principal": event.principal,
+        }
+        for key in ("outcome", "blocking_predicate", "code"):
+            if key in event.payload:
+                record[key] = event.payload[key]
+        line(record)
+
+    def on_sweep(result: SweepResult) -> None:
+        if any(result.counts().values()):
+            line({"log": "sweep", **result.counts()})
+
+    def on_start() -> None:
+        line({"log": "start", "workspace": str(ws.root), "mode": chosen.value, "pid": os.getpid()})
+
+    summary = run_forever(
+        ws, store, stop, chosen, on_event=on_event, on_sweep=on_sweep, on_start=on_start
+    )
+    line({"log": "stop", **summary.sweep.counts()})
+    return summary

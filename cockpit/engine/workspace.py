@@ -83,6 +83,10 @@ def resolve_workspace(
     chosen = option or env.get("COCKPIT_WORKSPACE") or None
     if chosen:
         path = (cwd / chosen).resolve()
+        if path.is_file():
+            raise WorkspaceNotFound(
+                f"{path} is a file; --workspace takes the directory that holds {CONFIG_FILE}"
+            )
         if not (path / CONFIG_FILE).is_file():
             raise WorkspaceNotFound(
                 f"{path} has no {CONFIG_FILE}; create a workspace there with `cockpit init {path}`"
