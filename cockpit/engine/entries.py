@@ -201,12 +201,6 @@ class Entry(BaseModel):
         data["body"] = self.body.model_dump(mode="json", by_alias=True)
         return data
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Entry:
-        kind = Kind(data["kind"])
-        body = BODY_MODELS[kind].model_validate(data.get("body") or {})
-        return cls.model_validate({**data, "body": body})
-
 
 @dataclass(frozen=True)
 class ParsedEntry:

@@ -8,7 +8,6 @@ The effects live in `verification.py`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -16,6 +15,7 @@ from typing import Any
 
 from cockpit.engine.config import Config
 from cockpit.engine.domain import EvidenceClass, Predicate, Tier
+from cockpit.engine.surfaces import matches
 
 
 class Status(StrEnum):
@@ -363,36 +363,6 @@ def no_veto(g: GateInput) -> Result:
         ]
         return no(f"vetoed: {reasons[-1]}" if reasons else "an active veto stands")
     return ok("no active veto")
-
-
-def glob_regex(pattern: str) -> re.Pattern[str]:
-    """A surface glob as a regex over '/'-separated paths: `**` crosses directories,
-    `*` and `?` stay within one; a trailing '/' means everything below."""
-    if pattern.endswith("/"):
-        pattern += "**"
-    out = []
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append("[^/]")
-            i += 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    return re.compile("".join(out) + r"\Z")
-
-
-def matches(path: str, globs: list[str]) -> bool:
-    return any(glob_regex(g).match(path) for g in globs)
 
 
 def scope_respected(g: GateInput) -> Result:

@@ -358,10 +358,3 @@ def _advisory_event(
     payload = advisory.to_payload()
     payload["edges"] = [{"from": "@self", "to": claim.id, "rel": "advises"}]
     return NewEvent("advisory_issued", wp["id"], ADVISORY_PRINCIPAL, None, payload)
-
-
-def apply_plan(plan: Plan, store: Store) -> int:
-    """Append the plan's events (inside the caller's transaction); returns how many."""
-    for event in plan.events:
-        store.append(event)
-    return len(plan.events)

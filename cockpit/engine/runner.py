@@ -72,17 +72,6 @@ class RunnerLock:
         self.release()
 
 
-def holder(ws: Workspace) -> str | None:
-    """Who holds the runner lock right now, or None if nobody does."""
-    lock = RunnerLock(ws)
-    try:
-        lock.acquire()
-    except RunnerLocked as exc:
-        return str(exc)
-    lock.release()
-    return None
-
-
 @dataclass
 class RunSummary:
     """What `cockpit run` did: sweep counts, the gate's verdicts, and the mode."""
