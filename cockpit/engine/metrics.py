@@ -19,6 +19,16 @@ def share(num: int, den: int) -> dict[str, int]:
     return {"num": num, "den": den}
 
 
+def cell_text(value: Any) -> str:
+    """A metric as people read it: a share as `a/b = x%`, a count map as `k n, ...`."""
+    if isinstance(value, dict) and set(value) == {"num", "den"}:
+        num, den = value["num"], value["den"]
+        return f"{num}/{den} = {100 * num / den:.1f}%" if den else f"{num}/{den} = n/a"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items()) or "-"
+    return "-" if value is None else str(value)
+
+
 def _ms(start: str, end: str) -> int:
     a = datetime.fromisoformat(start.replace("Z", "+00:00"))
     b = datetime.fromisoformat(end.replace("Z", "+00:00"))

@@ -16,19 +16,11 @@ from textual.widgets import Footer, Static
 
 from cockpit.app import StoreChanged
 from cockpit.engine import metrics
+from cockpit.engine.metrics import cell_text
 from cockpit.screens.status_bar import StatusBar
 from cockpit.screens.text import OUTCOME_STYLES
 
 BAR = 40
-
-
-def cell(value: Any) -> str:
-    if isinstance(value, dict) and set(value) == {"num", "den"}:
-        num, den = value["num"], value["den"]
-        return f"{num}/{den} = {100 * num / den:.1f}%" if den else f"{num}/{den} = n/a"
-    if isinstance(value, dict):
-        return ", ".join(f"{k} {v}" for k, v in value.items()) or "-"
-    return "-" if value is None else str(value)
 
 
 def metrics_table(document: dict[str, Any]) -> Table:
@@ -38,9 +30,9 @@ def metrics_table(document: dict[str, Any]) -> Table:
     for key, value in document.items():
         if key == "advisory":
             for name, share in value.items():
-                table.add_row(f"advisory.{name}", cell(share))
+                table.add_row(f"advisory.{name}", cell_text(share))
         else:
-            table.add_row(key, cell(value))
+            table.add_row(key, cell_text(value))
     return table
 
 

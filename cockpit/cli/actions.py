@@ -1,0 +1,207 @@
+"""The human actions: each verb is one engine call as the acting principal."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from cockpit.cli import (
+    as_option,
+    cli,
+    emit_json,
+    json_option,
+    opened,
+    say,
+    table,
+    workspace_option,
+)
+from cockpit.engine.errors import InputError
+
+# -- actions ---------------------------------------------------------------------------------
+
+
+def _act(as_json: bool, run: Callable[[Any, Any, str], list[Any]]) -> int:
+    from cockpit.engine.actions import resolve_principal
+
+    with opened() as (ws, store):
+        principal = resolve_principal(ws, click.get_current_context().params.get("as_principal"))
+        events = run(ws, store, principal)
+    if as_json:
+        emit_json(events[0].to_json())
+    else:
+        for event in events:
+            move = event.payload.get("transition")
+            moved = f": {move['from']} → {move['to']}" if move else ""
+            say(f"{event.type} {event.work_package} by {event.principal} (seq {event.seq}){moved}")
+    return 0
+
+
+@cli.command("dispatch")
+@click.argument("wp")
+@click.option("--to", "to", required=True, metavar="PRINCIPAL", help="The agent to dispatch to.")
+@as_option
+@workspace_option
+@json_option
+def dispatch_cmd(wp: str, to: str, as_principal: str | None, as_json: bool) -> int:
+    """Dispatch a booked (or rolled-back) work package to an agent."""
+    from cockpit.engine import actions
+
+    return _act(as_json, lambda ws, store, by: actions.dispatch(ws, store, wp, to, by))
+
+
+@cli.command("verify")
+@click.argument("wp")
+@as_option
+@workspace_option
+@json_option
+def verify_cmd(wp: str, as_principal: str | None, as_json: bool) -> int:
+    """Run the verify gate now on a claimed work package."""
+    from cockpit.engine import actions
+
+    with opened() as (ws, store):
+        principal = actions.resolve_principal(ws, as_principal)
+        run = actions.verify(ws, store, wp, principal)
+    document = run.to_json()
+    if as_json:
+        emit_json(document)
+    else:
+        say(f"{wp}: {document['outcome']} ({document['acceptance_status']}, mode {run.mode.value})")
+        say(
+            table(
+                [(name, r["status"], r["detail"]) for name, r in document["predicates"].items()],
+                ("predicate", "status", "detail"),
+                width=90,
+            )
+        )
+    return 0 if document["acceptance_status"] == "accepted" else 1
+
+
+@cli.command("recover")
+@click.argument("wp")
+@click.option("--owner", required=True, metavar="PRINCIPAL", help="Who owns the recovery.")
+@click.option(
+    "--next-action", "next_action", required=True, metavar="TEXT", help="What happens next."
+)
+@click.option("--error-class", metavar="TEXT", help="What kind of failure this was.")
+@as_option
+@workspace_option
+@json_option
+def recover_cmd(
+    wp: str,
+    owner: str,
+    next_action: str,
+    error_class: str | None,
+    as_principal: str | None,
+    as_json: bool,
+) -> int:
+    """File a recovery packet for a blocked or failed work package."""
+    from cockpit.engine import actions
+
+    return _act(
+        as_json,
+        lambda ws, store, by: actions.recover(ws, store, wp, owner, next_action, by, error_class),
+    )
+
+
+@cli.command("review")
+@click.argument("wp")
+@click.option(
+    "--verdict",
+    required=True,
+    type=click.Choice(["go", "revision_required", "accepted", "rejected", "diagnostic"]),
+)
+@click.option(
+    "--finding", "findings", multiple=True, metavar="TEXT", help="A finding (repeatable)."
+)
+@click.option("--merge-sha", metavar="SHA", help="With accepted: the merge commit.")
+@as_option
+@workspace_option
+@json_option
+def review_cmd(
+    wp: str,
+    verdict: str,
+    findings: tuple[str, ...],
+    merge_sha: str | None,
+    as_principal: str | None,
+    as_json: bool,
+) -> int:
+    """Record a review verdict."""
+    from cockpit.engine import actions
+
+    return _act(
+        as_json,
+        lambda ws, store, by: actions.review(ws, store, wp, verdict, list(findings), by, merge_sha),
+    )
+
+
+@cli.command("override")
+@click.argument("wp")
+@click.option("--to", "to", required=True, metavar="STATE", help="The state to move to.")
+@click.option("--reason", metavar="TEXT", help="Why (required).")
+@as_option
+@workspace_option
+@json_option
+def override_cmd(
+    wp: str, to: str, reason: str | None, as_principal: str | None, as_json: bool
+) -> int:
+    """Override the lifecycle (owner only; the WP stays marked overridden)."""
+    from cockpit.engine import actions
+
+    if not reason or not reason.strip():
+        raise InputError("override needs --reason: an override is never silent")
+    return _act(as_json, lambda ws, store, by: actions.override(ws, store, wp, to, reason, by))
+
+
+@cli.command("cancel")
+@click.argument("wp")
+@click.option("--reason", metavar="TEXT", help="Why (required).")
+@as_option
+@workspace_option
+@json_option
+def cancel_cmd(wp: str, reason: str | None, as_principal: str | None, as_json: bool) -> int:
+    """Cancel a work package that is not finished."""
+    from cockpit.engine import actions
+
+    if not reason or not reason.strip():
+        raise InputError("cancel needs --reason")
+    return _act(as_json, lambda ws, store, by: actions.cancel(ws, store, wp, reason, by))
+
+
+@cli.command("veto")
+@click.argument("wp")
+@click.option("--reason", metavar="TEXT", help="Why (required).")
+@click.option("--lift", is_flag=True, help="Lift the veto instead of raising it.")
+@as_option
+@workspace_option
+@json_option
+def veto_cmd(
+    wp: str, reason: str | None, lift: bool, as_principal: str | None, as_json: bool
+) -> int:
+    """Raise (or lift) a veto: the gate admits nothing while it stands."""
+    from cockpit.engine import actions
+
+    if not reason or not reason.strip():
+        raise InputError("veto needs --reason")
+    return _act(as_json, lambda ws, store, by: actions.veto(ws, store, wp, reason, by, lift=lift))
+
+
+@cli.command("dismiss")
+@click.argument("wp")
+@click.argument("advisory")
+@click.option("--reason", metavar="TEXT", help="Why (required).")
+@as_option
+@workspace_option
+@json_option
+def dismiss_cmd(
+    wp: str, advisory: str, reason: str | None, as_principal: str | None, as_json: bool
+) -> int:
+    """Dismiss an advisory of the advisory verifier, with a reason."""
+    from cockpit.engine import actions
+
+    if not reason or not reason.strip():
+        raise InputError("dismiss needs --reason")
+    return _act(
+        as_json, lambda ws, store, by: actions.dismiss_advisory(ws, store, wp, advisory, reason, by)
+    )

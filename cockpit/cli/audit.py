@@ -1,0 +1,172 @@
+"""Commands for the reviewer: the audit chain, checkpoints, replay, lineage, metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from cockpit.cli import (
+    cli,
+    emit_json,
+    json_option,
+    opened,
+    say,
+    table,
+    workspace_option,
+)
+
+# -- audit ---------------------------------------------------------------------------------
+
+
+@cli.group()
+@workspace_option
+def audit() -> None:
+    """The hash-chained audit log."""
+
+
+@audit.command("log")
+@click.argument("wp", required=False)
+@workspace_option
+@json_option
+def audit_log(wp: str | None, as_json: bool) -> int:
+    """Print the events (of one work package)."""
+    with opened() as (_ws, store):
+        if wp is not None and store.work_package(wp) is None and not store.events(wp):
+            from cockpit.engine.errors import NotFound
+
+            raise NotFound(f"no events for work package {wp}")
+        events = store.events(wp)
+        if as_json:
+            emit_json([e.to_json() for e in events])
+        else:
+            say(
+                table(
+                    [
+                        (e.seq, e.ts, e.type, e.work_package, e.principal, e.entry_id)
+                        for e in events
+                    ],
+                    ("seq", "ts", "type", "wp", "principal", "entry"),
+                )
+            )
+    return 0
+
+
+@audit.command("verify")
+@workspace_option
+@json_option
+def audit_verify(as_json: bool) -> int:
+    """Recompute the chain; exit 1 naming the first bad seq if it is broken."""
+    from cockpit.engine import audit as audit_ops
+
+    with opened() as (ws, store):
+        report = audit_ops.verify(ws, store)
+    if as_json:
+        emit_json(report.to_json())
+    elif report.ok:
+        say(f"Chain intact: verified through seq {report.events} ({report.events} events).")
+    else:
+        say(f"Chain broken at seq {report.first_bad_seq}: {report.reason}.")
+    return 0 if report.ok else 1
+
+
+@audit.command("checkpoint")
+@workspace_option
+@json_option
+def audit_checkpoint(as_json: bool) -> int:
+    """Write a checkpoint: chain size, head and RFC 6962 Merkle root."""
+    from cockpit.engine import audit as audit_ops
+
+    with opened() as (ws, store):
+        document = audit_ops.checkpoint(ws, store)
+    if as_json:
+        emit_json(document)
+    else:
+        say(
+            f"Checkpoint {document['file']}: {document['size']} events, head {document['head']}, "
+            f"Merkle root {document['merkle_root']}."
+        )
+    return 0
+
+
+@cli.command()
+@workspace_option
+@json_option
+def replay(as_json: bool) -> int:
+    """Rebuild every projection from the events and compare it with the live one."""
+    from cockpit.engine import audit as audit_ops
+
+    with opened() as (_ws, store):
+        document = audit_ops.replay(store)
+    if as_json:
+        emit_json(document)
+    elif document["match"]:
+        say(
+            f"Replay of {document['events']} events matches the live projections "
+            f"(digest {document['live_digest'][:16]}…)."
+        )
+    else:
+        say(
+            f"Replay of {document['events']} events DIFFERS from the live projections: live "
+            f"{document['live_digest'][:16]}…, replay {document['replay_digest'][:16]}…."
+        )
+    return 0 if document["match"] else 1
+
+
+@cli.command()
+@click.argument("wp")
+@workspace_option
+@json_option
+def lineage(wp: str, as_json: bool) -> int:
+    """Show the packet lineage of a work package."""
+    from cockpit.engine.lineage import lineage as build
+    from cockpit.engine.text import literal
+
+    with opened() as (_ws, store):
+        document = build(store, wp)
+    if as_json:
+        emit_json(document)
+        return 0
+    outgoing: dict[str, list[str]] = {}
+    for edge in document["edges"]:
+        outgoing.setdefault(edge["from"], []).append(f"{edge['rel']} → {edge['to']}")
+    for node in document["nodes"]:
+        extra = f" {node['outcome']}" if node.get("outcome") else ""
+        move = node.get("transition")
+        moved = (
+            f"  [{move['from']} → {move['to']}]"
+            if move and move["from"]
+            else (f"  [→ {move['to']}]" if move else "")
+        )
+        say(f"{node['seq']:>5}  {literal(node['id'])}  ({node['kind']}{extra}){moved}")
+        for line in outgoing.get(node["id"], []):
+            say(f"         {literal(line)}")
+    return 0
+
+
+@cli.command()
+@workspace_option
+@json_option
+def metrics(as_json: bool) -> int:
+    """Denominator-aware accounting of the gate and the advisory verifier."""
+    from cockpit.engine.metrics import metrics as compute
+
+    with opened() as (_ws, store):
+        document = compute(store)
+    if as_json:
+        emit_json(document)
+        return 0
+    say(_metrics_table(document))
+    return 0
+
+
+def _metrics_table(document: dict[str, Any]) -> str:
+    from cockpit.engine.metrics import cell_text
+
+    rows: list[tuple[str, str]] = []
+    for key, value in document.items():
+        if key == "advisory":
+            rows += [(f"advisory.{k}", cell_text(v)) for k, v in value.items()]
+        else:
+            rows.append((key, cell_text(value)))
+    return table(rows, ("metric", "value"), width=100)

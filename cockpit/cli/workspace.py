@@ -1,0 +1,306 @@
+"""Commands that make, fill and show a workspace: init, demo, serve, submit, run, status,
+rejected."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cockpit.cli import (
+    _status_table,
+    _workspace_dir,
+    as_option,
+    cli,
+    emit_json,
+    json_option,
+    open_tui,
+    opened,
+    say,
+    table,
+    warn,
+    workspace_option,
+)
+from cockpit.engine.errors import InputError
+
+# -- workspace creation -----------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--demo", is_flag=True, help="Add the synthetic walkthrough (queued entries).")
+@click.option("--tenant", help="Tenant name for a new, empty workspace (default: default).")
+def init(directory: Path, demo: bool, tenant: str | None) -> int:
+    """Create a workspace in DIRECTORY."""
+    from cockpit.engine.scaffold import init_workspace
+
+    if demo and tenant:
+        raise InputError("--tenant applies to an empty workspace; the demo's tenant is 'demo'")
+    ws = init_workspace(directory, demo=demo, tenant=tenant)
+    say(f"Created workspace {ws.root}")
+    if demo:
+        say(f"Ingest the walkthrough with: cockpit run --once --workspace {ws.root}")
+    return 0
+
+
+DEMO_MARKER = ".cockpit-demo"
+
+
+def default_demo_dir() -> Path:
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "cockpit" / "demo"
+
+
+@cli.command()
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--fresh", is_flag=True, help="Start the demo over from the bundled walkthrough.")
+def demo(directory: Path | None, fresh: bool) -> int:
+    """Open the bundled demo workspace (a copy kept outside the checkout).
+
+    The copy lives in DIRECTORY (default: $XDG_STATE_HOME/cockpit/demo) so running the
+    demo never changes the source tree.
+    """
+    import shutil
+
+    from cockpit.engine.runner import run_once
+    from cockpit.engine.scaffold import init_workspace
+    from cockpit.engine.workspace import Workspace
+
+    target = (directory or default_demo_dir()).expanduser().resolve()
+    marker = target / DEMO_MARKER
+    if (target / "cockpit.yaml").exists() and not marker.exists():
+        raise InputError(
+            f"{target} holds a workspace that `cockpit demo` did not create; open it with "
+            f"`cockpit --workspace {target}`"
+        )
+    if fresh and marker.exists():
+        shutil.rmtree(target)
+    if (target / "cockpit.yaml").exists():
+        ws = Workspace.load(target)
+    else:
+        ws = init_workspace(target, demo=True)
+        marker.write_text("created by `cockpit demo`; `cockpit demo --fresh` may delete this\n")
+    with ws.open_store() as store:
+        summary = run_once(ws, store)
+        counts = summary.sweep.counts()
+        if any(counts.values()):
+            say(
+                f"Ingested {counts['ingested']} entries, rejected {counts['rejected']} "
+                f"({counts['events']} events)."
+            )
+    say(f"Demo workspace: {ws.root}")
+    open_tui(ws, None, readonly=False)
+    return 0
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--public-url", metavar="URL", help="The URL browsers reach it at (behind a proxy).")
+@as_option
+@click.option("--readonly", is_flag=True, help="Serve with every action disabled.")
+@workspace_option
+def serve(
+    host: str, port: int, public_url: str | None, as_principal: str | None, readonly: bool
+) -> int:
+    """Serve the TUI in a browser (textual-serve), on 127.0.0.1 unless told otherwise."""
+    import shlex
+
+    from textual_serve.server import Server
+
+    from cockpit.engine.actions import resolve_principal
+    from cockpit.engine.workspace import Workspace
+
+    ws = Workspace.load(_workspace_dir())
+    principal = resolve_principal(ws, as_principal)
+    command = [sys.executable, "-m", "cockpit", "--workspace", str(ws.root), "--as", principal]
+    if readonly:
+        command.append("--readonly")
+    say(f"Serving {ws.root} as {principal} on http://{host}:{port}/ (Ctrl+C stops).")
+    Server(
+        shlex.join(command), host=host, port=port, title="Cockpit", public_url=public_url
+    ).serve()
+    return 0
+
+
+# -- the queue ----------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@workspace_option
+@json_option
+def submit(files: tuple[Path, ...], as_json: bool) -> int:
+    """Validate entry FILES, then place them into queue/new/."""
+    from cockpit.engine.submit import submit as submit_files
+    from cockpit.engine.workspace import Workspace
+
+    ws = Workspace.load(_workspace_dir())
+    missing = [str(f) for f in files if not f.exists() and not f.is_symlink()]
+    if missing:
+        raise InputError(f"no such file: {', '.join(missing)}")
+    ids, errors = submit_files(ws, list(files))
+    if as_json:
+        document: dict[str, Any] = {"submitted": ids}
+        if errors:
+            document["errors"] = [e.__dict__ for e in errors]
+        emit_json(document)
+    elif ids:
+        say(f"Submitted {len(ids)} entr{'y' if len(ids) == 1 else 'ies'}: {', '.join(ids)}")
+    for error in errors:
+        message = error.message.rstrip(".")
+        warn(f"{error.file} was refused ({error.code}: {message}), so no file was queued.")
+    if errors:
+        return 2
+    return 0
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="Drain the queue, finish due work, exit.")
+@click.option(
+    "--mode",
+    type=click.Choice(["dry-run", "shadow", "canary", "live"]),
+    help="Override runner.mode from cockpit.yaml.",
+)
+@click.option(
+    "--log-file", type=click.Path(dir_okay=False, path_type=Path), help="JSON-lines log file."
+)
+@workspace_option
+@json_option
+def run(once: bool, mode: str | None, log_file: Path | None, as_json: bool) -> int:
+    """Run the headless runner (ingest the queue; with --once, drain it and exit)."""
+    from cockpit.engine.domain import Mode
+    from cockpit.engine.runner import run_once
+
+    chosen = Mode(mode) if mode else None
+    with opened() as (ws, store):
+        if once:
+            stop = threading.Event()
+
+            def request_stop(_signum: int, _frame: object) -> None:
+                stop.set()
+
+            signal.signal(signal.SIGTERM, request_stop)
+            signal.signal(signal.SIGINT, request_stop)
+            summary = run_once(ws, store, chosen, stop=stop)
+            if as_json:
+                emit_json(summary.to_json())
+            else:
+                _print_run_summary(summary)
+            return 0
+        from cockpit.engine.runner import run_logged
+
+        stop = threading.Event()
+
+        def request_stop(_signum: int, _frame: object) -> None:
+            stop.set()
+
+        signal.signal(signal.SIGTERM, request_stop)
+        signal.signal(signal.SIGINT, request_stop)
+        log = open(log_file, "a", encoding="utf-8") if log_file else sys.stdout  # noqa: SIM115
+        try:
+
+            def write(line: str) -> None:
+                log.write(line + "\n")
+                log.flush()
+
+            run_logged(ws, store, stop, chosen, write)
+        finally:
+            if log is not sys.stdout:
+                log.close()
+    return 0
+
+
+def _print_run_summary(summary: Any) -> None:
+    from cockpit.engine.text import literal
+
+    counts = summary.sweep.counts()
+    dry = summary.mode.value == "dry-run"
+    if dry:
+        say("Dry run: nothing was ingested, moved or written. The plan:")
+        for item in summary.sweep.log:
+            detail = f" {item['code']}: {item['message']}" if item.get("code") else ""
+            say(literal(f"  {item['file']}: would be {item['outcome']}{detail}"))
+    document = summary.to_json()
+    say(
+        f"mode {summary.mode.value}: ingested {counts['ingested']}, duplicates "
+        f"{counts['duplicates']}, rejected {counts['rejected']}, retried {counts['retried']}, "
+        f"recovered {counts['recovered']}, events {counts['events']}; gate: verified "
+        f"{document['verified']}, admitted {document['admitted']}, withheld {document['withheld']}"
+    )
+    for item in summary.verifications:
+        if "error" in item:
+            say(literal(f"  {item['work_package']}: not verified: {item['error']}"))
+        else:
+            blocking = f" on {item['blocking_predicate']}" if item.get("blocking_predicate") else ""
+            say(literal(f"  {item['work_package']}: {item['outcome']}{blocking}"))
+
+
+@cli.command()
+@click.argument("wp", required=False)
+@workspace_option
+@json_option
+def status(wp: str | None, as_json: bool) -> int:
+    """List work packages, or show one."""
+    from cockpit.engine import board
+    from cockpit.engine.text import literal
+
+    with opened() as (_ws, store):
+        if wp is None:
+            rows = board.board(store)
+            if as_json:
+                emit_json(rows)
+            else:
+                say(_status_table(rows) if rows else "No work packages yet.")
+            return 0
+        detail = board.work_package_status(store, wp)
+        if as_json:
+            emit_json(detail)
+            return 0
+        for key in ("id", "title", "state", "tier", "owner", "accountable", "assignee", "lane"):
+            say(f"{key + ':':<18}{literal(detail[key] or '-')}")
+        flags = [f for f in ("overridden", "vetoed") if detail[f]]
+        say(f"{'marks:':<18}{', '.join(flags) or '-'}")
+        say(f"{'objective:':<18}{literal(detail['objective'])}")
+        say(f"{'success criteria:':<18}{'-' if not detail['success_criteria'] else ''}")
+        for criterion in detail["success_criteria"]:
+            say(f"{'':<18}- {literal(criterion)}")
+        last = detail["last_verify"]
+        if last:
+            blocking = last["blocking_predicate"]
+            verdict = f"{last['outcome']} ({last['acceptance_status']})" + (
+                f", blocked on {blocking} [{last['blocked_reason_class']}]" if blocking else ""
+            )
+        say(f"{'last verify:':<18}{verdict if last else '-'}")
+        say(f"{'needs attention:':<18}{literal('; '.join(detail['needs_triage'])) or '-'}")
+        say(f"{'entries:':<18}{', '.join(literal(e['id']) for e in detail['entries'])}")
+    return 0
+
+
+@cli.command()
+@workspace_option
+@json_option
+def rejected(as_json: bool) -> int:
+    """List rejected entries with their reason codes."""
+    from cockpit.engine import board
+
+    with opened() as (_ws, store):
+        rows = board.rejected(store)
+        if as_json:
+            emit_json([{k: r[k] for k in ("file", "entry_id", "code", "message")} for r in rows])
+        elif rows:
+            say(
+                table(
+                    [(r["file"], r["entry_id"], r["code"], r["message"]) for r in rows],
+                    ("file", "entry", "code", "message"),
+                    width=160,
+                )
+            )
+        else:
+            say("No rejected entries.")
+    return 0
