@@ -85,6 +85,7 @@ class CockpitApp(App[None]):
         ingest: bool = True,
         poll_seconds: float = POLL_SECONDS,
         sweep_seconds: float = SWEEP_SECONDS,
+        blink: bool = True,
     ) -> None:
         super().__init__()
         self.ws = ws
@@ -94,6 +95,7 @@ class CockpitApp(App[None]):
         self.want_ingest = ingest and not readonly
         self.poll_seconds = poll_seconds
         self.sweep_seconds = sweep_seconds
+        self.blink = blink  # off for snapshots: a blinking cursor is not a fixed picture
         self.store: Store = ws.open_store(clock)
         self.last_seq = self.store.head_seq()
         self.lock: RunnerLock | None = None
@@ -120,6 +122,15 @@ class CockpitApp(App[None]):
             self.sweep()
             self.set_interval(self.sweep_seconds, self.sweep)
             self.watch_queue()
+
+    def steady_cursors(self, screen: Screen[Any]) -> None:
+        """Apply the app's blink setting to the text inputs of `screen`."""
+        from textual.widgets import Input, TextArea
+
+        for widget in screen.query(Input):
+            widget.cursor_blink = self.blink
+        for area in screen.query(TextArea):
+            area.cursor_blink = self.blink
 
     def exit(self, *args: Any, **kwargs: Any) -> None:
         self._stop.set()

@@ -62,6 +62,8 @@ class AuditScreen(Screen[None]):
         table = self.query_one("#events", DataTable)
         table.add_columns("seq", "ts", "type", "wp", "principal", "entry", "what")
         self.query_one("#status", StatusBar).refresh_from_app("audit chain")
+        app: Any = self.app
+        app.steady_cursors(self)
         self.fill()
         self.action_verify_chain()
         table.focus()

@@ -62,6 +62,8 @@ class BoardScreen(Screen[None]):
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
+        app: Any = self.app
+        app.steady_cursors(self)
         self.query_one(BoardTable).focus()
         self.reload()
 

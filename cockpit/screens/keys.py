@@ -74,11 +74,11 @@ VIEWS: list[Command] = [
     ),
     Command("sort", "s", "cycle_sort", "Sort", "change the sort column"),
     Command(
-        "audit", "A", "app.open_audit", "Audit", "the audit chain and its integrity", group="views"
+        "audit", "A", "app.open_audit", "Audit", "the audit chain and its integrity", show=False
     ),
-    Command("metrics", "M", "app.open_metrics", "Metrics", "the gate's accounting", group="views"),
+    Command("metrics", "M", "app.open_metrics", "Metrics", "the gate's accounting", show=False),
     Command(
-        "rejected", "R", "app.open_rejected", "Rejected", "entries the queue refused", group="views"
+        "rejected", "R", "app.open_rejected", "Rejected", "entries the queue refused", show=False
     ),
     Command("help", "question_mark", "app.help", "Help", "keys and commands"),
     Command(

@@ -44,6 +44,10 @@ class ActionModal(ModalScreen[dict[str, Any] | None]):
                 yield Button(self.OK_LABEL, variant="primary", id="ok")
                 yield Button("Cancel", id="cancel")
 
+    def on_mount(self) -> None:
+        app: Any = self.app
+        app.steady_cursors(self)
+
     def fields(self) -> ComposeResult:
         yield from ()
 

@@ -48,4 +48,12 @@ class StatusBar(Static):
         if view:
             second.append("  · ", style="#6b7280")
             second.append_text(plain(view, "#38bdf8"))
+        line.append("   A", style="bold #facc15")
+        line.append(" audit ", style="#9ca3af")
+        line.append("M", style="bold #facc15")
+        line.append(" metrics ", style="#9ca3af")
+        line.append("R", style="bold #facc15")
+        line.append(" rejected ", style="#9ca3af")
+        line.append(":", style="bold #facc15")
+        line.append(" commands", style="#9ca3af")
         self.update(Text("\n").join([line, second]))

@@ -71,7 +71,7 @@ class StepperScreen(Screen[None]):
         head.append_text(badge(step["state"]))
         move = step["transition"]
         if move:
-            head.append(f"   ({move['from'] or 'new'} → {move['to']})", style="#38bdf8")
+            head.append(f"   ({move['from'] or ''} → {move['to']})", style="#38bdf8")
         if step["summary"]:
             head.append("\n")
             head.append_text(plain(step["summary"]))

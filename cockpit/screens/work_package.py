@@ -142,7 +142,7 @@ class WorkPackageScreen(Screen[None]):
                 label.append(f"  {node.get('prediction')} ({node['severity']})", style="#fbbf24")
             move = node.get("transition")
             if move:
-                label.append(f"  {move['from'] or 'new'} → {move['to']}", style="#38bdf8")
+                label.append(f"  {move['from'] or ''} → {move['to']}", style="#38bdf8")
             edges = outgoing.get(node["id"], [])
             branch = tree.root.add(label, expand=True) if edges else tree.root.add_leaf(label)
             for edge in edges:
