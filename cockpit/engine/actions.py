@@ -170,6 +170,8 @@ def override(
         raise InputError(
             f"state {to!r} is not one of: {', '.join(s.value for s in State)}"
         ) from None
+    if target is State.VERIFYING:
+        raise InputError("verifying is the gate's own passing state; override to claimed instead")
     _require(ws, by, Capability.OVERRIDE)
 
     def build(wp: dict[str, Any]) -> list[NewEvent]:

@@ -397,7 +397,9 @@ def run_gate(
     if wp["state"] != State.CLAIMED:
         raise Refused(f"{wp_id} is {wp['state']}; the gate runs only on a claimed work package")
     started = time.monotonic()
-    facts = gather(ws, store, wp, run_commands=mode is not Mode.DRY_RUN)
+    facts = gather(ws, store, wp, run_commands=mode is not Mode.DRY_RUN, stop=stop)
+    if stop is not None and stop.is_set():
+        raise Interrupted(f"the gate run on {wp_id} was abandoned: the runner is stopping")
     withhold = withholds(mode, wp, ws.config.runner.canary_labels)
     decision = evaluate(facts, withhold=withhold)
     duration = int((time.monotonic() - started) * 1000)
@@ -412,6 +414,10 @@ def run_gate(
             or ((claim_now.id if claim_now else None) != (facts.claim.id if facts.claim else None))
         ):
             raise Refused(f"{wp_id} changed while the gate ran; verify it again")
+        if now["last_seq"] != wp["last_seq"]:  # e.g. a veto or a dismissal landed meanwhile
+            facts = refreshed(facts, store, now)
+            withhold = withholds(mode, now, ws.config.runner.canary_labels)
+            decision = evaluate(facts, withhold=withhold)
         verifying = transition(State.CLAIMED, Trigger.VERIFY_START)
         started_event = store.append(
             NewEvent(
