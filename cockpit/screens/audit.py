@@ -37,9 +37,9 @@ def parse_audit_filter(text: str) -> dict[str, Any]:
 
 class AuditScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "filter", "Filter", id="cockpit.audit.filter"),
-        Binding("V", "verify_chain", "Verify chain", id="cockpit.audit.verify"),
-        Binding("escape", "back", "Back", id="cockpit.audit.back"),
+        Binding("slash", "filter", "filter", id="cockpit.audit.filter"),
+        Binding("V", "verify_chain", "verify chain", id="cockpit.audit.verify"),
+        Binding("escape", "back", "back", id="cockpit.audit.back"),
     ]
 
     def __init__(self) -> None:
@@ -49,7 +49,7 @@ class AuditScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
         yield Static(id="integrity")
-        yield ProgressBar(id="progress", show_eta=False)
+        yield ProgressBar(total=1, id="progress", show_eta=False)
         yield Input(
             placeholder="filter: type:verify_completed principal:human:owner wp:WP-0001",
             id="audit-filter",

@@ -97,6 +97,11 @@ class BoardScreen(Screen[None]):
 
     def reload(self) -> None:
         table = self.query_one(BoardTable)
+        table.empty_message = (
+            "Nothing matches this view. esc clears the filter."
+            if self.filter_text or self.attention
+            else BoardTable.empty_message
+        )
         table.reload()
         self.query_one("#status", StatusBar).refresh_from_app(self.view_label())
         self.query_one("#columns", Static).update(header_text(table.size.width or 118))

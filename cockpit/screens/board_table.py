@@ -169,6 +169,8 @@ class BoardTable(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         index = round(self.scroll_offset.y) + y
         width = self.size.width
+        if self._total == 0 and y == 1:
+            return self._message_line(width)
         row = self.row_at(index)
         if row is None:
             return Strip.blank(width)
@@ -178,6 +180,15 @@ class BoardTable(ScrollView, can_focus=True):
         if index == self.cursor:
             strip = strip.apply_style(self.get_component_rich_style("board--cursor"))
         return strip.apply_style(Style())
+
+    empty_message = (
+        "No work packages here. Book one: write a work_package entry and "
+        "`cockpit submit` it (or drop it into queue/new/)."
+    )
+
+    def _message_line(self, width: int) -> Strip:
+        text = Text("  " + self.empty_message, style="#9ca3af")
+        return Strip(list(text.render(self.app.console))).adjust_cell_length(width)
 
     def watch_cursor(self, old: int, new: int) -> None:
         height = self.size.height or 1

@@ -39,7 +39,7 @@ def keys_table() -> Table:
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q,question_mark", "close", "Close", id="cockpit.help.close"),
+        Binding("escape,q,question_mark", "close", "close", id="cockpit.help.close"),
     ]
 
     def compose(self) -> ComposeResult:

@@ -71,7 +71,7 @@ def bars(title: str, counts: dict[str, int]) -> Text:
 
 class MetricsScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "app.pop_screen", "Back", id="cockpit.metrics.back"),
+        Binding("escape", "app.pop_screen", "back", id="cockpit.metrics.back"),
     ]
 
     def compose(self) -> ComposeResult:

@@ -14,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select, Static, Switch, TextArea
 
+from cockpit.engine.domain import Predicate
 from cockpit.screens.text import STATUS_STYLES, outcome, plain
 
 VERDICTS = ["go", "revision_required", "accepted", "rejected", "diagnostic"]
@@ -281,10 +282,11 @@ class ConfirmModal(ModalScreen[bool]):
 def predicate_table(predicates: dict[str, Any]) -> Table:
     """The gate's predicates as a table, details shown literally."""
     table = Table(expand=True, show_edge=False, pad_edge=False)
-    table.add_column("predicate", no_wrap=True, ratio=2)
-    table.add_column("status", no_wrap=True, ratio=1)
-    table.add_column("detail", ratio=6)
-    for name, result in predicates.items():
+    table.add_column("predicate", no_wrap=True, min_width=22)
+    table.add_column("status", no_wrap=True, min_width=14)
+    table.add_column("detail", ratio=1)
+    order = {p.value: i for i, p in enumerate(Predicate)}  # the gate's order, not the log's
+    for name, result in sorted(predicates.items(), key=lambda kv: order.get(kv[0], 99)):
         status = result.get("status", "")
         table.add_row(
             Text(name),
@@ -298,7 +300,7 @@ class VerifyResultModal(ModalScreen[None]):
     """The gate's decision, as a predicate table."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,enter,q", "close", "Close", id="cockpit.verify.close")
+        Binding("escape,enter,q", "close", "close", id="cockpit.verify.close")
     ]
 
     def __init__(self, wp_id: str, document: dict[str, Any]) -> None:
@@ -316,7 +318,7 @@ class VerifyResultModal(ModalScreen[None]):
             with VerticalScroll():
                 yield Static(predicate_table(doc["predicates"]))
             with Horizontal(classes="buttons"):
-                yield Button("Close", id="close")
+                yield Button("close", id="close")
 
     def on_button_pressed(self) -> None:
         self.dismiss(None)
@@ -329,7 +331,7 @@ class TextModal(ModalScreen[None]):
     """A file or packet shown as plain text: nothing in it can style or move the screen."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q", "close", "Close", id="cockpit.text.close")
+        Binding("escape,q", "close", "close", id="cockpit.text.close")
     ]
 
     def __init__(self, title: str, body: str) -> None:
@@ -343,7 +345,7 @@ class TextModal(ModalScreen[None]):
             with VerticalScroll():
                 yield Static(plain(self.body, keep_newlines=True), markup=False)
             with Horizontal(classes="buttons"):
-                yield Button("Close", id="close")
+                yield Button("close", id="close")
 
     def on_button_pressed(self) -> None:
         self.dismiss(None)

@@ -22,8 +22,8 @@ from cockpit.screens.text import plain
 
 class RejectedScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "open", "Open raw file", id="cockpit.rejected.open"),
-        Binding("escape", "app.pop_screen", "Back", id="cockpit.rejected.back"),
+        Binding("enter", "open", "open raw file", id="cockpit.rejected.open"),
+        Binding("escape", "app.pop_screen", "back", id="cockpit.rejected.back"),
     ]
 
     def compose(self) -> ComposeResult:

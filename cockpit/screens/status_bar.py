@@ -48,12 +48,13 @@ class StatusBar(Static):
         if view:
             second.append("  · ", style="#6b7280")
             second.append_text(plain(view, "#38bdf8"))
-        line.append("   A", style="bold #facc15")
-        line.append(" audit ", style="#9ca3af")
-        line.append("M", style="bold #facc15")
-        line.append(" metrics ", style="#9ca3af")
-        line.append("R", style="bold #facc15")
-        line.append(" rejected ", style="#9ca3af")
-        line.append(":", style="bold #facc15")
-        line.append(" commands", style="#9ca3af")
+        keys = Text(end="")
+        for key, word in (("A", "audit"), ("M", "metrics"), ("R", "rejected"), (":", "commands")):
+            keys.append(f"  {key}", style="bold #facc15")
+            keys.append(f" {word}", style="#9ca3af")
+        width = self.size.width or 120
+        for target in (line, second):  # the view keys go where they fit
+            if target.cell_len + keys.cell_len <= width - 2:
+                target.append_text(keys)
+                break
         self.update(Text("\n").join([line, second]))

@@ -26,11 +26,11 @@ from cockpit.screens.text import badge, plain
 
 class StepperScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("n,right", "step(1)", "Next", id="cockpit.step.next"),
-        Binding("p,left", "step(-1)", "Previous", id="cockpit.step.previous"),
-        Binding("g,home", "jump(0)", "First", id="cockpit.step.first"),
-        Binding("G,end", "jump(-1)", "Last", id="cockpit.step.last"),
-        Binding("escape", "app.pop_screen", "Back", id="cockpit.step.back"),
+        Binding("n,right", "step(1)", "next", id="cockpit.step.next"),
+        Binding("p,left", "step(-1)", "previous", id="cockpit.step.previous"),
+        Binding("g,home", "jump(0)", "first", id="cockpit.step.first"),
+        Binding("G,end", "jump(-1)", "last", id="cockpit.step.last"),
+        Binding("escape", "app.pop_screen", "back", id="cockpit.step.back"),
     ]
 
     index: reactive[int] = reactive(0)

@@ -79,7 +79,7 @@ def fields_table(detail: dict[str, Any], ground: dict[str, Any] | None) -> Table
 class WorkPackageScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         *bindings(WP_ACTIONS),
-        Binding("escape", "app.pop_screen", "Back", id="cockpit.wp.back"),
+        Binding("escape", "app.pop_screen", "back", id="cockpit.wp.back"),
     ]
 
     def __init__(self, wp_id: str) -> None:

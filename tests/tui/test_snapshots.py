@@ -1,0 +1,182 @@
+"""Snapshots (120x40, fixed clock and data) of every screen and dialog. Each SVG under
+__snapshots__ has been looked at: it is a picture of what users see."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from cockpit.app import CockpitApp
+from cockpit.engine.runner import RunnerLock
+from cockpit.engine.workspace import Workspace
+from tui.conftest import SIZE
+
+Snap = Callable[..., bool]
+
+
+async def settled(pilot: Any, group: str) -> None:
+    """Wait for the app's workers of `group` (never the queue watcher, which runs on)."""
+    await pilot.pause()
+    workers = [w for w in pilot.app.workers if w.group == group]
+    if workers:  # an empty list would mean "every worker", the endless queue watcher too
+        await pilot.app.workers.wait_for_complete(workers)
+    await pilot.pause()
+
+
+AppFor = Callable[..., CockpitApp]
+
+
+def test_board(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
+    assert snap_compare(app_for(demo_ws), terminal_size=SIZE)
+
+
+def test_board_needs_attention(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
+    assert snap_compare(app_for(demo_ws), press=["a"], terminal_size=SIZE)
+
+
+def test_board_filter(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
+    press = ["slash", *"state:in_progress,dispatched", "enter"]
+    assert snap_compare(app_for(demo_ws), press=press, terminal_size=SIZE)
+
+
+def test_empty_workspace(snap_compare: Snap, empty_ws: Workspace, app_for: AppFor) -> None:
+    assert snap_compare(app_for(empty_ws), terminal_size=SIZE)
+
+
+def test_follower_header(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
+    lock = RunnerLock(demo_ws).acquire()
+    demo_ws.lock_path.write_text(json.dumps({"pid": 4242, "host": "ops-1"}))
+    try:
+        assert snap_compare(app_for(demo_ws), terminal_size=SIZE)
+    finally:
+        lock.release()
+
+
+def test_readonly_header(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
+    assert snap_compare(app_for(demo_ws, readonly=True), terminal_size=SIZE)
+
+
+def test_hostile_text_board(snap_compare: Snap, hostile_ws: Workspace, app_for: AppFor) -> None:
+    assert snap_compare(app_for(hostile_ws), terminal_size=SIZE)
+
+
+def test_hostile_text_work_package(
+    snap_compare: Snap, hostile_ws: Workspace, app_for: AppFor
+) -> None:
+    assert snap_compare(app_for(hostile_ws), press=["enter", "right"], terminal_size=SIZE)
+
+
+def test_work_package_lineage(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
+    assert snap_compare(app_for(demo_ws), press=["down", "enter"], terminal_size=SIZE)
+
+
+def test_work_package_packets(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
+    assert snap_compare(app_for(demo_ws), press=["enter", "right"], terminal_size=SIZE)
+
+
+def test_work_package_verify(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
+    press = ["down", "enter", "right", "right"]
+    assert snap_compare(app_for(demo_ws), press=press, terminal_size=SIZE)
+
+
+def test_work_package_audit(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
+    press = ["down", "enter", "right", "right", "right"]
+    assert snap_compare(app_for(demo_ws), press=press, terminal_size=SIZE)
+
+
+def test_stepper_at_a_verify(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
+    press = ["down", "l", "G", "p"]
+    assert snap_compare(app_for(demo_ws), press=press, terminal_size=SIZE)
+
+
+def test_stepper_at_a_packet(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
+    press = ["l", "n", "n", "n", "n", "n", "n"]
+    assert snap_compare(app_for(demo_ws), press=press, terminal_size=SIZE)
+
+
+def test_audit_chain(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
+    async def settle(pilot: object) -> None:
+        await pilot.press("A")  # type: ignore[attr-defined]
+        await settled(pilot, "audit-verify")
+
+    assert snap_compare(app_for(demo_ws), run_before=settle, terminal_size=SIZE)
+
+
+def test_metrics(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
+    assert snap_compare(app_for(demo_ws), press=["M"], terminal_size=SIZE)
+
+
+def test_rejected(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
+    assert snap_compare(app_for(demo_ws), press=["R"], terminal_size=SIZE)
+
+
+def test_rejected_raw_file(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
+    assert snap_compare(app_for(demo_ws), press=["R", "down", "enter"], terminal_size=SIZE)
+
+
+def test_help(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
+    assert snap_compare(app_for(demo_ws), press=["question_mark"], terminal_size=SIZE)
+
+
+# -- dialogs: on WP-0004 (dispatched) or the WP each verb makes sense for -------------------
+
+
+def test_dispatch_modal(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
+    assert snap_compare(app_for(demo_ws), press=["G", "d"], terminal_size=SIZE)
+
+
+def test_recover_modal(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
+    assert snap_compare(app_for(demo_ws), press=["down", "r"], terminal_size=SIZE)
+
+
+def test_review_modal(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
+    assert snap_compare(app_for(demo_ws), press=["e"], terminal_size=SIZE)
+
+
+def test_override_modal(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
+    assert snap_compare(app_for(demo_ws), press=["down", "o"], terminal_size=SIZE)
+
+
+def test_override_confirmation(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
+    async def fill(pilot: object) -> None:
+        from textual.widgets import Input, Select
+
+        p: object = pilot
+        await p.press("down", "o")  # type: ignore[attr-defined]
+        screen = p.app.screen  # type: ignore[attr-defined]
+        screen.query_one("#to", Select).value = "accepted"
+        screen.query_one("#reason", Input).value = "merged by hand after review"
+        await p.press("ctrl+s")  # type: ignore[attr-defined]
+
+    assert snap_compare(app_for(demo_ws), run_before=fill, terminal_size=SIZE)
+
+
+def test_cancel_modal(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
+    assert snap_compare(app_for(demo_ws), press=["G", "c"], terminal_size=SIZE)
+
+
+def test_veto_modal(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
+    assert snap_compare(app_for(demo_ws), press=["down", "x"], terminal_size=SIZE)
+
+
+def test_dismiss_modal(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
+    assert snap_compare(app_for(demo_ws), press=["down", "z"], terminal_size=SIZE)
+
+
+def test_verify_result_modal(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
+    """The gate run from the TUI on WP-0002 after its recovery and a new claim would
+    admit; here the WP is blocked, so verify is refused: the result modal is shown for a
+    verify on a claimed WP set up by an override to claimed."""
+
+    async def verify(pilot: object) -> None:
+        from cockpit.engine import actions
+
+        p: object = pilot
+        app = p.app  # type: ignore[attr-defined]
+        actions.override(app.ws, app.store, "WP-0002", "claimed", "re-check", "human:owner")
+        app.poll()
+        await p.press("down", "v")  # type: ignore[attr-defined]
+        await settled(pilot, "action")
+
+    assert snap_compare(app_for(demo_ws), run_before=verify, terminal_size=SIZE)
