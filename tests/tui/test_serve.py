@@ -1,0 +1,65 @@
+"""`cockpit serve` serves the TUI to a browser, on loopback by default."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from cockpit.engine.scaffold import init_workspace
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_serve_answers_on_loopback_with_the_app_page(tmp_path: Path) -> None:
+    ws = init_workspace(tmp_path / "ws", tenant="demo")
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cockpit",
+            "serve",
+            "--workspace",
+            str(ws.root),
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        page = ""
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not page:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as reply:
+                    page = reply.read().decode()
+            except OSError:
+                time.sleep(0.2)
+        assert "textual" in page.lower()
+        assert f"127.0.0.1:{port}" in page  # bound to loopback, as the default says
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_serve_refuses_an_unknown_principal(tmp_path: Path) -> None:
+    ws = init_workspace(tmp_path / "ws", tenant="demo")
+    result = subprocess.run(
+        [sys.executable, "-m", "cockpit", "serve", "--workspace", str(ws.root), "--as", "x:y"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 1
+    assert "'x:y' is not a principal" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
