@@ -124,12 +124,20 @@ class BoardTable(ScrollView, can_focus=True):
         return self._total
 
     def reload(self) -> None:
-        """Recount and drop the page cache (filter, sort or membership changed)."""
+        """Recount and re-read the visible window (filter, sort or membership changed),
+        keeping the cursor on the same work package when it is still shown."""
+        selected = self.selected_id() if self._cache else None
         self._total = self._count()
         self._cache.clear()
         self.virtual_size = Size(self.size.width, self._total)
         if self.cursor >= self._total:
             self.cursor = max(self._total - 1, 0)
+        if selected is not None:
+            self.row_at(self.cursor)  # loads the page around the cursor
+            for index, row in self._cache.items():
+                if row["id"] == selected:
+                    self.cursor = index
+                    break
         self.refresh()
         self.post_message(self.Highlighted(self.selected_id()))
 
