@@ -82,6 +82,7 @@ class StepperScreen(Screen[None]):
             title = plain(
                 f"packet {packet['id']} ({packet['kind']}) sha256 {packet['sha256']}", "bold"
             )
+            title.end = "\n"
             parts += [
                 title,
                 Syntax(
