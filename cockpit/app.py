@@ -26,6 +26,7 @@ from textual.screen import Screen
 from cockpit.engine import actions
 from cockpit.engine.errors import CockpitError, RunnerLocked
 from cockpit.engine.runner import RunnerLock, sweep_and_verify
+from cockpit.engine.text import literal
 from cockpit.engine.workspace import Workspace
 from cockpit.screens.keys import VIEWS, WP_ACTIONS, bindings
 from cockpit.store import Event, Store
@@ -101,7 +102,9 @@ class CockpitApp(App[None]):
         self.lock: RunnerLock | None = None
         self.follows: str | None = None
         self._stop = asyncio.Event()
+        self._halt = threading.Event()  # the same, for engine work in threads
         self._sweep_lock = threading.Lock()
+        self._in_flight: set[tuple[str, str]] = set()
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -109,19 +112,40 @@ class CockpitApp(App[None]):
         from cockpit.screens.board import BoardScreen
 
         self.theme = "textual-dark"
-        if self.want_ingest:
-            try:
-                self.lock = RunnerLock(self.ws).acquire()
-            except RunnerLocked as exc:
-                self.follows = str(exc).removeprefix("another runner holds this workspace ")
-        elif not self.readonly:
-            self.follows = "ingest off"
         self.push_screen(BoardScreen())
         self.set_interval(self.poll_seconds, self.poll)
+        if self.want_ingest:
+            self.take_over()
+            self.set_interval(self.sweep_seconds, self.tick)
+        elif not self.readonly:
+            self.follows = "nobody (ingest is off)"
+
+    def take_over(self) -> None:
+        """Become the ingester if no runner holds the workspace; else say who does."""
+        try:
+            self.lock = RunnerLock(self.ws).acquire()
+        except RunnerLocked as exc:
+            self.follows = str(exc).removeprefix("another runner holds this workspace ")
+            return
+        self.follows = None
+        self.sweep()
+        self.watch_queue()
+
+    def tick(self) -> None:
+        """The periodic sweep; a follower whose runner went away takes over."""
         if self.lock is not None:
             self.sweep()
-            self.set_interval(self.sweep_seconds, self.sweep)
-            self.watch_queue()
+            return
+        before = self.follows
+        self.take_over()
+        if self.follows != before:
+            self.refresh_status()
+
+    def refresh_status(self) -> None:
+        from cockpit.screens.status_bar import StatusBar
+
+        for bar in self.screen.query(StatusBar):
+            bar.refresh_from_app()
 
     def steady_cursors(self, screen: Screen[Any]) -> None:
         """Apply the app's blink setting to the text inputs of `screen`."""
@@ -134,12 +158,18 @@ class CockpitApp(App[None]):
 
     def exit(self, *args: Any, **kwargs: Any) -> None:
         self._stop.set()
+        self._halt.set()
         super().exit(*args, **kwargs)
 
     def on_unmount(self) -> None:
         self._stop.set()
+        self._halt.set()
+        # Hold the runner lock until a sweep in flight has stopped: never two ingesters.
+        finished = self._sweep_lock.acquire(timeout=30)
         if self.lock is not None:
             self.lock.release()
+        if finished:
+            self._sweep_lock.release()
         self.store.close()
 
     @property
@@ -148,49 +178,69 @@ class CockpitApp(App[None]):
             return "read-only · following the store"
         if self.lock is not None:
             return f"ingesting here ({self.ws.config.runner.mode.value})"
+        if self.follows and self.follows.startswith("nobody"):
+            return f"not ingesting: {self.follows}"
         return f"following runner {self.follows}"
 
     # -- ingest and follow -----------------------------------------------------------------
 
-    @work(exclusive=True, group="watch")
+    @work(exclusive=True, group="watch", exit_on_error=False)
     async def watch_queue(self) -> None:
-        """Watch events are hints: any change in queue/new/ asks for a sweep."""
+        """Watch events are hints: any change in queue/new/ asks for a sweep. If watching
+        fails (e.g. an inotify limit), the periodic sweep carries on alone."""
         import watchfiles
 
-        async for _changes in watchfiles.awatch(
-            self.ws.queue_dir("new"), stop_event=self._stop, debounce=200, recursive=False
-        ):
-            self.sweep()
+        try:
+            async for _changes in watchfiles.awatch(
+                self.ws.queue_dir("new"), stop_event=self._stop, debounce=200, recursive=False
+            ):
+                self.sweep()
+        except Exception as exc:
+            self.say(
+                f"watching the queue failed ({exc}); sweeping every "
+                f"{self.sweep_seconds:g} s instead",
+                severity="warning",
+            )
 
-    @work(thread=True, group="sweep")
+    @work(thread=True, group="sweep", exit_on_error=False)
     def sweep(self) -> None:
-        """One sweep plus due gate runs, in a thread with its own connection."""
-        if not self._sweep_lock.acquire(blocking=False):
+        """One sweep plus due gate runs, in a thread with its own connection; it stops
+        between entries when the app is quitting."""
+        if self._halt.is_set() or not self._sweep_lock.acquire(blocking=False):
             return  # a sweep is running; the periodic sweep catches anything it missed
         try:
             store = self.ws.open_store(self.clock)
             try:
-                sweep_and_verify(self.ws, store)
+                sweep_and_verify(self.ws, store, stop=self._halt)
             finally:
                 store.close()
         except Exception as exc:  # the app never dies on a sweep
-            self.call_from_thread(
-                self.notify, f"sweep failed: {exc}", severity="error", markup=False
-            )
+            if not self._halt.is_set():
+                self.call_from_thread(self.say, f"sweep failed: {exc}", severity="error")
         finally:
             self._sweep_lock.release()
-        self.call_from_thread(self.poll)
+        if not self._halt.is_set():
+            self.call_from_thread(self.poll)
+
+    def say(self, message: str, *, title: str = "", severity: str = "information") -> None:
+        """A notification whose text is shown literally (it may carry file names)."""
+        self.notify(
+            literal(message),
+            title=literal(title),
+            severity=severity,  # type: ignore[arg-type]
+            markup=False,
+        )
 
     def poll(self) -> None:
         """Follow the store: post StoreChanged for events appended since the last look."""
-        head = self.store.head_seq()
-        if head <= self.last_seq:
+        if self.store.head_seq() <= self.last_seq:
             return
         events = self.store.events(since_seq=self.last_seq)
-        self.last_seq = head
-        message = StoreChanged(events)
+        if not events:
+            return
+        self.last_seq = events[-1].seq
         for screen in self.screen_stack:
-            screen.post_message(StoreChanged(message.events))
+            screen.post_message(StoreChanged(events))
 
     # -- actions -----------------------------------------------------------------------------
 
@@ -201,56 +251,72 @@ class CockpitApp(App[None]):
             if command.id == command_id:
                 target = self if command.action.startswith("app.") else screen
                 action = command.action.removeprefix("app.")
+                name = action.partition("(")[0]
+                if target is screen and not hasattr(screen, f"action_{name}"):
+                    self.say(
+                        f"{command.title} is not available on this screen; go back to "
+                        "the board or open a work package",
+                        severity="warning",
+                    )
+                    return
                 self.call_later(target.run_action, action)
                 return
 
     def refuse_readonly(self) -> bool:
         if self.readonly:
-            self.notify(
-                "Read-only: actions are disabled (started with --readonly).",
-                severity="warning",
-                markup=False,
+            self.say(
+                "Read-only: actions are disabled (started with --readonly).", severity="warning"
             )
         return self.readonly
 
     def perform(
         self,
         title: str,
+        wp_id: str,
         call: Callable[[Store], object],
         done: Callable[[object], None] | None = None,
     ) -> None:
-        """Make one engine call in a worker; report success or the engine's refusal."""
-        self._perform(title, call, done)
+        """Make one engine call in a worker; report success or the engine's refusal. The same
+        action on the same WP is not started twice while the first is running."""
+        if (title, wp_id) in self._in_flight:
+            self.say(f"{title} of {wp_id} is already running", severity="warning")
+            return
+        self._in_flight.add((title, wp_id))
+        self._perform(title, wp_id, call, done)
 
-    @work(thread=True, group="action")
+    def _action_finished(self, title: str, wp_id: str) -> None:
+        self._in_flight.discard((title, wp_id))
+
+    @work(thread=True, group="action", exit_on_error=False)
     def _perform(
-        self, title: str, call: Callable[[Store], object], done: Callable[[object], None] | None
+        self,
+        title: str,
+        wp_id: str,
+        call: Callable[[Store], object],
+        done: Callable[[object], None] | None,
     ) -> None:
-        store = self.ws.open_store(self.clock)
         try:
-            result = call(store)
+            store = self.ws.open_store(self.clock)
+            try:
+                result = call(store)
+            finally:
+                store.close()
         except CockpitError as exc:
-            self.call_from_thread(
-                self.notify, str(exc), title=f"{title} refused", severity="error", markup=False
-            )
+            self.call_from_thread(self.say, str(exc), title=f"{title} refused", severity="error")
             return
         except Exception as exc:
             self.call_from_thread(
-                self.notify,
-                f"{type(exc).__name__}: {exc}",
-                title=f"{title} failed",
-                severity="error",
-                markup=False,
+                self.say, f"{type(exc).__name__}: {exc}", title=f"{title} failed", severity="error"
             )
             return
         finally:
-            store.close()
+            self.call_from_thread(self._action_finished, title, wp_id)
         if isinstance(result, list) and result and isinstance(result[0], Event):
             last = result[-1]
             move = last.payload.get("transition")
             moved = f": {move['from']} → {move['to']}" if move else ""
             self.call_from_thread(
-                self.notify, f"{last.type} {last.work_package}{moved}", title=title, markup=False
+                self.say, f"{last.type.replace('_', ' ')} {last.work_package}{moved}", title=title
             )
         self.call_from_thread(self.poll)
         if done is not None:
@@ -264,7 +330,7 @@ class CockpitApp(App[None]):
 
         wp = self.store.work_package(wp_id)
         if wp is None:
-            self.notify(f"No work package {wp_id}.", severity="error", markup=False)
+            self.say(f"No work package {wp_id}.", severity="error")
             return
         ws, by = self.ws, self.principal
 
@@ -273,7 +339,9 @@ class CockpitApp(App[None]):
             def show(run: object) -> None:
                 self.push_screen(modals.VerifyResultModal(wp_id, run.to_json()))  # type: ignore[attr-defined]
 
-            self.perform("Verify", lambda s: actions.verify(ws, s, wp_id, by), show)
+            self.perform(
+                "Verify", wp_id, lambda s: actions.verify(ws, s, wp_id, by, stop=self._halt), show
+            )
             return
         if name == "dispatch":
             eligible = actions.eligible_assignees(ws, wp)
@@ -281,7 +349,9 @@ class CockpitApp(App[None]):
             def on_dispatch(answer: dict[str, Any] | None) -> None:
                 if answer:
                     self.perform(
-                        "Dispatch", lambda s: actions.dispatch(ws, s, wp_id, answer["to"], by)
+                        "Dispatch",
+                        wp_id,
+                        lambda s: actions.dispatch(ws, s, wp_id, answer["to"], by),
                     )
 
             self.push_screen(modals.DispatchModal(wp_id, eligible), on_dispatch)
@@ -291,6 +361,7 @@ class CockpitApp(App[None]):
                 if answer:
                     self.perform(
                         "Recover",
+                        wp_id,
                         lambda s: actions.recover(
                             ws, s, wp_id, answer["owner"], answer["next_action"], by
                         ),
@@ -303,6 +374,7 @@ class CockpitApp(App[None]):
                 if answer:
                     self.perform(
                         "Review",
+                        wp_id,
                         lambda s: actions.review(
                             ws, s, wp_id, answer["verdict"], answer["findings"], by
                         ),
@@ -310,7 +382,6 @@ class CockpitApp(App[None]):
 
             self.push_screen(modals.ReviewModal(wp_id), on_review)
         elif name == "override":
-            from cockpit.engine.domain import State
 
             def on_override(answer: dict[str, Any] | None) -> None:
                 if not answer:
@@ -324,6 +395,7 @@ class CockpitApp(App[None]):
                     if yes:
                         self.perform(
                             "Override",
+                            wp_id,
                             lambda s: actions.override(
                                 ws, s, wp_id, answer["to"], answer["reason"], by
                             ),
@@ -331,7 +403,7 @@ class CockpitApp(App[None]):
 
                 self.push_screen(modals.ConfirmModal(question), confirmed)
 
-            states = [s.value for s in State if s.value != wp["state"]]
+            states = actions.override_targets(wp)
             self.push_screen(modals.OverrideModal(wp_id, states, wp["state"]), on_override)
         elif name == "cancel":
 
@@ -342,7 +414,9 @@ class CockpitApp(App[None]):
                 def confirmed(yes: bool | None) -> None:
                     if yes:
                         self.perform(
-                            "Cancel", lambda s: actions.cancel(ws, s, wp_id, answer["reason"], by)
+                            "Cancel",
+                            wp_id,
+                            lambda s: actions.cancel(ws, s, wp_id, answer["reason"], by),
                         )
 
                 self.push_screen(
@@ -356,6 +430,7 @@ class CockpitApp(App[None]):
                 if answer:
                     self.perform(
                         "Veto",
+                        wp_id,
                         lambda s: actions.veto(
                             ws, s, wp_id, answer["reason"], by, lift=answer["lift"]
                         ),
@@ -365,15 +440,14 @@ class CockpitApp(App[None]):
         elif name == "dismiss":
             advisories = actions.open_advisories(self.store, wp_id)
             if not advisories:
-                self.notify(
-                    f"{wp_id} has no advisory to dismiss.", severity="warning", markup=False
-                )
+                self.say(f"{wp_id} has no advisory to dismiss.", severity="warning")
                 return
 
             def on_dismiss(answer: dict[str, Any] | None) -> None:
                 if answer:
                     self.perform(
                         "Dismiss",
+                        wp_id,
                         lambda s: actions.dismiss_advisory(
                             ws, s, wp_id, answer["advisory"], answer["reason"], by
                         ),

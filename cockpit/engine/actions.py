@@ -7,6 +7,7 @@ missing capability or the state; a bad argument raises InputError (exit 2).
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -243,9 +244,17 @@ def dismiss_advisory(
     return _act(ws, store, wp_id, build)
 
 
-def verify(ws: Workspace, store: Store, wp_id: str, by: str, mode: Mode | None = None) -> GateRun:
-    """Run the gate now on a claimed WP, in the configured mode (SPEC 8)."""
-    return run_gate(ws, store, wp_id, by, mode or ws.config.runner.mode)
+def verify(
+    ws: Workspace,
+    store: Store,
+    wp_id: str,
+    by: str,
+    mode: Mode | None = None,
+    stop: threading.Event | None = None,
+) -> GateRun:
+    """Run the gate now on a claimed WP, in the configured mode (SPEC 8); `stop` abandons
+    it (unrecorded) when the caller is shutting down."""
+    return run_gate(ws, store, wp_id, by, mode or ws.config.runner.mode, stop)
 
 
 def eligible_assignees(ws: Workspace, wp: dict[str, Any]) -> list[str]:
@@ -267,3 +276,9 @@ def open_advisories(store: Store, wp_id: str) -> list[dict[str, Any]]:
     dismissed = {e.payload.get("advisory") for e in events if e.type == "advisory_dismissed"}
     issued = [e.payload for e in events if e.type == "advisory_issued"]
     return [a for a in reversed(issued) if a.get("id") not in dismissed]
+
+
+def override_targets(wp: dict[str, Any]) -> list[str]:
+    """The states an override of this WP may move it to (any other than its own, never
+    the gate's transient `verifying`)."""
+    return [s.value for s in State if s.value != wp["state"] and s is not State.VERIFYING]

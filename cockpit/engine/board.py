@@ -122,3 +122,19 @@ def rejected_file_text(ws: Workspace, name: str) -> str:
     if len(data) > MAX_RAW_BYTES:
         text += "\n… (cut at 1 MiB)"
     return text
+
+
+def rejected_entry_text(ws: Workspace, store: Store, seq: int) -> tuple[str, str]:
+    """(file name, raw text) of the entry rejected at event `seq`; the name is the real
+    one on disk even when it was stored with undecodable bytes escaped."""
+    row = next((r for r in store.rejections() if r["seq"] == seq), None)
+    if row is None:
+        raise NotFound(f"no rejection at seq {seq}")
+    name = row["file"]
+    directory = ws.queue_dir("rejected")
+    if not os.path.lexists(directory / name):
+        real = name.encode("utf-8").decode("unicode_escape", "ignore").encode("latin-1", "ignore")
+        candidate = os.fsdecode(real)
+        if os.path.lexists(directory / candidate):
+            name = candidate
+    return row["file"], rejected_file_text(ws, name)

@@ -77,7 +77,7 @@ def steps(store: Store, wp_id: str) -> list[dict[str, Any]]:
             "transition": transition,
             "packet": None,
             "predicates": None,
-            "summary": _summary(event.type, event.payload),
+            "summary": summarize(event.type, event.payload),
         }
         if "entry" in event.payload:
             step["packet"] = {
@@ -92,7 +92,7 @@ def steps(store: Store, wp_id: str) -> list[dict[str, Any]]:
     return out
 
 
-def _summary(event_type: str, payload: dict[str, Any]) -> str:
+def summarize(event_type: str, payload: dict[str, Any]) -> str:
     """One line saying what the event decided, from its payload."""
     match event_type:
         case "verify_completed":

@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Footer, Input, ProgressBar, Static
 
 from cockpit.app import StoreChanged
 from cockpit.engine import audit
-from cockpit.engine.lineage import _summary as summarize
+from cockpit.engine.lineage import summarize
 from cockpit.screens.status_bar import StatusBar
 from cockpit.screens.text import plain
 
@@ -45,6 +45,7 @@ class AuditScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.filter_text = ""
+        self.verifying = False
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
@@ -74,29 +75,35 @@ class AuditScreen(Screen[None]):
         events = app.store.find_events(limit=LIMIT, **parse_audit_filter(self.filter_text))
         table.clear()
         for event in events:
-            table.add_row(
-                Text(str(event.seq)),
-                Text(event.ts[:19]),
-                Text(event.type),
-                plain(event.work_package or "-"),
-                plain(event.principal or "-"),
-                plain(event.entry_id or "-"),
-                plain(summarize(event.type, event.payload)),
-                key=str(event.seq),
-            )
+            table.add_row(*self._cells(event), key=str(event.seq))
         if events:
             table.move_cursor(row=len(events) - 1)
 
-    def action_verify_chain(self) -> None:
-        self.query_one("#integrity", Static).update(Text("verifying the chain…", style="#fbbf24"))
-        self.query_one("#progress", ProgressBar).remove_class("hidden")
-        self.verify()
+    @staticmethod
+    def _cells(event: Any) -> tuple[Text, ...]:
+        return (
+            Text(str(event.seq)),
+            Text(event.ts[:19]),
+            Text(event.type),
+            plain(event.work_package or "-"),
+            plain(event.principal or "-"),
+            plain(event.entry_id or "-"),
+            plain(summarize(event.type, event.payload)),
+        )
 
-    @work(thread=True, exclusive=True, group="audit-verify")
-    def verify(self) -> None:
+    def action_verify_chain(self) -> None:
+        if self.verifying:
+            return
+        self.verifying = True
+        self.query_one("#integrity", Static).update(Text("verifying the chain…", style="#fbbf24"))
+        bar = self.query_one("#progress", ProgressBar)
+        bar.remove_class("hidden")
+        self.verify(bar)
+
+    @work(thread=True, exclusive=True, group="audit-verify", exit_on_error=False)
+    def verify(self, bar: ProgressBar) -> None:
         app: Any = self.app
         store = app.ws.open_store()
-        bar = self.query_one("#progress", ProgressBar)
         try:
             report = audit.verify(
                 app.ws,
@@ -115,6 +122,7 @@ class AuditScreen(Screen[None]):
         self.app.call_from_thread(self._show_integrity, text)
 
     def _show_integrity(self, text: Text) -> None:
+        self.verifying = False
         self.query_one("#integrity", Static).update(text)
         self.query_one("#progress", ProgressBar).add_class("hidden")
 
@@ -140,5 +148,15 @@ class AuditScreen(Screen[None]):
         self.app.pop_screen()
 
     def on_store_changed(self, message: StoreChanged) -> None:
+        """New events are added at the end, in place; the cursor stays where it is."""
         self.query_one("#status", StatusBar).refresh_from_app("audit chain")
-        self.fill()
+        wanted = parse_audit_filter(self.filter_text)
+        table = self.query_one("#events", DataTable)
+        for event in message.events:
+            if wanted.get("types") and event.type not in wanted["types"]:
+                continue
+            if wanted.get("principal") and event.principal != wanted["principal"]:
+                continue
+            if wanted.get("work_package") and event.work_package != wanted["work_package"]:
+                continue
+            table.add_row(*self._cells(event), key=str(event.seq))

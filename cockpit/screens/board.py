@@ -58,7 +58,9 @@ class BoardScreen(Screen[None]):
         )
         yield Static(id="columns", classes="columns")
         app: Any = self.app
-        yield BoardTable(self._fetch, self._count, app.store.work_package, app.clock, id="board")
+        yield BoardTable(
+            self._fetch, self._count, app.store.work_package, app.clock, self._locate, id="board"
+        )
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -81,6 +83,16 @@ class BoardScreen(Screen[None]):
             descending=self.sort in ("age", "updated"),
             offset=offset,
             limit=limit,
+        )
+
+    def _locate(self, wp_id: str) -> int | None:
+        app: Any = self.app
+        return board_queries.position(
+            app.store,
+            self._filter(),
+            wp_id,
+            sort=self.sort,
+            descending=self.sort in ("age", "updated"),
         )
 
     def _count(self) -> int:
@@ -112,12 +124,10 @@ class BoardScreen(Screen[None]):
 
     def on_store_changed(self, message: StoreChanged) -> None:
         table = self.query_one(BoardTable)
-        before = table.total
-        if self._count() != before or self.attention or self.sort in ("state", "updated"):
-            with self.app.batch_update():
-                table.reload()
-        else:
-            table.update_rows(message.work_packages)
+        # A change can move a row in the sort or in or out of the filter: re-read the
+        # visible window (one count, one page), keeping the cursor on its work package.
+        with self.app.batch_update():
+            table.reload()
         self.query_one("#status", StatusBar).refresh_from_app(self.view_label())
 
     # -- actions -------------------------------------------------------------------------------
@@ -125,7 +135,8 @@ class BoardScreen(Screen[None]):
     def selected(self) -> str | None:
         wp_id = self.query_one(BoardTable).selected_id()
         if wp_id is None:
-            self.notify("No work package is selected.", severity="warning", markup=False)
+            app: Any = self.app
+            app.say("No work package is selected.", severity="warning")
         return wp_id
 
     def action_act(self, name: str) -> None:

@@ -106,6 +106,7 @@ class BoardTable(ScrollView, can_focus=True):
         count: Callable[[], int],
         fetch_one: Callable[[str], dict[str, Any] | None],
         now: Callable[[], datetime],
+        locate: Callable[[str], int | None] | None = None,
         *,
         id: str | None = None,
     ) -> None:
@@ -113,6 +114,7 @@ class BoardTable(ScrollView, can_focus=True):
         self._fetch = fetch
         self._count = count
         self._fetch_one = fetch_one
+        self._locate = locate
         self._now = now
         self._total = 0
         self._cache: dict[int, dict[str, Any]] = {}
@@ -132,12 +134,10 @@ class BoardTable(ScrollView, can_focus=True):
         self.virtual_size = Size(self.size.width, self._total)
         if self.cursor >= self._total:
             self.cursor = max(self._total - 1, 0)
-        if selected is not None:
-            self.row_at(self.cursor)  # loads the page around the cursor
-            for index, row in self._cache.items():
-                if row["id"] == selected:
-                    self.cursor = index
-                    break
+        if selected is not None and self._locate is not None:
+            index = self._locate(selected)
+            if index is not None:
+                self.cursor = index
         self.refresh()
         self.post_message(self.Highlighted(self.selected_id()))
 
@@ -210,6 +210,7 @@ class BoardTable(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         self.virtual_size = Size(self.size.width, self._total)
+        self.watch_cursor(self.cursor, self.cursor)  # keep the cursor on screen
 
     # -- actions ------------------------------------------------------------------------
 

@@ -49,4 +49,5 @@ class HelpScreen(ModalScreen[None]):
                 yield Static(keys_table())
 
     def action_close(self) -> None:
-        self.dismiss(None)
+        if self.app.screen is self:
+            self.dismiss(None)

@@ -21,6 +21,15 @@ from cockpit.screens.status_bar import StatusBar
 from cockpit.screens.text import OUTCOME_STYLES
 
 BAR = 40
+DECISIONS = frozenset(
+    {
+        "verify_completed",
+        "advisory_issued",
+        "claim_packet_created",
+        "override_applied",
+        "task_completed",
+    }
+)
 
 
 def metrics_table(document: dict[str, Any]) -> Table:
@@ -30,9 +39,9 @@ def metrics_table(document: dict[str, Any]) -> Table:
     for key, value in document.items():
         if key == "advisory":
             for name, share in value.items():
-                table.add_row(f"advisory.{name}", cell_text(share))
+                table.add_row(Text(f"advisory.{name}"), Text(cell_text(share)))
         else:
-            table.add_row(key, cell_text(value))
+            table.add_row(Text(key), Text(cell_text(value)))
     return table
 
 
@@ -98,4 +107,6 @@ class MetricsScreen(Screen[None]):
         self.query_one("#charts", Static).update(charts)
 
     def on_store_changed(self, message: StoreChanged) -> None:
-        self.fill()
+        # Only decisions move the accounting; a burst of other events costs nothing here.
+        if any(e.type in DECISIONS for e in message.events):
+            self.fill()

@@ -66,6 +66,8 @@ class ActionModal(ModalScreen[dict[str, Any] | None]):
         self.action_submit()
 
     def action_submit(self) -> None:
+        if self.app.screen is not self:  # a second Enter after dismiss must not pop the board
+            return
         answer = self.values()
         if isinstance(answer, str):
             self.query_one("#problem", Label).update(Text(answer, style="bold #ef4444"))
@@ -73,7 +75,8 @@ class ActionModal(ModalScreen[dict[str, Any] | None]):
         self.dismiss(answer)
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        if self.app.screen is self:
+            self.dismiss(None)
 
 
 def _text(modal: Widget, selector: str) -> str:
@@ -202,10 +205,14 @@ class VetoModal(ActionModal):
         state = "A veto stands." if self.active else "No veto stands."
         yield Label(state)
         with Horizontal(classes="switch-row"):
-            yield Switch(value=self.active, id="lift")
-            yield Label("Lift the veto" if self.active else "Lift (nothing to lift)")
+            yield Switch(value=False, id="lift", disabled=not self.active)
+            yield Label("Lift the standing veto" if self.active else "Lift (no veto stands)")
         yield Label("Reason (required):")
         yield Input(placeholder="why", id="reason")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#reason", Input).focus()
 
     def values(self) -> dict[str, Any] | str:
         reason = _text(self, "#reason")
@@ -273,10 +280,11 @@ class ConfirmModal(ModalScreen[bool]):
         self.query_one("#no", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "yes")
+        self.action_answer(event.button.id == "yes")
 
     def action_answer(self, yes: bool) -> None:
-        self.dismiss(yes)
+        if self.app.screen is self:
+            self.dismiss(yes)
 
 
 def predicate_table(predicates: dict[str, Any]) -> Table:
@@ -318,13 +326,14 @@ class VerifyResultModal(ModalScreen[None]):
             with VerticalScroll():
                 yield Static(predicate_table(doc["predicates"]))
             with Horizontal(classes="buttons"):
-                yield Button("close", id="close")
+                yield Button("Close", id="close")
 
     def on_button_pressed(self) -> None:
-        self.dismiss(None)
+        self.action_close()
 
     def action_close(self) -> None:
-        self.dismiss(None)
+        if self.app.screen is self:
+            self.dismiss(None)
 
 
 class TextModal(ModalScreen[None]):
@@ -345,10 +354,11 @@ class TextModal(ModalScreen[None]):
             with VerticalScroll():
                 yield Static(plain(self.body, keep_newlines=True), markup=False)
             with Horizontal(classes="buttons"):
-                yield Button("close", id="close")
+                yield Button("Close", id="close")
 
     def on_button_pressed(self) -> None:
-        self.dismiss(None)
+        self.action_close()
 
     def action_close(self) -> None:
-        self.dismiss(None)
+        if self.app.screen is self:
+            self.dismiss(None)

@@ -48,26 +48,26 @@ class RejectedScreen(Screen[None]):
                 plain(row["entry_id"] or "-"),
                 Text(row["code"], style="bold #f97316"),
                 plain(row["message"]),
-                key=row["file"],
+                key=str(row["seq"]),
             )
         self.query_one("#status", StatusBar).refresh_from_app("rejected entries")
 
     @on(DataTable.RowSelected, "#rejected")
     def open_selected(self, event: DataTable.RowSelected) -> None:
-        self._open(str(event.row_key.value))
+        self._open(int(str(event.row_key.value)))
 
     def action_open(self) -> None:
         table = self.query_one("#rejected", DataTable)
         if table.row_count:
             key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-            self._open(str(key.value))
+            self._open(int(str(key.value)))
 
-    def _open(self, name: str) -> None:
+    def _open(self, seq: int) -> None:
         app: Any = self.app
         try:
-            text = board.rejected_file_text(app.ws, name)
+            name, text = board.rejected_entry_text(app.ws, app.store, seq)
         except CockpitError as exc:
-            self.notify(str(exc), severity="error", markup=False)
+            app.say(str(exc), severity="error")
             return
         self.app.push_screen(TextModal(f"queue/rejected/{name}", text))
 

@@ -14,7 +14,8 @@ from cockpit.store import board as board_queries
 
 class StatusBar(Static):
     DEFAULT_CSS = """
-    StatusBar { height: 2; background: $panel; padding: 0 1; }
+    StatusBar { height: 2; background: $panel; padding: 0 1; text-wrap: nowrap;
+                text-overflow: ellipsis; }
     """
 
     def refresh_from_app(self, view: str = "") -> None:
@@ -40,7 +41,7 @@ class StatusBar(Static):
             if counts.get(state):
                 second.append(f" {state} {counts[state]} ", style=style)
         attention = board_queries.attention_count(store)
-        rejected = len(store.rejections())
+        rejected = store.rejection_count()
         second.append("  ")
         second.append(f"attention {attention}", style="bold #f97316" if attention else "#6b7280")
         second.append("  ")

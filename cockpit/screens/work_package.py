@@ -85,7 +85,8 @@ class WorkPackageScreen(Screen[None]):
     def __init__(self, wp_id: str) -> None:
         super().__init__()
         self.wp_id = wp_id
-        self.packets: dict[str, Syntax | Text] = {}
+        self.packets: list[Syntax] = []
+        self.packet_keys: list[str] = []
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
@@ -152,34 +153,43 @@ class WorkPackageScreen(Screen[None]):
         tree.root.expand()
 
     def _fill_packets(self, store: Any) -> None:
-        view = self.query_one("#packet-list", ListView)
-        view.clear()
-        self.packets = {}
+        """The packet list: each entry's YAML, then the diffs. Rebuilt only when the set
+        of packets changed (items carry no ids: a rebuild never collides with the old)."""
+        items: list[tuple[str, Text, Syntax]] = []
         for entry in store.entries(self.wp_id):
-            key = f"packet-{entry['seq']}"
-            self.packets[key] = Syntax(
+            body = Syntax(
                 literal(entry["raw"] or "", keep_newlines=True),
                 "yaml",
                 theme="ansi_dark",
                 line_numbers=True,
                 word_wrap=True,
             )
-            view.append(ListItem(Static(plain(f"{entry['id']}  {entry['kind']}")), id=key))
-        for n, diff in enumerate(lineage.packet_diffs(store, self.wp_id)):
-            key = f"diff-{n}"
-            body = diff["diff"] or "(no difference)"
-            self.packets[key] = Syntax(
-                literal(body, keep_newlines=True), "diff", theme="ansi_dark", word_wrap=True
+            items.append((f"packet {entry['seq']}", plain(f"{entry['id']}  {entry['kind']}"), body))
+        for diff in lineage.packet_diffs(store, self.wp_id):
+            body = Syntax(
+                literal(diff["diff"] or "(no difference)", keep_newlines=True),
+                "diff",
+                theme="ansi_dark",
+                word_wrap=True,
             )
             label = plain(f"diff {diff['from']} → {diff['to']}", "#c084fc")
-            view.append(ListItem(Static(label), id=key))
-        first = next(iter(self.packets.values()), Text("No packets yet."))
+            items.append((f"diff {diff['from']} {diff['to']}", label, body))
+        keys = [key for key, _, _ in items]
+        if keys == self.packet_keys:
+            return
+        self.packet_keys = keys
+        self.packets = [body for _, _, body in items]
+        view = self.query_one("#packet-list", ListView)
+        view.clear()
+        view.extend(ListItem(Static(label)) for _, label, _ in items)
+        first: Syntax | Text = self.packets[0] if self.packets else Text("No packets yet.")
         self.query_one("#packet-body", Static).update(first)
 
     @on(ListView.Highlighted, "#packet-list")
     def show_packet(self, event: ListView.Highlighted) -> None:
-        if event.item is not None and event.item.id in self.packets:
-            self.query_one("#packet-body", Static).update(self.packets[event.item.id])
+        index = event.list_view.index
+        if index is not None and 0 <= index < len(self.packets):
+            self.query_one("#packet-body", Static).update(self.packets[index])
 
     def _fill_verify(self, store: Any) -> None:
         verifies = store.find_events(types=("verify_completed",), work_package=self.wp_id, limit=1)

@@ -75,6 +75,33 @@ def page(
     return [projections.decode_work_package(dict(r)) for r in rows]
 
 
+def position(
+    store: Store,
+    board_filter: BoardFilter,
+    wp_id: str,
+    *,
+    sort: str = "id",
+    descending: bool = False,
+) -> int | None:
+    """The row index of `wp_id` on the filtered, sorted board, or None if not on it."""
+    where, args = board_filter.where()
+    key = SORTS.get(sort, "id")
+    row = store.conn.execute(
+        f"SELECT {key} FROM work_packages{where}{' AND' if where else ' WHERE'} id = ?",
+        [*args, wp_id],
+    ).fetchone()
+    if row is None:
+        return None
+    before = "<" if not descending else ">"
+    clause = f"({key} {before} ? OR ({key} = ? AND id {before} ?))"
+    joined = f"{where} AND {clause}" if where else f" WHERE {clause}"
+    return int(
+        store.conn.execute(
+            f"SELECT count(*) FROM work_packages{joined}", [*args, row[0], row[0], wp_id]
+        ).fetchone()[0]
+    )
+
+
 def state_counts(store: Store) -> dict[str, int]:
     rows = store.conn.execute("SELECT state, count(*) FROM work_packages GROUP BY state")
     return {r[0]: int(r[1]) for r in rows}

@@ -296,6 +296,9 @@ class Store:
             args.append(work_package)
         return [dict(r) for r in self.conn.execute(sql + " ORDER BY seq, from_id, to_id", args)]
 
+    def rejection_count(self) -> int:
+        return int(self.conn.execute("SELECT count(*) FROM rejections").fetchone()[0])
+
     def rejections(self) -> list[dict[str, Any]]:
         rows = self.conn.execute("SELECT * FROM rejections ORDER BY seq").fetchall()
         return [dict(r) for r in rows]
