@@ -311,16 +311,23 @@ class CockpitApp(App[None]):
             return
         finally:
             self.call_from_thread(self._action_finished, title, wp_id)
-        if isinstance(result, list) and result and isinstance(result[0], Event):
-            last = result[-1]
-            move = last.payload.get("transition")
-            moved = f": {move['from']} → {move['to']}" if move else ""
-            self.call_from_thread(
-                self.say, f"{last.type.replace('_', ' ')} {last.work_package}{moved}", title=title
-            )
-        self.call_from_thread(self.poll)
-        if done is not None:
-            self.call_from_thread(done, result)
+        try:
+            if isinstance(result, list) and result and isinstance(result[0], Event):
+                last = result[-1]
+                move = last.payload.get("transition")
+                moved = f": {move['from']} → {move['to']}" if move else ""
+                what = f"{last.type.replace('_', ' ')} {last.work_package}{moved}"
+                self.call_from_thread(self.say, what, title=title)
+            self.call_from_thread(self.poll)
+            if done is not None:
+                self.call_from_thread(done, result)
+        except Exception as exc:  # the action happened; say that showing it went wrong
+            if not self._halt.is_set():
+                self.call_from_thread(
+                    self.say,
+                    f"{title} was recorded, but showing it failed: {exc}",
+                    severity="warning",
+                )
 
     def start_action(self, name: str, wp_id: str) -> None:
         """Open the dialog for action `name` on `wp_id`, then make the engine call."""
