@@ -19,12 +19,13 @@ from rich.text import Text
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.command import Hit, Hits, Provider
+from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.message import Message
 from textual.screen import Screen
 
 from cockpit.engine import actions
 from cockpit.engine.errors import CockpitError, RunnerLocked
+from cockpit.engine.lineage import summarize
 from cockpit.engine.runner import RunnerLock, sweep_and_verify
 from cockpit.engine.text import literal
 from cockpit.engine.workspace import Workspace
@@ -47,6 +48,18 @@ class StoreChanged(Message):
 
 class CockpitCommands(Provider):
     """Every command of the key table, in the palette (`:` or ctrl+p)."""
+
+    async def discover(self) -> Hits:
+        """With nothing typed yet, list every command."""
+        app = self.app
+        assert isinstance(app, CockpitApp)
+        for command in [*WP_ACTIONS, *VIEWS]:
+            if command.id != "command":
+                yield DiscoveryHit(
+                    f"{command.title}: {command.help}",
+                    partial(app.run_command, command.id),
+                    help=f"key {command.key}",
+                )
 
     async def search(self, query: str) -> Hits:
         app = self.app
@@ -175,7 +188,7 @@ class CockpitApp(App[None]):
     @property
     def ingest_label(self) -> str:
         if self.readonly:
-            return "read-only · following the store"
+            return "following the store"
         if self.lock is not None:
             return f"ingesting here ({self.ws.config.runner.mode.value})"
         if self.follows and self.follows.startswith("nobody"):
@@ -316,7 +329,10 @@ class CockpitApp(App[None]):
                 last = result[-1]
                 move = last.payload.get("transition")
                 moved = f": {move['from']} → {move['to']}" if move else ""
-                what = f"{last.type.replace('_', ' ')} {last.work_package}{moved}"
+                said = summarize(last.type, last.payload)
+                what = f"{last.type.replace('_', ' ')} {last.work_package}{moved}" + (
+                    f": {said}" if said and not moved else ""
+                )
                 self.call_from_thread(self.say, what, title=title)
             self.call_from_thread(self.poll)
             if done is not None:

@@ -696,3 +696,17 @@ def test_validation_commands_do_not_inherit_the_runners_secrets(env: Env) -> Non
     assert json.loads(done.stdout)["admitted"] == 1, done.stdout
     payload = admitted(env)
     assert [r["exit_code"] for r in payload["validation"]] == [0, 0, 0]
+
+
+def test_shadow_runner_verifies_a_claim_once_not_in_a_loop(env: Env) -> None:
+    """A WP overridden into `claimed` (no new claim) is verified once per mode."""
+    env.drop("wp.yaml", work_package("WP-1", created=t(0)))
+    env.sweep()
+    assert env.cli("override", "WP-1", "--to", "claimed", "--reason", "re-check").code == 0
+    config = env.root / "cockpit.yaml"
+    config.write_text(config.read_text().replace("mode: live", "mode: shadow"))
+    env.reload()
+    for _ in range(3):
+        env.sweep()
+    verifies = [e for e in env.events("WP-1") if e.type == "verify_completed"]
+    assert [v.payload["outcome"] for v in verifies] == ["skipped"]

@@ -143,7 +143,9 @@ def open_tui(ws: Any, as_principal: str | None, readonly: bool) -> None:
     from cockpit.engine.actions import resolve_principal
 
     principal = resolve_principal(ws, as_principal)
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+    # textual-serve runs the app with pipes for stdio and names its web driver instead.
+    served = bool(os.environ.get("TEXTUAL_DRIVER"))
+    if not served and not (sys.stdin.isatty() and sys.stdout.isatty()):
         with ws.open_store() as store:
             _print_board(ws, store)
         return

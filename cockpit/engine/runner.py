@@ -120,16 +120,28 @@ class AutoVerifier:
         wp = self.store.work_package(wp_id)
         if wp is None or wp["state"] != State.CLAIMED:
             return False
+        # SPEC 5: a claim is judged at most once per mode. A WP pushed into `claimed` with
+        # no claim at all (an override) is judged once since it entered `claimed`.
+        events = self.store.events(wp_id)
         claim = current_claim(self.store, wp_id)
-        if claim is None:
-            return True
-        verdicts = [
-            e.payload
-            for e in self.store.find_events(
-                types=("verify_completed",), work_package=wp_id, limit=1_000_000
+        if claim is not None:
+            verdicts = [
+                e.payload
+                for e in events
+                if e.type == "verify_completed"
+                and (e.payload.get("claim") or {}).get("id") == claim.id
+            ]
+        else:
+            since = max(
+                (
+                    e.seq
+                    for e in events
+                    if (e.payload.get("transition") or {}).get("to") == State.CLAIMED.value
+                    and e.type != "verify_completed"
+                ),
+                default=0,
             )
-            if (e.payload.get("claim") or {}).get("id") == claim.id
-        ]
+            verdicts = [e.payload for e in events if e.type == "verify_completed" and e.seq > since]
         if withholds(self.mode, wp, self.ws.config.runner.canary_labels):
             return not any(v.get("mode") == self.mode.value for v in verdicts)
         return not any(v.get("outcome") != "skipped" for v in verdicts)

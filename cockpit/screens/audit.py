@@ -22,7 +22,8 @@ LIMIT = 2000
 
 
 def parse_audit_filter(text: str) -> dict[str, Any]:
-    """`type:a,b principal:P wp:W` → keyword arguments for Store.find_events."""
+    """`type:a,b principal:P wp:W` → keyword arguments for Store.find_events. Raises
+    ValueError naming a token it does not understand (a typo must not match everything)."""
     found: dict[str, Any] = {}
     for token in text.split():
         key, _, value = token.partition(":")
@@ -32,6 +33,8 @@ def parse_audit_filter(text: str) -> dict[str, Any]:
             found["principal"] = value
         elif key in ("wp", "work_package") and value:
             found["work_package"] = value
+        else:
+            raise ValueError(f"{token!r} is not type:T, principal:P or wp:W")
     return found
 
 
@@ -134,22 +137,37 @@ class AuditScreen(Screen[None]):
 
     @on(Input.Submitted, "#audit-filter")
     def apply_filter(self, event: Input.Submitted) -> None:
+        try:
+            parse_audit_filter(event.value)
+        except ValueError as exc:
+            app: Any = self.app
+            app.say(f"filter not applied: {exc}", severity="warning")
+            return
         self.filter_text = event.value.strip()
         event.input.add_class("hidden")
         self.fill()
+        self.query_one("#status", StatusBar).refresh_from_app(self.view_label())
         self.query_one("#events", DataTable).focus()
 
+    def view_label(self) -> str:
+        return f"audit chain · filter {self.filter_text}" if self.filter_text else "audit chain"
+
     def action_back(self) -> None:
+        """esc: close the filter field, else clear an applied filter, else go back."""
         field = self.query_one("#audit-filter", Input)
         if not field.has_class("hidden"):
             field.add_class("hidden")
             self.query_one("#events", DataTable).focus()
-            return
-        self.app.pop_screen()
+        elif self.filter_text:
+            self.filter_text = ""
+            self.fill()
+            self.query_one("#status", StatusBar).refresh_from_app(self.view_label())
+        else:
+            self.app.pop_screen()
 
     def on_store_changed(self, message: StoreChanged) -> None:
         """New events are added at the end, in place; the cursor stays where it is."""
-        self.query_one("#status", StatusBar).refresh_from_app("audit chain")
+        self.query_one("#status", StatusBar).refresh_from_app(self.view_label())
         wanted = parse_audit_filter(self.filter_text)
         table = self.query_one("#events", DataTable)
         for event in message.events:

@@ -205,7 +205,8 @@ class VetoModal(ActionModal):
         state = "A veto stands." if self.active else "No veto stands."
         yield Label(state)
         with Horizontal(classes="switch-row"):
-            yield Switch(value=False, id="lift", disabled=not self.active)
+            # With a veto standing the dialog is for lifting it; off, it raises another.
+            yield Switch(value=self.active, id="lift", disabled=not self.active)
             yield Label("Lift the standing veto" if self.active else "Lift (no veto stands)")
         yield Label("Reason (required):")
         yield Input(placeholder="why", id="reason")
@@ -213,6 +214,13 @@ class VetoModal(ActionModal):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#reason", Input).focus()
+        self._label_ok(self.active)
+
+    def on_switch_changed(self, event: Switch.Changed) -> None:
+        self._label_ok(event.value)
+
+    def _label_ok(self, lift: bool) -> None:
+        self.query_one("#ok", Button).label = "Lift veto" if lift else "Raise veto"
 
     def values(self) -> dict[str, Any] | str:
         reason = _text(self, "#reason")

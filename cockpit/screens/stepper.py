@@ -62,7 +62,8 @@ class StepperScreen(Screen[None]):
             self.query_one("#step-head", Static).update(Text("No events yet."))
             return
         step = self.steps[self.index]
-        head = Text(f"Step {self.index + 1}/{len(self.steps)}  ", style="bold")
+        head = plain(f"{self.wp_id}  ", "bold #38bdf8")
+        head.append(f"step {self.index + 1}/{len(self.steps)}  ", style="bold")
         head.append(f"seq {step['seq']}  {step['ts']}  ", style="#9ca3af")
         head.append(step["type"], style="bold #38bdf8")
         head.append("  by ", style="#9ca3af")
@@ -71,7 +72,8 @@ class StepperScreen(Screen[None]):
         head.append_text(badge(step["state"]))
         move = step["transition"]
         if move:
-            head.append(f"   ({move['from'] or ''} → {move['to']})", style="#38bdf8")
+            moved = f"{move['from']} → {move['to']}" if move["from"] else f"new → {move['to']}"
+            head.append(f"   ({moved})", style="#38bdf8")
         if step["summary"]:
             head.append("\n")
             head.append_text(plain(step["summary"]))

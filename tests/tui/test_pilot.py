@@ -12,7 +12,7 @@ from typing import Any
 
 from textual.pilot import Pilot
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Input, Label, Select, Switch, TextArea
+from textual.widgets import Button, DataTable, Input, Label, Select, Switch, TextArea
 
 from cockpit.app import CockpitApp
 from cockpit.engine.runner import RunnerLock, sweep_and_verify
@@ -368,9 +368,9 @@ def test_veto_raise_then_lift(demo_ws: Workspace) -> None:
         await pilot.press("x")
         assert isinstance(app.screen, modals.VetoModal)
         lift = app.screen.query_one("#lift", Switch)
-        assert not lift.value  # a standing veto is only lifted when the user says so
-        await pilot.click("#lift")
+        # With a veto standing, the dialog is for lifting it, and its button says so.
         assert lift.value
+        assert str(app.screen.query_one("#ok", Button).label) == "Lift veto"
         await type_into(pilot, "#reason", "PII removed")
         await pilot.press("ctrl+s")
         await settled(pilot)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import subprocess
 import sys
@@ -16,6 +17,28 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+async def browser_session(port: int) -> bytes:
+    """Open the websocket a browser opens and collect what the app draws."""
+    import aiohttp
+
+    got = b""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(f"http://127.0.0.1:{port}/ws") as ws,
+    ):
+        await ws.send_json(["resize", {"width": 120, "height": 40}])
+        while b"Cockpit" not in got:
+            try:
+                message = await asyncio.wait_for(ws.receive(), 20)
+            except TimeoutError:
+                break
+            if message.type not in (aiohttp.WSMsgType.BINARY, aiohttp.WSMsgType.TEXT):
+                break
+            data = message.data
+            got += data if isinstance(data, bytes) else data.encode()
+    return got
 
 
 def test_serve_answers_on_loopback_with_the_app_page(tmp_path: Path) -> None:
@@ -47,6 +70,8 @@ def test_serve_answers_on_loopback_with_the_app_page(tmp_path: Path) -> None:
                 time.sleep(0.2)
         assert "textual" in page.lower()
         assert f"127.0.0.1:{port}" in page  # bound to loopback, as the default says
+        screen = asyncio.run(browser_session(port))
+        assert b"Cockpit" in screen  # the app itself runs for the browser, not just the page
     finally:
         proc.terminate()
         proc.wait(timeout=10)
