@@ -8,7 +8,6 @@ import json
 import os
 import socket
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -203,15 +202,28 @@ def run_once(
         for _ in range(YOUNG_RETRIES):
             if summary.mode is Mode.DRY_RUN or not summary.sweep.retried:
                 break
-            if stop is not None and stop.wait(queue.YOUNG_SECONDS + 0.1):
-                break
-            if stop is None:
-                time.sleep(queue.YOUNG_SECONDS + 0.1)
+            if (stop or threading.Event()).wait(queue.YOUNG_SECONDS + 0.1):
+                break  # asked to stop while waiting
             again = sweep_and_verify(ws, store, mode, on_event, stop)
             summary.sweep.retried = 0
             summary.sweep.merge(again.sweep)
             summary.verifications += again.verifications
         return summary
+
+
+def _machinery(
+    ws: Workspace,
+    store: Store,
+    mode: Mode,
+    on_event: Callable[[Event], None] | None,
+    stop: threading.Event | None,
+) -> tuple[AutoVerifier, Sweeper]:
+    """The sweeper and the gate runs it triggers after each ingested entry."""
+    verifier = AutoVerifier(ws, store, mode, on_event, stop)
+    sweeper = Sweeper(
+        ws, store, dry_run=mode is Mode.DRY_RUN, on_event=on_event, after_ingest=verifier
+    )
+    return verifier, sweeper
 
 
 def sweep_and_verify(
@@ -224,10 +236,7 @@ def sweep_and_verify(
     """One sweep plus the gate runs that are due, for a caller that already holds the
     runner lock (run_once, the TUI when it is the ingester)."""
     mode = mode or ws.config.runner.mode
-    verifier = AutoVerifier(ws, store, mode, on_event, stop)
-    sweeper = Sweeper(
-        ws, store, dry_run=mode is Mode.DRY_RUN, on_event=on_event, after_ingest=verifier
-    )
+    verifier, sweeper = _machinery(ws, store, mode, on_event, stop)
     result = sweeper.sweep(stop)
     verifier.verify_due(stop)
     result.events += verifier.events
@@ -254,10 +263,7 @@ def run_forever(
     with RunnerLock(ws):
         if on_start is not None:
             on_start()
-        verifier = AutoVerifier(ws, store, mode, on_event, stop)
-        sweeper = Sweeper(
-            ws, store, dry_run=mode is Mode.DRY_RUN, on_event=on_event, after_ingest=verifier
-        )
+        verifier, sweeper = _machinery(ws, store, mode, on_event, stop)
         ws.ensure_dirs()
         while not stop.is_set():
             before = verifier.events
