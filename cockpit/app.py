@@ -110,7 +110,7 @@ class CockpitApp(App[None]):
         self.poll_seconds = poll_seconds
         self.sweep_seconds = sweep_seconds
         self.blink = blink  # off for snapshots: a blinking cursor is not a fixed picture
-        self.store: Store = ws.open_store(clock)
+        self.store: Store = ws.open_store(clock, readonly=readonly)
         self.last_seq = self.store.head_seq()
         self.lock: RunnerLock | None = None
         self.follows: str | None = None

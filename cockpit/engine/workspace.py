@@ -68,7 +68,11 @@ class Workspace:
             self.queue_dir(name).mkdir(parents=True, exist_ok=True)
         self.state_dir.mkdir(parents=True, exist_ok=True)
 
-    def open_store(self, clock: Clock = utc_now) -> Store:
+    def open_store(self, clock: Clock = utc_now, *, readonly: bool = False) -> Store:
+        """The workspace's store; with `readonly`, an existing one opened for reading only
+        (no directory or file is created)."""
+        if readonly:
+            return Store.open_readonly(self.db_path, clock)
         self.ensure_dirs()
         return Store.open(self.db_path, clock)
 

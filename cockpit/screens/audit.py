@@ -106,7 +106,7 @@ class AuditScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="audit-verify", exit_on_error=False)
     def verify(self, bar: ProgressBar) -> None:
         app: Any = self.app
-        store = app.ws.open_store()
+        store = app.ws.open_store(readonly=app.readonly)
         try:
             report = audit.verify(
                 app.ws,

@@ -249,11 +249,22 @@ class DismissModal(ActionModal):
             id="advisory",
             value=options[0][1] if len(options) == 1 else Select.NULL,
         )
-        for advisory in self.advisories[:1]:
-            for reason in advisory.get("reasons", [])[:4]:
-                yield Label(plain(f"· {reason}", "#9ca3af"))
+        yield Label(
+            self._reasons(self.advisories[0] if len(self.advisories) == 1 else None),
+            id="advisory-reasons",
+        )
         yield Label("Reason (required):")
         yield Input(placeholder="why this advisory does not apply", id="reason")
+
+    @staticmethod
+    def _reasons(advisory: dict[str, Any] | None) -> Text:
+        if advisory is None:
+            return Text("")
+        return Text("\n").join(plain(f"· {r}", "#9ca3af") for r in advisory.get("reasons", [])[:4])
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        chosen = next((a for a in self.advisories if a["id"] == event.value), None)
+        self.query_one("#advisory-reasons", Label).update(self._reasons(chosen))
 
     def values(self) -> dict[str, Any] | str:
         advisory = self.query_one("#advisory", Select).value

@@ -116,6 +116,23 @@ class Store:
         store._ensure_schema()
         return store
 
+    @classmethod
+    def open_readonly(cls, path: Path, clock: Clock = utc_now) -> Store:
+        """Open an existing store for reading only: nothing is created or changed (for
+        `--readonly`). Raises FileNotFoundError if there is no store yet."""
+        if not path.is_file():
+            raise FileNotFoundError(2, "no store yet (nothing has been ingested)", str(path))
+        conn = sqlite3.connect(
+            f"file:{path}?mode=ro",
+            uri=True,
+            isolation_level=None,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+            check_same_thread=False,
+        )
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        return cls(conn, clock)
+
     def close(self) -> None:
         self.conn.close()
 
