@@ -21,17 +21,31 @@ from cockpit.screens.text import age, badge, outcome, plain
 
 PAGE = 200
 
-# (header, width); the title takes what is left.
-COLUMNS: list[tuple[str, int]] = [
-    ("ID", 10),
-    ("TITLE", 0),
-    ("STATE", 16),
-    ("TIER", 9),
-    ("ASSIGNEE", 20),
-    ("LAST VERIFY", 28),
-    ("OVR", 4),
-    ("AGE", 5),
+# (key, header, width); the title takes what is left.
+COLUMNS: list[tuple[str, str, int]] = [
+    ("id", "ID", 10),
+    ("title", "TITLE", 0),
+    ("state", "STATE", 16),
+    ("tier", "TIER", 9),
+    ("assignee", "ASSIGNEE", 20),
+    ("verify", "LAST VERIFY", 28),
+    ("ovr", "OVR", 4),
+    ("age", "AGE", 5),
 ]
+# On a narrow terminal the overridden mark moves next to the state and tier and age go.
+NARROW = 110
+NARROW_COLUMNS: list[tuple[str, str, int]] = [
+    ("id", "ID", 10),
+    ("title", "TITLE", 0),
+    ("state", "STATE", 16),
+    ("ovr", "OVR", 4),
+    ("assignee", "ASSIGNEE", 20),
+    ("verify", "LAST VERIFY", 24),
+]
+
+
+def columns_for(width: int) -> list[tuple[str, str, int]]:
+    return COLUMNS if width >= NARROW else NARROW_COLUMNS
 
 
 def _fit(text: Text, width: int) -> Text:
@@ -43,28 +57,30 @@ def _fit(text: Text, width: int) -> Text:
 
 def row_text(row: dict[str, Any], width: int, now: datetime) -> Text:
     """One board row as a line of Text, every agent-written value shown literally."""
-    title_width = max(width - sum(w for _, w in COLUMNS), 10)
+    columns = columns_for(width)
+    title_width = max(width - sum(w for _, _, w in columns), 10)
     verify = row.get("last_verify") or {}
-    cells = [
-        plain(row["id"], "bold"),
-        plain(row["title"]),
-        badge(row["state"]),
-        plain(row["tier"]),
-        plain(row.get("assignee") or "-"),
-        outcome(verify.get("outcome"), verify.get("blocking_predicate")),
-        Text("⚑" if row.get("overridden") else "", style="bold #ef4444"),
-        Text(age(row.get("created"), now), style="#9ca3af"),
-    ]
+    cells = {
+        "id": plain(row["id"], "bold"),
+        "title": plain(row["title"]),
+        "state": badge(row["state"]),
+        "tier": plain(row["tier"]),
+        "assignee": plain(row.get("assignee") or "-"),
+        "verify": outcome(verify.get("outcome"), verify.get("blocking_predicate")),
+        "ovr": Text("⚑" if row.get("overridden") else "", style="bold #ef4444"),
+        "age": Text(age(row.get("created"), now), style="#9ca3af"),
+    }
     line = Text(end="")
-    for (_, w), cell in zip(COLUMNS, cells, strict=True):
-        line.append_text(_fit(cell, w or title_width))
+    for key, _, w in columns:
+        line.append_text(_fit(cells[key], w or title_width))
     return line
 
 
 def header_text(width: int) -> Text:
-    title_width = max(width - sum(w for _, w in COLUMNS), 10)
+    columns = columns_for(width)
+    title_width = max(width - sum(w for _, _, w in columns), 10)
     line = Text(end="", style="bold")
-    for name, w in COLUMNS:
+    for _, name, w in columns:
         line.append_text(_fit(Text(name), w or title_width))
     return line
 

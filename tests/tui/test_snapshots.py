@@ -180,3 +180,12 @@ def test_verify_result_modal(snap_compare: Snap, demo_ws: Workspace, app_for: Ap
         await settled(pilot, "action")
 
     assert snap_compare(app_for(demo_ws), run_before=verify, terminal_size=SIZE)
+
+
+def test_board_on_a_small_terminal(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
+    """80x24: tier and age give way; the overridden mark stays beside the state."""
+    from cockpit.engine import actions
+
+    with demo_ws.open_store() as store:
+        actions.override(demo_ws, store, "WP-0003", "accepted", "merged by hand", "human:owner")
+    assert snap_compare(app_for(demo_ws), terminal_size=(80, 24))
