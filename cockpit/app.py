@@ -351,6 +351,11 @@ class CockpitApp(App[None]):
             return
         from cockpit.screens import modals
 
+        try:
+            actions.check_allowed(self.ws, self.principal, name)
+        except CockpitError as exc:  # refuse before asking for anything
+            self.say(str(exc), title=f"{name.capitalize()} refused", severity="error")
+            return
         wp = self.store.work_package(wp_id)
         if wp is None:
             self.say(f"No work package {wp_id}.", severity="error")

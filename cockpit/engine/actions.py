@@ -38,6 +38,25 @@ def resolve_principal(
     return principal
 
 
+# The capability each human action needs (SPEC 2.1 roles), for callers that want to refuse
+# before asking for input.
+ACTION_CAPABILITIES: dict[str, Capability] = {
+    "dispatch": Capability.DISPATCH,
+    "verify": Capability.VERIFY,
+    "recover": Capability.RECOVER,
+    "review": Capability.REVIEW,
+    "override": Capability.OVERRIDE,
+    "cancel": Capability.CANCEL,
+    "veto": Capability.VETO,
+    "dismiss": Capability.DISMISS_ADVISORY,
+}
+
+
+def check_allowed(ws: Workspace, principal: str, action: str) -> None:
+    """Raise Refused (naming the capability) if `principal` may not take `action`."""
+    _require(ws, principal, ACTION_CAPABILITIES[action])
+
+
 def _require(ws: Workspace, principal: str, capability: Capability) -> None:
     if principal not in ws.config.principals:
         raise Refused(f"{principal} is not a principal of this workspace")

@@ -21,6 +21,9 @@ NAVIGATION = [
     ("↑ ↓ j k", "move"),
     ("g / G", "first / last"),
     ("n / p", "next / previous step (lineage stepper)"),
+    ("V", "verify the chain again (audit screen)"),
+    ("/ on audit", "filter events: type:T[,T] principal:P wp:W"),
+    ("ctrl+s", "submit a dialog"),
     ("ctrl+p", "command palette"),
     ("q", "quit"),
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -15,6 +16,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select, Static, Switch, TextArea
 
 from cockpit.engine.domain import Predicate
+from cockpit.engine.text import literal
 from cockpit.screens.text import STATUS_STYLES, outcome, plain
 
 VERDICTS = ["go", "revision_required", "accepted", "rejected", "diagnostic"]
@@ -43,7 +45,7 @@ class ActionModal(ModalScreen[dict[str, Any] | None]):
             yield Label("", id="problem", classes="problem")
             with Horizontal(classes="buttons"):
                 yield Button(self.OK_LABEL, variant="primary", id="ok")
-                yield Button("Cancel", id="cancel")
+                yield Button("Back (esc)", id="cancel")
 
     def on_mount(self) -> None:
         app: Any = self.app
@@ -371,7 +373,15 @@ class TextModal(ModalScreen[None]):
         with Vertical(classes="dialog wide"):
             yield Label(plain(self.title_text, "bold"))
             with VerticalScroll():
-                yield Static(plain(self.body, keep_newlines=True), markup=False)
+                # As a plain-text "syntax": indentation kept, nothing interpreted.
+                yield Static(
+                    Syntax(
+                        literal(self.body, keep_newlines=True),
+                        "text",
+                        theme="ansi_dark",
+                        word_wrap=True,
+                    )
+                )
             with Horizontal(classes="buttons"):
                 yield Button("Close", id="close")
 

@@ -69,7 +69,9 @@ class RejectedScreen(Screen[None]):
         except CockpitError as exc:
             app.say(str(exc), severity="error")
             return
-        self.app.push_screen(TextModal(f"queue/rejected/{name}", text))
+        row = next(r for r in board.rejected(app.store) if r["seq"] == seq)
+        title = f"queue/rejected/{name} · {row['code']}: {row['message']}"
+        self.app.push_screen(TextModal(title, text))
 
     def on_store_changed(self, message: StoreChanged) -> None:
         self.fill()

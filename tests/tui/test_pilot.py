@@ -469,7 +469,11 @@ def test_capability_refusal_is_notified(demo_ws: Workspace) -> None:
     before = head(demo_ws)
 
     async def scenario(pilot: Pilot[None]) -> None:
-        await override_through_ui(pilot, "WP-0003", "accepted", "it is done")
+        # Refused before any dialog opens: nothing to fill in for an action one cannot take.
+        await select_row(pilot, "WP-0003")
+        await pilot.press("o")
+        await pilot.pause()
+        assert isinstance(app.screen, BoardScreen)
         errors = [n for n in notes(app) if n.severity == "error"]
         assert len(errors) == 1
         assert "override capability" in errors[0].message
