@@ -17,7 +17,6 @@ from cockpit.cli import (
     table,
     workspace_option,
 )
-from cockpit.engine.errors import InputError
 
 # -- actions ---------------------------------------------------------------------------------
 
@@ -149,8 +148,6 @@ def override_cmd(
     """Override the lifecycle (owner only; the WP stays marked overridden)."""
     from cockpit.engine import actions
 
-    if not reason or not reason.strip():
-        raise InputError("override needs --reason: an override is never silent")
     return _act(as_json, lambda ws, store, by: actions.override(ws, store, wp, to, reason, by))
 
 
@@ -164,8 +161,6 @@ def cancel_cmd(wp: str, reason: str | None, as_principal: str | None, as_json: b
     """Cancel a work package that is not finished."""
     from cockpit.engine import actions
 
-    if not reason or not reason.strip():
-        raise InputError("cancel needs --reason")
     return _act(as_json, lambda ws, store, by: actions.cancel(ws, store, wp, reason, by))
 
 
@@ -182,8 +177,6 @@ def veto_cmd(
     """Raise (or lift) a veto: the gate admits nothing while it stands."""
     from cockpit.engine import actions
 
-    if not reason or not reason.strip():
-        raise InputError("veto needs --reason")
     return _act(as_json, lambda ws, store, by: actions.veto(ws, store, wp, reason, by, lift=lift))
 
 
@@ -200,8 +193,6 @@ def dismiss_cmd(
     """Dismiss an advisory of the advisory verifier, with a reason."""
     from cockpit.engine import actions
 
-    if not reason or not reason.strip():
-        raise InputError("dismiss needs --reason")
     return _act(
         as_json, lambda ws, store, by: actions.dismiss_advisory(ws, store, wp, advisory, reason, by)
     )
