@@ -18,6 +18,20 @@ from cockpit.engine.scaffold import init_workspace
 from cockpit.engine.workspace import Workspace
 from cockpit.store import Store
 
+# SPEC 7: the hashed event object has exactly these fields (written out here, independently
+# of the code under test).
+SPEC_EVENT_FIELDS = (
+    "seq",
+    "event_id",
+    "parent_seq",
+    "ts",
+    "type",
+    "work_package",
+    "principal",
+    "entry_id",
+    "payload",
+)
+
 
 @dataclass
 class CliResult:
@@ -171,9 +185,8 @@ def t(minute: int) -> str:
     return f"2026-11-21T10:{minute:02d}:00Z"
 
 
-@pytest.fixture
-def booked_to_in_progress(env: Env) -> Iterator[Env]:
-    """A workspace where WP-1 has been booked, dispatched, scope-confirmed and given go."""
+def book_to_in_progress(env: Env) -> None:
+    """Drop (without sweeping) WP-1's booking, dispatch, scope confirmation and go."""
     env.drop("a.yaml", work_package("WP-1", created=t(0)))
     env.drop(
         "b.yaml",
@@ -191,6 +204,12 @@ def booked_to_in_progress(env: Env) -> Iterator[Env]:
         ),
     )
     env.drop("d.yaml", entry("review", "REV-1", "WP-1", "human:owner", "verdict: go", created=t(3)))
+
+
+@pytest.fixture
+def booked_to_in_progress(env: Env) -> Iterator[Env]:
+    """A workspace where WP-1 has been booked, dispatched, scope-confirmed and given go."""
+    book_to_in_progress(env)
     summary = env.sweep()
     assert summary.sweep.rejected == 0, summary.sweep.log
     yield env

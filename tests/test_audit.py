@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Env, entry, t, work_package
+from conftest import SPEC_EVENT_FIELDS, Env, entry, t, work_package
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -25,18 +25,6 @@ from cockpit.engine.scaffold import init_workspace
 from cockpit.engine.workspace import Workspace
 from cockpit.store import NewEvent, Store, canonical_json, verify_chain
 
-# SPEC 7: the hashed event object has exactly these fields.
-SPEC_FIELDS = (
-    "seq",
-    "event_id",
-    "parent_seq",
-    "ts",
-    "type",
-    "work_package",
-    "principal",
-    "entry_id",
-    "payload",
-)
 VERIFY_KEYS = {"ok", "events", "first_bad_seq", "reason"}
 
 
@@ -48,7 +36,7 @@ def spec_canonical(value: Any) -> bytes:
 
 
 def spec_leaf(row: dict[str, Any]) -> bytes:
-    event = {name: row[name] for name in SPEC_FIELDS if name != "payload"}
+    event = {name: row[name] for name in SPEC_EVENT_FIELDS if name != "payload"}
     event["payload"] = json.loads(row["payload"])
     return hashlib.sha256(b"\x00" + spec_canonical(event)).digest()
 

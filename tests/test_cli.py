@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import CliResult
+from conftest import SPEC_EVENT_FIELDS, CliResult
 
 from cockpit.engine.runner import run_once
 from cockpit.engine.scaffold import init_workspace
@@ -37,17 +37,6 @@ STATUS_KEYS = {
 }
 LAST_VERIFY_KEYS = {"outcome", "acceptance_status", "blocking_predicate", "blocked_reason_class"}
 DEMO_WPS = ["WP-0001", "WP-0002", "WP-0003", "WP-0004", "WP-0005"]
-SPEC_EVENT_FIELDS = {
-    "seq",
-    "event_id",
-    "parent_seq",
-    "ts",
-    "type",
-    "work_package",
-    "principal",
-    "entry_id",
-    "payload",
-}
 
 Cli = Callable[..., CliResult]
 
@@ -607,7 +596,7 @@ def test_audit_log_of_one_wp(demo: Path, cli: Cli) -> None:
     assert [e["seq"] for e in events] == expected
     assert all(e["work_package"] == "WP-0001" for e in events)
     for event in events:
-        assert set(event) >= SPEC_EVENT_FIELDS
+        assert set(event) >= set(SPEC_EVENT_FIELDS)
         assert isinstance(event["payload"], dict)
     assert events[0]["type"] == "task_created" and events[0]["parent_seq"] is None
     for earlier, later in itertools.pairwise(events):

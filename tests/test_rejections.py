@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Env, entry, t, work_package
+from conftest import Env, book_to_in_progress, entry, t, work_package
 
 from cockpit.engine.entries import MAX_ENTRY_BYTES
 
@@ -563,26 +563,9 @@ def test_malformed_ref_is_bad_ref(env: Env) -> None:
 # -- not_assignee -------------------------------------------------------------------------
 
 
-def _book_to_in_progress(env: Env) -> None:
-    env.drop("a.yaml", work_package("WP-1", created=t(0)))
-    env.drop("b.yaml", dispatch("WP-1", 1))
-    env.drop(
-        "c.yaml",
-        entry(
-            "scope_confirmation",
-            "SCP-1",
-            "WP-1",
-            "agent:implementer-1",
-            "confirmed: true",
-            created=t(2),
-        ),
-    )
-    env.drop("d.yaml", entry("review", "REV-1", "WP-1", "human:owner", "verdict: go", created=t(3)))
-
-
 def test_claim_from_a_worker_who_is_not_the_assignee(two_workers: Env) -> None:
     env = two_workers
-    _book_to_in_progress(env)
+    book_to_in_progress(env)
     env.drop("clm.yaml", claim("CLM-2", "agent:implementer-2"))
     reason = sweep_one_rejection(env, "clm.yaml", "not_assignee", "CLM-2")
     assert "agent:implementer-2" in reason["message"]

@@ -15,11 +15,11 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select, Static, Switch, TextArea
 
-from cockpit.engine.domain import Predicate
+from cockpit.engine.domain import Predicate, Verdict
 from cockpit.engine.text import literal
 from cockpit.screens.text import STATUS_STYLES, outcome, plain
 
-VERDICTS = ["go", "revision_required", "accepted", "rejected", "diagnostic"]
+VERDICTS = [v.value for v in Verdict]
 
 
 class ActionModal(ModalScreen[dict[str, Any] | None]):
