@@ -99,6 +99,8 @@ def triage(row: dict[str, Any]) -> list[str]:
         reasons.append("claim waiting for the gate")
     if row["scope_declined"]:
         reasons.append("the agent did not confirm the scope")
+    if row.get("agent_problem") and state not in ("complete", "cancelled"):
+        reasons.append(str(row["agent_problem"]))
     if row.get("open_advisory") and state not in ("complete", "cancelled"):
         reasons.append(f"serious advisory {row['open_advisory']} is untreated")
     return reasons

@@ -28,7 +28,9 @@ class PrincipalConfig(_Strict):
 
 
 class LaneConfig(_Strict):
-    command: list[str] = Field(min_length=1)
+    # None: the lane's agents run on their own (they read their handoff and submit);
+    # the runner writes handoffs and worktrees for them but starts nothing.
+    command: list[str] | None = Field(default=None, min_length=1)
     timeout_s: int = Field(default=600, gt=0)
 
 
@@ -61,6 +63,9 @@ class PolicyConfig(_Strict):
         default_factory=lambda: [Predicate.SCOPE_RESPECTED, Predicate.VALIDATION_PASSED]
     )
     validation_timeout_s: int = Field(default=300, gt=0)
+    # Tiers whose scope confirmations the owner approves in advance: the go is recorded
+    # for them at once (a review `go` in the booker's name, marked `standing`).
+    standing_go_tiers: list[Tier] = Field(default_factory=list)
     canon: CanonPolicy = Field(default_factory=CanonPolicy)
 
 
@@ -68,6 +73,7 @@ class RunnerConfig(_Strict):
     mode: Mode = Mode.LIVE
     canary_labels: list[str] = Field(default_factory=lambda: ["canary"])
     verifier: str | None = None
+    max_agents: int = Field(default=4, gt=0)  # agents the runner runs at once
 
 
 class Config(_Strict):
@@ -104,6 +110,8 @@ class Config(_Strict):
     @model_validator(mode="after")
     def _cross_references(self) -> Config:
         for name, principal in self.principals.items():
+            if "/" in name or name in (".", "..") or any(ord(c) < 32 for c in name):
+                raise ValueError(f"principals: {name!r} cannot name a handoff directory")
             for role in principal.roles:
                 if role not in self.roles:
                     raise ValueError(f"principals.{name}.roles: unknown role {role!r}")

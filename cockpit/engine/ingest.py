@@ -8,11 +8,19 @@ transaction that appends its events, so the check and the change see the same st
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from cockpit.engine.advisory import assess
 from cockpit.engine.config import Config
-from cockpit.engine.domain import KIND_CAPABILITIES, Capability, Kind, RejectionCode, State
+from cockpit.engine.domain import (
+    KIND_CAPABILITIES,
+    Capability,
+    Kind,
+    RejectionCode,
+    State,
+    Verdict,
+)
 from cockpit.engine.entries import (
     ClaimBody,
     CommonGroundBody,
@@ -30,6 +38,7 @@ from cockpit.engine.entries import (
 )
 from cockpit.engine.gate import Packet
 from cockpit.engine.lifecycle import REVIEW_TRIGGERS, IllegalTransition, Trigger, transition
+from cockpit.engine.worktrees import WorktreeError, merge_proof
 from cockpit.store import Event, NewEvent, Store
 from cockpit.store.projections import node_id
 
@@ -198,12 +207,13 @@ def _check_common_ground_version(parsed: ParsedEntry, store: Store) -> None:
         )
 
 
-def plan_entry(parsed: ParsedEntry, config: Config, store: Store) -> Plan:
+def plan_entry(parsed: ParsedEntry, config: Config, store: Store, root: Path | None = None) -> Plan:
     """Check one parsed entry against config and store; return the events it appends.
 
     Raises EntryRejected with the first failing stateful code, in SPEC 3.1 order:
     replay_conflict, tenant_mismatch, unknown_principal, capability_denied,
     unknown_work_package, path_escape, bad_ref, not_assignee, illegal_transition.
+    `root` is the workspace root, against which a review's `merge_sha` is proved.
     """
     entry = parsed.entry
     existing = store.entry(entry.id)
@@ -234,6 +244,7 @@ def plan_entry(parsed: ParsedEntry, config: Config, store: Store) -> Plan:
             )
     check_paths(entry)
     edges = _edges_and_refs(parsed, store)
+    proof = _merge_proof(parsed, wp, root)
     if entry.kind in ASSIGNEE_KINDS:
         assert wp is not None
         if wp["assignee"] != entry.principal:
@@ -285,6 +296,8 @@ def plan_entry(parsed: ParsedEntry, config: Config, store: Store) -> Plan:
         payload["to"] = body.to
     if isinstance(body, ReviewBody):
         payload["verdict"] = body.verdict.value
+        if proof is not None:
+            payload["merge_proof"] = proof
     if isinstance(body, RecoveryBody | ClaimBody):
         wp_events = store.events(entry.work_package)
         payload["edges"] += answer_edges(wp_events, entry.id, isinstance(body, ClaimBody))
@@ -310,9 +323,60 @@ def plan_entry(parsed: ParsedEntry, config: Config, store: Store) -> Plan:
     if trigger is Trigger.REVIEW_REJECTED:
         payload["rollback_requested"] = True
     events.append(main)
+    if (
+        target is State.SCOPE_CONFIRMED
+        and wp is not None
+        and wp["tier"] in config.policy.standing_go_tiers
+    ):
+        events.append(standing_go(config, store, wp_id))
     if isinstance(body, ClaimBody):
         events.append(_advisory_event(parsed, config, store, wp))
     return Plan(duplicate=False, events=events)
+
+
+def standing_go(config: Config, store: Store, wp_id: str) -> NewEvent:
+    """The owner's go given in advance by policy (`policy.standing_go_tiers`): recorded
+    as a review verdict `go` in the name of the principal who booked the WP."""
+    booked = store.find_events(work_package=wp_id, types=("task_created",))
+    booker = booked[0].principal if booked else config.operator
+    move = {
+        "from": State.SCOPE_CONFIRMED.value,
+        "to": transition(State.SCOPE_CONFIRMED, Trigger.REVIEW_GO).value,
+    }
+    payload = {
+        "verdict": "go",
+        "findings": [],
+        "standing": True,
+        "policy_version": config.policy.version,
+        "transition": move,
+    }
+    return NewEvent("review_recorded", wp_id, booker, None, payload)
+
+
+def _merge_proof(
+    parsed: ParsedEntry, wp: dict[str, Any] | None, root: Path | None
+) -> dict[str, Any] | None:
+    """SPEC 6's merge proof for a review `accepted` with a `merge_sha` (bad_ref if the
+    commit is not in the target repo's checked-out branch)."""
+    body = parsed.entry.body
+    if (
+        not isinstance(body, ReviewBody)
+        or body.verdict is not Verdict.ACCEPTED
+        or not body.merge_sha
+    ):
+        return None
+    if wp is None or root is None:
+        return None
+    if not wp.get("target_repo"):
+        raise _reject(
+            RejectionCode.BAD_REF,
+            f"merge_sha {body.merge_sha} cannot be proved: {wp['id']} has no target repo",
+            parsed,
+        )
+    try:
+        return merge_proof((root / str(wp["target_repo"])).resolve(), body.merge_sha)
+    except WorktreeError as exc:
+        raise _reject(RejectionCode.BAD_REF, str(exc), parsed) from None
 
 
 def answer_edges(wp_events: list[Event], node: str, is_claim: bool) -> list[dict[str, str]]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from cockpit.engine import queue
+from cockpit.engine.agents import AgentCounts, Agents, wait_for_exit
 from cockpit.engine.domain import Mode, State
 from cockpit.engine.errors import CockpitError, RunnerLocked
 from cockpit.engine.sweep import LOG_LIMIT, Sweeper, SweepResult
@@ -78,6 +79,7 @@ class RunSummary:
     mode: Mode
     sweep: SweepResult
     verifications: list[dict[str, Any]] = field(default_factory=list)
+    agents: AgentCounts = field(default_factory=AgentCounts)
 
     def to_json(self) -> dict[str, Any]:
         outcomes = [v["outcome"] for v in self.verifications if "outcome" in v]
@@ -87,7 +89,8 @@ class RunSummary:
             "verified": len(outcomes),
             "admitted": outcomes.count("success"),
             "withheld": len(outcomes) - outcomes.count("success"),
-            "plan": self.sweep.log,
+            "agents": self.agents.to_json(),
+            "plan": self.sweep.log + self.agents.plan,
             "verifications": self.verifications,
         }
 
@@ -193,22 +196,45 @@ def run_once(
     on_event: Callable[[Event], None] | None = None,
     stop: threading.Event | None = None,
 ) -> RunSummary:
-    """Drain the queue once under the runner lock, verify what is due, and return what
-    happened. In dry-run nothing is ingested, moved or written: the summary is the plan.
-    Raises RunnerLocked if another runner holds the workspace."""
+    """Drain the queue, verify what is due, and finish the agents' work: start every
+    agent that is due, wait for each (bounded by its lane timeout), ingest what it
+    returned, and go on until nothing is left to do. In dry-run nothing is ingested,
+    moved, started or written: the summary is the plan. Raises RunnerLocked if another
+    runner holds the workspace."""
+    stop = stop or threading.Event()
+    chosen = mode or ws.config.runner.mode
     with RunnerLock(ws):
-        summary = sweep_and_verify(ws, store, mode, on_event, stop)
-        # `--once` drains the queue: a file still being written gets one more look.
-        for _ in range(YOUNG_RETRIES):
-            if summary.mode is Mode.DRY_RUN or not summary.sweep.retried:
-                break
-            if (stop or threading.Event()).wait(queue.YOUNG_SECONDS + 0.1):
-                break  # asked to stop while waiting
-            again = sweep_and_verify(ws, store, mode, on_event, stop)
-            summary.sweep.retried = 0
-            summary.sweep.merge(again.sweep)
-            summary.verifications += again.verifications
+        agents = Agents(ws, store, chosen, on_event, once=True)
+        try:
+            agents.recover_lost()
+            summary = sweep_and_verify(ws, store, chosen, on_event, stop, agents)
+            retries = 0
+            while not stop.is_set():
+                agents.tick()
+                if agents.running:
+                    wait_for_exit(agents, stop, 0.5)
+                    finished = agents.reap()
+                    if finished or queue.pending(ws.queue_dir("new")):
+                        _again(summary, sweep_and_verify(ws, store, chosen, on_event, stop))
+                    agents.record_exits(finished)
+                    continue
+                if chosen is Mode.DRY_RUN or not summary.sweep.retried or retries >= YOUNG_RETRIES:
+                    break
+                # `--once` drains the queue: a file still being written gets one more look.
+                retries += 1
+                if stop.wait(queue.YOUNG_SECONDS + 0.1):
+                    break  # asked to stop while waiting
+                summary.sweep.retried = 0
+                _again(summary, sweep_and_verify(ws, store, chosen, on_event, stop))
+        finally:
+            agents.stop_all()
+        summary.agents = agents.counts
         return summary
+
+
+def _again(summary: RunSummary, again: RunSummary) -> None:
+    summary.sweep.merge(again.sweep)
+    summary.verifications += again.verifications
 
 
 def _machinery(
@@ -217,11 +243,18 @@ def _machinery(
     mode: Mode,
     on_event: Callable[[Event], None] | None,
     stop: threading.Event | None,
+    agents: Agents | None = None,
 ) -> tuple[AutoVerifier, Sweeper]:
-    """The sweeper and the gate runs it triggers after each ingested entry."""
+    """The sweeper and the gate runs it triggers after each ingested entry (and, in a
+    dry run, the agents' plan on the state the sweep would leave)."""
     verifier = AutoVerifier(ws, store, mode, on_event, stop)
     sweeper = Sweeper(
-        ws, store, dry_run=mode is Mode.DRY_RUN, on_event=on_event, after_ingest=verifier
+        ws,
+        store,
+        dry_run=mode is Mode.DRY_RUN,
+        on_event=on_event,
+        after_ingest=verifier,
+        planned=agents.plan if agents is not None else None,
     )
     return verifier, sweeper
 
@@ -232,11 +265,13 @@ def sweep_and_verify(
     mode: Mode | None = None,
     on_event: Callable[[Event], None] | None = None,
     stop: threading.Event | None = None,
+    agents: Agents | None = None,
 ) -> RunSummary:
     """One sweep plus the gate runs that are due, for a caller that already holds the
-    runner lock (run_once, the TUI when it is the ingester)."""
+    runner lock (run_once, the TUI when it is the ingester). Agents are the runner's:
+    the TUI ingests and verifies but starts none."""
     mode = mode or ws.config.runner.mode
-    verifier, sweeper = _machinery(ws, store, mode, on_event, stop)
+    verifier, sweeper = _machinery(ws, store, mode, on_event, stop, agents)
     result = sweeper.sweep(stop)
     verifier.verify_due(stop)
     result.events += verifier.events
@@ -263,28 +298,39 @@ def run_forever(
     with RunnerLock(ws):
         if on_start is not None:
             on_start()
-        verifier, sweeper = _machinery(ws, store, mode, on_event, stop)
+        agents = Agents(ws, store, mode, on_event)
+        verifier, sweeper = _machinery(ws, store, mode, on_event, stop, agents)
         ws.ensure_dirs()
-        while not stop.is_set():
-            before = verifier.events
-            result = sweeper.sweep(stop)
-            verifier.verify_due(stop)
-            result.events += verifier.events - before
-            total.merge(result)
-            if on_sweep is not None:
-                on_sweep(result)
-            if mode is Mode.DRY_RUN:
-                break
-            for _changes in watchfiles.watch(
-                ws.queue_dir("new"),
-                stop_event=stop,
-                rust_timeout=int(rescan_seconds * 1000),
-                yield_on_timeout=True,
-                debounce=200,
-                raise_interrupt=False,
-            ):
-                break  # a hint or a timeout: sweep again
-    return RunSummary(mode, total, verifier.results)
+        try:
+            agents.recover_lost()
+            while not stop.is_set():
+                finished = agents.reap()
+                before = verifier.events
+                result = sweeper.sweep(stop)
+                verifier.verify_due(stop)
+                result.events += verifier.events - before
+                agents.record_exits(finished)
+                total.merge(result)
+                if on_sweep is not None:
+                    on_sweep(result)
+                if mode is Mode.DRY_RUN:
+                    break
+                agents.tick()
+                # While agents run, look every second so they are reaped (and timed out)
+                # promptly; otherwise the watcher's hints and the periodic rescan suffice.
+                wait = min(rescan_seconds, 1.0) if agents.running else rescan_seconds
+                for _changes in watchfiles.watch(
+                    ws.queue_dir("new"),
+                    stop_event=stop,
+                    rust_timeout=int(wait * 1000),
+                    yield_on_timeout=True,
+                    debounce=200,
+                    raise_interrupt=False,
+                ):
+                    break  # a hint or a timeout: sweep again
+        finally:
+            agents.stop_all()
+    return RunSummary(mode, total, verifier.results, agents.counts)
 
 
 def run_logged(

@@ -26,7 +26,10 @@ roles:                           # capability bundles
   worker:   [confirm_scope, claim, evidence, recover, candidate]
 lanes:                           # how the runner launches the agent of a lane (never from an entry)
   implementation:
-    command: ["python3", "agents/agent.py"]
+    # With a command, `cockpit run` starts the agent whenever it has the next move, in the
+    # WP's worktree (paths of workspace files are the workspace's). Without one, agents
+    # run on their own: they read handoffs/<principal>/<WP>.yaml and `cockpit submit`.
+    # command: ["python3", "agents/agent.py"]
     timeout_s: 600
 tiers:
   light:    {{evidence_floor: source_trace}}

@@ -190,6 +190,7 @@ class Sweeper:
         dry_run: bool = False,
         on_event: EventSink | None = None,
         after_ingest: Callable[[str], None] | None = None,
+        planned: Callable[[], object] | None = None,
     ) -> None:
         self.ws = ws
         self.store = store
@@ -197,6 +198,9 @@ class Sweeper:
         self.on_event = on_event
         # Called with the WP id after each committed ingest (the runner verifies claims here).
         self.after_ingest = after_ingest
+        # Dry-run only: called inside the rolled-back transaction, after the last entry,
+        # so the runner can plan its agents on the state the sweep would leave.
+        self.planned = planned
 
     def sweep(self, stop: threading.Event | None = None) -> SweepResult:
         """Ingest every pending entry once (stopping between entries if `stop` is set);
@@ -231,6 +235,8 @@ class Sweeper:
                 if stop is not None and stop.is_set():
                     break
                 result.merge(self._guarded(item))
+            if self.dry_run and self.planned is not None:
+                self.planned()
         return result
 
     def _guarded(self, item: _QueuedFile) -> SweepResult:
@@ -276,7 +282,7 @@ class Sweeper:
             assert item.parsed is not None
             try:
                 with self._transaction():
-                    plan = plan_entry(item.parsed, self.ws.config, self.store)
+                    plan = plan_entry(item.parsed, self.ws.config, self.store, self.ws.root)
                     duplicate = plan.duplicate
                     events = [self.store.append(e) for e in plan.events]
             except EntryRejected as exc:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cockpit.engine import gitops, worktrees
 from cockpit.engine.advisory import advisory_id
 from cockpit.engine.domain import Capability, Mode, State
 from cockpit.engine.errors import NotFound, Refused
@@ -61,7 +62,7 @@ def current_claim(store: Store, wp_id: str) -> Packet | None:
 
 def worktree_root(ws: Workspace, wp: dict[str, Any]) -> Path:
     """Where the WP's work product is: its worktree, or the workspace root."""
-    return ws.worktrees_dir / wp["id"] if wp.get("target_repo") else ws.root
+    return worktrees.worktree_path(ws, wp["id"]) if wp.get("target_repo") else ws.root
 
 
 def _referenced_packets(store: Store, wp_id: str, claim: Packet | None) -> dict[str, Packet]:
@@ -194,36 +195,7 @@ def validation_env(ws: Workspace, wp_id: str) -> dict[str, str]:
     return env
 
 
-# Git runs inside a tree an agent wrote: none of its config may run anything or hide paths.
-_GIT_SAFETY = (
-    "-c",
-    "core.fsmonitor=",
-    "-c",
-    "core.hooksPath=/dev/null",
-    "-c",
-    "core.quotePath=false",
-    "-c",
-    "core.untrackedCache=false",
-    "-c",
-    "diff.external=",
-)
-
-
-def _git(root: Path, *args: str) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update(GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=os.devnull, GIT_TERMINAL_PROMPT="0")
-    result = subprocess.run(
-        ["git", *_GIT_SAFETY, *args],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        check=False,
-        timeout=120,
-    )
-    if result.returncode != 0:
-        problem = result.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise RuntimeError(problem[-1] if problem else f"git {args[0]} failed")
-    return result.stdout.decode("utf-8", "surrogateescape")
+_git = gitops.run
 
 
 def changed_files(root: Path, base_ref: str) -> list[str]:
@@ -244,18 +216,17 @@ def changed_files(root: Path, base_ref: str) -> list[str]:
     return sorted({p for p in (diff.split("\0") + untracked.split("\0")) if p})
 
 
-def target_repo_path(ws: Workspace, wp: dict[str, Any]) -> Path:
-    """The WP's target repo: absolute, or relative to the workspace root (SPEC 3.1)."""
-    return (ws.root / str(wp["target_repo"])).resolve()
-
-
-def base_commit(ws: Workspace, wp: dict[str, Any], root: Path) -> str:
-    """What changed files are measured against: the WP's `base_ref`, or else the commit
-    the worktree branched from the target repo's checked-out HEAD (never the worktree's
-    own moving HEAD, which would hide committed changes)."""
+def base_commit(ws: Workspace, store: Store, wp: dict[str, Any], root: Path) -> str:
+    """What changed files are measured against: the base commit recorded when the runner
+    made the worktree; else the WP's `base_ref`; else the commit the worktree branched
+    from the target repo's checked-out HEAD (never the worktree's own moving HEAD, which
+    would hide committed changes)."""
+    recorded = worktrees.recorded_base(store, wp["id"])
+    if recorded:
+        return recorded
     if wp.get("base_ref"):
         return str(wp["base_ref"])
-    target_head = _git(target_repo_path(ws, wp), "rev-parse", "HEAD").strip()
+    target_head = _git(worktrees.target_repo_path(ws, wp), "rev-parse", "HEAD").strip()
     return _git(root, "merge-base", "HEAD", target_head).strip()
 
 
@@ -308,7 +279,7 @@ def gather(
             changed_error = f"the worktree {root} does not exist"
         else:
             try:
-                changed = changed_files(root, base_commit(ws, wp, root))
+                changed = changed_files(root, base_commit(ws, store, wp, root))
             except Exception as exc:  # git's own errors are many; any of them is `error`
                 changed_error = str(exc).strip().splitlines()[-1] if str(exc).strip() else repr(exc)
     commands = body.get("validation_commands") or []

@@ -31,7 +31,7 @@ from cockpit.store.audit import (
     verify_chain,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 10_000
 
 Clock = Callable[[], datetime]

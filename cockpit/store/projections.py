@@ -42,6 +42,7 @@ def create_tables(db: sqlite_utils.Database) -> None:
             "scope_declined": int,
             "blocked_unowned": int,
             "open_advisory": str,
+            "agent_problem": str,
             "created": str,
             "booked_seq": int,
             "last_seq": int,
@@ -54,6 +55,8 @@ def create_tables(db: sqlite_utils.Database) -> None:
         defaults={"overridden": 0, "vetoed": 0, "scope_declined": 0, "blocked_unowned": 0},
         if_not_exists=True,
     )
+    if "agent_problem" not in db.table("work_packages").columns_dict:  # a store from 0.1
+        db.table("work_packages").add_column("agent_problem", str)
     db.table("work_packages").create_index(["state"], if_not_exists=True)
     db.table("entries").create(
         {
@@ -234,8 +237,41 @@ def apply(conn: sqlite3.Connection, event: Event) -> None:
             "UPDATE work_packages SET open_advisory = NULL WHERE id = ? AND open_advisory = ?",
             (wp, payload.get("advisory")),
         )
+    if event.type in ("agent_exited", "worktree_failed"):
+        updates["agent_problem"] = agent_problem(event)
+    elif event.type == "agent_started" or transition is not None or _from_assignee(conn, event):
+        updates["agent_problem"] = None  # the work moved on, or the agent returned an entry
     assignments = ", ".join(f"{column} = ?" for column in updates)
     conn.execute(f"UPDATE work_packages SET {assignments} WHERE id = ?", (*updates.values(), wp))
+
+
+def _from_assignee(conn: sqlite3.Connection, event: Event) -> bool:
+    if "entry" not in event.payload:
+        return False
+    row = conn.execute(
+        "SELECT assignee FROM work_packages WHERE id = ?", (event.work_package,)
+    ).fetchone()
+    return row is not None and row[0] == event.principal
+
+
+def agent_problem(event: Event) -> str | None:
+    """Why an agent's run left its WP stuck (None when it ended well)."""
+    payload = event.payload
+    if event.type == "worktree_failed":
+        return f"its worktree could not be made: {payload.get('error')}"
+    if payload.get("timed_out"):
+        return f"its agent timed out after {payload.get('timeout_s')} s"
+    if payload.get("stopped"):
+        return "its agent was stopped with the runner"
+    if payload.get("lost"):
+        return "its agent was lost when the runner died"
+    if payload.get("error"):
+        return f"its agent could not start: {payload['error']}"
+    if payload.get("exit_code") not in (0, None):
+        return f"its agent exited with code {payload['exit_code']}"
+    if payload.get("returned") is False:
+        return "its agent exited without returning an entry"
+    return None
 
 
 def decode_work_package(row: dict[str, Any]) -> dict[str, Any]:
@@ -258,6 +294,7 @@ def decode_entry(row: dict[str, Any]) -> dict[str, Any]:
 # owner, had its scope declined, or carries an untreated serious advisory.
 ATTENTION_SQL = (
     "(state IN ('failed', 'claimed') OR (state = 'blocked' AND blocked_unowned = 1) "
-    "OR scope_declined = 1 OR (open_advisory IS NOT NULL AND state NOT IN ('complete', "
+    "OR scope_declined = 1 OR (agent_problem IS NOT NULL AND state NOT IN ('complete', "
+    "'cancelled')) OR (open_advisory IS NOT NULL AND state NOT IN ('complete', "
     "'cancelled')))"
 )

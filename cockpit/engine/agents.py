@@ -1,0 +1,608 @@
+"""Agents (SPEC 9): the runner's side of the handoff queue.
+
+For every dispatched WP the runner writes the handoff message
+(`handoffs/<principal>/<WP>.yaml`: who you are, the WP, where to return entries, the next
+gate), makes the WP's worktree when it has a target repo, and starts the lane's command
+whenever the WP reaches a stage where its agent has the next move: `dispatched` (confirm
+the scope, then stop), `in_progress` (the owner's go landed: do the work and claim) and
+`recovering` when the recovery owner is the agent. One start per stage: an agent that
+exits, crashes or times out without moving its WP on leaves it flagged for triage
+(`agent_problem`), never silently in progress. An agent stopped with the runner, or lost
+when the runner died, is started again (at most `RESTARTS` times per stage).
+
+The command comes from cockpit.yaml only; nothing an entry says is ever run. It runs
+with its own process group (killed whole on timeout or shutdown), cwd the worktree (or
+the workspace root for a WP without a target repo), the runner's environment plus
+COCKPIT_WORKSPACE, COCKPIT_PRINCIPAL, COCKPIT_WORK_PACKAGE, COCKPIT_HANDOFF and
+COCKPIT_WORKTREE, and the runner's own interpreter directory first on PATH (so `python3`
+and `cockpit` are the ones the runner runs under).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import yaml
+
+from cockpit.engine import worktrees
+from cockpit.engine.domain import Mode, State
+from cockpit.engine.workspace import Workspace
+from cockpit.engine.worktrees import WorktreeError
+from cockpit.store import Event, NewEvent, Store
+
+HANDOFF_SCHEMA = "cockpit.handoff/v1"
+RESTARTS = 3  # starts per stage after the runner itself stopped or lost the agent
+ONCE_LIMIT = 10  # starts per WP in one `run --once` (a guard against agents that loop)
+OUTPUT_TAIL = 2000
+
+# The stages in which the agent has the next move, and the gate its work leads to.
+AGENT_STATES = {
+    State.DISPATCHED: "scope_confirmation",
+    State.IN_PROGRESS: "verify",
+    State.RECOVERING: "verify",
+}
+_NEXT: dict[str, tuple[str, str]] = {
+    "dispatched": (
+        "scope_confirmation",
+        "Read the work package, then submit a scope_confirmation (confirmed: true, or false "
+        "with notes) and stop. Work starts when the owner's go lands.",
+    ),
+    "scope_confirmed": ("review_go", "Wait: the owner reviews your scope confirmation."),
+    "in_progress": (
+        "verify",
+        "Do the work inside your worktree, within the owned surfaces. Then submit a "
+        "common_ground packet, evidence and a claim; the verify gate decides.",
+    ),
+    "recovering": (
+        "verify",
+        "Act on the recovery's next action, then submit evidence and a new claim.",
+    ),
+    "claimed": ("verify", "Wait: the verify gate is deciding on your claim."),
+    "verifying": ("verify", "Wait: the verify gate is deciding on your claim."),
+    "blocked": ("recovery", "Wait: the gate withheld admission; a recovery owner acts next."),
+    "failed": ("rollback", "Stop: the work failed; it is recovered or rolled back next."),
+    "accepted": ("review", "Wait: the gate admitted your claim; the owner reviews it."),
+    "rolled_back": ("dispatch", "Stop: the work was rolled back."),
+}
+_PREPARED_STATES = tuple(_NEXT)
+
+
+def handoff_path(ws: Workspace, principal: str, wp_id: str) -> Path:
+    return ws.root / "handoffs" / principal / f"{wp_id}.yaml"
+
+
+def _shown(ws: Workspace, path: Path) -> str:
+    try:
+        return str(path.relative_to(ws.root))
+    except ValueError:
+        return str(path)
+
+
+def _stage_start(events: list[Event], state: str) -> int:
+    """The seq at which the WP entered its current state."""
+    return max(
+        (e.seq for e in events if (e.payload.get("transition") or {}).get("to") == state),
+        default=0,
+    )
+
+
+def handoff_document(ws: Workspace, store: Store, wp: dict[str, Any]) -> dict[str, Any]:
+    """What the agent is told: who it is, the WP, where its work happens, where to return
+    entries and the next gate. Derived from the store alone (the same state writes the
+    same bytes)."""
+    wp_id = wp["id"]
+    body = wp.get("body") or {}
+    events = store.events(wp_id)
+    gate, instructions = _NEXT.get(wp["state"], ("none", "Stop: the work package is closed."))
+    floor = body.get("evidence_floor") or ws.config.evidence_floor(wp["tier"]).value
+    document: dict[str, Any] = {
+        "schema": HANDOFF_SCHEMA,
+        "you": wp["assignee"],
+        "tenant": ws.config.tenant,
+        "work_package": {
+            "id": wp_id,
+            "title": body.get("title"),
+            "objective": body.get("objective"),
+            "success_criteria": body.get("success_criteria") or [],
+            "tier": wp["tier"],
+            "lane": wp["lane"],
+            "owner": body.get("owner"),
+            "accountable": body.get("accountable"),
+            "owned_surfaces": body.get("owned_surfaces") or [],
+            "forbidden_surfaces": body.get("forbidden_surfaces") or [],
+            "validation_commands": body.get("validation_commands") or [],
+            "evidence_floor": floor,
+            "labels": body.get("labels") or [],
+        },
+        "state": wp["state"],
+        "next_gate": gate,
+        "instructions": instructions,
+    }
+    dispatches = [e for e in events if e.type == "dispatched"]
+    if dispatches:
+        entry_body = (dispatches[-1].payload.get("entry") or {}).get("body") or {}
+        document["dispatch"] = {
+            "by": dispatches[-1].principal,
+            "entry": dispatches[-1].entry_id,
+            "next_gate": entry_body.get("next_gate"),
+        }
+    if wp.get("target_repo"):
+        provisioned = [e for e in events if e.type == "worktree_provisioned"]
+        document["worktree"] = {
+            "path": str(worktrees.worktree_path(ws, wp_id)),
+            "branch": worktrees.branch_name(wp_id),
+            "base_commit": provisioned[-1].payload["base_commit"] if provisioned else None,
+        }
+    else:
+        document["worktree"] = {"path": str(ws.root), "branch": None, "base_commit": None}
+    grounds = store.entries(wp_id, "common_ground")
+    if grounds:
+        latest = grounds[-1]
+        document["common_ground"] = {
+            "id": latest["id"],
+            "version": (latest.get("body") or {}).get("version"),
+            "sha256": latest["sha256"],
+        }
+    else:
+        document["common_ground"] = None
+    revisions = [
+        e
+        for e in events
+        if e.type == "review_recorded" and e.payload.get("verdict") == "revision_required"
+    ]
+    if revisions and wp["state"] == State.IN_PROGRESS:
+        latest = revisions[-1].payload
+        findings = latest.get("findings")
+        if findings is None:
+            findings = ((latest.get("entry") or {}).get("body") or {}).get("findings")
+        document["findings"] = findings or []
+    recoveries = [e for e in events if e.type == "recovery_packet_created"]
+    if recoveries and wp["state"] == State.RECOVERING:
+        payload = recoveries[-1].payload
+        document["recovery"] = {
+            "recovery_owner": payload.get("recovery_owner"),
+            "next_action": payload.get("next_action"),
+        }
+    document["return"] = {
+        "how": "write each entry as a file and run `cockpit submit FILE...`",
+        "queue": str(ws.queue_dir("new")),
+        "principal": wp["assignee"],
+        "work_package": wp_id,
+    }
+    return document
+
+
+def write_handoff(ws: Workspace, store: Store, wp: dict[str, Any]) -> tuple[Path, str]:
+    """Write the WP's handoff (atomically, and only when it changed); returns its path and
+    the SHA-256 of its bytes."""
+    path = handoff_path(ws, wp["assignee"], wp["id"])
+    text = "# Written by Cockpit. Do not edit: it is rewritten as the work package moves.\n"
+    text += yaml.safe_dump(
+        handoff_document(ws, store, wp), sort_keys=False, allow_unicode=True, width=100
+    )
+    data = text.encode("utf-8")
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        if path.read_bytes() == data:
+            return path, digest
+    except OSError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scratch = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    scratch.write_bytes(data)
+    os.replace(scratch, path)
+    return path, digest
+
+
+def resolve_command(command: list[str], root: Path) -> list[str]:
+    """The lane's command with arguments that name files of the workspace made absolute
+    (the command runs in the worktree, but `agents/x.py` means the workspace's)."""
+    resolved = []
+    for arg in command:
+        candidate = root / arg
+        if (
+            arg
+            and not arg.startswith("-")
+            and not os.path.isabs(arg)
+            and candidate.is_file()
+            and candidate.resolve().is_relative_to(root.resolve())
+        ):
+            resolved.append(str(candidate.resolve()))
+        else:
+            resolved.append(arg)
+    return resolved
+
+
+def agent_env(
+    ws: Workspace, principal: str, wp_id: str, handoff: Path, cwd: Path
+) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COCKPIT_")}
+    env.update(
+        COCKPIT_WORKSPACE=str(ws.root),
+        COCKPIT_PRINCIPAL=principal,
+        COCKPIT_WORK_PACKAGE=wp_id,
+        COCKPIT_HANDOFF=str(handoff),
+        COCKPIT_WORKTREE=str(cwd),
+    )
+    bindir = str(Path(sys.executable).parent)
+    env["PATH"] = os.pathsep.join([bindir, env.get("PATH", os.defpath)])
+    return env
+
+
+@dataclass
+class Running:
+    """An agent process the runner started."""
+
+    wp_id: str
+    principal: str
+    launch_seq: int
+    proc: subprocess.Popen[bytes]
+    started: float
+    timeout_s: int
+    log: Path
+    timed_out: bool = False
+
+
+@dataclass
+class AgentCounts:
+    started: int = 0
+    exited: int = 0
+    timed_out: int = 0
+    failed: int = 0
+    worktrees: int = 0
+    plan: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "started": self.started,
+            "exited": self.exited,
+            "timed_out": self.timed_out,
+            "failed": self.failed,
+            "worktrees": self.worktrees,
+        }
+
+
+class Agents:
+    """The runner's agents: handoffs, worktrees, starts, exits (see the module text)."""
+
+    def __init__(
+        self,
+        ws: Workspace,
+        store: Store,
+        mode: Mode,
+        on_event: Any = None,
+        *,
+        once: bool = False,
+    ) -> None:
+        self.ws = ws
+        self.store = store
+        self.mode = mode
+        self.on_event = on_event
+        self.once = once
+        self.running: dict[str, Running] = {}
+        self.counts = AgentCounts()
+        self._seen: dict[str, int] = {}
+        self._worktree_tried: set[str] = set()
+        self._starts: dict[str, int] = {}
+
+    # -- events ---------------------------------------------------------------------------
+
+    def _record(self, new: NewEvent) -> Event:
+        with self.store.transaction():
+            event = self.store.append(new)
+        if self.on_event is not None:
+            self.on_event(event)
+        return event
+
+    # -- the work -------------------------------------------------------------------------
+
+    def candidates(self) -> list[dict[str, Any]]:
+        rows = []
+        for state in _PREPARED_STATES:
+            for wp_id in self.store.work_package_ids(state=state):
+                wp = self.store.work_package(wp_id)
+                if wp is not None and wp.get("assignee"):
+                    rows.append(wp)
+        return rows
+
+    def tick(self) -> None:
+        """Write handoffs, make worktrees and start the agents that are due."""
+        if self.mode is Mode.DRY_RUN:
+            return
+        for wp in self.candidates():
+            if self._seen.get(wp["id"]) == wp["last_seq"]:
+                continue
+            wp = self._prepare(wp)
+            events = self.store.events(wp["id"])
+            if self._due(wp, events):
+                if len(self.running) >= self.ws.config.runner.max_agents:
+                    continue  # looked at again when a slot frees
+                self._launch(wp, events)
+                wp = self.store.work_package(wp["id"]) or wp
+            self._seen[wp["id"]] = wp["last_seq"]
+
+    def plan(self) -> list[dict[str, Any]]:
+        """What `tick` would do (dry-run), on the store as it stands."""
+        items: list[dict[str, Any]] = []
+        for wp in self.candidates():
+            events = self.store.events(wp["id"])
+            if wp.get("target_repo") and not any(e.type == "worktree_provisioned" for e in events):
+                items.append({"work_package": wp["id"], "would": "make its worktree"})
+            if self._due(wp, events, planning=True):
+                items.append(
+                    {"work_package": wp["id"], "would": f"start the agent of lane {wp['lane']}"}
+                )
+        self.counts.plan = items
+        return items
+
+    def _prepare(self, wp: dict[str, Any]) -> dict[str, Any]:
+        wp_id = wp["id"]
+        if wp.get("target_repo") and wp_id not in self._worktree_tried:
+            recorded = worktrees.recorded_base(self.store, wp_id)
+            missing = not worktrees.worktree_path(self.ws, wp_id).is_dir()
+            if recorded is None or missing:
+                self._worktree_tried.add(wp_id)
+                try:
+                    made = worktrees.provision(self.ws, wp, recorded)
+                except WorktreeError as exc:
+                    self._record(
+                        NewEvent(
+                            "worktree_failed", wp_id, self._runner(), None, {"error": str(exc)}
+                        )
+                    )
+                else:
+                    self.counts.worktrees += 1
+                    self._record(
+                        NewEvent(
+                            "worktree_provisioned",
+                            wp_id,
+                            self._runner(),
+                            None,
+                            made.payload(self.ws),
+                        )
+                    )
+                wp = self.store.work_package(wp_id) or wp
+        write_handoff(self.ws, self.store, wp)
+        return wp
+
+    def _runner(self) -> str:
+        return self.ws.config.runner.verifier or self.ws.config.operator
+
+    def _due(self, wp: dict[str, Any], events: list[Event], planning: bool = False) -> bool:
+        state = wp["state"]
+        if State(state) not in AGENT_STATES or not wp.get("assignee"):
+            return False
+        lane = self.ws.config.lanes.get(wp["lane"])
+        if lane is None or lane.command is None or wp["id"] in self.running:
+            return False
+        if state == State.RECOVERING:
+            recoveries = [e for e in events if e.type == "recovery_packet_created"]
+            if not recoveries or recoveries[-1].payload.get("recovery_owner") != wp["assignee"]:
+                return False
+        made = planning or worktrees.worktree_path(self.ws, wp["id"]).is_dir()
+        if wp.get("target_repo") and not made:
+            return False
+        if self.once and self._starts.get(wp["id"], 0) >= ONCE_LIMIT:
+            return False
+        since = _stage_start(events, state)
+        starts = [e for e in events if e.seq > since and e.type == "agent_started"]
+        if not starts:
+            return True
+        exits = [
+            e
+            for e in events
+            if e.type == "agent_exited" and e.payload.get("launch") == starts[-1].seq
+        ]
+        if not exits:
+            return False  # still running (or lost: recover_lost records that first)
+        last = exits[-1].payload
+        return bool(last.get("stopped") or last.get("lost")) and len(starts) <= RESTARTS
+
+    def _launch(self, wp: dict[str, Any], events: list[Event]) -> None:
+        wp_id, principal = wp["id"], wp["assignee"]
+        lane = self.ws.config.lanes[wp["lane"]]
+        assert lane.command is not None
+        handoff, digest = write_handoff(self.ws, self.store, wp)
+        cwd = worktrees.worktree_path(self.ws, wp_id) if wp.get("target_repo") else self.ws.root
+        command = resolve_command(lane.command, self.ws.root)
+        attempt = 1 + sum(1 for e in events if e.type == "agent_started")
+        log = self.ws.root / ".cockpit" / "agents" / wp_id / f"{attempt}.log"
+        started = self._record(
+            NewEvent(
+                "agent_started",
+                wp_id,
+                principal,
+                None,
+                {
+                    "principal": principal,
+                    "lane": wp["lane"],
+                    "command": command,
+                    "stage": wp["state"],
+                    "next_gate": AGENT_STATES[State(wp["state"])],
+                    "attempt": attempt,
+                    "handoff": {"path": _shown(self.ws, handoff), "sha256": digest},
+                    "worktree": _shown(self.ws, cwd),
+                    "timeout_s": lane.timeout_s,
+                    "log": _shown(self.ws, log),
+                },
+            )
+        )
+        self._starts[wp_id] = self._starts.get(wp_id, 0) + 1
+        self.counts.started += 1
+        log.parent.mkdir(parents=True, exist_ok=True)
+        output: IO[bytes] = open(log, "ab")  # noqa: SIM115 - handed to the child
+        try:
+            proc = subprocess.Popen(
+                command,
+                cwd=cwd,
+                env=agent_env(self.ws, principal, wp_id, handoff, cwd),
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            self.counts.failed += 1
+            self._record(
+                NewEvent(
+                    "agent_exited",
+                    wp_id,
+                    principal,
+                    None,
+                    {
+                        "launch": started.seq,
+                        "exit_code": None,
+                        "error": exc.strerror or str(exc),
+                        "duration_ms": 0,
+                        "timed_out": False,
+                    },
+                )
+            )
+            return
+        finally:
+            output.close()
+        log.with_suffix(".pid").write_text(str(proc.pid))
+        self.running[wp_id] = Running(
+            wp_id, principal, started.seq, proc, time.monotonic(), lane.timeout_s, log
+        )
+
+    # -- exits ----------------------------------------------------------------------------
+
+    def reap(self) -> list[Running]:
+        """The agents that ended (or were killed at their lane timeout) since last time."""
+        finished = []
+        for wp_id, run in list(self.running.items()):
+            code = run.proc.poll()
+            if code is None and time.monotonic() - run.started > run.timeout_s:
+                run.timed_out = True
+                _kill_group(run.proc)
+            elif code is None:
+                continue
+            _kill_group(run.proc)  # nothing the agent left behind outlives it
+            finished.append(run)
+            del self.running[wp_id]
+        return finished
+
+    def record_exits(self, finished: list[Running], *, stopped: bool = False) -> None:
+        """Record `agent_exited` for each (after their entries were swept in)."""
+        for run in finished:
+            returned = any(
+                row["principal"] == run.principal and row["seq"] > run.launch_seq
+                for row in self.store.entries(run.wp_id)
+            )
+            payload: dict[str, Any] = {
+                "launch": run.launch_seq,
+                "principal": run.principal,
+                "exit_code": None if (run.timed_out or stopped) else run.proc.returncode,
+                "duration_ms": int((time.monotonic() - run.started) * 1000),
+                "timed_out": run.timed_out,
+                "timeout_s": run.timeout_s,
+                "returned": returned,
+                "log": _shown(self.ws, run.log),
+                "output_tail": _tail(run.log),
+            }
+            if stopped:
+                payload["stopped"] = True
+            self.counts.exited += 1
+            self.counts.timed_out += run.timed_out
+            self._record(NewEvent("agent_exited", run.wp_id, run.principal, None, payload))
+            with contextlib.suppress(OSError):
+                run.log.with_suffix(".pid").unlink()
+
+    def stop_all(self) -> None:
+        """Shutdown: kill every running agent's process group and record it stopped."""
+        finished = list(self.running.values())
+        for run in finished:
+            _kill_group(run.proc)
+        self.running.clear()
+        self.record_exits(finished, stopped=True)
+
+    def recover_lost(self) -> None:
+        """At start: agents a dead runner started and never saw end are recorded `lost`
+        (and killed if they still run), so they can be started again."""
+        if self.mode is Mode.DRY_RUN:
+            return
+        started = self.store.find_events(types=("agent_started",), limit=1_000_000)
+        ended = {
+            e.payload.get("launch")
+            for e in self.store.find_events(types=("agent_exited",), limit=1_000_000)
+        }
+        for event in started:
+            if event.seq in ended:
+                continue
+            log = self.ws.root / str(event.payload.get("log", ""))
+            killed = _kill_stale(log.with_suffix(".pid"), event.work_package or "", self.ws.root)
+            self._record(
+                NewEvent(
+                    "agent_exited",
+                    event.work_package,
+                    event.principal,
+                    None,
+                    {
+                        "launch": event.seq,
+                        "principal": event.principal,
+                        "exit_code": None,
+                        "timed_out": False,
+                        "lost": True,
+                        "killed": killed,
+                        "log": event.payload.get("log"),
+                        "output_tail": _tail(log),
+                    },
+                )
+            )
+
+
+def _tail(log: Path) -> str:
+    try:
+        with open(log, "rb") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            handle.seek(max(size - OUTPUT_TAIL * 4, 0))
+            return handle.read().decode("utf-8", "replace")[-OUTPUT_TAIL:]
+    except OSError:
+        return ""
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=5)
+
+
+def _kill_stale(pid_file: Path, wp_id: str, root: Path) -> bool:
+    """Kill the process group a dead runner left running, if the pid file names a live
+    group leader that is still this WP's agent (its environment says so)."""
+    try:
+        pid = int(pid_file.read_text().strip())
+        environ = Path(f"/proc/{pid}/environ").read_bytes()
+        if os.getpgid(pid) != pid:
+            return False
+    except (OSError, ValueError):
+        return False
+    marks = (f"COCKPIT_WORK_PACKAGE={wp_id}\0".encode(), f"COCKPIT_WORKSPACE={root}\0".encode())
+    if not all(mark in environ + b"\0" for mark in marks):
+        return False
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+    return True
+
+
+def wait_for_exit(agents: Agents, stop: threading.Event | None, seconds: float) -> None:
+    """Sleep up to `seconds`, waking early when an agent ends or `stop` is set."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if stop is not None and stop.is_set():
+            return
+        if any(run.proc.poll() is not None for run in agents.running.values()):
+            return
+        time.sleep(0.05)

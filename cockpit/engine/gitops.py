@@ -1,0 +1,115 @@
+"""Git, hardened: every git command Cockpit runs goes through `run` (GitPython's `Git`).
+
+Git runs inside trees that agents wrote, and an agent can write the shared repository
+config from its worktree (`git config core.fsmonitor ...`). So no config may run anything
+or hide paths: fsmonitor, hooks, external diff and textconv are switched off on the
+command line, the system and global config are not read, and no `GIT_*` variable of the
+runner's own environment leaks in.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import git
+
+# Settings that override whatever the repository's own config says.
+SAFETY = (
+    "core.fsmonitor=",
+    "core.hooksPath=/dev/null",
+    "core.quotePath=false",
+    "core.untrackedCache=false",
+    "diff.external=",
+    "commit.gpgSign=false",
+    "advice.detachedHead=false",
+)
+TIMEOUT_S = 120
+
+
+class GitError(RuntimeError):
+    """A git command failed; the message is git's own last line of complaint."""
+
+
+def _environment() -> dict[str, str | None]:
+    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("GIT_")}
+    env.update(
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_CONFIG_GLOBAL=os.devnull,
+        GIT_TERMINAL_PROMPT="0",
+        GIT_OPTIONAL_LOCKS="0",
+    )
+    return env
+
+
+def run(root: Path, *args: str, extra_env: dict[str, str] | None = None) -> str:
+    """Run `git ARGS` in `root` with the safety settings; return stdout (undecodable bytes
+    kept as surrogate escapes, so odd file names survive). Raises GitError."""
+    runner = git.Git(str(root))
+    env = _environment()
+    env.update(extra_env or {})
+    runner.update_environment(**env)
+    command = ["git"]
+    for setting in SAFETY:
+        command += ["-c", setting]
+    command += list(args)
+    try:
+        raw = runner.execute(
+            command,
+            stdout_as_string=False,
+            kill_after_timeout=TIMEOUT_S,
+            with_extended_output=False,
+        )
+    except git.GitCommandError as exc:
+        stderr = exc.stderr if isinstance(exc.stderr, str) else str(exc.stderr or "")
+        lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
+        problem = lines[-1] if lines else f"git {args[0]} failed (exit {exc.status})"
+        raise GitError(problem.removeprefix("stderr: ").strip("'")) from None
+    except (git.GitCommandNotFound, OSError) as exc:
+        raise GitError(f"git could not be run in {root}: {exc}") from None
+    data = raw if isinstance(raw, bytes) else str(raw).encode()
+    return data.decode("utf-8", "surrogateescape")
+
+
+def rev(root: Path, ref: str) -> str:
+    """The full commit sha `ref` names in the repository at `root`."""
+    return run(
+        root, "rev-parse", "--verify", "--quiet", "--end-of-options", ref + "^{commit}"
+    ).strip()
+
+
+def top_level(path: Path) -> Path | None:
+    """The top of the work tree `path` is in, or None if it is in none."""
+    try:
+        return Path(run(path, "rev-parse", "--show-toplevel").strip()).resolve()
+    except GitError:
+        return None
+
+
+def is_ancestor(root: Path, ancestor: str, descendant: str) -> bool:
+    try:
+        run(root, "merge-base", "--is-ancestor", ancestor, descendant)
+    except GitError:
+        return False
+    return True
+
+
+def branch_exists(root: Path, branch: str) -> bool:
+    try:
+        run(root, "show-ref", "--verify", "--quiet", f"refs/heads/{branch}")
+    except GitError:
+        return False
+    return True
+
+
+def current_branch(root: Path) -> str | None:
+    try:
+        return run(root, "symbolic-ref", "--quiet", "--short", "HEAD").strip() or None
+    except GitError:
+        return None
+
+
+def status_lines(root: Path) -> list[str]:
+    """`git status --porcelain` of the worktree (untracked files listed one by one)."""
+    out = run(root, "status", "--porcelain=v1", "-z", "--untracked-files=all")
+    return [line for line in out.split("\0") if line]
