@@ -164,6 +164,38 @@ def cancel_cmd(wp: str, reason: str | None, as_principal: str | None, as_json: b
     return _act(as_json, lambda ws, store, by: actions.cancel(ws, store, wp, reason, by))
 
 
+@cli.command("rollback")
+@click.argument("wp")
+@click.option("--reason", metavar="TEXT", help="Why (required).")
+@as_option
+@workspace_option
+@json_option
+def rollback_cmd(wp: str, reason: str | None, as_principal: str | None, as_json: bool) -> int:
+    """Roll a failed work package back to its base commit (the failed work is kept)."""
+    from cockpit.engine import actions
+    from cockpit.engine.text import literal
+
+    result: list[Any] = []
+
+    def run(ws: Any, store: Any, by: str) -> list[Any]:
+        result[:] = actions.rollback(ws, store, wp, reason, by)
+        return result
+
+    code = _act(as_json, run)
+    [event] = result
+    if event.type == "rollback_failed":
+        import sys
+
+        print(
+            literal(f"cockpit: the rollback of {wp} failed: {event.payload['error']}."),
+            file=sys.stderr,
+        )
+        return 1
+    if not as_json and event.payload.get("failed_ref"):
+        say(f"The failed work is kept on branch {event.payload['failed_ref']}.")
+    return code
+
+
 @cli.command("veto")
 @click.argument("wp")
 @click.option("--reason", metavar="TEXT", help="Why (required).")

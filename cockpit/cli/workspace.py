@@ -233,6 +233,16 @@ def _print_run_summary(summary: Any) -> None:
         f"recovered {counts['recovered']}, events {counts['events']}; gate: verified "
         f"{document['verified']}, admitted {document['admitted']}, withheld {document['withheld']}"
     )
+    agents = summary.agents
+    if agents.started or agents.worktrees or agents.plan:
+        say(
+            f"agents: started {agents.started}, exited {agents.exited}, timed out "
+            f"{agents.timed_out}, could not start {agents.failed}; "
+            f"worktrees made {agents.worktrees}"
+        )
+    if dry:
+        for item in agents.plan:
+            say(literal(f"  {item['work_package']}: would {item['would']}"))
     for item in summary.verifications:
         if "error" in item:
             say(literal(f"  {item['work_package']}: not verified: {item['error']}"))

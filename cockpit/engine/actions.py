@@ -7,6 +7,7 @@ missing capability or the state; a bad argument raises InputError (exit 2).
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -16,8 +17,10 @@ from cockpit.engine.errors import InputError, NotFound, Refused
 from cockpit.engine.ingest import answer_edges
 from cockpit.engine.lifecycle import REVIEW_TRIGGERS, IllegalTransition, Trigger, transition
 from cockpit.engine.lifecycle import override as lifecycle_override
+from cockpit.engine.rollback import rollback as rollback  # an action with its own module
 from cockpit.engine.verification import GateRun, run_gate
 from cockpit.engine.workspace import Workspace
+from cockpit.engine.worktrees import WorktreeError, merge_proof, target_repo_path
 from cockpit.store import Event, NewEvent, Store
 
 
@@ -49,6 +52,7 @@ ACTION_CAPABILITIES: dict[str, Capability] = {
     "cancel": Capability.CANCEL,
     "veto": Capability.VETO,
     "dismiss": Capability.DISMISS_ADVISORY,
+    "rollback": Capability.ROLLBACK,
 }
 
 
@@ -161,6 +165,8 @@ def review(
         payload: dict[str, Any] = {"verdict": chosen.value, "findings": list(findings)}
         if merge_sha:
             payload["merge_sha"] = merge_sha
+            if chosen is Verdict.ACCEPTED:
+                payload["merge_proof"] = _prove_merge(ws, wp, merge_sha)
         trigger = REVIEW_TRIGGERS.get(chosen.value)
         if trigger is None:
             return [NewEvent("review_recorded", wp_id, by, None, payload)]
@@ -176,6 +182,17 @@ def review(
         return [NewEvent("review_recorded", wp_id, by, None, payload)]
 
     return _act(ws, store, wp_id, build)
+
+
+def _prove_merge(ws: Workspace, wp: dict[str, Any], merge_sha: str) -> dict[str, Any]:
+    if not re.fullmatch(r"[0-9a-fA-F]{4,64}", merge_sha):
+        raise InputError(f"merge_sha {merge_sha!r} is not a hexadecimal commit id")
+    if not wp.get("target_repo"):
+        raise Refused(f"merge_sha cannot be proved: {wp['id']} has no target repo")
+    try:
+        return merge_proof(target_repo_path(ws, wp), merge_sha)
+    except WorktreeError as exc:
+        raise Refused(str(exc)) from None
 
 
 def override(

@@ -44,6 +44,7 @@ HANDOFF_SCHEMA = "cockpit.handoff/v1"
 RESTARTS = 3  # starts per stage after the runner itself stopped or lost the agent
 ONCE_LIMIT = 10  # starts per WP in one `run --once` (a guard against agents that loop)
 OUTPUT_TAIL = 2000
+RUNNER_PRINCIPAL = "cockpit:runner"  # who records worktrees (the runner itself, not a person)
 
 # The stages in which the agent has the next move, and the gate its work leads to.
 AGENT_STATES = {
@@ -376,7 +377,7 @@ class Agents:
         return wp
 
     def _runner(self) -> str:
-        return self.ws.config.runner.verifier or self.ws.config.operator
+        return RUNNER_PRINCIPAL
 
     def _due(self, wp: dict[str, Any], events: list[Event], planning: bool = False) -> bool:
         state = wp["state"]

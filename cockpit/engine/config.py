@@ -32,6 +32,9 @@ class LaneConfig(_Strict):
     # the runner writes handoffs and worktrees for them but starts nothing.
     command: list[str] | None = Field(default=None, min_length=1)
     timeout_s: int = Field(default=600, gt=0)
+    # The owner approves this lane's scope confirmations in advance: the go is recorded
+    # at once (a review `go` in the booker's name, marked `standing`).
+    standing_go: bool = False
 
 
 class TierConfig(_Strict):
@@ -63,9 +66,6 @@ class PolicyConfig(_Strict):
         default_factory=lambda: [Predicate.SCOPE_RESPECTED, Predicate.VALIDATION_PASSED]
     )
     validation_timeout_s: int = Field(default=300, gt=0)
-    # Tiers whose scope confirmations the owner approves in advance: the go is recorded
-    # for them at once (a review `go` in the booker's name, marked `standing`).
-    standing_go_tiers: list[Tier] = Field(default_factory=list)
     canon: CanonPolicy = Field(default_factory=CanonPolicy)
 
 

@@ -323,11 +323,8 @@ def plan_entry(parsed: ParsedEntry, config: Config, store: Store, root: Path | N
     if trigger is Trigger.REVIEW_REJECTED:
         payload["rollback_requested"] = True
     events.append(main)
-    if (
-        target is State.SCOPE_CONFIRMED
-        and wp is not None
-        and wp["tier"] in config.policy.standing_go_tiers
-    ):
+    lane = config.lanes.get(wp["lane"]) if wp is not None else None
+    if target is State.SCOPE_CONFIRMED and lane is not None and lane.standing_go:
         events.append(standing_go(config, store, wp_id))
     if isinstance(body, ClaimBody):
         events.append(_advisory_event(parsed, config, store, wp))
@@ -335,8 +332,8 @@ def plan_entry(parsed: ParsedEntry, config: Config, store: Store, root: Path | N
 
 
 def standing_go(config: Config, store: Store, wp_id: str) -> NewEvent:
-    """The owner's go given in advance by policy (`policy.standing_go_tiers`): recorded
-    as a review verdict `go` in the name of the principal who booked the WP."""
+    """The owner's go given in advance for the WP's lane (`lanes.<lane>.standing_go`):
+    recorded as a review verdict `go` in the name of the principal who booked the WP."""
     booked = store.find_events(work_package=wp_id, types=("task_created",))
     booker = booked[0].principal if booked else config.operator
     move = {

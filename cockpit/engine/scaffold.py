@@ -48,8 +48,11 @@ runner:
 WORKSPACE_GITIGNORE = """\
 # Runtime state of a Cockpit workspace
 .cockpit/
+handoffs/
 worktrees/
 """
+DEMO_PROJECT = "project"  # the demo's target repo, made a git repository by init
+DEMO_DATE = "1795251600 +0000"  # 2026-11-21T09:00:00Z
 
 
 def demo_source() -> Path:
@@ -72,6 +75,7 @@ def init_workspace(directory: Path, *, demo: bool = False, tenant: str | None = 
     if demo:
         source = demo_source()
         shutil.copytree(source, directory, dirs_exist_ok=True, ignore=_ignore_caches)
+        make_demo_repo(directory / DEMO_PROJECT)
     else:
         (directory / CONFIG_FILE).write_text(
             DEFAULT_CONFIG.format(tenant=tenant or "default"), encoding="utf-8"
@@ -80,6 +84,31 @@ def init_workspace(directory: Path, *, demo: bool = False, tenant: str | None = 
     ws = Workspace.load(directory)
     ws.ensure_dirs()
     return ws
+
+
+def make_demo_repo(path: Path) -> str:
+    """Make the demo's target repo a git repository with one commit (the same commit on
+    every machine); returns its sha."""
+    import git
+
+    repo = git.Repo.init(path, initial_branch="main")
+    with repo.config_writer() as config:
+        config.set_value("user", "name", "Cockpit demo")
+        config.set_value("user", "email", "demo@cockpit.invalid")
+    files = sorted(
+        str(p.relative_to(path)) for p in path.rglob("*") if p.is_file() and ".git" not in p.parts
+    )
+    repo.index.add(files)
+    author = git.Actor("Cockpit demo", "demo@cockpit.invalid")
+    commit = repo.index.commit(
+        "The demo project",
+        author=author,
+        committer=author,
+        author_date=DEMO_DATE,
+        commit_date=DEMO_DATE,
+    )
+    repo.close()
+    return str(commit.hexsha)
 
 
 def _ignore_caches(directory: str, names: list[str]) -> set[str]:

@@ -1,0 +1,97 @@
+"""Rollback (SPEC 4, 8): `cockpit rollback WP --reason T` on a failed WP.
+
+With a target repo: the failed work (committed, uncommitted and untracked) is kept under
+`wp/<WP>-failed-<n>`, the branch `wp/<WP>` is reset to the base commit and the tree is
+cleaned. The rollback is validated when the worktree's HEAD is the base commit and the
+tree is clean; the WP's validation commands are re-run and recorded for information
+only (they test the change being rolled back). The outcome is `rollback_completed`
+(failed → rolled_back) or `rollback_failed` (the WP stays failed, with the reason).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cockpit.engine import gitops, worktrees
+from cockpit.engine.domain import Capability, State
+from cockpit.engine.errors import InputError, NotFound, Refused
+from cockpit.engine.lifecycle import Trigger, transition
+from cockpit.engine.verification import base_commit, run_command, validation_env
+from cockpit.engine.workspace import Workspace
+from cockpit.engine.worktrees import WorktreeError
+from cockpit.store import Event, NewEvent, Store
+
+
+def _agent_running(store: Store, wp_id: str) -> bool:
+    events = store.events(wp_id)
+    ended = {e.payload.get("launch") for e in events if e.type == "agent_exited"}
+    return any(e.type == "agent_started" and e.seq not in ended for e in events)
+
+
+def rollback(ws: Workspace, store: Store, wp_id: str, reason: str | None, by: str) -> list[Event]:
+    """Roll a failed WP back to its base; returns the one event recorded
+    (`rollback_completed` or `rollback_failed`). Raises Refused if `by` lacks `rollback`,
+    the WP is not failed, or its agent is still running; InputError without a reason."""
+    if reason is None or not reason.strip():
+        raise InputError("a rollback reason is required and must not be empty")
+    reason = reason.strip()
+    if by not in ws.config.principals:
+        raise Refused(f"{by} is not a principal of this workspace")
+    if not ws.config.has(by, Capability.ROLLBACK):
+        raise Refused(f"{by} lacks the rollback capability")
+    wp = store.work_package(wp_id)
+    if wp is None:
+        raise NotFound(f"no work package {wp_id} has been booked in this workspace")
+    if wp["state"] != State.FAILED:
+        raise Refused(f"{wp_id} is {wp['state']}; only a failed work package is rolled back")
+    if _agent_running(store, wp_id):
+        raise Refused(f"the agent of {wp_id} is still running; stop it before rolling back")
+
+    payload: dict[str, Any] = {"reason": reason}
+    ok, detail = True, ""
+    if not wp.get("target_repo"):
+        payload.update(worktree=None, detail="no target repo: there is nothing to reset")
+    else:
+        worktree = worktrees.worktree_path(ws, wp_id)
+        payload["worktree"] = str(worktree.relative_to(ws.root))
+        try:
+            if not worktree.is_dir():
+                raise WorktreeError(f"the worktree {worktree} does not exist")
+            base = base_commit(ws, store, wp, worktree)
+            payload["base_commit"] = base
+            reset = worktrees.reset_to_base(worktree, wp_id, base)
+            payload.update(reset.payload())
+            commands = (wp.get("body") or {}).get("validation_commands") or []
+            if commands:  # for information: they test the change being rolled back
+                env = validation_env(ws, wp_id)
+                timeout = ws.config.policy.validation_timeout_s
+                payload["validation"] = [
+                    run_command(c, worktree, timeout, env).to_json() for c in commands
+                ]
+                gitops.run(worktree, "reset", "--hard", "--quiet", base)
+                gitops.run(worktree, "clean", "-ffdxq")
+            head = gitops.rev(worktree, "HEAD")
+            clean = not gitops.status_lines(worktree)
+            payload.update(head=head, clean=clean)
+            if head != base or not clean:
+                ok = False
+                detail = (
+                    f"the worktree is not at the base commit {base[:12]} (HEAD {head[:12]})"
+                    if head != base
+                    else "the worktree is not clean after the reset"
+                )
+        except (WorktreeError, gitops.GitError, RuntimeError) as exc:
+            ok, detail = False, str(exc)
+
+    with store.transaction():
+        now = store.work_package(wp_id)
+        if now is None or now["state"] != State.FAILED:
+            raise Refused(f"{wp_id} changed while it was rolled back; look at it again")
+        if ok:
+            target = transition(State.FAILED, Trigger.ROLLBACK)
+            payload["transition"] = {"from": State.FAILED.value, "to": target.value}
+            event = store.append(NewEvent("rollback_completed", wp_id, by, None, payload))
+        else:
+            payload["error"] = detail
+            event = store.append(NewEvent("rollback_failed", wp_id, by, None, payload))
+    return [event]
