@@ -452,6 +452,24 @@ class CockpitApp(App[None]):
                 )
 
             self.push_screen(modals.ReasonModal(wp_id), on_cancel)
+        elif name == "rollback":
+
+            def on_rollback(answer: dict[str, Any] | None) -> None:
+                if not answer:
+                    return
+
+                def confirmed(yes: bool | None) -> None:
+                    if yes:
+                        self.perform(
+                            "Rollback",
+                            wp_id,
+                            lambda s: actions.rollback(ws, s, wp_id, answer["reason"], by),
+                        )
+
+                question = Text(f"Roll {wp_id} back to its base commit?")
+                self.push_screen(modals.ConfirmModal(question), confirmed)
+
+            self.push_screen(modals.RollbackModal(wp_id), on_rollback)
         elif name == "veto":
 
             def on_veto(answer: dict[str, Any] | None) -> None:

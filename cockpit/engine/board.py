@@ -9,6 +9,7 @@ from typing import Any
 from cockpit.engine.errors import NotFound
 from cockpit.engine.workspace import Workspace
 from cockpit.store import Store
+from cockpit.store.projections import problem_of
 
 LAST_VERIFY_KEYS = ("outcome", "acceptance_status", "blocking_predicate", "blocked_reason_class")
 
@@ -62,12 +63,50 @@ def work_package_status(store: Store, wp_id: str) -> dict[str, Any]:
         "vetoed": row["vetoed"],
         "scope_declined": row["scope_declined"],
         "needs_triage": triage(row),
+        "agent_problem": row.get("agent_problem"),
+        "worktree": _worktree(store, wp_id),
+        "agent": _agent(store, wp_id),
         "entries": [
             {"id": e["id"], "kind": e["kind"], "principal": e["principal"], "seq": e["seq"]}
             for e in store.entries(wp_id)
         ],
         "updated": row["updated_ts"],
     }
+
+
+def _worktree(store: Store, wp_id: str) -> dict[str, Any] | None:
+    made = store.find_events(work_package=wp_id, types=("worktree_provisioned",), limit=1)
+    if not made:
+        return None
+    payload = made[-1].payload
+    return {k: payload.get(k) for k in ("worktree", "branch", "base_commit", "target_repo")}
+
+
+def _agent(store: Store, wp_id: str) -> dict[str, Any] | None:
+    """The WP's latest agent run: running, or how it ended."""
+    events = store.find_events(work_package=wp_id, types=("agent_started", "agent_exited"))
+    starts = [e for e in events if e.type == "agent_started"]
+    if not starts:
+        return None
+    last = starts[-1]
+    ended = [e for e in events if e.type == "agent_exited" and e.payload.get("launch") == last.seq]
+    result: dict[str, Any] = {
+        "principal": last.principal,
+        "attempt": last.payload.get("attempt"),
+        "stage": last.payload.get("stage"),
+        "started": last.ts,
+        "log": last.payload.get("log"),
+        "running": not ended,
+    }
+    if ended:
+        payload = ended[-1].payload
+        result.update(
+            exit_code=payload.get("exit_code"),
+            timed_out=bool(payload.get("timed_out")),
+            problem=problem_of("agent_exited", payload),
+            ended=ended[-1].ts,
+        )
+    return result
 
 
 def rejected(store: Store) -> list[dict[str, Any]]:

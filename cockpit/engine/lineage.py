@@ -7,7 +7,7 @@ from typing import Any
 
 from cockpit.engine.errors import NotFound
 from cockpit.store import Store
-from cockpit.store.projections import node_id
+from cockpit.store.projections import node_id, problem_of
 
 # Events that are steps of a decision rather than packets; verify_started is folded into
 # its verify_completed.
@@ -115,6 +115,21 @@ def summarize(event_type: str, payload: dict[str, Any]) -> str:
             return f"to {payload.get('to')}"
         case "entry_rejected":
             return f"{payload.get('code')}: {payload.get('message')}"
+        case "worktree_provisioned":
+            return f"{payload.get('branch')} from {str(payload.get('base_commit'))[:12]}"
+        case "worktree_failed":
+            return str(payload.get("error"))
+        case "agent_started":
+            return f"attempt {payload.get('attempt')}, next gate {payload.get('next_gate')}"
+        case "agent_exited":
+            return problem_of("agent_exited", payload) or f"exit {payload.get('exit_code')}"
+        case "rollback_completed":
+            kept = payload.get("failed_ref")
+            return f"reason: {payload.get('reason')}" + (
+                f"; failed work kept on {kept}" if kept else ""
+            )
+        case "rollback_failed":
+            return f"{payload.get('error')}"
         case _:
             return ""
 

@@ -48,6 +48,15 @@ WP_ACTIONS: list[Command] = [
         True,
     ),
     Command("cancel", "c", "act('cancel')", "Cancel", "cancel the work package", True, True),
+    Command(
+        "rollback",
+        "b",
+        "act('rollback')",
+        "Rollback",
+        "roll a failed WP back to its base commit",
+        True,
+        True,
+    ),
     Command("veto", "x", "act('veto')", "Veto", "raise or lift a veto", True, True),
     Command("dismiss", "z", "act('dismiss')", "Dismiss", "dismiss an advisory", True, True),
     Command(

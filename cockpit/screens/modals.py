@@ -195,6 +195,28 @@ class ReasonModal(ActionModal):
         return {"reason": reason} if reason else "A cancel needs a reason."
 
 
+class RollbackModal(ActionModal):
+    """Rollback: a mandatory reason, and what will happen."""
+
+    TITLE_TEXT = "Rollback"
+    OK_LABEL = "Roll back…"
+
+    def fields(self) -> ComposeResult:
+        yield Label(
+            Text(
+                f"Branch wp/{self.wp_id} goes back to its base commit and the worktree is "
+                f"cleaned; the failed work is kept on wp/{self.wp_id}-failed-<n>."
+            ),
+            classes="hint",
+        )
+        yield Label("Reason (required):")
+        yield Input(placeholder="why the work is rolled back", id="reason")
+
+    def values(self) -> dict[str, Any] | str:
+        reason = _text(self, "#reason")
+        return {"reason": reason} if reason else "A rollback needs a reason."
+
+
 class VetoModal(ActionModal):
     TITLE_TEXT = "Veto"
     OK_LABEL = "Apply"

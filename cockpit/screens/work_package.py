@@ -67,6 +67,18 @@ def fields_table(detail: dict[str, Any], ground: dict[str, Any] | None) -> Table
             cg.append("\n")
             cg.append_text(plain(f"? {question}", "#fbbf24"))
         grid.add_row("common ground", cg, "", "")
+    worktree = detail.get("worktree")
+    if worktree:
+        where = f"{worktree['worktree']} · {worktree['branch']} from {worktree['base_commit'][:12]}"
+        grid.add_row("worktree", plain(where), "target repo", plain(worktree["target_repo"]))
+    agent = detail.get("agent")
+    if agent:
+        if agent["running"]:
+            run = f"{agent['principal']} running (attempt {agent['attempt']}, {agent['stage']})"
+        else:
+            ended = agent.get("problem") or f"exited {agent.get('exit_code')}"
+            run = f"{agent['principal']} attempt {agent['attempt']} ({agent['stage']}): {ended}"
+        grid.add_row("agent", plain(run), "log", plain(agent.get("log") or "-"))
     last = detail["last_verify"]
     if last:
         grid.add_row("last verify", outcome(last["outcome"], last["blocking_predicate"]), "", "")

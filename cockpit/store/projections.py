@@ -256,8 +256,12 @@ def _from_assignee(conn: sqlite3.Connection, event: Event) -> bool:
 
 def agent_problem(event: Event) -> str | None:
     """Why an agent's run left its WP stuck (None when it ended well)."""
-    payload = event.payload
-    if event.type == "worktree_failed":
+    return problem_of(event.type, event.payload)
+
+
+def problem_of(event_type: str, payload: dict[str, Any]) -> str | None:
+    """`agent_problem` of an `agent_exited` or `worktree_failed` payload."""
+    if event_type == "worktree_failed":
         return f"its worktree could not be made: {payload.get('error')}"
     if payload.get("timed_out"):
         return f"its agent timed out after {payload.get('timeout_s')} s"
