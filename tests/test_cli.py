@@ -36,7 +36,7 @@ STATUS_KEYS = {
     "last_verify",
 }
 LAST_VERIFY_KEYS = {"outcome", "acceptance_status", "blocking_predicate", "blocked_reason_class"}
-DEMO_WPS = ["WP-0001", "WP-0002", "WP-0003", "WP-0004", "WP-0005"]
+DEMO_WPS = ["WP-0001", "WP-0002", "WP-0003", "WP-0004", "WP-0005", "WP-0006"]
 
 Cli = Callable[..., CliResult]
 
@@ -89,7 +89,10 @@ def relative_files(root: Path) -> dict[str, bytes]:
     return {
         str(p.relative_to(root)): p.read_bytes()
         for p in sorted(root.rglob("*"))
-        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+        if p.is_file()
+        and "__pycache__" not in p.parts
+        and p.suffix != ".pyc"
+        and ".git" not in p.relative_to(root).parts
     }
 
 
@@ -470,9 +473,18 @@ def test_demo_walkthrough(tmp_path: Path, cli: Cli) -> None:
     run = cli("run", "--once", "--json", "--workspace", str(target))
     assert run.code == 0, run.err
     summary = run.json()
-    assert summary["ingested"] == 22
+    # 24 entries of the walkthrough, plus the 4 the scripted agent returned for WP-0006
+    # (its scope confirmation, then common ground, evidence and a claim).
+    assert summary["ingested"] == 28
     assert summary["rejected"] == 2
     assert summary["duplicates"] == 0
+    assert summary["agents"] == {
+        "started": 2,
+        "exited": 2,
+        "timed_out": 0,
+        "failed": 0,
+        "worktrees": 1,
+    }
 
     rejected = cli("rejected", "--json", "--workspace", str(target))
     assert rejected.code == 0
@@ -488,7 +500,7 @@ def test_demo_walkthrough(tmp_path: Path, cli: Cli) -> None:
             "message": row["message"],
             "entry_id": row["entry_id"],
         }
-    assert len(list((target / "queue" / "done").iterdir())) == 22
+    assert len(list((target / "queue" / "done").iterdir())) == 28
     assert list((target / "queue" / "new").iterdir()) == []
 
     states = {row["id"]: row["state"] for row in cli("status", "--json", "-w", str(target)).json()}
@@ -498,6 +510,31 @@ def test_demo_walkthrough(tmp_path: Path, cli: Cli) -> None:
     assert values & {"accepted", "complete"}, states
     assert "blocked" in values, states
     assert {"in_progress", "dispatched", "booked"} <= values, states
+
+    # WP-0006 went from booked to accepted through a real worktree, by the scripted agent.
+    assert states["WP-0006"] == "accepted"
+    log = cli("audit", "log", "WP-0006", "--json", "-w", str(target)).json()
+    moves = [e["payload"]["transition"]["to"] for e in log if "transition" in e["payload"]]
+    assert moves == [
+        "booked",
+        "dispatched",
+        "scope_confirmed",
+        "in_progress",
+        "claimed",
+        "verifying",
+        "accepted",
+    ]
+    [verdict] = [e["payload"] for e in log if e["type"] == "verify_completed"]
+    assert verdict["changed_files"] == ["checks/check_greet.py", "greet.py"]
+    assert verdict["validation"][0]["exit_code"] == 0
+    worktree = target / "worktrees" / "WP-0006"
+    assert "def farewell" in (worktree / "greet.py").read_text()
+    project = target / "project"
+    assert "farewell" not in (project / "greet.py").read_text(), "the target checkout is untouched"
+    status = subprocess.run(
+        ["git", "status", "--porcelain"], cwd=project, capture_output=True, text=True, check=True
+    )
+    assert status.stdout == ""
 
     # A second run finds nothing new.
     again = cli("run", "--once", "--json", "--workspace", str(target)).json()
@@ -519,6 +556,15 @@ def test_bundled_workspace_is_byte_identical_to_the_demo_source() -> None:
 def test_init_demo_reproduces_the_bundled_workspace(tmp_path: Path, cli: Cli) -> None:
     assert cli("init", "--demo", str(tmp_path / "d")).code == 0
     assert relative_files(tmp_path / "d") == relative_files(REPO / "workspace")
+    # ... and makes the demo's target repo a git repository with the same one commit.
+    log = subprocess.run(
+        ["git", "log", "--format=%H %s"],
+        cwd=tmp_path / "d" / "project",
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert log.stdout == "27ab85ba0fd4070336647b4ff84a92d6c827dc0e The demo project\n"
 
 
 # -- (h) dry run changes nothing ------------------------------------------------------------
@@ -534,7 +580,7 @@ def test_dry_run_on_the_fresh_demo_changes_nothing(tmp_path: Path, cli: Cli) -> 
     assert cli("status", "--json", "--workspace", str(root)).code == 0  # the db exists now
     before = _watched(root)
     queued = sorted(p.name for p in (root / "queue" / "new").iterdir())
-    assert len(queued) == 24 and (root / ".cockpit" / "cockpit.db").is_file()
+    assert len(queued) == 26 and (root / ".cockpit" / "cockpit.db").is_file()
 
     result = cli("run", "--once", "--mode", "dry-run", "--workspace", str(root))
     assert result.code == 0, result.err
@@ -546,7 +592,9 @@ def test_dry_run_on_the_fresh_demo_changes_nothing(tmp_path: Path, cli: Cli) -> 
     plan = cli("run", "--once", "--mode", "dry-run", "--json", "--workspace", str(root))
     summary = plan.json()
     assert summary["mode"] == "dry-run"
-    assert (summary["ingested"], summary["rejected"]) == (22, 2), "what a live run would do"
+    assert (summary["ingested"], summary["rejected"]) == (24, 2), "what a live run would do"
+    assert {"work_package": "WP-0006", "would": "make its worktree"} in summary["plan"]
+    assert not (root / "worktrees").exists() and not (root / "handoffs").exists()
     assert _watched(root) == before
     with sqlite3.connect(root / ".cockpit" / "cockpit.db") as conn:
         assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == 0

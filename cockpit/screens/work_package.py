@@ -70,7 +70,8 @@ def fields_table(detail: dict[str, Any], ground: dict[str, Any] | None) -> Table
     worktree = detail.get("worktree")
     if worktree:
         where = f"{worktree['worktree']} · {worktree['branch']} from {worktree['base_commit'][:12]}"
-        grid.add_row("worktree", plain(where), "target repo", plain(worktree["target_repo"]))
+        repo = detail.get("target_repo") or worktree["target_repo"]
+        grid.add_row("worktree", plain(where), "target repo", plain(repo))
     agent = detail.get("agent")
     if agent:
         if agent["running"]:

@@ -616,17 +616,17 @@ def test_navigation(demo_ws: Workspace) -> None:
         assert isinstance(app.screen, BoardScreen)
 
         table = board(pilot)
-        assert table.total == 5
+        assert table.total == 6
         await pilot.press("slash")
         assert isinstance(app.focused, Input) and app.focused.id == "filter"
         await pilot.press(*"CSV", "enter")
         assert shown_ids(table) == ["WP-0004"]
         await pilot.press("escape")  # esc clears the filter
-        assert table.total == 5
+        assert table.total == 6
 
         await pilot.press("a")
         assert shown_ids(table) == ["WP-0002"]
         await pilot.press("a")
-        assert table.total == 5
+        assert table.total == 6
 
     drive(app, scenario)

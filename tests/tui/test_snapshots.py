@@ -156,6 +156,21 @@ def test_cancel_modal(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -
     assert snap_compare(app_for(demo_ws), press=["G", "c"], terminal_size=SIZE)
 
 
+def test_rollback_modal(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
+    """Rollback on a failed WP: the dialog says what happens to the branch and asks why."""
+
+    async def fail_then_rollback(pilot: object) -> None:
+        from cockpit.engine import actions
+
+        p: object = pilot
+        app = p.app  # type: ignore[attr-defined]
+        actions.override(app.ws, app.store, "WP-0002", "failed", "set up", "human:owner")
+        app.poll()
+        await p.press("down", "b")  # type: ignore[attr-defined]
+
+    assert snap_compare(app_for(demo_ws), run_before=fail_then_rollback, terminal_size=SIZE)
+
+
 def test_veto_modal(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
     assert snap_compare(app_for(demo_ws), press=["down", "x"], terminal_size=SIZE)
 
