@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import shutil
 import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -703,13 +704,53 @@ def test_scope_respected_is_an_error_without_the_worktree(env: Env, tmp_path: Pa
     repo.mkdir()
     base = make_repo(repo)
     flow = Flow(env).book(target_repo=str(repo), base_ref=base, owned_surfaces=["src/**"])
-    if (env.root / "worktrees" / "WP-1").exists():
-        pytest.skip("the runner provisions worktrees now")
+    worktree = env.root / "worktrees" / "WP-1"
+    assert git(worktree, "rev-parse", "HEAD") == base  # the runner made it on dispatch
     flow.ground()
     flow.evidence()
+    shutil.rmtree(worktree)  # ... and someone deleted it before the claim came in
     flow.claim()
     payload = stopped_on(env, "scope_respected", "gate_error", status="error")
     assert payload["outcome"] == "blocked"  # an error never admits, and is not `failed`
+    # The runner then makes the worktree again, from the WP's branch and recorded base.
+    assert git(worktree, "rev-parse", "HEAD") == base
+    made = [e.payload for e in env.events("WP-1") if e.type == "worktree_provisioned"]
+    assert [m["base_commit"] for m in made] == [base, base]
+
+
+def test_an_agent_defined_git_filter_is_never_run(env: Env, tmp_path: Path) -> None:
+    """gitops: a clean filter an agent defines from its worktree (shared repo config plus a
+    .gitattributes) would run on `git diff`; the gate's git commands switch it off."""
+    flow, worktree, _ = scoped_flow(env, tmp_path, owned_surfaces=["src/**", ".gitattributes"])
+    marker = tmp_path / "PWNED"
+    git(worktree, "config", "filter.evil.clean", f"touch {marker}; cat")
+    (worktree / ".gitattributes").write_text("*.py filter=evil\n")
+    (worktree / "src/app.py").write_text("print('changed')\n")
+    flow.claim()
+    payload = admitted(env)
+    assert payload["changed_files"] == [".gitattributes", "src/app.py"]
+    assert not marker.exists()
+
+
+def test_files_hidden_by_new_ignore_rules_are_still_changed_files(env: Env, tmp_path: Path) -> None:
+    """verification.changed_files: ignore rules count as the base has them; an agent
+    cannot hide a forbidden file with .git/info/exclude or a new .gitignore."""
+    flow, worktree, _ = scoped_flow(env, tmp_path, owned_surfaces=["src/**"])
+    common = Path(git(worktree, "rev-parse", "--path-format=absolute", "--git-common-dir"))
+    (common / "info").mkdir(exist_ok=True)
+    (common / "info" / "exclude").write_text("secrets/\n")
+    (worktree / "secrets/new.txt").write_text("hidden by info/exclude\n")
+    (worktree / "src/.gitignore").write_text("*\n")
+    (worktree / "src/app.py").write_text("print('in scope')\n")
+    (worktree / "build.log").write_text("ignored at the base, but a .gitignore changed\n")
+    flow.claim()
+    payload = stopped_on(env, "scope_respected", "scope_violation", outcome="failed")
+    assert payload["changed_files"] == [
+        "build.log",
+        "secrets/new.txt",
+        "src/.gitignore",
+        "src/app.py",
+    ]
 
 
 # -- validation_passed -----------------------------------------------------------------------

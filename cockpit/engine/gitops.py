@@ -20,6 +20,7 @@ SAFETY = (
     "core.hooksPath=/dev/null",
     "core.quotePath=false",
     "core.untrackedCache=false",
+    "core.excludesFile=",
     "diff.external=",
     "commit.gpgSign=false",
     "advice.detachedHead=false",
@@ -42,6 +43,25 @@ def _environment() -> dict[str, str | None]:
     return env
 
 
+def _filter_drivers(runner: git.Git) -> set[str]:
+    """The content filter drivers the repository's config defines (reading config runs
+    nothing). Each is switched off: an agent can define one from its worktree and name it
+    in a .gitattributes, and git would run it on diff, status, add and checkout."""
+    try:
+        listed = runner.execute(
+            ["git", "config", "-z", "--name-only", "--get-regexp", r"^filter\."],
+            with_extended_output=False,
+            kill_after_timeout=TIMEOUT_S,
+        )
+    except git.GitCommandError:
+        return set()  # none defined (git exits 1)
+    names = set()
+    for key in str(listed).split("\0"):
+        if key.count(".") >= 2:
+            names.add(key.split(".", 1)[1].rsplit(".", 1)[0])
+    return names
+
+
 def run(root: Path, *args: str, extra_env: dict[str, str] | None = None) -> str:
     """Run `git ARGS` in `root` with the safety settings; return stdout (undecodable bytes
     kept as surrogate escapes, so odd file names survive). Raises GitError."""
@@ -52,6 +72,10 @@ def run(root: Path, *args: str, extra_env: dict[str, str] | None = None) -> str:
     command = ["git"]
     for setting in SAFETY:
         command += ["-c", setting]
+    for driver in sorted(_filter_drivers(runner)):
+        for part in ("clean", "smudge", "process"):
+            command += ["-c", f"filter.{driver}.{part}="]
+        command += ["-c", f"filter.{driver}.required=false"]
     command += list(args)
     try:
         raw = runner.execute(
