@@ -133,6 +133,34 @@ def current_branch(root: Path) -> str | None:
         return None
 
 
+def untracked(root: Path, base: str) -> list[str]:
+    """Untracked files of the worktree at `root` that the base commit's ignore rules do
+    not ignore. An agent could otherwise hide a file by ignoring it (a new or edited
+    .gitignore, .git/info/exclude, core.excludesFile): so only in-tree .gitignore files
+    are read, and none at all once any of them is new or differs from `base`."""
+    if ignore_rules_changed(root, base):
+        listed = run(root, "ls-files", "-z", "--others")
+    else:
+        listed = run(root, "ls-files", "-z", "--others", "--exclude-per-directory=.gitignore")
+    return [p for p in listed.split("\0") if p]
+
+
+def ignore_rules_changed(root: Path, base: str) -> bool:
+    """True if any .gitignore in the worktree is new or differs from the base commit's."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d != ".git"]
+        if ".gitignore" not in filenames:
+            continue
+        rel = os.path.relpath(os.path.join(dirpath, ".gitignore"), root)
+        try:
+            in_base = run(root, "rev-parse", "--verify", "--quiet", f"{base}:{rel}").strip()
+        except GitError:
+            return True
+        if run(root, "hash-object", "--no-filters", "--", rel).strip() != in_base:
+            return True
+    return False
+
+
 def status_lines(root: Path) -> list[str]:
     """`git status --porcelain` of the worktree (untracked files listed one by one)."""
     out = run(root, "status", "--porcelain=v1", "-z", "--untracked-files=all")

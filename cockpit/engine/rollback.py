@@ -71,15 +71,15 @@ def rollback(ws: Workspace, store: Store, wp_id: str, reason: str | None, by: st
                 gitops.run(worktree, "reset", "--hard", "--quiet", base)
                 gitops.run(worktree, "clean", "-ffdxq")
             head = gitops.rev(worktree, "HEAD")
+            branch = gitops.current_branch(worktree)
             clean = not gitops.status_lines(worktree)
-            payload.update(head=head, clean=clean)
-            if head != base or not clean:
-                ok = False
-                detail = (
-                    f"the worktree is not at the base commit {base[:12]} (HEAD {head[:12]})"
-                    if head != base
-                    else "the worktree is not clean after the reset"
-                )
+            payload.update(head=head, branch=branch, clean=clean)
+            if head != base:
+                ok, detail = False, f"the worktree is not at the base commit {base[:12]}"
+            elif branch != worktrees.branch_name(wp_id):
+                ok, detail = False, f"the worktree is not on {worktrees.branch_name(wp_id)}"
+            elif not clean:
+                ok, detail = False, "the worktree is not clean after the reset"
         except (WorktreeError, gitops.GitError, RuntimeError) as exc:
             ok, detail = False, str(exc)
 

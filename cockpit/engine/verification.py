@@ -212,32 +212,8 @@ def changed_files(root: Path, base_ref: str) -> list[str]:
         base_ref,
         "--",
     )
-    # Ignore rules count only as the base commit has them: an agent could otherwise hide a
-    # file by ignoring it (a new or edited .gitignore, .git/info/exclude, core.excludesFile).
-    # So only in-tree .gitignore files are read, and none at all once any of them changed.
-    if _ignore_rules_changed(root, base_ref):
-        untracked = _git(root, "ls-files", "-z", "--others")
-    else:
-        untracked = _git(root, "ls-files", "-z", "--others", "--exclude-per-directory=.gitignore")
-    return sorted({p for p in (diff.split("\0") + untracked.split("\0")) if p})
-
-
-def _ignore_rules_changed(root: Path, base_ref: str) -> bool:
-    """True if any .gitignore in the worktree is new or differs from the base commit's."""
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if d != ".git"]
-        if ".gitignore" not in filenames:
-            continue
-        rel = os.path.relpath(os.path.join(dirpath, ".gitignore"), root)
-        rel = "" if rel == "." else rel
-        try:
-            in_base = _git(root, "rev-parse", "--verify", "--quiet", f"{base_ref}:{rel}").strip()
-        except gitops.GitError:
-            return True
-        here = _git(root, "hash-object", "--no-filters", "--", rel).strip()
-        if here != in_base:
-            return True
-    return False
+    untracked = gitops.untracked(root, base_ref)
+    return sorted({p for p in diff.split("\0") if p} | set(untracked))
 
 
 def base_commit(ws: Workspace, store: Store, wp: dict[str, Any], root: Path) -> str:

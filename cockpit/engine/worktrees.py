@@ -9,6 +9,7 @@ names a branch that moves on later.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,40 +148,73 @@ class Reset:
         return {"failed_ref": self.failed_ref, "failed_head": self.failed_head, "head": self.head}
 
 
-def _snapshot_commit(worktree: Path, head: str, wp_id: str) -> str:
-    """A commit of everything in the worktree (committed, uncommitted and untracked
-    non-ignored files), made with a scratch index so the branch and index are untouched."""
+def _snapshot_commit(worktree: Path, parents: list[str], base: str, wp_id: str) -> str:
+    """A commit of everything in the worktree: committed work, uncommitted changes and
+    untracked files (as the gate saw them: ignored only by the base commit's rules), made
+    with a scratch index so the branch and the worktree's index are untouched. Its parents
+    are `parents` (HEAD, and the WP's branch if the agent left it)."""
     with tempfile.TemporaryDirectory(prefix="cockpit-index-") as scratch:
         env = {"GIT_INDEX_FILE": str(Path(scratch) / "index"), **COCKPIT_IDENTITY}
         gitops.run(worktree, "read-tree", "HEAD", extra_env=env)
-        gitops.run(worktree, "add", "-A", extra_env=env)
+        gitops.run(worktree, "add", "--update", extra_env=env)
+        untracked = gitops.untracked(worktree, base)
+        if untracked:
+            listing = Path(scratch) / "untracked"
+            listing.write_bytes(b"\0".join(os.fsencode(p) for p in untracked))
+            literal = {**env, "GIT_LITERAL_PATHSPECS": "1"}
+            gitops.run(
+                worktree,
+                "add",
+                "--force",
+                f"--pathspec-from-file={listing}",
+                "--pathspec-file-nul",
+                extra_env=literal,
+            )
         tree = gitops.run(worktree, "write-tree", extra_env=env).strip()
         message = f"Cockpit: the state of {wp_id} when it was rolled back"
-        return gitops.run(
-            worktree, "commit-tree", tree, "-p", head, "-m", message, extra_env=env
-        ).strip()
+        args = ["commit-tree", tree]
+        for parent in parents:
+            args += ["-p", parent]
+        return gitops.run(worktree, *args, "-m", message, extra_env=env).strip()
 
 
 def reset_to_base(worktree: Path, wp_id: str, base: str) -> Reset:
-    """Keep the failed work under `wp/<WP>-failed-<n>`, then reset the branch to `base`
-    and remove every file git does not track. Raises WorktreeError."""
+    """Keep the failed work under `wp/<WP>-failed-<n>`, then point branch `wp/<WP>` at
+    `base`, check it out and remove every file git does not track. The failed work is
+    whatever the worktree holds (HEAD, uncommitted and untracked files) and the WP's
+    branch, even if the agent moved HEAD to another branch. Raises WorktreeError."""
+    branch = branch_name(wp_id)
     try:
         head = gitops.rev(worktree, "HEAD")
-        dirty = bool(gitops.status_lines(worktree))
-        failed_ref = None
+        tip = (
+            gitops.rev(worktree, f"refs/heads/{branch}")
+            if gitops.branch_exists(worktree, branch)
+            else head
+        )
+        parents = (
+            [head]
+            if tip in (head, base) or gitops.is_ancestor(worktree, tip, head)
+            else [
+                head,
+                tip,
+            ]
+        )
+        dirty = bool(gitops.status_lines(worktree)) or bool(gitops.untracked(worktree, base))
         kept = head
-        if dirty:
-            kept = _snapshot_commit(worktree, head, wp_id)
+        if dirty or len(parents) > 1:
+            kept = _snapshot_commit(worktree, parents, base, wp_id)
+        failed_ref = None
         if kept != base:
             n = 1
-            while gitops.branch_exists(worktree, f"{branch_name(wp_id)}-failed-{n}"):
+            while gitops.branch_exists(worktree, f"{branch}-failed-{n}"):
                 n += 1
-            failed_ref = f"{branch_name(wp_id)}-failed-{n}"
+            failed_ref = f"{branch}-failed-{n}"
             gitops.run(worktree, "update-ref", f"refs/heads/{failed_ref}", kept, "")
-        gitops.run(worktree, "reset", "--hard", "--quiet", base)
+        gitops.run(worktree, "checkout", "--quiet", "--force", "-B", branch, base)
         gitops.run(worktree, "clean", "-ffdxq")
         now = gitops.rev(worktree, "HEAD")
-        clean = now == base and not gitops.status_lines(worktree)
+        on_branch = gitops.current_branch(worktree) == branch
+        clean = now == base and on_branch and not gitops.status_lines(worktree)
     except GitError as exc:
         raise WorktreeError(f"git refused the rollback: {exc}") from None
     return Reset(failed_ref, kept, now, clean)
