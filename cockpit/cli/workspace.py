@@ -7,6 +7,8 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -178,7 +180,7 @@ def run(once: bool, mode: str | None, log_file: Path | None, as_json: bool) -> i
     from cockpit.engine.runner import run_once
 
     chosen = Mode(mode) if mode else None
-    with opened() as (ws, store):
+    with _run_store(chosen) as (ws, store):
         if once:
             stop = threading.Event()
 
@@ -214,6 +216,29 @@ def run(once: bool, mode: str | None, log_file: Path | None, as_json: bool) -> i
             if log is not sys.stdout:
                 log.close()
     return 0
+
+
+@contextmanager
+def _run_store(mode: Any) -> Iterator[tuple[Any, Any]]:
+    """The workspace and its store; a dry run on a workspace that has no store yet plans
+    against an empty scratch store, so it leaves nothing behind (SPEC 9: change nothing)."""
+    import tempfile
+
+    from cockpit.engine.domain import Mode
+    from cockpit.engine.workspace import Workspace
+    from cockpit.store import Store
+
+    ws = Workspace.load(_workspace_dir())
+    if (mode or ws.config.runner.mode) is Mode.DRY_RUN and not ws.db_path.exists():
+        with tempfile.TemporaryDirectory(prefix="cockpit-dry-run-") as scratch:
+            store = Store.open(Path(scratch) / "cockpit.db")
+            try:
+                yield ws, store
+            finally:
+                store.close()
+        return
+    with opened() as pair:
+        yield pair
 
 
 def _print_run_summary(summary: Any) -> None:

@@ -3,6 +3,7 @@ it runs. Watch events are hints; sweeps are the truth (SPEC 3.1, 9)."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -203,7 +204,9 @@ def run_once(
     runner holds the workspace."""
     stop = stop or threading.Event()
     chosen = mode or ws.config.runner.mode
-    with RunnerLock(ws):
+    # A dry run changes nothing, not even the lock file, and needs no lock to do so.
+    lock = contextlib.nullcontext() if chosen is Mode.DRY_RUN else RunnerLock(ws)
+    with lock:
         agents = Agents(ws, store, chosen, on_event, once=True)
         try:
             agents.recover_lost()
