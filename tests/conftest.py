@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import textwrap
 import time
 from collections.abc import Callable, Iterator
@@ -213,3 +214,15 @@ def booked_to_in_progress(env: Env) -> Iterator[Env]:
     summary = env.sweep()
     assert summary.sweep.rejected == 0, summary.sweep.log
     yield env
+
+
+def cockpit_cmd(*args: str) -> list[str]:
+    """`cockpit ARGS` as a subprocess of this interpreter."""
+    return [sys.executable, "-m", "cockpit", *args]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This process's environment without any COCKPIT_* variable, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COCKPIT_")}
+    env.update(extra)
+    return env

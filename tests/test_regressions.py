@@ -14,7 +14,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CliResult, Env, entry, t, work_package
+from conftest import CliResult, Env, clean_env, cockpit_cmd, entry, t, work_package
 from test_gate import (
     GOOD_EVIDENCE,
     Flow,
@@ -111,16 +110,6 @@ def edit_config(env: Env, *edits: tuple[str, str]) -> None:
         text = text.replace(old, new, 1)
     path.write_text(text, encoding="utf-8")
     env.reload()
-
-
-def cockpit_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "cockpit", *args]
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COCKPIT_")}
-    env.update(extra)
-    return env
 
 
 def kill_leftovers(workspace: Path) -> None:

@@ -18,7 +18,6 @@ import random
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -28,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import entry, work_package
+from conftest import clean_env, cockpit_cmd, entry, work_package
 
 from cockpit.engine.scaffold import init_workspace
 
@@ -37,16 +36,6 @@ BASE_TIME = datetime(2026, 11, 21, 10, 0, 0, tzinfo=UTC)
 
 
 # -- helpers --------------------------------------------------------------------------------
-
-
-def cockpit_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "cockpit", *args]
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COCKPIT_")}
-    env.update(extra)
-    return env
 
 
 def created_at(offset_s: int) -> str:

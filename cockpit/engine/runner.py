@@ -359,7 +359,7 @@ def run_logged(
             "entry_id": event.entry_id,
             "principal": event.principal,
         }
-        for key in ("outcome", "blocking_predicate", "code"):
+        for key in ("outcome", "blocking_predicate", "code", "exit_code", "timed_out", "error"):
             if key in event.payload:
                 record[key] = event.payload[key]
         line(record)
