@@ -13,7 +13,9 @@ import errno
 import json
 import os
 import signal
+import sqlite3
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -28,6 +30,7 @@ from test_gate import (
     admitted,
     commit_all,
     git,
+    make_repo,
     scoped_flow,
     stopped_on,
     verdicts,
@@ -699,3 +702,78 @@ def test_shadow_runner_verifies_a_claim_once_not_in_a_loop(env: Env) -> None:
         env.sweep()
     verifies = [e for e in env.events("WP-1") if e.type == "verify_completed"]
     assert [v.payload["outcome"] for v in verifies] == ["skipped"]
+
+
+# -- 20: from the server guide's trial run ------------------------------------------------------
+
+
+def test_a_store_written_by_a_newer_cockpit_is_refused_not_downgraded(env: Env) -> None:
+    """store.db: an older Cockpit must not rewrite a newer store's schema version."""
+    env.sweep()
+    with sqlite3.connect(env.ws.db_path) as conn:
+        conn.execute("PRAGMA user_version = 99")
+    result = env.cli("status", "--json")
+    assert result.code == 1
+    assert "newer Cockpit" in result.err and "99" in result.err
+    with sqlite3.connect(env.ws.db_path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 99
+
+
+def test_run_json_needs_once(env: Env) -> None:
+    """cli run: `--json` without `--once` is a usage error, not silently ignored."""
+    result = env.cli("run", "--json")
+    assert result.code == 2
+    assert "--once" in result.err and len(result.err.strip().splitlines()) == 1
+
+
+def test_a_long_running_dry_run_logs_planned_events_without_seqs(env: Env) -> None:
+    """runner.run_logged: a dry run's events are rolled back, so they are logged as the
+    plan (`planned_event`, no seq), never as history."""
+    env.drop("wp.yaml", work_package("WP-1", created=t(0)))
+    done = subprocess.run(
+        cockpit_cmd("run", "--mode", "dry-run", "--workspace", str(env.root)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        env=clean_env(),
+    )
+    assert done.returncode == 0, done.stderr
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    planned = [r for r in records if r["log"] == "planned_event"]
+    assert [r["type"] for r in planned] == ["task_created"]
+    assert "seq" not in planned[0]
+    assert not [r for r in records if r["log"] == "event"]
+    assert env.events() == []
+
+
+def test_validation_commands_find_the_runners_interpreter_first(env: Env) -> None:
+    """verification.validation_env: `python3` in a booked validation command is the
+    runner's interpreter (as for agents), whatever PATH the service has."""
+    here = Path(sys.executable).parent
+    flow = Flow(env).ready(
+        validation_commands=[f'test "$(dirname "$(command -v python3)")" = "{here}"']
+    )
+    flow.claim()
+    payload = admitted(env)
+    assert payload["validation"][0]["exit_code"] == 0
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give the repo another owner")
+def test_a_target_repo_git_will_not_use_is_named_with_gits_reason(env: Env, tmp_path: Path) -> None:
+    """worktrees.provision: a repo owned by another user is refused by git ("dubious
+    ownership"); the WP is flagged with git's reason, not a misleading one."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    make_repo(repo)
+    subprocess.run(["chown", "-R", "nobody", str(repo)], check=True)
+    Flow(env).book(target_repo=str(repo), owned_surfaces=["src/**"])
+    failed = [e for e in env.events("WP-1") if e.type == "worktree_failed"]
+    assert failed and all("dubious ownership" in e.payload["error"] for e in failed)
+    wp = env.wp("WP-1")
+    assert wp is not None and "dubious ownership" in wp["agent_problem"]
+    # Tried again when the WP moves on or after a while, not on every run (a cron job).
+    env.sweep()
+    env.sweep()
+    again = [e for e in env.events("WP-1") if e.type == "worktree_failed"]
+    assert len(again) == len(failed)

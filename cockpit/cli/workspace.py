@@ -180,6 +180,11 @@ def run(once: bool, mode: str | None, log_file: Path | None, as_json: bool) -> i
     from cockpit.engine.runner import run_once
 
     chosen = Mode(mode) if mode else None
+    if as_json and not once:
+        raise InputError(
+            "--json goes with --once; the long-running runner writes JSON lines already "
+            "(to stdout, or to --log-file)"
+        )
     with _run_store(chosen) as (ws, store):
         if once:
             stop = threading.Event()

@@ -29,6 +29,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -44,6 +45,7 @@ HANDOFF_SCHEMA = "cockpit.handoff/v1"
 RESTARTS = 3  # starts per stage after the runner itself stopped or lost the agent
 ONCE_LIMIT = 10  # starts per WP in one `run --once` (a guard against agents that loop)
 OUTPUT_TAIL = 2000
+WORKTREE_RETRY_S = 600  # a worktree that could not be made is tried again after this
 RUNNER_PRINCIPAL = "cockpit:runner"  # who records worktrees (the runner itself, not a person)
 
 # The stages in which the agent has the next move, and the gate its work leads to.
@@ -293,7 +295,6 @@ class Agents:
         self.running: dict[str, Running] = {}
         self.counts = AgentCounts()
         self._seen: dict[str, int] = {}
-        self._worktree_tried: set[str] = set()
         self._starts: dict[str, int] = {}
 
     # -- events ---------------------------------------------------------------------------
@@ -324,6 +325,8 @@ class Agents:
             if self._seen.get(wp["id"]) == wp["last_seq"]:
                 continue
             wp = self._prepare(wp)
+            if wp.get("target_repo") and not worktrees.worktree_path(self.ws, wp["id"]).is_dir():
+                continue  # no worktree yet: looked at again next time (a retry may be due)
             events = self.store.events(wp["id"])
             if self._due(wp, events):
                 if len(self.running) >= self.ws.config.runner.max_agents:
@@ -348,11 +351,10 @@ class Agents:
 
     def _prepare(self, wp: dict[str, Any]) -> dict[str, Any]:
         wp_id = wp["id"]
-        if wp.get("target_repo") and wp_id not in self._worktree_tried:
+        if wp.get("target_repo"):
             recorded = worktrees.recorded_base(self.store, wp_id)
             missing = not worktrees.worktree_path(self.ws, wp_id).is_dir()
-            if recorded is None or missing:
-                self._worktree_tried.add(wp_id)
+            if (recorded is None or missing) and self._worktree_due(wp_id):
                 try:
                     made = worktrees.provision(self.ws, wp, recorded)
                 except WorktreeError as exc:
@@ -375,6 +377,19 @@ class Agents:
                 wp = self.store.work_package(wp_id) or wp
         write_handoff(self.ws, self.store, wp)
         return wp
+
+    def _worktree_due(self, wp_id: str) -> bool:
+        """Make a worktree that failed again only once its WP moved on, or after
+        WORKTREE_RETRY_S (so a cron of `run --once` does not record a failure a minute)."""
+        events = self.store.events(wp_id)
+        failures = [e for e in events if e.type == "worktree_failed"]
+        if not failures:
+            return True
+        moved = max((e.seq for e in events if "transition" in e.payload), default=0)
+        if moved > failures[-1].seq:
+            return True
+        failed_at = datetime.fromisoformat(failures[-1].ts.replace("Z", "+00:00"))
+        return (self.store.clock() - failed_at).total_seconds() >= WORKTREE_RETRY_S
 
     def _runner(self) -> str:
         return RUNNER_PRINCIPAL

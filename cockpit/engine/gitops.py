@@ -86,9 +86,15 @@ def run(root: Path, *args: str, extra_env: dict[str, str] | None = None) -> str:
         )
     except git.GitCommandError as exc:
         stderr = exc.stderr if isinstance(exc.stderr, str) else str(exc.stderr or "")
-        lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
-        problem = lines[-1] if lines else f"git {args[0]} failed (exit {exc.status})"
-        raise GitError(problem.removeprefix("stderr: ").strip("'")) from None
+        # GitPython wraps git's stderr as "\n  stderr: '...'": unwrap it.
+        stderr = stderr.strip().removeprefix("stderr: ")
+        if stderr.startswith("'") and stderr.endswith("'"):
+            stderr = stderr[1:-1]
+        lines = [line.strip() for line in stderr.splitlines()]
+        lines = [line for line in lines if line]
+        said = [line for line in lines if line.startswith(("fatal:", "error:"))]
+        problem = (said or lines or [f"git {args[0]} failed (exit {exc.status})"])[0]
+        raise GitError(problem.removeprefix("fatal: ").removeprefix("error: ")) from None
     except (git.GitCommandNotFound, OSError) as exc:
         raise GitError(f"git could not be run in {root}: {exc}") from None
     data = raw if isinstance(raw, bytes) else str(raw).encode()

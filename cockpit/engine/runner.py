@@ -351,9 +351,11 @@ def run_logged(
         write(json.dumps({"ts": format_ts(utc_now()), **record}, sort_keys=True))
 
     def on_event(event: Event) -> None:
+        # A dry run's events are rolled back: they are the plan, not history, and get no seq.
+        planned = chosen is Mode.DRY_RUN
         record: dict[str, Any] = {
-            "log": "event",
-            "seq": event.seq,
+            "log": "planned_event" if planned else "event",
+            **({} if planned else {"seq": event.seq}),
             "type": event.type,
             "work_package": event.work_package,
             "entry_id": event.entry_id,

@@ -259,7 +259,11 @@ class Sweeper:
                 return result
             path = claimed
             # What is ingested is what was claimed: re-read if the file changed meanwhile.
-            item.parsed, item.error, item.sha256 = _read(path)
+            try:
+                item.parsed, item.error, item.sha256 = _read(path)
+            except OSError as exc:  # unreadable (permissions): rejected now, not next sweep
+                item.parsed, item.sha256 = None, None
+                item.error = EntryRejected(RejectionCode.PARSE_ERROR, f"cannot be read ({exc})")
         if item.orphan:
             result.recovered += 1
             recorded = self.store.rejection_for(original, item.sha256 or "")

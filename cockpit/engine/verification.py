@@ -15,6 +15,7 @@ import os
 import signal
 import stat
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -192,6 +193,10 @@ def validation_env(ws: Workspace, wp_id: str) -> dict[str, str]:
         COCKPIT_WORK_PACKAGE=wp_id,
         PYTHONDONTWRITEBYTECODE="1",  # validation must leave the tree byte-identical
     )
+    # The runner's interpreter directory first, as for agents: `python3` in a validation
+    # command is the same interpreter the agent that wrote the code ran with.
+    bindir = os.path.dirname(sys.executable)
+    env["PATH"] = os.pathsep.join([bindir, env.get("PATH", os.defpath)])
     return env
 
 

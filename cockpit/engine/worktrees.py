@@ -76,6 +76,19 @@ def recorded_base(store: Store, wp_id: str) -> str | None:
     return str(events[-1].payload["base_commit"]) if events else None
 
 
+def _check_repo(repo: Path) -> None:
+    """Raise WorktreeError unless `repo` is the top of a git repository git will use (it
+    refuses a repository another user owns: git's own reason is passed on)."""
+    if not repo.is_dir():
+        raise WorktreeError(f"the target repo {repo} does not exist")
+    try:
+        top = Path(gitops.run(repo, "rev-parse", "--show-toplevel").strip()).resolve()
+    except GitError as exc:
+        raise WorktreeError(f"the target repo {repo} cannot be used: {exc}") from None
+    if top != repo:
+        raise WorktreeError(f"the target repo {repo} is not the top of a git repository")
+
+
 def _git_dir(path: Path) -> Path:
     return Path(gitops.run(path, "rev-parse", "--path-format=absolute", "--git-common-dir").strip())
 
@@ -88,10 +101,7 @@ def provision(ws: Workspace, wp: dict[str, Any], base: str | None = None) -> Pro
     repo = target_repo_path(ws, wp)
     branch = branch_name(wp_id)
     path = worktree_path(ws, wp_id)
-    if not repo.is_dir():
-        raise WorktreeError(f"the target repo {repo} does not exist")
-    if gitops.top_level(repo) != repo:
-        raise WorktreeError(f"the target repo {repo} is not the top of a git repository")
+    _check_repo(repo)
     try:
         if base is None:
             ref = str(wp.get("base_ref") or "HEAD")
@@ -223,8 +233,7 @@ def reset_to_base(worktree: Path, wp_id: str, base: str) -> Reset:
 def merge_proof(repo: Path, sha: str) -> dict[str, Any]:
     """Proof that commit `sha` is contained in the target repo's checked-out branch (a
     review `accepted` with a `merge_sha`). Raises WorktreeError naming what failed."""
-    if not repo.is_dir() or gitops.top_level(repo) != repo:
-        raise WorktreeError(f"the target repo {repo} is not the top of a git repository")
+    _check_repo(repo)
     try:
         commit = gitops.rev(repo, sha)
     except GitError:

@@ -110,7 +110,9 @@ class Store:
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
+        # FULL: a commit is on disk before the runner moves the entry's file to done/, so a
+        # power loss cannot leave an entry in done/ that the store has lost.
+        conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
         store = cls(conn, clock)
         store._ensure_schema()
@@ -148,6 +150,11 @@ class Store:
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
         if version == SCHEMA_VERSION:
             return
+        if version > SCHEMA_VERSION:  # never let an older Cockpit rewrite a newer store
+            raise sqlite3.DatabaseError(
+                f"it was written by a newer Cockpit (store schema {version}; this one knows "
+                f"{SCHEMA_VERSION}): upgrade Cockpit"
+            )
         with self.transaction():
             if self.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
                 return
