@@ -712,7 +712,12 @@ def test_scope_respected_is_an_error_without_the_worktree(env: Env, tmp_path: Pa
     flow.claim()
     payload = stopped_on(env, "scope_respected", "gate_error", status="error")
     assert payload["outcome"] == "blocked"  # an error never admits, and is not `failed`
-    # The runner then makes the worktree again, from the WP's branch and recorded base.
+    # Blocked, the WP needs no worktree; once recovering, the runner makes it again from
+    # the WP's branch and the recorded base.
+    assert not worktree.exists()
+    recovered = env.cli("recover", "WP-1", "--owner", OWNER, "--next-action", "redo it")
+    assert recovered.code == 0, recovered.err
+    env.sweep()
     assert git(worktree, "rev-parse", "HEAD") == base
     made = [e.payload for e in env.events("WP-1") if e.type == "worktree_provisioned"]
     assert [m["base_commit"] for m in made] == [base, base]

@@ -863,6 +863,7 @@ def test_review_accepted_with_a_merge_sha_needs_it_on_the_target_branch(
         "merge_sha": merged,
         "branch": "main",
         "contained": True,
+        "work": wp_head,
     }
     assert state(env) == "complete"
     assert events_of(env, "task_completed")
@@ -870,8 +871,9 @@ def test_review_accepted_with_a_merge_sha_needs_it_on_the_target_branch(
 
 def test_a_queued_review_with_an_unmerged_sha_is_rejected_bad_ref(env: Env, tmp_path: Path) -> None:
     """A review entry (verdict accepted) whose merge_sha is not in the target repo's
-    checked-out branch is rejected `bad_ref`; one that is completes the WP."""
-    _, worktree, base = accepted_with_change(env, tmp_path)
+    checked-out branch is rejected `bad_ref`, and so is the base commit (in the branch, but
+    without the WP's work); a merge of the WP's branch completes the WP."""
+    repo, worktree, base = accepted_with_change(env, tmp_path)
     wp_head = git(worktree, "rev-parse", "HEAD")
     env.drop(
         "rev-bad.yaml",
@@ -892,10 +894,10 @@ def test_a_queued_review_with_an_unmerged_sha_is_rejected_bad_ref(env: Env, tmp_
     assert state(env) == "accepted"
 
     env.drop(
-        "rev-good.yaml",
+        "rev-base.yaml",
         entry(
             "review",
-            "REV-GOOD",
+            "REV-BASE",
             "WP-1",
             OWNER_HUMAN,
             f"verdict: accepted\nmerge_sha: '{base}'",
@@ -903,10 +905,30 @@ def test_a_queued_review_with_an_unmerged_sha_is_rejected_bad_ref(env: Env, tmp_
         ),
     )
     summary = env.sweep()
+    assert summary.sweep.rejected == 1
+    reason = json.loads((env.rejected_dir / "rev-base.yaml.reason.json").read_text())
+    assert reason["code"] == "bad_ref" and "does not contain" in reason["message"]
+    assert state(env) == "accepted"
+
+    git(repo, "merge", "-q", "--no-ff", "-m", "merge WP-1", "wp/WP-1")
+    merged = git(repo, "rev-parse", "HEAD")
+    env.drop(
+        "rev-good.yaml",
+        entry(
+            "review",
+            "REV-GOOD",
+            "WP-1",
+            OWNER_HUMAN,
+            f"verdict: accepted\nmerge_sha: '{merged}'",
+            created=t(52),
+        ),
+    )
+    summary = env.sweep()
     assert (summary.sweep.ingested, summary.sweep.rejected) == (1, 0), summary.sweep.log
     assert state(env) == "complete"
     [review] = [e for e in events_of(env, "review_recorded") if e.entry_id == "REV-GOOD"]
-    assert review.payload["merge_proof"]["merge_sha"] == base
+    assert review.payload["merge_proof"]["merge_sha"] == merged
+    assert review.payload["merge_proof"]["work"] == wp_head
     assert review.payload["merge_proof"]["branch"] == "main"
 
 

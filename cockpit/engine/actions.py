@@ -20,7 +20,7 @@ from cockpit.engine.lifecycle import override as lifecycle_override
 from cockpit.engine.rollback import rollback as rollback  # an action with its own module
 from cockpit.engine.verification import GateRun, run_gate
 from cockpit.engine.workspace import Workspace
-from cockpit.engine.worktrees import WorktreeError, merge_proof, target_repo_path
+from cockpit.engine.worktrees import WorktreeError, branch_tip, merge_proof, target_repo_path
 from cockpit.store import Event, NewEvent, Store
 
 
@@ -190,7 +190,8 @@ def _prove_merge(ws: Workspace, wp: dict[str, Any], merge_sha: str) -> dict[str,
     if not wp.get("target_repo"):
         raise Refused(f"merge_sha cannot be proved: {wp['id']} has no target repo")
     try:
-        return merge_proof(target_repo_path(ws, wp), merge_sha)
+        repo = target_repo_path(ws, wp)
+        return merge_proof(repo, merge_sha, branch_tip(repo, wp["id"]))
     except WorktreeError as exc:
         raise Refused(str(exc)) from None
 

@@ -37,6 +37,7 @@ import yaml
 
 from cockpit.engine import worktrees
 from cockpit.engine.domain import Mode, State
+from cockpit.engine.gitops import GitError
 from cockpit.engine.workspace import Workspace
 from cockpit.engine.worktrees import WorktreeError
 from cockpit.store import Event, NewEvent, Store
@@ -78,6 +79,8 @@ _NEXT: dict[str, tuple[str, str]] = {
     "rolled_back": ("dispatch", "Stop: the work was rolled back."),
 }
 _PREPARED_STATES = tuple(_NEXT)
+# States in which a WP's worktree is (re)made; after that it is the owner's to remove.
+_WORKTREE_STATES = ("dispatched", "scope_confirmed", "in_progress", "recovering", "claimed")
 
 
 def handoff_path(ws: Workspace, principal: str, wp_id: str) -> Path:
@@ -209,20 +212,23 @@ def write_handoff(ws: Workspace, store: Store, wp: dict[str, Any]) -> tuple[Path
 
 def resolve_command(command: list[str], root: Path) -> list[str]:
     """The lane's command with arguments that name files of the workspace made absolute
-    (the command runs in the worktree, but `agents/x.py` means the workspace's)."""
-    resolved = []
-    for arg in command:
+    (the command runs in the worktree, but `agents/x.py` means the workspace's). The
+    program itself (argv[0]) is never rewritten, and only arguments with a `/` are: a
+    file an agent drops at the workspace root must not become the command."""
+    resolved = command[:1]
+    for arg in command[1:]:
         candidate = root / arg
-        if (
-            arg
-            and not arg.startswith("-")
-            and not os.path.isabs(arg)
-            and candidate.is_file()
-            and candidate.resolve().is_relative_to(root.resolve())
-        ):
-            resolved.append(str(candidate.resolve()))
-        else:
-            resolved.append(arg)
+        try:
+            is_file = (
+                "/" in arg
+                and not arg.startswith("-")
+                and not os.path.isabs(arg)
+                and candidate.is_file()
+                and candidate.resolve().is_relative_to(root.resolve())
+            )
+        except (OSError, ValueError):
+            is_file = False
+        resolved.append(str(candidate.resolve()) if is_file else arg)
     return resolved
 
 
@@ -324,16 +330,29 @@ class Agents:
         for wp in self.candidates():
             if self._seen.get(wp["id"]) == wp["last_seq"]:
                 continue
-            wp = self._prepare(wp)
-            if wp.get("target_repo") and not worktrees.worktree_path(self.ws, wp["id"]).is_dir():
-                continue  # no worktree yet: looked at again next time (a retry may be due)
-            events = self.store.events(wp["id"])
-            if self._due(wp, events):
-                if len(self.running) >= self.ws.config.runner.max_agents:
-                    continue  # looked at again when a slot frees
-                self._launch(wp, events)
-                wp = self.store.work_package(wp["id"]) or wp
-            self._seen[wp["id"]] = wp["last_seq"]
+            try:
+                self._work_on(wp)
+            except (OSError, ValueError, GitError, WorktreeError) as exc:
+                # One WP's trouble (a handoff that cannot be written, a full disk) is that
+                # WP's problem, on the record; the runner goes on with the others.
+                self.counts.failed += 1
+                self._record(
+                    NewEvent("agent_failed", wp["id"], RUNNER_PRINCIPAL, None, {"error": str(exc)})
+                )
+                now = self.store.work_package(wp["id"])
+                self._seen[wp["id"]] = now["last_seq"] if now else wp["last_seq"]
+
+    def _work_on(self, wp: dict[str, Any]) -> None:
+        wp = self._prepare(wp)
+        if wp.get("target_repo") and not worktrees.worktree_path(self.ws, wp["id"]).is_dir():
+            return  # no worktree yet: looked at again next time (a retry may be due)
+        events = self.store.events(wp["id"])
+        if self._due(wp, events):
+            if len(self.running) >= self.ws.config.runner.max_agents:
+                return  # looked at again when a slot frees
+            self._launch(wp, events)
+            wp = self.store.work_package(wp["id"]) or wp
+        self._seen[wp["id"]] = wp["last_seq"]
 
     def plan(self) -> list[dict[str, Any]]:
         """What `tick` would do (dry-run), on the store as it stands."""
@@ -351,7 +370,7 @@ class Agents:
 
     def _prepare(self, wp: dict[str, Any]) -> dict[str, Any]:
         wp_id = wp["id"]
-        if wp.get("target_repo"):
+        if wp.get("target_repo") and wp["state"] in _WORKTREE_STATES:
             recorded = worktrees.recorded_base(self.store, wp_id)
             missing = not worktrees.worktree_path(self.ws, wp_id).is_dir()
             if (recorded is None or missing) and self._worktree_due(wp_id):
@@ -433,6 +452,10 @@ class Agents:
         command = resolve_command(lane.command, self.ws.root)
         attempt = 1 + sum(1 for e in events if e.type == "agent_started")
         log = self.ws.root / ".cockpit" / "agents" / wp_id / f"{attempt}.log"
+        # The log is opened first: a failure here (a full disk) is recorded by tick as the
+        # WP's problem before any agent_started that no agent_exited would ever follow.
+        log.parent.mkdir(parents=True, exist_ok=True)
+        output: IO[bytes] = open(log, "ab")  # noqa: SIM115 - handed to the child
         started = self._record(
             NewEvent(
                 "agent_started",
@@ -455,8 +478,6 @@ class Agents:
         )
         self._starts[wp_id] = self._starts.get(wp_id, 0) + 1
         self.counts.started += 1
-        log.parent.mkdir(parents=True, exist_ok=True)
-        output: IO[bytes] = open(log, "ab")  # noqa: SIM115 - handed to the child
         try:
             proc = subprocess.Popen(
                 command,
@@ -487,10 +508,11 @@ class Agents:
             return
         finally:
             output.close()
-        log.with_suffix(".pid").write_text(str(proc.pid))
         self.running[wp_id] = Running(
             wp_id, principal, started.seq, proc, time.monotonic(), lane.timeout_s, log
         )
+        with contextlib.suppress(OSError):  # only for killing it after a runner crash
+            log.with_suffix(".pid").write_text(str(proc.pid))
 
     # -- exits ----------------------------------------------------------------------------
 
@@ -516,6 +538,11 @@ class Agents:
                 row["principal"] == run.principal and row["seq"] > run.launch_seq
                 for row in self.store.entries(run.wp_id)
             )
+            now = self.store.work_package(run.wp_id)
+            moved = any(
+                "transition" in e.payload
+                for e in self.store.events(run.wp_id, since_seq=run.launch_seq)
+            )
             payload: dict[str, Any] = {
                 "launch": run.launch_seq,
                 "principal": run.principal,
@@ -524,6 +551,8 @@ class Agents:
                 "timed_out": run.timed_out,
                 "timeout_s": run.timeout_s,
                 "returned": returned,
+                "moved": moved,
+                "state": now["state"] if now else None,
                 "log": _shown(self.ws, run.log),
                 "output_tail": _tail(run.log),
             }

@@ -128,6 +128,7 @@ class GateInput:
     changed_files: list[str] | None = None
     changed_error: str | None = None
     evidence_files: dict[str, str | None] = field(default_factory=dict)
+    worktree_tree: str | None = None
 
     @property
     def tier(self) -> Tier:

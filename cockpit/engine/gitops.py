@@ -4,13 +4,24 @@ Git runs inside trees that agents wrote, and an agent can write the shared repos
 config from its worktree (`git config core.fsmonitor ...`). So no config may run anything
 or hide paths: fsmonitor, hooks, external diff and textconv are switched off on the
 command line, the system and global config are not read, and no `GIT_*` variable of the
-runner's own environment leaks in.
+runner's own environment leaks in. Replacement refs are not honoured, and submodules are
+never entered (their config is the agent's too).
+
+In a WP's worktree, git runs with the worktree's git directory as recorded when it was
+made (`Worktree`), never the one the worktree's `.git` file names now; and what changed is
+measured with a scratch index built from the base commit (`changes`), so nothing the agent
+set in its own index (assume-unchanged, skip-worktree, stat data) hides a change.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+
+# Without git on PATH, GitPython would fail at import; Cockpit reports it when git is used.
+os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
 
 import git
 
@@ -22,6 +33,9 @@ SAFETY = (
     "core.untrackedCache=false",
     "core.excludesFile=",
     "diff.external=",
+    "diff.ignoreSubmodules=dirty",
+    "submodule.recurse=false",
+    "status.submoduleSummary=false",
     "commit.gpgSign=false",
     "advice.detachedHead=false",
 )
@@ -32,6 +46,21 @@ class GitError(RuntimeError):
     """A git command failed; the message is git's own last line of complaint."""
 
 
+@dataclass(frozen=True)
+class Worktree:
+    """A WP's worktree: its files, and the git directory recorded when it was made."""
+
+    path: Path
+    git_dir: Path
+
+
+Where = Path | Worktree
+
+
+def _path(root: Where) -> Path:
+    return root.path if isinstance(root, Worktree) else root
+
+
 def _environment() -> dict[str, str | None]:
     env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("GIT_")}
     env.update(
@@ -39,6 +68,7 @@ def _environment() -> dict[str, str | None]:
         GIT_CONFIG_GLOBAL=os.devnull,
         GIT_TERMINAL_PROMPT="0",
         GIT_OPTIONAL_LOCKS="0",
+        GIT_NO_REPLACE_OBJECTS="1",
     )
     return env
 
@@ -53,8 +83,8 @@ def _filter_drivers(runner: git.Git) -> set[str]:
             with_extended_output=False,
             kill_after_timeout=TIMEOUT_S,
         )
-    except git.GitCommandError:
-        return set()  # none defined (git exits 1)
+    except (git.GitCommandError, git.GitCommandNotFound, OSError):
+        return set()  # none defined (git exits 1); a missing git is reported by the command
     names = set()
     for key in str(listed).split("\0"):
         if key.count(".") >= 2:
@@ -62,11 +92,16 @@ def _filter_drivers(runner: git.Git) -> set[str]:
     return names
 
 
-def run(root: Path, *args: str, extra_env: dict[str, str] | None = None) -> str:
+def run(root: Where, *args: str, extra_env: dict[str, str] | None = None) -> str:
     """Run `git ARGS` in `root` with the safety settings; return stdout (undecodable bytes
     kept as surrogate escapes, so odd file names survive). Raises GitError."""
-    runner = git.Git(str(root))
+    path = _path(root)
+    if not path.is_dir():  # GitPython would quietly run git in the current directory
+        raise GitError(f"{path} is not a directory")
+    runner = git.Git(str(path))
     env = _environment()
+    if isinstance(root, Worktree):
+        env.update(GIT_DIR=str(root.git_dir), GIT_WORK_TREE=str(root.path))
     env.update(extra_env or {})
     runner.update_environment(**env)
     command = ["git"]
@@ -96,12 +131,12 @@ def run(root: Path, *args: str, extra_env: dict[str, str] | None = None) -> str:
         problem = (said or lines or [f"git {args[0]} failed (exit {exc.status})"])[0]
         raise GitError(problem.removeprefix("fatal: ").removeprefix("error: ")) from None
     except (git.GitCommandNotFound, OSError) as exc:
-        raise GitError(f"git could not be run in {root}: {exc}") from None
+        raise GitError(f"git could not be run in {path}: {exc}") from None
     data = raw if isinstance(raw, bytes) else str(raw).encode()
     return data.decode("utf-8", "surrogateescape")
 
 
-def rev(root: Path, ref: str) -> str:
+def rev(root: Where, ref: str) -> str:
     """The full commit sha `ref` names in the repository at `root`."""
     return run(
         root, "rev-parse", "--verify", "--quiet", "--end-of-options", ref + "^{commit}"
@@ -116,7 +151,7 @@ def top_level(path: Path) -> Path | None:
         return None
 
 
-def is_ancestor(root: Path, ancestor: str, descendant: str) -> bool:
+def is_ancestor(root: Where, ancestor: str, descendant: str) -> bool:
     try:
         run(root, "merge-base", "--is-ancestor", ancestor, descendant)
     except GitError:
@@ -124,7 +159,7 @@ def is_ancestor(root: Path, ancestor: str, descendant: str) -> bool:
     return True
 
 
-def branch_exists(root: Path, branch: str) -> bool:
+def branch_exists(root: Where, branch: str) -> bool:
     try:
         run(root, "show-ref", "--verify", "--quiet", f"refs/heads/{branch}")
     except GitError:
@@ -132,32 +167,35 @@ def branch_exists(root: Path, branch: str) -> bool:
     return True
 
 
-def current_branch(root: Path) -> str | None:
+def current_branch(root: Where) -> str | None:
     try:
         return run(root, "symbolic-ref", "--quiet", "--short", "HEAD").strip() or None
     except GitError:
         return None
 
 
-def untracked(root: Path, base: str) -> list[str]:
+def untracked(root: Where, base: str, env: dict[str, str] | None = None) -> list[str]:
     """Untracked files of the worktree at `root` that the base commit's ignore rules do
     not ignore. An agent could otherwise hide a file by ignoring it (a new or edited
     .gitignore, .git/info/exclude, core.excludesFile): so only in-tree .gitignore files
     are read, and none at all once any of them is new or differs from `base`."""
     if ignore_rules_changed(root, base):
-        listed = run(root, "ls-files", "-z", "--others")
+        listed = run(root, "ls-files", "-z", "--others", extra_env=env)
     else:
-        listed = run(root, "ls-files", "-z", "--others", "--exclude-per-directory=.gitignore")
+        listed = run(
+            root, "ls-files", "-z", "--others", "--exclude-per-directory=.gitignore", extra_env=env
+        )
     return [p for p in listed.split("\0") if p]
 
 
-def ignore_rules_changed(root: Path, base: str) -> bool:
+def ignore_rules_changed(root: Where, base: str) -> bool:
     """True if any .gitignore in the worktree is new or differs from the base commit's."""
-    for dirpath, dirnames, filenames in os.walk(root):
+    top = _path(root)
+    for dirpath, dirnames, filenames in os.walk(top):
         dirnames[:] = [d for d in dirnames if d != ".git"]
         if ".gitignore" not in filenames:
             continue
-        rel = os.path.relpath(os.path.join(dirpath, ".gitignore"), root)
+        rel = os.path.relpath(os.path.join(dirpath, ".gitignore"), top)
         try:
             in_base = run(root, "rev-parse", "--verify", "--quiet", f"{base}:{rel}").strip()
         except GitError:
@@ -167,7 +205,45 @@ def ignore_rules_changed(root: Path, base: str) -> bool:
     return False
 
 
-def status_lines(root: Path) -> list[str]:
+def status_lines(root: Where) -> list[str]:
     """`git status --porcelain` of the worktree (untracked files listed one by one)."""
     out = run(root, "status", "--porcelain=v1", "-z", "--untracked-files=all")
     return [line for line in out.split("\0") if line]
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What differs between a base commit and a working tree: the paths, and the tree
+    object holding the working tree's content (what a gate run saw; kept by a rollback)."""
+
+    paths: list[str]
+    tree: str
+
+
+def changes(root: Where, base: str) -> Changes:
+    """Every path that differs between `base` and the working tree, committed or not,
+    untracked files included unless the base commit's rules ignore them (see `untracked`).
+    Measured with a scratch index made from `base`: the worktree's own index, HEAD and
+    refs play no part."""
+    with tempfile.TemporaryDirectory(prefix="cockpit-index-") as scratch:
+        env = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
+        run(root, "read-tree", base, extra_env=env)
+        run(root, "update-index", "-q", "--refresh", extra_env=env)
+        modified = run(
+            root, "diff-files", "--name-only", "-z", "--ignore-submodules=dirty", extra_env=env
+        )
+        paths = sorted({p for p in modified.split("\0") if p} | set(untracked(root, base, env)))
+        if paths:
+            listing = Path(scratch) / "paths"
+            listing.write_bytes(b"\0".join(os.fsencode(p) for p in paths))
+            run(
+                root,
+                "add",
+                "--all",
+                "--force",
+                f"--pathspec-from-file={listing}",
+                "--pathspec-file-nul",
+                extra_env={**env, "GIT_LITERAL_PATHSPECS": "1"},
+            )
+        tree = run(root, "write-tree", extra_env=env).strip()
+    return Changes(paths, tree)

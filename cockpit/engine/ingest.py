@@ -38,7 +38,7 @@ from cockpit.engine.entries import (
 )
 from cockpit.engine.gate import Packet
 from cockpit.engine.lifecycle import REVIEW_TRIGGERS, IllegalTransition, Trigger, transition
-from cockpit.engine.worktrees import WorktreeError, merge_proof
+from cockpit.engine.worktrees import WorktreeError, branch_tip, merge_proof
 from cockpit.store import Event, NewEvent, Store
 from cockpit.store.projections import node_id
 
@@ -371,7 +371,8 @@ def _merge_proof(
             parsed,
         )
     try:
-        return merge_proof((root / str(wp["target_repo"])).resolve(), body.merge_sha)
+        repo = (root / str(wp["target_repo"])).resolve()
+        return merge_proof(repo, body.merge_sha, branch_tip(repo, wp["id"]))
     except WorktreeError as exc:
         raise _reject(RejectionCode.BAD_REF, str(exc), parsed) from None
 

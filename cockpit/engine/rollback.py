@@ -55,11 +55,10 @@ def rollback(ws: Workspace, store: Store, wp_id: str, reason: str | None, by: st
         worktree = worktrees.worktree_path(ws, wp_id)
         payload["worktree"] = str(worktree.relative_to(ws.root))
         try:
-            if not worktree.is_dir():
-                raise WorktreeError(f"the worktree {worktree} does not exist")
+            tree = worktrees.open_worktree(ws, store, wp)
             base = base_commit(ws, store, wp, worktree)
             payload["base_commit"] = base
-            reset = worktrees.reset_to_base(worktree, wp_id, base)
+            reset = worktrees.reset_to_base(tree, wp_id, base)
             payload.update(reset.payload())
             commands = (wp.get("body") or {}).get("validation_commands") or []
             if commands:  # for information: they test the change being rolled back
@@ -68,25 +67,27 @@ def rollback(ws: Workspace, store: Store, wp_id: str, reason: str | None, by: st
                 payload["validation"] = [
                     run_command(c, worktree, timeout, env).to_json() for c in commands
                 ]
-                gitops.run(worktree, "reset", "--hard", "--quiet", base)
-                gitops.run(worktree, "clean", "-ffdxq")
-            head = gitops.rev(worktree, "HEAD")
-            branch = gitops.current_branch(worktree)
-            clean = not gitops.status_lines(worktree)
-            payload.update(head=head, branch=branch, clean=clean)
+                gitops.run(tree, "read-tree", "--reset", "-u", base)
+                gitops.run(tree, "clean", "-ffdxq")
+            head = gitops.rev(tree, "HEAD")
+            branch = gitops.current_branch(tree)
+            left = gitops.changes(tree, base).paths
+            payload.update(head=head, branch=branch, clean=not left)
             if head != base:
                 ok, detail = False, f"the worktree is not at the base commit {base[:12]}"
             elif branch != worktrees.branch_name(wp_id):
                 ok, detail = False, f"the worktree is not on {worktrees.branch_name(wp_id)}"
-            elif not clean:
-                ok, detail = False, "the worktree is not clean after the reset"
-        except (WorktreeError, gitops.GitError, RuntimeError) as exc:
+            elif left:
+                ok, detail = False, f"{len(left)} path(s) still differ from the base"
+        except (WorktreeError, gitops.GitError, RuntimeError, OSError) as exc:
             ok, detail = False, str(exc)
 
     with store.transaction():
         now = store.work_package(wp_id)
         if now is None or now["state"] != State.FAILED:
-            raise Refused(f"{wp_id} changed while it was rolled back; look at it again")
+            # The git half happened; say so on the record, without a transition.
+            state = now["state"] if now else "gone"
+            ok, detail = False, f"{wp_id} moved to {state} while it was rolled back"
         if ok:
             target = transition(State.FAILED, Trigger.ROLLBACK)
             payload["transition"] = {"from": State.FAILED.value, "to": target.value}

@@ -108,8 +108,12 @@ class AutoVerifier:
         mode: Mode,
         on_event: Callable[[Event], None] | None = None,
         stop: threading.Event | None = None,
+        busy: Callable[[str], bool] | None = None,
     ) -> None:
         self.ws = ws
+        # A WP whose agent is still running is verified once the agent has ended: its
+        # claim is judged on the worktree the agent left, not one it is still changing.
+        self.busy = busy
         self.store = store
         self.mode = mode
         self.on_event = on_event
@@ -119,6 +123,8 @@ class AutoVerifier:
 
     def due(self, wp_id: str) -> bool:
         if self.mode is Mode.DRY_RUN or self.ws.config.runner.verifier is None:
+            return False
+        if self.busy is not None and self.busy(wp_id):
             return False
         wp = self.store.work_package(wp_id)
         if wp is None or wp["state"] != State.CLAIMED:
@@ -250,7 +256,8 @@ def _machinery(
 ) -> tuple[AutoVerifier, Sweeper]:
     """The sweeper and the gate runs it triggers after each ingested entry (and, in a
     dry run, the agents' plan on the state the sweep would leave)."""
-    verifier = AutoVerifier(ws, store, mode, on_event, stop)
+    busy = (lambda wp_id: wp_id in agents.running) if agents is not None else None
+    verifier = AutoVerifier(ws, store, mode, on_event, stop, busy)
     sweeper = Sweeper(
         ws,
         store,
@@ -298,12 +305,14 @@ def run_forever(
 
     mode = mode or ws.config.runner.mode
     total = SweepResult()
-    with RunnerLock(ws):
+    dry = mode is Mode.DRY_RUN
+    with contextlib.nullcontext() if dry else RunnerLock(ws):
         if on_start is not None:
             on_start()
         agents = Agents(ws, store, mode, on_event)
         verifier, sweeper = _machinery(ws, store, mode, on_event, stop, agents)
-        ws.ensure_dirs()
+        if not dry:
+            ws.ensure_dirs()
         try:
             agents.recover_lost()
             while not stop.is_set():

@@ -203,22 +203,10 @@ def validation_env(ws: Workspace, wp_id: str) -> dict[str, str]:
 _git = gitops.run
 
 
-def changed_files(root: Path, base_ref: str) -> list[str]:
+def changed_files(root: gitops.Where, base_ref: str) -> list[str]:
     """Every path that differs between `base_ref` and the working tree, committed or not,
-    untracked non-ignored files included. Raises RuntimeError naming git's complaint."""
-    diff = _git(
-        root,
-        "diff",
-        "--name-only",
-        "-z",
-        "--no-renames",
-        "--no-ext-diff",
-        "--no-textconv",
-        base_ref,
-        "--",
-    )
-    untracked = gitops.untracked(root, base_ref)
-    return sorted({p for p in diff.split("\0") if p} | set(untracked))
+    untracked non-ignored files included (see gitops.changes). Raises GitError."""
+    return gitops.changes(root, gitops.rev(root, base_ref)).paths
 
 
 def base_commit(ws: Workspace, store: Store, wp: dict[str, Any], root: Path) -> str:
@@ -279,12 +267,15 @@ def gather(
     validation: list[CommandResult] | None = None
     validation_error = changed_error = None
     changed: list[str] | None = None
+    tree: str | None = None
     if wp.get("target_repo"):
         if not root.is_dir():
             changed_error = f"the worktree {root} does not exist"
         else:
             try:
-                changed = changed_files(root, base_commit(ws, store, wp, root))
+                where = worktrees.open_worktree(ws, store, wp)
+                content = gitops.changes(where, gitops.rev(where, base_commit(ws, store, wp, root)))
+                changed, tree = content.paths, content.tree
             except Exception as exc:  # git's own errors are many; any of them is `error`
                 changed_error = str(exc).strip().splitlines()[-1] if str(exc).strip() else repr(exc)
     commands = body.get("validation_commands") or []
@@ -320,6 +311,7 @@ def gather(
         validation_error=validation_error,
         changed_files=changed,
         changed_error=changed_error,
+        worktree_tree=tree,
         evidence_files=evidence_files,
     )
 
@@ -449,6 +441,8 @@ def _completed_payload(
         "duration_ms": duration,
         "validation": [r.to_json() for r in facts.validation or []],
         "changed_files": facts.changed_files,
+        # The git tree object of the worktree's content as the gate saw it.
+        "worktree_tree": facts.worktree_tree,
         "summary": {
             k: document[k]
             for k in ("outcome", "acceptance_status", "blocking_predicate", "blocked_reason_class")

@@ -9,8 +9,7 @@ names a branch that moves on later.
 
 from __future__ import annotations
 
-import os
-import tempfile
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,7 @@ class Provisioned:
     base_commit: str
     target_repo: Path
     adopted: bool
+    git_dir: Path
 
     def payload(self, ws: Workspace) -> dict[str, Any]:
         return {
@@ -46,6 +46,7 @@ class Provisioned:
             "branch": self.branch,
             "base_commit": self.base_commit,
             "target_repo": str(self.target_repo),
+            "git_dir": str(self.git_dir),
             "adopted": self.adopted,
         }
 
@@ -93,6 +94,37 @@ def _git_dir(path: Path) -> Path:
     return Path(gitops.run(path, "rev-parse", "--path-format=absolute", "--git-common-dir").strip())
 
 
+def _own_git_dir(path: Path) -> Path:
+    return Path(gitops.run(path, "rev-parse", "--path-format=absolute", "--git-dir").strip())
+
+
+def open_worktree(ws: Workspace, store: Store, wp: dict[str, Any]) -> gitops.Worktree:
+    """The WP's worktree with the git directory recorded when it was made, after checking
+    that the worktree's `.git` file still names it (an agent could point it at another
+    repository, or at one whose core.worktree is elsewhere). Raises WorktreeError."""
+    path = worktree_path(ws, wp["id"])
+    if not path.is_dir():
+        raise WorktreeError(f"the worktree {path} does not exist")
+    made = store.find_events(work_package=wp["id"], types=("worktree_provisioned",), limit=1)
+    recorded = made[-1].payload.get("git_dir") if made else None
+    if recorded is None:  # made by hand (or before git dirs were recorded): git's own view
+        try:
+            recorded = str(_own_git_dir(path))
+        except GitError as exc:
+            raise WorktreeError(f"{path} is not a git worktree: {exc}") from None
+    git_file = path / ".git"
+    try:
+        text = git_file.read_text(encoding="utf-8").strip() if not git_file.is_symlink() else ""
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    named = text.removeprefix("gitdir:").strip()
+    if not text.startswith("gitdir:") or Path(named).resolve() != Path(recorded).resolve():
+        raise WorktreeError(
+            f"the worktree's .git file no longer names its git directory {recorded}"
+        )
+    return gitops.Worktree(path, Path(recorded))
+
+
 def provision(ws: Workspace, wp: dict[str, Any], base: str | None = None) -> Provisioned:
     """Make (or adopt) the WP's worktree. `base` is the base commit recorded earlier, if
     any; otherwise `base_ref` (or the target repo's HEAD) is resolved now.
@@ -122,9 +154,10 @@ def provision(ws: Workspace, wp: dict[str, Any], base: str | None = None) -> Pro
             gitops.run(repo, "worktree", "add", "--", str(path), branch)
         else:
             gitops.run(repo, "worktree", "add", "-b", branch, "--", str(path), base)
+        own = _own_git_dir(path)
     except GitError as exc:
         raise WorktreeError(f"git refused to make the worktree: {exc}") from None
-    return Provisioned(path, branch, base, repo, adopted=False)
+    return Provisioned(path, branch, base, repo, adopted=False, git_dir=own)
 
 
 def _adopt(repo: Path, path: Path, branch: str, base: str) -> Provisioned:
@@ -138,7 +171,12 @@ def _adopt(repo: Path, path: Path, branch: str, base: str) -> Provisioned:
         raise WorktreeError(f"{path} is a worktree of another repository")
     if gitops.current_branch(path) != branch:
         raise WorktreeError(f"{path} is not on branch {branch}")
-    return Provisioned(path, branch, base, repo, adopted=True)
+    if not gitops.is_ancestor(path, base, "HEAD"):
+        raise WorktreeError(f"{path} does not start from the base commit {base[:12]}")
+    own = _own_git_dir(path)
+    if own.parent != _git_dir(repo) / "worktrees":
+        raise WorktreeError(f"{path} has its git directory outside {repo}")
+    return Provisioned(path, branch, base, repo, adopted=True, git_dir=own)
 
 
 @dataclass(frozen=True)
@@ -150,89 +188,58 @@ class Reset:
     head: str
     clean: bool
 
-    @property
-    def at_base(self) -> bool:
-        return self.clean
-
     def payload(self) -> dict[str, Any]:
         return {"failed_ref": self.failed_ref, "failed_head": self.failed_head, "head": self.head}
 
 
-def _snapshot_commit(worktree: Path, parents: list[str], base: str, wp_id: str) -> str:
-    """A commit of everything in the worktree: committed work, uncommitted changes and
-    untracked files (as the gate saw them: ignored only by the base commit's rules), made
-    with a scratch index so the branch and the worktree's index are untouched. Its parents
-    are `parents` (HEAD, and the WP's branch if the agent left it)."""
-    with tempfile.TemporaryDirectory(prefix="cockpit-index-") as scratch:
-        env = {"GIT_INDEX_FILE": str(Path(scratch) / "index"), **COCKPIT_IDENTITY}
-        gitops.run(worktree, "read-tree", "HEAD", extra_env=env)
-        gitops.run(worktree, "add", "--update", extra_env=env)
-        untracked = gitops.untracked(worktree, base)
-        if untracked:
-            listing = Path(scratch) / "untracked"
-            listing.write_bytes(b"\0".join(os.fsencode(p) for p in untracked))
-            literal = {**env, "GIT_LITERAL_PATHSPECS": "1"}
-            gitops.run(
-                worktree,
-                "add",
-                "--force",
-                f"--pathspec-from-file={listing}",
-                "--pathspec-file-nul",
-                extra_env=literal,
-            )
-        tree = gitops.run(worktree, "write-tree", extra_env=env).strip()
-        message = f"Cockpit: the state of {wp_id} when it was rolled back"
-        args = ["commit-tree", tree]
-        for parent in parents:
-            args += ["-p", parent]
-        return gitops.run(worktree, *args, "-m", message, extra_env=env).strip()
+def reset_to_base(tree: gitops.Worktree, wp_id: str, base: str) -> Reset:
+    """Keep the failed work on `wp/<WP>-failed-<n>`, then point `wp/<WP>` at `base`, check
+    it out with a fresh index and remove every file git does not track.
 
-
-def reset_to_base(worktree: Path, wp_id: str, base: str) -> Reset:
-    """Keep the failed work under `wp/<WP>-failed-<n>`, then point branch `wp/<WP>` at
-    `base`, check it out and remove every file git does not track. The failed work is
-    whatever the worktree holds (HEAD, uncommitted and untracked files) and the WP's
-    branch, even if the agent moved HEAD to another branch. Raises WorktreeError."""
+    The failed work is the worktree's content as a scratch index sees it (so the agent's
+    index flags hide nothing), on top of HEAD and of the WP's branch if the agent moved
+    HEAD elsewhere. The result is checked the same way: HEAD on `wp/<WP>` at `base`, and
+    no path differing from it. Raises WorktreeError."""
     branch = branch_name(wp_id)
     try:
-        head = gitops.rev(worktree, "HEAD")
+        head = gitops.rev(tree, "HEAD")
         tip = (
-            gitops.rev(worktree, f"refs/heads/{branch}")
-            if gitops.branch_exists(worktree, branch)
-            else head
+            gitops.rev(tree, f"refs/heads/{branch}") if gitops.branch_exists(tree, branch) else head
         )
-        parents = (
-            [head]
-            if tip in (head, base) or gitops.is_ancestor(worktree, tip, head)
-            else [
-                head,
-                tip,
-            ]
-        )
-        dirty = bool(gitops.status_lines(worktree)) or bool(gitops.untracked(worktree, base))
-        kept = head
-        if dirty or len(parents) > 1:
-            kept = _snapshot_commit(worktree, parents, base, wp_id)
+        content = gitops.changes(tree, base)
+        parents = list(dict.fromkeys([head, tip]))
+        kept = base
+        if content.paths or any(p != base for p in parents):
+            message = f"Cockpit: the state of {wp_id} when it was rolled back"
+            args = ["commit-tree", content.tree, "-m", message]
+            for parent in parents:
+                args += ["-p", parent]
+            kept = gitops.run(tree, *args, extra_env=COCKPIT_IDENTITY).strip()
         failed_ref = None
         if kept != base:
             n = 1
-            while gitops.branch_exists(worktree, f"{branch}-failed-{n}"):
+            while gitops.branch_exists(tree, f"{branch}-failed-{n}"):
                 n += 1
             failed_ref = f"{branch}-failed-{n}"
-            gitops.run(worktree, "update-ref", f"refs/heads/{failed_ref}", kept, "")
-        gitops.run(worktree, "checkout", "--quiet", "--force", "-B", branch, base)
-        gitops.run(worktree, "clean", "-ffdxq")
-        now = gitops.rev(worktree, "HEAD")
-        on_branch = gitops.current_branch(worktree) == branch
-        clean = now == base and on_branch and not gitops.status_lines(worktree)
+            gitops.run(tree, "update-ref", f"refs/heads/{failed_ref}", kept, "")
+        gitops.run(tree, "update-ref", f"refs/heads/{branch}", base)
+        gitops.run(tree, "symbolic-ref", "HEAD", f"refs/heads/{branch}")
+        with contextlib.suppress(FileNotFoundError):
+            (tree.git_dir / "index").unlink()  # the agent's index, flags and all
+        gitops.run(tree, "read-tree", "--reset", "-u", base)
+        gitops.run(tree, "clean", "-ffdxq")
+        now = gitops.rev(tree, "HEAD")
+        on_branch = gitops.current_branch(tree) == branch
+        clean = now == base and on_branch and not gitops.changes(tree, base).paths
     except GitError as exc:
         raise WorktreeError(f"git refused the rollback: {exc}") from None
     return Reset(failed_ref, kept, now, clean)
 
 
-def merge_proof(repo: Path, sha: str) -> dict[str, Any]:
-    """Proof that commit `sha` is contained in the target repo's checked-out branch (a
-    review `accepted` with a `merge_sha`). Raises WorktreeError naming what failed."""
+def merge_proof(repo: Path, sha: str, work: str | None = None) -> dict[str, Any]:
+    """Proof that commit `sha` is contained in the target repo's checked-out branch and
+    itself contains the WP's work (`work`: the commit of the WP's branch; a squash merge
+    cannot be proved). Raises WorktreeError naming what failed."""
     _check_repo(repo)
     try:
         commit = gitops.rev(repo, sha)
@@ -241,4 +248,16 @@ def merge_proof(repo: Path, sha: str) -> dict[str, Any]:
     branch = gitops.current_branch(repo) or "HEAD"
     if not gitops.is_ancestor(repo, commit, "HEAD"):
         raise WorktreeError(f"merge_sha {sha} is not contained in {branch} of {repo}")
-    return {"merge_sha": commit, "branch": branch, "contained": True}
+    if work is not None and not gitops.is_ancestor(repo, work, commit):
+        raise WorktreeError(
+            f"merge_sha {sha} does not contain the work package's commit {work[:12]}"
+        )
+    return {"merge_sha": commit, "branch": branch, "contained": True, "work": work}
+
+
+def branch_tip(repo: Path, wp_id: str) -> str | None:
+    """The commit of the WP's branch in its target repo (None if there is none)."""
+    try:
+        return gitops.rev(repo, f"refs/heads/{branch_name(wp_id)}")
+    except GitError:
+        return None

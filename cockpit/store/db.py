@@ -133,6 +133,18 @@ class Store:
         )
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version != SCHEMA_VERSION:
+            conn.close()
+            older = version < SCHEMA_VERSION
+            raise sqlite3.DatabaseError(
+                f"it has store schema {version} and this Cockpit reads {SCHEMA_VERSION}: "
+                + (
+                    "open it once without --readonly (or run `cockpit run --once`) to upgrade it"
+                    if older
+                    else "upgrade Cockpit"
+                )
+            )
         return cls(conn, clock)
 
     def close(self) -> None:

@@ -237,8 +237,11 @@ def apply(conn: sqlite3.Connection, event: Event) -> None:
             "UPDATE work_packages SET open_advisory = NULL WHERE id = ? AND open_advisory = ?",
             (wp, payload.get("advisory")),
         )
-    if event.type in ("agent_exited", "worktree_failed"):
-        updates["agent_problem"] = agent_problem(event)
+    if event.type in ("agent_exited", "worktree_failed", "agent_failed"):
+        # Only while the work is live: a late `lost` must not flag a WP that moved on.
+        state = conn.execute("SELECT state FROM work_packages WHERE id = ?", (wp,)).fetchone()
+        live = _AGENT_STAGES if event.type == "agent_exited" else _LIVE_STATES
+        updates["agent_problem"] = agent_problem(event) if state and state[0] in live else None
     elif event.type == "agent_started" or transition is not None or _from_assignee(conn, event):
         updates["agent_problem"] = None  # the work moved on, or the agent returned an entry
     assignments = ", ".join(f"{column} = ?" for column in updates)
@@ -259,10 +262,16 @@ def agent_problem(event: Event) -> str | None:
     return problem_of(event.type, event.payload)
 
 
+_AGENT_STAGES = ("dispatched", "in_progress", "recovering")
+_LIVE_STATES = (*_AGENT_STAGES, "scope_confirmed", "claimed", "verifying", "blocked", "failed")
+
+
 def problem_of(event_type: str, payload: dict[str, Any]) -> str | None:
-    """`agent_problem` of an `agent_exited` or `worktree_failed` payload."""
+    """`agent_problem` of an `agent_exited`, `agent_failed` or `worktree_failed` payload."""
     if event_type == "worktree_failed":
         return f"its worktree could not be made: {payload.get('error')}"
+    if event_type == "agent_failed":
+        return f"the runner could not work on it: {payload.get('error')}"
     if payload.get("timed_out"):
         return f"its agent timed out after {payload.get('timeout_s')} s"
     if payload.get("stopped"):
@@ -275,6 +284,8 @@ def problem_of(event_type: str, payload: dict[str, Any]) -> str | None:
         return f"its agent exited with code {payload['exit_code']}"
     if payload.get("returned") is False:
         return "its agent exited without returning an entry"
+    if payload.get("moved") is False:
+        return f"its agent exited and the work package is still {payload.get('state')}"
     return None
 
 
