@@ -473,9 +473,9 @@ def test_demo_walkthrough(tmp_path: Path, cli: Cli) -> None:
     run = cli("run", "--once", "--json", "--workspace", str(target))
     assert run.code == 0, run.err
     summary = run.json()
-    # 24 entries of the walkthrough, plus the 4 the scripted agent returned for WP-0006
+    # 26 entries of the walkthrough, plus the 4 the scripted agent returned for WP-0006
     # (its scope confirmation, then common ground, evidence and a claim).
-    assert summary["ingested"] == 28
+    assert summary["ingested"] == 30
     assert summary["rejected"] == 2
     assert summary["duplicates"] == 0
     assert summary["agents"] == {
@@ -500,7 +500,7 @@ def test_demo_walkthrough(tmp_path: Path, cli: Cli) -> None:
             "message": row["message"],
             "entry_id": row["entry_id"],
         }
-    assert len(list((target / "queue" / "done").iterdir())) == 28
+    assert len(list((target / "queue" / "done").iterdir())) == 30
     assert list((target / "queue" / "new").iterdir()) == []
 
     states = {row["id"]: row["state"] for row in cli("status", "--json", "-w", str(target)).json()}
@@ -580,7 +580,7 @@ def test_dry_run_on_the_fresh_demo_changes_nothing(tmp_path: Path, cli: Cli) -> 
     assert cli("status", "--json", "--workspace", str(root)).code == 0  # the db exists now
     before = _watched(root)
     queued = sorted(p.name for p in (root / "queue" / "new").iterdir())
-    assert len(queued) == 26 and (root / ".cockpit" / "cockpit.db").is_file()
+    assert len(queued) == 28 and (root / ".cockpit" / "cockpit.db").is_file()
 
     result = cli("run", "--once", "--mode", "dry-run", "--workspace", str(root))
     assert result.code == 0, result.err
@@ -592,7 +592,7 @@ def test_dry_run_on_the_fresh_demo_changes_nothing(tmp_path: Path, cli: Cli) -> 
     plan = cli("run", "--once", "--mode", "dry-run", "--json", "--workspace", str(root))
     summary = plan.json()
     assert summary["mode"] == "dry-run"
-    assert (summary["ingested"], summary["rejected"]) == (24, 2), "what a live run would do"
+    assert (summary["ingested"], summary["rejected"]) == (26, 2), "what a live run would do"
     assert {"work_package": "WP-0006", "would": "make its worktree"} in summary["plan"]
     assert not (root / "worktrees").exists() and not (root / "handoffs").exists()
     assert _watched(root) == before

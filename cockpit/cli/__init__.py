@@ -251,4 +251,4 @@ def fail(args: list[str], message: str, code: int) -> None:
 
 # The commands live beside this module, grouped by what they work on; importing them
 # registers them on `cli`.
-from cockpit.cli import actions, audit, workspace  # noqa: E402, F401
+from cockpit.cli import actions, audit, canon, workspace  # noqa: E402, F401

@@ -7,10 +7,12 @@ transaction that appends its events, so the check and the change see the same st
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cockpit.engine import redaction
 from cockpit.engine.advisory import assess
 from cockpit.engine.config import Config
 from cockpit.engine.domain import (
@@ -22,6 +24,7 @@ from cockpit.engine.domain import (
     Verdict,
 )
 from cockpit.engine.entries import (
+    CandidateBody,
     ClaimBody,
     CommonGroundBody,
     DispatchBody,
@@ -298,6 +301,13 @@ def plan_entry(parsed: ParsedEntry, config: Config, store: Store, root: Path | N
         payload["verdict"] = body.verdict.value
         if proof is not None:
             payload["merge_proof"] = proof
+    if isinstance(body, CandidateBody):
+        payload.update(candidate_payload(parsed, body, config, store))
+        payload["edges"] += [
+            {"from": entry.id, "to": ref, "rel": "evidence"}
+            for ref in dict.fromkeys(str(r).partition("@")[0] for r in body.evidence)
+            if store.entry(ref) is not None
+        ]
     if isinstance(body, RecoveryBody | ClaimBody):
         wp_events = store.events(entry.work_package)
         payload["edges"] += answer_edges(wp_events, entry.id, isinstance(body, ClaimBody))
@@ -329,6 +339,37 @@ def plan_entry(parsed: ParsedEntry, config: Config, store: Store, root: Path | N
     if isinstance(body, ClaimBody):
         events.append(_advisory_event(parsed, config, store, wp))
     return Plan(duplicate=False, events=events)
+
+
+def candidate_payload(
+    parsed: ParsedEntry, body: CandidateBody, config: Config, store: Store
+) -> dict[str, Any]:
+    """What a candidate's event carries beyond the entry: its redaction state, the hash of
+    its record (for anti-replay against canon) and the workspace tenant it was filed
+    under. A record with secrets is stored redacted (entry and raw text alike), so no
+    secret reaches an event; the entry's sha256 stays the hash of the submitted bytes."""
+    hits = redaction.scan(body.record)
+    extra_hits = redaction.scan(body.description or "")
+    raw_hits = redaction.scan(parsed.raw)
+    stored = parsed.entry.to_json()
+    update: dict[str, Any] = {
+        "record_sha256": hashlib.sha256(body.record.encode("utf-8")).hexdigest(),
+        "tenant": config.tenant,
+        "redaction": {
+            "clean": not hits,
+            "kinds": sorted({h.kind for h in hits}),
+            "detail": redaction.describe(hits),
+            "scanner": redaction.SCANNER_VERSION,
+        },
+    }
+    if hits or extra_hits or raw_hits:
+        stored["body"]["record"] = redaction.redact(body.record, hits)
+        if body.description:
+            stored["body"]["description"] = redaction.redact(body.description, extra_hits)
+        update["entry"] = stored
+        update["raw"] = redaction.redact(parsed.raw, raw_hits)
+        update["redacted"] = True
+    return update
 
 
 def standing_go(config: Config, store: Store, wp_id: str) -> NewEvent:

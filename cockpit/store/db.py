@@ -31,7 +31,7 @@ from cockpit.store.audit import (
     verify_chain,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_MS = 10_000
 
 Clock = Callable[[], datetime]
@@ -171,6 +171,8 @@ class Store:
             if self.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
                 return
             create_schema(self.db)
+            if version:  # an earlier schema: derive every projection again from the events
+                projections.rebuild(self.db, self.events())
             self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     # -- transactions ---------------------------------------------------------------------
@@ -323,6 +325,48 @@ class Store:
             args.append(kind)
         rows = self.conn.execute(sql + " ORDER BY seq", args).fetchall()
         return [projections.decode_entry(dict(r)) for r in rows]
+
+    # -- candidates and canon ---------------------------------------------------------------
+
+    def candidates(self, state: str | None = None) -> list[dict[str, Any]]:
+        sql, args = "SELECT * FROM candidates", []
+        if state is not None:
+            sql, args = sql + " WHERE state = ?", [state]
+        rows = self.conn.execute(sql + " ORDER BY seq", args).fetchall()
+        return [projections.decode_candidate(dict(r)) for r in rows]
+
+    def candidate(self, candidate_id: str) -> dict[str, Any] | None:
+        row = self.conn.execute("SELECT * FROM candidates WHERE id = ?", (candidate_id,)).fetchone()
+        return projections.decode_candidate(dict(row)) if row else None
+
+    def canon_record(self, canon_id: str) -> dict[str, Any] | None:
+        row = self.conn.execute("SELECT * FROM canon WHERE id = ?", (canon_id,)).fetchone()
+        return projections.decode_canon(dict(row)) if row else None
+
+    def canon_with_sha(self, record_sha256: str) -> dict[str, Any] | None:
+        row = self.conn.execute(
+            "SELECT * FROM canon WHERE record_sha256 = ? ORDER BY seq LIMIT 1", (record_sha256,)
+        ).fetchone()
+        return projections.decode_canon(dict(row)) if row else None
+
+    def canon_count(self) -> int:
+        return int(self.conn.execute("SELECT count(*) FROM canon").fetchone()[0])
+
+    def canon_search(self, match: str | None, limit: int = 50) -> list[dict[str, Any]]:
+        """Canon records: all, newest first, or those an FTS5 `match` expression finds,
+        best first (bm25). The caller builds `match` (see engine.canon.fts_query)."""
+        if not match:
+            rows = self.conn.execute(
+                "SELECT * FROM canon ORDER BY seq DESC LIMIT ?", (limit,)
+            ).fetchall()
+        else:
+            rows = self.conn.execute(
+                "SELECT canon.*, bm25(canon_fts) AS rank FROM canon_fts "
+                "JOIN canon ON canon.rowid = canon_fts.rowid "
+                "WHERE canon_fts MATCH ? ORDER BY rank, canon.seq LIMIT ?",
+                (match, limit),
+            ).fetchall()
+        return [projections.decode_canon(dict(r)) for r in rows]
 
     def edges(self, work_package: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT from_id, to_id, rel, seq FROM edges"

@@ -99,9 +99,54 @@ def create_tables(db: sqlite_utils.Database) -> None:
         if_not_exists=True,
     )
     db.table("rejections").create_index(["original_file", "sha256"], if_not_exists=True)
+    db.table("candidates").create(
+        {
+            "id": str,
+            "work_package": str,
+            "principal": str,
+            "record": str,  # as stored: secrets replaced by [REDACTED:kind]
+            "record_sha256": str,
+            "source": str,
+            "policy_version": int,
+            "evidence": str,
+            "tenant": str,
+            "redaction": str,
+            "state": str,  # candidate | commissioned
+            "canon_id": str,
+            "last_gate": str,
+            "seq": int,
+            "created": str,
+        },
+        pk="id",
+        not_null={"record", "state", "seq"},
+        if_not_exists=True,
+    )
+    db.table("candidates").create_index(["work_package"], if_not_exists=True)
+    db.table("canon").create(
+        {
+            "id": str,
+            "candidate": str,
+            "work_package": str,
+            "record": str,
+            "record_sha256": str,
+            "author": str,
+            "commissioned_by": str,
+            "seq": int,
+            "ts": str,
+            "provenance": str,
+        },
+        pk="id",
+        not_null={"record", "record_sha256", "seq"},
+        if_not_exists=True,
+    )
+    db.table("canon").create_index(["record_sha256"], if_not_exists=True)
+    if not db.table("canon").detect_fts():
+        # Full-text search over canon records (FTS5, kept in step by triggers).
+        db.table("canon").enable_fts(["record"], fts_version="FTS5", create_triggers=True)
 
 
-PROJECTION_TABLES = ("work_packages", "entries", "edges", "rejections")
+PROJECTION_TABLES = ("work_packages", "entries", "edges", "rejections", "candidates", "canon")
+_JSON_COLUMNS_CANDIDATE = ("evidence", "redaction", "last_gate")
 
 
 def _record_entry(conn: sqlite3.Connection, event: Event) -> None:
@@ -155,6 +200,54 @@ def _book(conn: sqlite3.Connection, event: Event) -> None:
     )
 
 
+def _record_candidate(conn: sqlite3.Connection, event: Event) -> None:
+    entry = event.payload["entry"]
+    body = entry["body"]
+    conn.execute(
+        "INSERT INTO candidates (id, work_package, principal, record, record_sha256, source, "
+        "policy_version, evidence, tenant, redaction, state, seq, created) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'candidate', ?, ?)",
+        (
+            entry["id"],
+            entry["work_package"],
+            entry["principal"],
+            body["record"],
+            event.payload.get("record_sha256"),
+            body.get("source"),
+            body.get("policy_version"),
+            json.dumps(body.get("evidence", [])),
+            event.payload.get("tenant"),
+            json.dumps(event.payload.get("redaction")),
+            event.seq,
+            entry["created"],
+        ),
+    )
+
+
+def _commission(conn: sqlite3.Connection, event: Event) -> None:
+    payload = event.payload
+    conn.execute(
+        "INSERT INTO canon (id, candidate, work_package, record, record_sha256, author, "
+        "commissioned_by, seq, ts, provenance) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            payload["canon_id"],
+            payload["candidate"],
+            event.work_package,
+            payload["record"],
+            payload["record_sha256"],
+            payload["author"],
+            event.principal,
+            event.seq,
+            event.ts,
+            json.dumps(payload.get("provenance")),
+        ),
+    )
+    conn.execute(
+        "UPDATE candidates SET state = 'commissioned', canon_id = ? WHERE id = ?",
+        (payload["canon_id"], payload["candidate"]),
+    )
+
+
 def node_id(event: Event) -> str:
     """The lineage node an event stands for: its entry, or (for decisions and actions)
     the event itself as `type@seq`."""
@@ -188,6 +281,15 @@ def apply(conn: sqlite3.Connection, event: Event) -> None:
         _record_entry(conn, event)
     if "edges" in payload:
         _record_edges(conn, event)
+    if event.type == "candidate_created":
+        _record_candidate(conn, event)
+    elif event.type == "canon_gate_evaluated":
+        conn.execute(
+            "UPDATE candidates SET last_gate = ? WHERE id = ?",
+            (json.dumps(payload.get("summary")), payload["candidate"]),
+        )
+    elif event.type == "candidate_commissioned":
+        _commission(conn, event)
     if event.type == "entry_rejected":
         conn.execute(
             "INSERT INTO rejections (seq, file, original_file, entry_id, work_package, code, "
@@ -296,6 +398,31 @@ def decode_work_package(row: dict[str, Any]) -> dict[str, Any]:
     for flag in ("overridden", "vetoed", "scope_declined", "blocked_unowned"):
         row[flag] = bool(row.get(flag))
     return row
+
+
+def decode_candidate(row: dict[str, Any]) -> dict[str, Any]:
+    for column in _JSON_COLUMNS_CANDIDATE:
+        if row.get(column) is not None:
+            row[column] = json.loads(row[column])
+    return row
+
+
+def decode_canon(row: dict[str, Any]) -> dict[str, Any]:
+    if row.get("provenance") is not None:
+        row["provenance"] = json.loads(row["provenance"])
+    return row
+
+
+def rebuild(db: sqlite_utils.Database, events: list[Event]) -> None:
+    """Drop the projection tables and derive them again from `events` (a store from an
+    earlier schema: its projections may lack what this version derives)."""
+    if db.table("canon").exists() and db.table("canon").detect_fts():
+        db.table("canon").disable_fts()
+    for table in PROJECTION_TABLES:
+        db.execute(f"DROP TABLE IF EXISTS {table}")
+    create_tables(db)
+    for event in events:
+        apply(db.conn, event)
 
 
 def decode_entry(row: dict[str, Any]) -> dict[str, Any]:

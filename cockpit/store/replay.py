@@ -20,6 +20,8 @@ _KEYS = {
     "entries": "id",
     "edges": "from_id, to_id, rel",
     "rejections": "seq",
+    "candidates": "id",
+    "canon": "id",
 }
 
 
