@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Env, entry
+from conftest import Env, clean_env, cockpit_cmd, entry
 from test_gate import OWNER, Flow, created, yaml_body
 
 from cockpit.engine import canon
@@ -341,3 +342,47 @@ def test_secrets_in_a_markdown_candidate_are_redacted_in_raw_text_too(
     assert key not in json.dumps(event.payload)
     assert event.payload["redaction"]["kinds"] == ["aws_access_key_id"]
     assert key not in env.cli("lineage", "WP-1", "--json").out
+
+
+def test_no_secret_of_the_corpus_reaches_an_event_a_log_or_json_output(env: Env) -> None:
+    """Every secret shape of the redaction corpus, filed as a candidate record through
+    the queue and taken through the runner, the Canon Gate and every JSON command: it
+    blocks commissioning, and it appears in no event, no runner log line, no JSON output
+    and not in the store's files."""
+    from test_redaction import SECRETS
+
+    accepted_wp(env)
+    for number, (_name, _kind, _secret, text) in enumerate(SECRETS, start=1):
+        candidate(env, f"CAND-S{number}", record=text, expect_ingested=False)
+    outputs: list[str] = []
+    run = subprocess.run(
+        cockpit_cmd("run", "--once", "--json", "--workspace", str(env.root)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=clean_env(),
+    )
+    outputs += [run.stdout, run.stderr]
+    for number in range(1, len(SECRETS) + 1):
+        code, document = commission(env, f"CAND-S{number}")
+        assert code == 1, (SECRETS[number - 1][0], document["checks"]["redaction"])
+        assert document["checks"]["redaction"]["status"] == "unsatisfied"
+        outputs.append(json.dumps(document))
+    for args in (
+        ("audit", "log", "--json"),
+        ("candidates", "--json"),
+        ("canon", "--json"),
+        ("lineage", "WP-1", "--json"),
+        ("status", "WP-1", "--json"),
+        ("rejected", "--json"),
+        ("metrics", "--json"),
+    ):
+        result = env.cli(*args)
+        assert result.code == 0, (args, result.err)
+        outputs += [result.out, result.err]
+    blobs = [p.read_bytes() for p in env.ws.db_path.parent.glob("cockpit.db*")]
+    with env.store() as store:
+        assert len(store.candidates()) == len(SECRETS)
+    for name, _kind, secret, _text in SECRETS:
+        assert not any(secret in out for out in outputs), name
+        assert not any(secret.encode() in blob for blob in blobs), name

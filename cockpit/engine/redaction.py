@@ -320,8 +320,8 @@ def _english_share(word: str) -> float:
 def _looks_random(run: str) -> bool:
     """Whether a run of base64 characters is a random token rather than a name, a path or
     a hex digest. Thresholds were tuned on random strings (about 1% of 24-character and
-    0.1% of 40-character random strings are missed) against ~6,700 identifiers and paths
-    harvested from real source trees."""
+    0.1% of 40-character random strings are missed) against ~6,700 mixed-case names and paths
+    harvested from Python and C source trees."""
     n = len(run)
     if not _mixed(run, 3) or re.fullmatch(r"[0-9a-fA-F-]+", run):
         return False
