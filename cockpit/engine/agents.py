@@ -35,7 +35,7 @@ from typing import IO, Any
 
 import yaml
 
-from cockpit.engine import worktrees
+from cockpit.engine import redaction, worktrees
 from cockpit.engine.domain import Mode, State
 from cockpit.engine.gitops import GitError
 from cockpit.engine.workspace import Workspace
@@ -554,7 +554,7 @@ class Agents:
                 "moved": moved,
                 "state": now["state"] if now else None,
                 "log": _shown(self.ws, run.log),
-                "output_tail": _tail(run.log),
+                "output_tail": redaction.redact(_tail(run.log)),
             }
             if stopped:
                 payload["stopped"] = True
@@ -601,7 +601,7 @@ class Agents:
                         "lost": True,
                         "killed": killed,
                         "log": event.payload.get("log"),
-                        "output_tail": _tail(log),
+                        "output_tail": redaction.redact(_tail(log)),
                     },
                 )
             )

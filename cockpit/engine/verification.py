@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cockpit.engine import gitops, worktrees
+from cockpit.engine import gitops, redaction, worktrees
 from cockpit.engine.advisory import advisory_id
 from cockpit.engine.domain import Capability, Mode, State
 from cockpit.engine.errors import NotFound, Refused
@@ -161,7 +161,8 @@ def run_command(
         duration = int((time.monotonic() - started) * 1000)
         size = output.seek(0, os.SEEK_END)
         output.seek(max(size - OUTPUT_TAIL * 4, 0))
-        tail = output.read().decode("utf-8", "replace")[-OUTPUT_TAIL:]
+        # What a command printed goes into the audit chain: never a secret it printed.
+        tail = redaction.redact(output.read().decode("utf-8", "replace")[-OUTPUT_TAIL:])
     if interrupted:
         return CommandResult(
             command, None, duration, error="interrupted: the runner is stopping", output_tail=tail
