@@ -501,6 +501,49 @@ class CockpitApp(App[None]):
 
             self.push_screen(modals.DismissModal(wp_id, advisories), on_dismiss)
 
+    def start_commission(self, candidate_id: str) -> None:
+        """Ask before commissioning `candidate_id`, then run the Canon Gate and record it
+        (refused up front in read-only mode or without the commission capability)."""
+        if self.refuse_readonly():
+            return
+        from cockpit.engine import canon
+        from cockpit.engine.domain import Capability
+        from cockpit.screens import modals
+
+        ws, by = self.ws, self.principal
+        if by not in ws.config.principals or not ws.config.has(by, Capability.COMMISSION):
+            why = (
+                f"{by} lacks the commission capability"
+                if by in ws.config.principals
+                else f"{by} is not a principal of this workspace"
+            )
+            self.say(why, title="Commission refused", severity="error")
+            return
+
+        def reported(result: object) -> None:
+            decision = result.decision  # type: ignore[attr-defined]
+            if decision.admits:
+                self.say(f"{candidate_id} is canon now (by {by}).", title="Commission")
+                return
+            failed = "; ".join(f"{n} ({decision.checks[n].detail})" for n in decision.failed)
+            self.say(
+                f"The Canon Gate refused {candidate_id}: {failed}.",
+                title="Commission refused",
+                severity="error",
+            )
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.perform(
+                    "Commission",
+                    candidate_id,
+                    lambda s: canon.commission(ws, s, candidate_id, by),
+                    reported,
+                )
+
+        question = Text(f"Commission {candidate_id} as canon? This is recorded forever.")
+        self.push_screen(modals.ConfirmModal(question), confirmed)
+
     # -- navigation ----------------------------------------------------------------------------
 
     def action_back(self) -> None:
@@ -521,6 +564,11 @@ class CockpitApp(App[None]):
         from cockpit.screens.rejected import RejectedScreen
 
         self.push_screen(RejectedScreen())
+
+    def action_open_canon(self) -> None:
+        from cockpit.screens.canon import CanonScreen
+
+        self.push_screen(CanonScreen())
 
     def action_help(self) -> None:
         from cockpit.screens.help import HelpScreen

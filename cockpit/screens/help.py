@@ -23,6 +23,8 @@ NAVIGATION = [
     ("n / p", "next / previous step (lineage stepper)"),
     ("V", "verify the chain again (audit screen)"),
     ("/ on audit", "filter events: type:T[,T] principal:P wp:W"),
+    ("m on canon", "commission the selected candidate (after a confirmation)"),
+    ("/ on canon", "search canon: every word must occur; empty lists all"),
     ("ctrl+s", "submit a dialog"),
     ("ctrl+p", "command palette"),
     ("q", "quit"),

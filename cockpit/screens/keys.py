@@ -89,6 +89,14 @@ VIEWS: list[Command] = [
     Command(
         "rejected", "R", "app.open_rejected", "Rejected", "entries the queue refused", show=False
     ),
+    Command(
+        "canon",
+        "C",
+        "app.open_canon",
+        "Canon",
+        "candidates, the Canon Gate and canon search",
+        show=False,
+    ),
     Command("help", "question_mark", "app.help", "Help", "keys and commands"),
     Command(
         "command", "colon", "app.command_palette", "Command", "command mode (palette)", show=False

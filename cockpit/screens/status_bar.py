@@ -8,6 +8,7 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import Static
 
+from cockpit.screens.keys import VIEWS
 from cockpit.screens.text import STATE_STYLES, plain
 from cockpit.store import board as board_queries
 
@@ -49,9 +50,10 @@ class StatusBar(Static):
         if view:
             second.append("  · ", style="#6b7280")
             second.append_text(plain(view, "#38bdf8"))
-        keys = Text(end="")
-        for key, word in (("A", "audit"), ("M", "metrics"), ("R", "rejected"), (":", "commands")):
-            keys.append(f"  {key}", style="bold #facc15")
+        keys = Text(" ", end="")  # one space between the keys: all five fit beside the header
+        views = [(c.key, c.id) for c in VIEWS if c.action.startswith("app.open_")]
+        for key, word in (*views, (":", "commands")):
+            keys.append(f" {key}", style="bold #facc15")
             keys.append(f" {word}", style="#9ca3af")
         width = self.size.width or 120
         for target in (line, second):  # the view keys go where they fit

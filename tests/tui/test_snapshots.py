@@ -204,3 +204,57 @@ def test_board_on_a_small_terminal(snap_compare: Snap, demo_ws: Workspace, app_f
     with demo_ws.open_store() as store:
         actions.override(demo_ws, store, "WP-0003", "accepted", "merged by hand", "human:owner")
     assert snap_compare(app_for(demo_ws), terminal_size=(80, 24))
+
+
+# -- canon: candidates, the Canon Gate's checks, canon search --------------------------------
+
+
+async def canon_settled(pilot: Any) -> None:
+    """Wait for the canon screen's preview and search workers (a preview asked for while
+    another ran starts when that one ends, so wait until nothing is left)."""
+    for _ in range(100):
+        await settled(pilot, "canon-preview")
+        await settled(pilot, "canon-search")
+        if not getattr(pilot.app.screen, "busy", False):
+            return
+    raise AssertionError("the canon screen kept working")
+
+
+def test_canon_screen(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
+    """CAND-0001 selected: every Canon Gate check satisfied for human:owner."""
+
+    async def settle(pilot: object) -> None:
+        await pilot.press("C")  # type: ignore[attr-defined]
+        await canon_settled(pilot)
+
+    assert snap_compare(app_for(demo_ws), run_before=settle, terminal_size=SIZE)
+
+
+def test_canon_screen_secrets(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
+    """CAND-0002 selected: its record shown redacted, the redaction check unsatisfied."""
+
+    async def settle(pilot: object) -> None:
+        await pilot.press("C")  # type: ignore[attr-defined]
+        await canon_settled(pilot)
+        await pilot.press("down")  # type: ignore[attr-defined]
+        await canon_settled(pilot)
+
+    assert snap_compare(app_for(demo_ws), run_before=settle, terminal_size=SIZE)
+
+
+def test_canon_search(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
+    """CAND-0001 commissioned by human:reviewer, then found by a search, with provenance."""
+
+    async def search(pilot: object) -> None:
+        from cockpit.engine import canon
+
+        p: object = pilot
+        app = p.app  # type: ignore[attr-defined]
+        canon.commission(app.ws, app.store, "CAND-0001", "human:reviewer")
+        app.poll()
+        await p.press("C")  # type: ignore[attr-defined]
+        await canon_settled(pilot)
+        await p.press("slash", *"pagination", "enter")  # type: ignore[attr-defined]
+        await canon_settled(pilot)
+
+    assert snap_compare(app_for(demo_ws), run_before=search, terminal_size=SIZE)
