@@ -864,6 +864,7 @@ def test_review_accepted_with_a_merge_sha_needs_it_on_the_target_branch(
         "branch": "main",
         "contained": True,
         "work": wp_head,
+        "admitted_tree": git(worktree, "rev-parse", "HEAD^{tree}"),
     }
     assert state(env) == "complete"
     assert events_of(env, "task_completed")

@@ -20,7 +20,13 @@ from cockpit.engine.lifecycle import override as lifecycle_override
 from cockpit.engine.rollback import rollback as rollback  # an action with its own module
 from cockpit.engine.verification import GateRun, run_gate
 from cockpit.engine.workspace import Workspace
-from cockpit.engine.worktrees import WorktreeError, branch_tip, merge_proof, target_repo_path
+from cockpit.engine.worktrees import (
+    WorktreeError,
+    admitted_tree,
+    branch_tip,
+    merge_proof,
+    target_repo_path,
+)
 from cockpit.store import Event, NewEvent, Store
 
 
@@ -166,7 +172,7 @@ def review(
         if merge_sha:
             payload["merge_sha"] = merge_sha
             if chosen is Verdict.ACCEPTED:
-                payload["merge_proof"] = _prove_merge(ws, wp, merge_sha)
+                payload["merge_proof"] = _prove_merge(ws, store, wp, merge_sha)
         trigger = REVIEW_TRIGGERS.get(chosen.value)
         if trigger is None:
             return [NewEvent("review_recorded", wp_id, by, None, payload)]
@@ -184,14 +190,15 @@ def review(
     return _act(ws, store, wp_id, build)
 
 
-def _prove_merge(ws: Workspace, wp: dict[str, Any], merge_sha: str) -> dict[str, Any]:
+def _prove_merge(ws: Workspace, store: Store, wp: dict[str, Any], merge_sha: str) -> dict[str, Any]:
     if not re.fullmatch(r"[0-9a-fA-F]{4,64}", merge_sha):
         raise InputError(f"merge_sha {merge_sha!r} is not a hexadecimal commit id")
     if not wp.get("target_repo"):
         raise Refused(f"merge_sha cannot be proved: {wp['id']} has no target repo")
     try:
         repo = target_repo_path(ws, wp)
-        return merge_proof(repo, merge_sha, branch_tip(repo, wp["id"]))
+        admitted = admitted_tree(store.events(wp["id"]))
+        return merge_proof(repo, merge_sha, branch_tip(repo, wp["id"]), admitted)
     except WorktreeError as exc:
         raise Refused(str(exc)) from None
 

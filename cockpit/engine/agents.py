@@ -46,7 +46,9 @@ HANDOFF_SCHEMA = "cockpit.handoff/v1"
 RESTARTS = 3  # starts per stage after the runner itself stopped or lost the agent
 ONCE_LIMIT = 10  # starts per WP in one `run --once` (a guard against agents that loop)
 OUTPUT_TAIL = 2000
-WORKTREE_RETRY_S = 600  # a worktree that could not be made is tried again after this
+# A worktree that could not be made, or a WP whose handoff or start failed, is tried
+# again after this (or as soon as its WP moves on).
+RETRY_S = 600
 RUNNER_PRINCIPAL = "cockpit:runner"  # who records worktrees (the runner itself, not a person)
 
 # The stages in which the agent has the next move, and the gate its work leads to.
@@ -299,6 +301,9 @@ class Agents:
         self.on_event = on_event
         self.once = once
         self.running: dict[str, Running] = {}
+        # Reaped but `agent_exited` not yet recorded: their entries are swept in first,
+        # and their claims are verified only after the exit is on record.
+        self.exiting: set[str] = set()
         self.counts = AgentCounts()
         self._seen: dict[str, int] = {}
         self._starts: dict[str, int] = {}
@@ -329,6 +334,8 @@ class Agents:
             return
         for wp in self.candidates():
             if self._seen.get(wp["id"]) == wp["last_seq"]:
+                continue
+            if not self._retry_due(wp["id"], "agent_failed"):
                 continue
             try:
                 self._work_on(wp)
@@ -373,7 +380,7 @@ class Agents:
         if wp.get("target_repo") and wp["state"] in _WORKTREE_STATES:
             recorded = worktrees.recorded_base(self.store, wp_id)
             missing = not worktrees.worktree_path(self.ws, wp_id).is_dir()
-            if (recorded is None or missing) and self._worktree_due(wp_id):
+            if (recorded is None or missing) and self._retry_due(wp_id, "worktree_failed"):
                 try:
                     made = worktrees.provision(self.ws, wp, recorded)
                 except WorktreeError as exc:
@@ -397,18 +404,18 @@ class Agents:
         write_handoff(self.ws, self.store, wp)
         return wp
 
-    def _worktree_due(self, wp_id: str) -> bool:
-        """Make a worktree that failed again only once its WP moved on, or after
-        WORKTREE_RETRY_S (so a cron of `run --once` does not record a failure a minute)."""
+    def _retry_due(self, wp_id: str, failure: str) -> bool:
+        """Try again what failed (`failure`: the event type) only once its WP moved on, or
+        after RETRY_S (so a cron of `run --once` does not record a failure a minute)."""
         events = self.store.events(wp_id)
-        failures = [e for e in events if e.type == "worktree_failed"]
+        failures = [e for e in events if e.type == failure]
         if not failures:
             return True
         moved = max((e.seq for e in events if "transition" in e.payload), default=0)
         if moved > failures[-1].seq:
             return True
         failed_at = datetime.fromisoformat(failures[-1].ts.replace("Z", "+00:00"))
-        return (self.store.clock() - failed_at).total_seconds() >= WORKTREE_RETRY_S
+        return (self.store.clock() - failed_at).total_seconds() >= RETRY_S
 
     def _runner(self) -> str:
         return RUNNER_PRINCIPAL
@@ -529,7 +536,13 @@ class Agents:
             _kill_group(run.proc)  # nothing the agent left behind outlives it
             finished.append(run)
             del self.running[wp_id]
+            self.exiting.add(wp_id)
         return finished
+
+    def busy(self, wp_id: str) -> bool:
+        """Whether the WP's agent is running or its exit is not yet on record: the gate
+        waits for both, so a verdict always follows the `agent_exited` it depends on."""
+        return wp_id in self.running or wp_id in self.exiting
 
     def record_exits(self, finished: list[Running], *, stopped: bool = False) -> None:
         """Record `agent_exited` for each (after their entries were swept in)."""
@@ -561,6 +574,7 @@ class Agents:
             self.counts.exited += 1
             self.counts.timed_out += run.timed_out
             self._record(NewEvent("agent_exited", run.wp_id, run.principal, None, payload))
+            self.exiting.discard(run.wp_id)
             with contextlib.suppress(OSError):
                 run.log.with_suffix(".pid").unlink()
 

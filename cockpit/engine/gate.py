@@ -129,6 +129,9 @@ class GateInput:
     changed_error: str | None = None
     evidence_files: dict[str, str | None] = field(default_factory=dict)
     worktree_tree: str | None = None
+    # Replacement refs made in the shared target repo since the worktree was (an agent
+    # reaching outside its worktree: the owner's git would show other content).
+    planted_refs: list[str] = field(default_factory=list)
 
     @property
     def tier(self) -> Tier:
@@ -377,6 +380,9 @@ def scope_respected(g: GateInput) -> Result:
     touched = [p for p in changed if matches(p, forbidden)]
     if touched:
         return no(f"changed forbidden surface(s): {', '.join(touched[:5])}")
+    if g.planted_refs:
+        shown = ", ".join(g.planted_refs[:3])
+        return no(f"changed the target repo outside the worktree: replacement ref(s) {shown}")
     outside = [p for p in changed if not matches(p, owned)]
     if outside:
         return no(f"changed file(s) outside the owned surfaces: {', '.join(outside[:5])}")

@@ -220,6 +220,53 @@ class Changes:
     tree: str
 
 
+def replace_refs(root: Where) -> dict[str, str]:
+    """The repository's replacement refs (`refs/replace/*`), name to object. Cockpit never
+    honours them, but the owner's own git does: an agent that plants one in the shared
+    repository makes `git log`, `git merge` and checkouts there show other content."""
+    out = run(root, "for-each-ref", "--format=%(refname) %(objectname)", "refs/replace/")
+    return dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
+
+
+def nested_repositories(root: Where, base: str) -> list[str]:
+    """Directories inside the working tree that hold their own repository (a `.git`
+    entry) and are not submodules of `base`. Git records them as bare commit pointers:
+    their files and history live only in their own `.git`, so neither a diff nor a commit
+    of the tree keeps them, and `git clean -ffdx` deletes them."""
+    top = _path(root)
+    listed = run(root, "ls-tree", "-r", "-z", base)
+    gitlinks = {
+        entry.split("\t", 1)[1]
+        for entry in listed.split("\0")
+        if entry.startswith("160000 ") and "\t" in entry
+    }
+    found = []
+    for dirpath, dirnames, filenames in os.walk(top):
+        rel = os.path.relpath(dirpath, top)
+        if rel != "." and (".git" in dirnames or ".git" in filenames):
+            if rel.replace(os.sep, "/") not in gitlinks:
+                found.append(rel.replace(os.sep, "/"))
+            dirnames[:] = []  # its contents are its own repository's
+            continue
+        dirnames[:] = [d for d in dirnames if not (rel == "." and d == ".git")]
+    return sorted(found)
+
+
+def committed(root: Where, base: str, *heads: str) -> list[str]:
+    """Every path the commits at `heads` change from `base` (the net diff of each; a head
+    that names no commit is skipped). What the working tree shows can differ from what is
+    committed and would be merged: an agent can commit a change and undo it on disk only."""
+    paths: set[str] = set()
+    for head in heads:
+        try:
+            commit = rev(root, head)
+        except GitError:
+            continue
+        out = run(root, "diff-tree", "-r", "--no-renames", "--name-only", "-z", base, commit)
+        paths.update(p for p in out.split("\0") if p)
+    return sorted(paths)
+
+
 def changes(root: Where, base: str) -> Changes:
     """Every path that differs between `base` and the working tree, committed or not,
     untracked files included unless the base commit's rules ignore them (see `untracked`).

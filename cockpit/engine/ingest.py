@@ -42,7 +42,7 @@ from cockpit.engine.entries import (
 )
 from cockpit.engine.gate import Packet
 from cockpit.engine.lifecycle import REVIEW_TRIGGERS, IllegalTransition, Trigger, transition
-from cockpit.engine.worktrees import WorktreeError, branch_tip, merge_proof
+from cockpit.engine.worktrees import WorktreeError, admitted_tree, branch_tip, merge_proof
 from cockpit.store import Event, NewEvent, Store
 from cockpit.store.projections import node_id
 
@@ -248,7 +248,7 @@ def plan_entry(parsed: ParsedEntry, config: Config, store: Store, root: Path | N
             )
     check_paths(entry)
     edges = _edges_and_refs(parsed, store)
-    proof = _merge_proof(parsed, wp, root)
+    proof = _merge_proof(parsed, wp, root, store)
     if entry.kind in ASSIGNEE_KINDS:
         assert wp is not None
         if wp["assignee"] != entry.principal:
@@ -403,7 +403,7 @@ def standing_go(config: Config, store: Store, wp_id: str) -> NewEvent:
 
 
 def _merge_proof(
-    parsed: ParsedEntry, wp: dict[str, Any] | None, root: Path | None
+    parsed: ParsedEntry, wp: dict[str, Any] | None, root: Path | None, store: Store
 ) -> dict[str, Any] | None:
     """SPEC 6's merge proof for a review `accepted` with a `merge_sha` (bad_ref if the
     commit is not in the target repo's checked-out branch)."""
@@ -424,7 +424,8 @@ def _merge_proof(
         )
     try:
         repo = (root / str(wp["target_repo"])).resolve()
-        return merge_proof(repo, body.merge_sha, branch_tip(repo, wp["id"]))
+        admitted = admitted_tree(store.events(wp["id"]))
+        return merge_proof(repo, body.merge_sha, branch_tip(repo, wp["id"]), admitted)
     except WorktreeError as exc:
         raise _reject(RejectionCode.BAD_REF, str(exc), parsed) from None
 

@@ -4,7 +4,10 @@ With a target repo: the failed work (committed, uncommitted and untracked) is ke
 `wp/<WP>-failed-<n>`, the branch `wp/<WP>` is reset to the base commit and the tree is
 cleaned. The rollback is validated when the worktree's HEAD is the base commit and the
 tree is clean; the WP's validation commands are re-run and recorded for information
-only (they test the change being rolled back). The outcome is `rollback_completed`
+only (they test the change being rolled back). Replacement refs planted in the target
+repo since the worktree was made are deleted (the owner's git honours them). A worktree
+holding repositories of its own is refused: git cannot keep them on the failed ref, and
+cleaning would delete them. The outcome is `rollback_completed`
 (failed → rolled_back) or `rollback_failed` (the WP stays failed, with the reason).
 """
 
@@ -60,6 +63,11 @@ def rollback(ws: Workspace, store: Store, wp_id: str, reason: str | None, by: st
             payload["base_commit"] = base
             reset = worktrees.reset_to_base(tree, wp_id, base)
             payload.update(reset.payload())
+            planted = worktrees.planted_replace_refs(store, tree, wp_id)
+            for ref, obj in sorted(planted.items()):
+                gitops.run(tree, "update-ref", "-d", ref, obj)
+            if planted:
+                payload["replace_refs_removed"] = planted
             commands = (wp.get("body") or {}).get("validation_commands") or []
             if commands:  # for information: they test the change being rolled back
                 env = validation_env(ws, wp_id)

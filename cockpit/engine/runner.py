@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import json
 import os
 import socket
@@ -224,8 +225,20 @@ def run_once(
                     wait_for_exit(agents, stop, 0.5)
                     finished = agents.reap()
                     if finished or queue.pending(ws.queue_dir("new")):
-                        _again(summary, sweep_and_verify(ws, store, chosen, on_event, stop))
-                    agents.record_exits(finished)
+                        # What the agents returned is swept in, their exits recorded, and
+                        # only then are their claims verified.
+                        _again(
+                            summary,
+                            sweep_and_verify(
+                                ws,
+                                store,
+                                chosen,
+                                on_event,
+                                stop,
+                                agents,
+                                before_verify=functools.partial(agents.record_exits, finished),
+                            ),
+                        )
                     continue
                 if chosen is Mode.DRY_RUN or not summary.sweep.retried or retries >= YOUNG_RETRIES:
                     break
@@ -234,7 +247,7 @@ def run_once(
                 if stop.wait(queue.YOUNG_SECONDS + 0.1):
                     break  # asked to stop while waiting
                 summary.sweep.retried = 0
-                _again(summary, sweep_and_verify(ws, store, chosen, on_event, stop))
+                _again(summary, sweep_and_verify(ws, store, chosen, on_event, stop, agents))
         finally:
             agents.stop_all()
         summary.agents = agents.counts
@@ -256,8 +269,7 @@ def _machinery(
 ) -> tuple[AutoVerifier, Sweeper]:
     """The sweeper and the gate runs it triggers after each ingested entry (and, in a
     dry run, the agents' plan on the state the sweep would leave)."""
-    busy = (lambda wp_id: wp_id in agents.running) if agents is not None else None
-    verifier = AutoVerifier(ws, store, mode, on_event, stop, busy)
+    verifier = AutoVerifier(ws, store, mode, on_event, stop, agents.busy if agents else None)
     sweeper = Sweeper(
         ws,
         store,
@@ -276,13 +288,17 @@ def sweep_and_verify(
     on_event: Callable[[Event], None] | None = None,
     stop: threading.Event | None = None,
     agents: Agents | None = None,
+    before_verify: Callable[[], None] | None = None,
 ) -> RunSummary:
     """One sweep plus the gate runs that are due, for a caller that already holds the
     runner lock (run_once, the TUI when it is the ingester). Agents are the runner's:
-    the TUI ingests and verifies but starts none."""
+    the TUI ingests and verifies but starts none. `before_verify` runs between the two
+    (the runner records its agents' exits there)."""
     mode = mode or ws.config.runner.mode
     verifier, sweeper = _machinery(ws, store, mode, on_event, stop, agents)
     result = sweeper.sweep(stop)
+    if before_verify is not None:
+        before_verify()
     verifier.verify_due(stop)
     result.events += verifier.events
     return RunSummary(mode, result, verifier.results)
@@ -319,9 +335,9 @@ def run_forever(
                 finished = agents.reap()
                 before = verifier.events
                 result = sweeper.sweep(stop)
+                agents.record_exits(finished)  # before their claims are verified
                 verifier.verify_due(stop)
                 result.events += verifier.events - before
-                agents.record_exits(finished)
                 total.merge(result)
                 if on_sweep is not None:
                     on_sweep(result)

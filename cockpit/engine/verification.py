@@ -204,12 +204,6 @@ def validation_env(ws: Workspace, wp_id: str) -> dict[str, str]:
 _git = gitops.run
 
 
-def changed_files(root: gitops.Where, base_ref: str) -> list[str]:
-    """Every path that differs between `base_ref` and the working tree, committed or not,
-    untracked non-ignored files included (see gitops.changes). Raises GitError."""
-    return gitops.changes(root, gitops.rev(root, base_ref)).paths
-
-
 def base_commit(ws: Workspace, store: Store, wp: dict[str, Any], root: Path) -> str:
     """What changed files are measured against: the base commit recorded when the runner
     made the worktree; else the WP's `base_ref`; else the commit the worktree branched
@@ -269,19 +263,29 @@ def gather(
     validation_error = changed_error = None
     changed: list[str] | None = None
     tree: str | None = None
+    planted: list[str] = []
     if wp.get("target_repo"):
         if not root.is_dir():
             changed_error = f"the worktree {root} does not exist"
         else:
             try:
                 where = worktrees.open_worktree(ws, store, wp)
-                content = gitops.changes(where, gitops.rev(where, base_commit(ws, store, wp, root)))
-                changed, tree = content.paths, content.tree
+                base = gitops.rev(where, base_commit(ws, store, wp, root))
+                content = gitops.changes(where, base)
+                # What is committed counts too (SPEC 9): the worktree's HEAD and the WP's
+                # branch, which is what gets merged, even if the files on disk differ.
+                branch = f"refs/heads/{worktrees.branch_name(wp['id'])}"
+                committed = gitops.committed(where, base, "HEAD", branch)
+                changed, tree = sorted(set(content.paths) | set(committed)), content.tree
+                planted = sorted(worktrees.planted_replace_refs(store, where, wp["id"]))
             except Exception as exc:  # git's own errors are many; any of them is `error`
                 changed_error = str(exc).strip().splitlines()[-1] if str(exc).strip() else repr(exc)
     commands = body.get("validation_commands") or []
     if commands:
-        if not run_commands:
+        if wp.get("target_repo") and changed_error is not None:
+            # Never run commands in a worktree that is not the one made for the WP.
+            validation_error = f"validation not run: {changed_error}"
+        elif not run_commands:
             validation_error = "validation commands are not run in dry-run mode"
         elif not root.is_dir():
             validation_error = f"the worktree {root} does not exist"
@@ -314,6 +318,7 @@ def gather(
         changed_error=changed_error,
         worktree_tree=tree,
         evidence_files=evidence_files,
+        planted_refs=planted,
     )
 
 

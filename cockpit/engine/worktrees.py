@@ -17,7 +17,7 @@ from typing import Any
 from cockpit.engine import gitops
 from cockpit.engine.gitops import GitError
 from cockpit.engine.workspace import Workspace
-from cockpit.store import Store
+from cockpit.store import Event, Store
 
 COCKPIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "Cockpit",
@@ -39,9 +39,11 @@ class Provisioned:
     target_repo: Path
     adopted: bool
     git_dir: Path
+    replace_refs: dict[str, str]
 
     def payload(self, ws: Workspace) -> dict[str, Any]:
         return {
+            "replace_refs": self.replace_refs,
             "worktree": _shown(ws, self.worktree),
             "branch": self.branch,
             "base_commit": self.base_commit,
@@ -77,6 +79,14 @@ def recorded_base(store: Store, wp_id: str) -> str | None:
     return str(events[-1].payload["base_commit"]) if events else None
 
 
+def planted_replace_refs(store: Store, tree: gitops.Where, wp_id: str) -> dict[str, str]:
+    """Replacement refs in the target repo that were not there, as they are, when the WP's
+    worktree was first made: an agent's doing (see gitops.replace_refs)."""
+    made = store.find_events(work_package=wp_id, types=("worktree_provisioned",))
+    before = (made[0].payload.get("replace_refs") or {}) if made else {}
+    return {ref: obj for ref, obj in gitops.replace_refs(tree).items() if before.get(ref) != obj}
+
+
 def _check_repo(repo: Path) -> None:
     """Raise WorktreeError unless `repo` is the top of a git repository git will use (it
     refuses a repository another user owns: git's own reason is passed on)."""
@@ -103,6 +113,8 @@ def open_worktree(ws: Workspace, store: Store, wp: dict[str, Any]) -> gitops.Wor
     that the worktree's `.git` file still names it (an agent could point it at another
     repository, or at one whose core.worktree is elsewhere). Raises WorktreeError."""
     path = worktree_path(ws, wp["id"])
+    if path.is_symlink() or path.parent.is_symlink():
+        raise WorktreeError(f"the worktree {path} is a symbolic link, not the worktree made for it")
     if not path.is_dir():
         raise WorktreeError(f"the worktree {path} does not exist")
     made = store.find_events(work_package=wp["id"], types=("worktree_provisioned",), limit=1)
@@ -157,7 +169,7 @@ def provision(ws: Workspace, wp: dict[str, Any], base: str | None = None) -> Pro
         own = _own_git_dir(path)
     except GitError as exc:
         raise WorktreeError(f"git refused to make the worktree: {exc}") from None
-    return Provisioned(path, branch, base, repo, adopted=False, git_dir=own)
+    return Provisioned(path, branch, base, repo, False, own, gitops.replace_refs(repo))
 
 
 def _adopt(repo: Path, path: Path, branch: str, base: str) -> Provisioned:
@@ -176,7 +188,7 @@ def _adopt(repo: Path, path: Path, branch: str, base: str) -> Provisioned:
     own = _own_git_dir(path)
     if own.parent != _git_dir(repo) / "worktrees":
         raise WorktreeError(f"{path} has its git directory outside {repo}")
-    return Provisioned(path, branch, base, repo, adopted=True, git_dir=own)
+    return Provisioned(path, branch, base, repo, True, own, gitops.replace_refs(repo))
 
 
 @dataclass(frozen=True)
@@ -202,6 +214,14 @@ def reset_to_base(tree: gitops.Worktree, wp_id: str, base: str) -> Reset:
     no path differing from it. Raises WorktreeError."""
     branch = branch_name(wp_id)
     try:
+        nested = gitops.nested_repositories(tree, base)
+        if nested:
+            shown = ", ".join(nested[:5])
+            raise WorktreeError(
+                f"the worktree holds repositories of its own ({shown}) that a rollback "
+                "would delete and cannot keep on the failed ref: move them out of the "
+                "worktree and roll back again (nothing was changed)"
+            )
         head = gitops.rev(tree, "HEAD")
         tip = (
             gitops.rev(tree, f"refs/heads/{branch}") if gitops.branch_exists(tree, branch) else head
@@ -236,10 +256,15 @@ def reset_to_base(tree: gitops.Worktree, wp_id: str, base: str) -> Reset:
     return Reset(failed_ref, kept, now, clean)
 
 
-def merge_proof(repo: Path, sha: str, work: str | None = None) -> dict[str, Any]:
+def merge_proof(
+    repo: Path, sha: str, work: str | None = None, admitted: str | None = None
+) -> dict[str, Any]:
     """Proof that commit `sha` is contained in the target repo's checked-out branch and
-    itself contains the WP's work (`work`: the commit of the WP's branch; a squash merge
-    cannot be proved). Raises WorktreeError naming what failed."""
+    itself contains the WP's work: `work` is the commit of the WP's branch (a squash merge
+    cannot be proved) and `admitted` the git tree of the worktree content the gate last
+    admitted. When the gate admitted something, the branch's commit must be exactly that
+    content: a branch left at base (the admitted work never committed) or moved on since
+    proves nothing. Raises WorktreeError naming what failed."""
     _check_repo(repo)
     try:
         commit = gitops.rev(repo, sha)
@@ -248,11 +273,42 @@ def merge_proof(repo: Path, sha: str, work: str | None = None) -> dict[str, Any]
     branch = gitops.current_branch(repo) or "HEAD"
     if not gitops.is_ancestor(repo, commit, "HEAD"):
         raise WorktreeError(f"merge_sha {sha} is not contained in {branch} of {repo}")
+    if admitted is not None:
+        if work is None:
+            raise WorktreeError(
+                "merge_sha cannot be proved: the work package's branch is gone, so nothing "
+                "ties the merge to the work the gate admitted"
+            )
+        tree = gitops.run(
+            repo, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{work}^{{tree}}"
+        ).strip()
+        if tree != admitted:
+            raise WorktreeError(
+                f"the work package's branch is at {work[:12]}, which is not the work the "
+                f"gate admitted (tree {tree[:12]}, admitted {admitted[:12]}): commit the "
+                "admitted worktree on the branch and merge that commit"
+            )
     if work is not None and not gitops.is_ancestor(repo, work, commit):
         raise WorktreeError(
             f"merge_sha {sha} does not contain the work package's commit {work[:12]}"
         )
-    return {"merge_sha": commit, "branch": branch, "contained": True, "work": work}
+    return {
+        "merge_sha": commit,
+        "branch": branch,
+        "contained": True,
+        "work": work,
+        "admitted_tree": admitted,
+    }
+
+
+def admitted_tree(events: list[Event]) -> str | None:
+    """The worktree tree of the WP's last admitted verdict (None if the gate never
+    admitted a worktree)."""
+    for event in reversed(events):
+        if event.type == "verify_completed" and event.payload.get("outcome") == "success":
+            tree = event.payload.get("worktree_tree")
+            return str(tree) if tree else None
+    return None
 
 
 def branch_tip(repo: Path, wp_id: str) -> str | None:
