@@ -725,15 +725,20 @@ def test_scope_respected_is_an_error_without_the_worktree(env: Env, tmp_path: Pa
 
 def test_an_agent_defined_git_filter_is_never_run(env: Env, tmp_path: Path) -> None:
     """gitops: a clean filter an agent defines from its worktree (shared repo config plus a
-    .gitattributes) would run on `git diff`; the gate's git commands switch it off."""
+    .gitattributes) would run on `git diff`; the gate's git commands switch it off. The
+    shared config changed outside the worktree, so the claim fails on scope_respected
+    (the owner's own git would run the filter)."""
     flow, worktree, _ = scoped_flow(env, tmp_path, owned_surfaces=["src/**", ".gitattributes"])
     marker = tmp_path / "PWNED"
     git(worktree, "config", "filter.evil.clean", f"touch {marker}; cat")
     (worktree / ".gitattributes").write_text("*.py filter=evil\n")
     (worktree / "src/app.py").write_text("print('changed')\n")
     flow.claim()
-    payload = admitted(env)
+    payload = stopped_on(env, "scope_respected", "scope_violation", outcome="failed")
     assert payload["changed_files"] == [".gitattributes", "src/app.py"]
+    assert payload["predicates"]["scope_respected"]["detail"] == (
+        "changed the target repo outside the worktree: .git/config"
+    )
     assert not marker.exists()
 
 

@@ -550,6 +550,60 @@ def test_a_symlinked_worktree_is_never_admitted_and_runs_no_validation(
     assert state(env) != "accepted"
 
 
+def test_a_commit_reparented_on_the_target_branch_cannot_revert_it_unseen(
+    env: Env, tmp_path: Path
+) -> None:
+    """Attack: the owner changes secrets/key.txt on main after the WP's base; the agent
+    commits its in-scope tree with main's tip as parent, so the net diff from the base
+    shows only src/app.py, while merging wp/WP-1 would revert the owner's change.
+    Defence: every commit since the base counts against each of its parents: the claim
+    fails on scope_respected naming secrets/key.txt."""
+    flow, repo, worktree, _ = scoped(env, tmp_path)
+    (repo / SECRET).write_text("rotated by the owner\n")
+    git(repo, "commit", "-qam", "rotate the key")
+    main_tip = git(repo, "rev-parse", "main")
+    (worktree / "src/app.py").write_text("print('in scope')\n")
+    git(worktree, "add", "-A")
+    tree = git(worktree, "write-tree")
+    crafted = git(worktree, "commit-tree", tree, "-p", main_tip, "-m", "work")
+    git(worktree, "update-ref", "refs/heads/wp/WP-1", crafted)
+    git(worktree, "reset", "-q")
+    assert git(worktree, "diff", "--name-only", crafted, "--", ".") == ""
+    failed_on_scope(env, flow)
+
+
+def test_a_hook_or_graft_planted_in_the_shared_git_directory_fails_the_gate(
+    env: Env, tmp_path: Path
+) -> None:
+    """Attack: the agent writes a post-merge hook (and an info/grafts file) into the
+    target repo's git directory its worktree shares: Cockpit's git runs no hook and reads
+    no graft, but the owner's own `git merge` would run the hook. Defence: the files of
+    the shared git directory that make git run or believe something are fingerprinted
+    when the worktree is made: the claim fails on scope_respected naming them, and a
+    rollback reports them (it does not delete what the owner may have made)."""
+    flow, _, worktree, base = scoped(env, tmp_path)
+    (worktree / "src/app.py").write_text("print('in scope')\n")
+    commit_all(worktree, "in scope")
+    common = Path(git(worktree, "rev-parse", "--path-format=absolute", "--git-common-dir"))
+    marker = tmp_path / "PWNED"
+    hook = common / "hooks" / "post-merge"
+    hook.write_text(f"#!/bin/sh\ntouch {marker}\n")
+    hook.chmod(0o755)
+    (common / "info").mkdir(exist_ok=True)
+    (common / "info" / "grafts").write_text(f"{base}\n")
+    flow.claim()
+    payload = stopped_on(env, "scope_respected", "scope_violation", outcome="failed")
+    assert payload["predicates"]["scope_respected"]["detail"] == (
+        "changed the target repo outside the worktree: .git/hooks/post-merge, .git/info/grafts"
+    )
+    assert not marker.exists()
+
+    code, document = rollback(env)
+    assert code == 0, document
+    assert document["payload"]["git_dir_changed"] == ["hooks/post-merge", "info/grafts"]
+    assert hook.exists()
+
+
 # -- 9. merge proof ------------------------------------------------------------------------
 
 
@@ -596,6 +650,59 @@ def test_a_branch_moved_on_after_the_gate_is_no_merge_proof(env: Env, tmp_path: 
     assert result.code == 1
     assert "not the work the gate admitted" in result.err
     assert state(env) == "accepted"
+
+
+def test_grafts_never_prove_a_merge(env: Env, tmp_path: Path) -> None:
+    """Attack: after its WP is accepted, the agent writes info/grafts giving an unrelated
+    commit M of main its own branch tip as a parent, so that git honouring grafts takes M
+    for a merge of the WP's work. Defence: Cockpit's git reads no graft file
+    (GIT_GRAFT_FILE=/dev/null): `review --merge-sha M` is refused, the WP stays accepted."""
+    flow, repo, worktree, base = scoped(env, tmp_path)
+    (worktree / "src/app.py").write_text("print('the admitted change')\n")
+    commit_all(worktree, "in scope")
+    work = git(worktree, "rev-parse", "HEAD")
+    flow.claim()
+    assert state(env) == "accepted"
+    (repo / "README.md").write_text("# project, edited\n")
+    git(repo, "commit", "-qam", "unrelated")
+    unrelated = git(repo, "rev-parse", "HEAD")
+    common = Path(git(worktree, "rev-parse", "--path-format=absolute", "--git-common-dir"))
+    (common / "info").mkdir(exist_ok=True)
+    (common / "info" / "grafts").write_text(f"{unrelated} {base} {work}\n")
+    result = env.cli("review", "WP-1", "--verdict", "accepted", "--merge-sha", unrelated)
+    assert result.code == 1
+    assert "does not contain the work package's commit" in result.err
+    assert state(env) == "accepted"
+
+
+def test_admitted_work_the_owners_git_would_not_commit_can_be_merged_by_the_recipe(
+    env: Env, tmp_path: Path
+) -> None:
+    """Not an attack: the gate admits src/.envrc, which the owner's git ignores through
+    .git/info/exclude (Cockpit does not read it), so `git add -A` leaves it out and the
+    merge proof refuses the commit. The refusal gives the exact recipe (commit-tree of
+    the admitted tree); following it, the merge is proved and the WP completes. (The
+    owner's info/exclude is not watched: it runs nothing.)"""
+    flow, repo, worktree, _ = scoped(env, tmp_path)
+    (repo / ".git" / "info").mkdir(exist_ok=True)
+    (repo / ".git" / "info" / "exclude").write_text(".envrc\n")
+    (worktree / "src/app.py").write_text("print('the admitted change')\n")
+    (worktree / "src/.envrc").write_text("export X=1\n")
+    flow.claim()
+    assert state(env) == "accepted", verdicts(env)[-1].payload["predicates"]["scope_respected"]
+    commit_all(worktree, "commit the admitted work")
+    git(repo, "merge", "-q", "--no-ff", "-m", "merge WP-1", "wp/WP-1")
+    first = git(repo, "rev-parse", "HEAD")
+    refused = env.cli("review", "WP-1", "--verdict", "accepted", "--merge-sha", first)
+    assert refused.code == 1
+    recipe = re.search(r"`(git update-ref [^`]+)`", refused.err)
+    assert recipe, refused.err
+    subprocess.run(recipe.group(1), shell=True, cwd=repo, check=True, env=clean_env())
+    git(repo, "merge", "-q", "--no-ff", "-m", "merge WP-1 again", "wp/WP-1")
+    merged = git(repo, "rev-parse", "HEAD")
+    result = env.cli("review", "WP-1", "--verdict", "accepted", "--merge-sha", merged)
+    assert result.code == 0, result.err
+    assert state(env) == "complete"
 
 
 # -- 10-13. the runner and its agents --------------------------------------------------------

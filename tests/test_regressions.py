@@ -391,15 +391,17 @@ def test_scope_sees_forbidden_files_whose_names_git_would_quote(env: Env, tmp_pa
 
 def test_the_gate_never_runs_a_repo_configured_fsmonitor(env: Env, tmp_path: Path) -> None:
     """verification._git: `-c core.fsmonitor=` defuses a hook an agent configured in the
-    repository; plain git in the same worktree does run it (the control at the end)."""
+    repository; plain git in the same worktree does run it (the control at the end). The
+    claim fails on scope_respected: the agent changed the shared config."""
     flow, worktree, _ = scoped_flow(env, tmp_path)
     (worktree / "src/app.py").write_text("print('in scope')\n")
     commit_all(worktree, "in scope")
     marker = tmp_path / "FSMON_RAN"
     git(worktree, "config", "core.fsmonitor", f"touch {marker}")
     flow.claim()
-    payload = admitted(env)
+    payload = stopped_on(env, "scope_respected", "scope_violation", outcome="failed")
     assert payload["changed_files"] == ["src/app.py"]
+    assert ".git/config" in payload["predicates"]["scope_respected"]["detail"]
     assert not marker.exists(), "the gate ran the repository's fsmonitor hook"
     git(worktree, "status", "--porcelain")  # control: the hook is live for plain git
     assert marker.exists()

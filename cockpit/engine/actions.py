@@ -23,7 +23,6 @@ from cockpit.engine.workspace import Workspace
 from cockpit.engine.worktrees import (
     WorktreeError,
     admitted_tree,
-    branch_tip,
     merge_proof,
     target_repo_path,
 )
@@ -198,7 +197,7 @@ def _prove_merge(ws: Workspace, store: Store, wp: dict[str, Any], merge_sha: str
     try:
         repo = target_repo_path(ws, wp)
         admitted = admitted_tree(store.events(wp["id"]))
-        return merge_proof(repo, merge_sha, branch_tip(repo, wp["id"]), admitted)
+        return merge_proof(repo, merge_sha, wp["id"], admitted)
     except WorktreeError as exc:
         raise Refused(str(exc)) from None
 

@@ -132,6 +132,9 @@ class GateInput:
     # Replacement refs made in the shared target repo since the worktree was (an agent
     # reaching outside its worktree: the owner's git would show other content).
     planted_refs: list[str] = field(default_factory=list)
+    # Files of the target repo's shared git directory (config, hooks, info/ ...) changed
+    # since the worktree was made: the owner's own git would run or honour them.
+    git_dir_changes: list[str] = field(default_factory=list)
 
     @property
     def tier(self) -> Tier:
@@ -380,9 +383,10 @@ def scope_respected(g: GateInput) -> Result:
     touched = [p for p in changed if matches(p, forbidden)]
     if touched:
         return no(f"changed forbidden surface(s): {', '.join(touched[:5])}")
-    if g.planted_refs:
-        shown = ", ".join(g.planted_refs[:3])
-        return no(f"changed the target repo outside the worktree: replacement ref(s) {shown}")
+    outside = [f"replacement ref {ref}" for ref in g.planted_refs[:3]]
+    outside += [f".git/{path}" for path in g.git_dir_changes[:3]]
+    if outside:
+        return no(f"changed the target repo outside the worktree: {', '.join(outside)}")
     outside = [p for p in changed if not matches(p, owned)]
     if outside:
         return no(f"changed file(s) outside the owned surfaces: {', '.join(outside[:5])}")

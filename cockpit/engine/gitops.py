@@ -4,8 +4,8 @@ Git runs inside trees that agents wrote, and an agent can write the shared repos
 config from its worktree (`git config core.fsmonitor ...`). So no config may run anything
 or hide paths: fsmonitor, hooks, external diff and textconv are switched off on the
 command line, the system and global config are not read, and no `GIT_*` variable of the
-runner's own environment leaks in. Replacement refs are not honoured, and submodules are
-never entered (their config is the agent's too).
+runner's own environment leaks in. Replacement refs, grafts and commit-graph files are not
+honoured, and submodules are never entered (their config is the agent's too).
 
 In a WP's worktree, git runs with the worktree's git directory as recorded when it was
 made (`Worktree`), never the one the worktree's `.git` file names now; and what changed is
@@ -15,6 +15,7 @@ set in its own index (assume-unchanged, skip-worktree, stat data) hides a change
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ SAFETY = (
     "core.hooksPath=/dev/null",
     "core.quotePath=false",
     "core.untrackedCache=false",
+    "core.commitGraph=false",  # a forged commit-graph file would answer ancestry queries
     "core.excludesFile=",
     "diff.external=",
     "diff.ignoreSubmodules=dirty",
@@ -69,6 +71,7 @@ def _environment() -> dict[str, str | None]:
         GIT_TERMINAL_PROMPT="0",
         GIT_OPTIONAL_LOCKS="0",
         GIT_NO_REPLACE_OBJECTS="1",
+        GIT_GRAFT_FILE=os.devnull,  # an agent's info/grafts would rewrite ancestry
     )
     return env
 
@@ -228,6 +231,50 @@ def replace_refs(root: Where) -> dict[str, str]:
     return dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
 
 
+# What in a repository's git directory makes the owner's own git run programs or see other
+# history: config (fsmonitor, aliases, pager, filters), hooks, info/attributes (which name
+# filter and merge drivers), grafts and the object store's alternates.
+GIT_DIR_WATCHED = (
+    "config",
+    "hooks",
+    "info/attributes",
+    "info/grafts",
+    "objects/info/alternates",
+    "objects/info/grafts",
+)
+
+
+def git_dir_fingerprint(root: Where) -> dict[str, str]:
+    """A sha256 (or `symlink:<target>`) of every file under GIT_DIR_WATCHED in the shared
+    git directory of the repository at `root`, by path relative to it."""
+    common = Path(run(root, "rev-parse", "--path-format=absolute", "--git-common-dir").strip())
+    found: dict[str, str] = {}
+
+    def add(path: Path) -> None:
+        rel = path.relative_to(common).as_posix()
+        if path.is_symlink():
+            found[rel] = f"symlink:{os.readlink(path)}"
+        elif path.is_file():
+            found[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+
+    for name in GIT_DIR_WATCHED:
+        top = common / name
+        if top.is_dir() and not top.is_symlink():
+            for dirpath, dirnames, filenames in os.walk(top):
+                here = Path(dirpath)
+                links = [d for d in dirnames if (here / d).is_symlink()]  # not walked
+                for entry in sorted(filenames) + links:
+                    add(here / entry)
+        else:
+            add(top)
+    return found
+
+
+def fingerprint_changes(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    """The paths added, removed or changed between two git_dir_fingerprint results."""
+    return sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
+
+
 def nested_repositories(root: Where, base: str) -> list[str]:
     """Directories inside the working tree that hold their own repository (a `.git`
     entry) and are not submodules of `base`. Git records them as bare commit pointers:
@@ -241,7 +288,11 @@ def nested_repositories(root: Where, base: str) -> list[str]:
         if entry.startswith("160000 ") and "\t" in entry
     }
     found = []
-    for dirpath, dirnames, filenames in os.walk(top):
+
+    def unreadable(error: OSError) -> None:
+        raise GitError(f"{error.filename} cannot be read: {error.strerror}")
+
+    for dirpath, dirnames, filenames in os.walk(top, onerror=unreadable):
         rel = os.path.relpath(dirpath, top)
         if rel != "." and (".git" in dirnames or ".git" in filenames):
             if rel.replace(os.sep, "/") not in gitlinks:
@@ -253,9 +304,12 @@ def nested_repositories(root: Where, base: str) -> list[str]:
 
 
 def committed(root: Where, base: str, *heads: str) -> list[str]:
-    """Every path the commits at `heads` change from `base` (the net diff of each; a head
-    that names no commit is skipped). What the working tree shows can differ from what is
-    committed and would be merged: an agent can commit a change and undo it on disk only."""
+    """Every path the commits at `heads` change from `base`: the net diff of each head, and
+    what every commit since `base` changes from each of its parents (a head that names no
+    commit is skipped). What the working tree shows can differ from what is committed and
+    would be merged: an agent can commit a change and undo it on disk only, or commit its
+    tree on top of a later commit of the target branch, so that a merge reverts that
+    commit's changes while the net diff from `base` shows none."""
     paths: set[str] = set()
     for head in heads:
         try:
@@ -264,6 +318,18 @@ def committed(root: Where, base: str, *heads: str) -> list[str]:
             continue
         out = run(root, "diff-tree", "-r", "--no-renames", "--name-only", "-z", base, commit)
         paths.update(p for p in out.split("\0") if p)
+        out = run(
+            root,
+            "log",
+            "-m",
+            "--no-renames",
+            "--name-only",
+            "--format=",
+            "-z",
+            "--end-of-options",
+            f"{base}..{commit}",
+        )
+        paths.update(p.strip("\n") for p in out.split("\0") if p.strip("\n"))
     return sorted(paths)
 
 

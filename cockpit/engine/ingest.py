@@ -42,7 +42,7 @@ from cockpit.engine.entries import (
 )
 from cockpit.engine.gate import Packet
 from cockpit.engine.lifecycle import REVIEW_TRIGGERS, IllegalTransition, Trigger, transition
-from cockpit.engine.worktrees import WorktreeError, admitted_tree, branch_tip, merge_proof
+from cockpit.engine.worktrees import WorktreeError, admitted_tree, merge_proof
 from cockpit.store import Event, NewEvent, Store
 from cockpit.store.projections import node_id
 
@@ -425,7 +425,7 @@ def _merge_proof(
     try:
         repo = (root / str(wp["target_repo"])).resolve()
         admitted = admitted_tree(store.events(wp["id"]))
-        return merge_proof(repo, body.merge_sha, branch_tip(repo, wp["id"]), admitted)
+        return merge_proof(repo, body.merge_sha, wp["id"], admitted)
     except WorktreeError as exc:
         raise _reject(RejectionCode.BAD_REF, str(exc), parsed) from None
 

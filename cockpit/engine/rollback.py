@@ -68,6 +68,11 @@ def rollback(ws: Workspace, store: Store, wp_id: str, reason: str | None, by: st
                 gitops.run(tree, "update-ref", "-d", ref, obj)
             if planted:
                 payload["replace_refs_removed"] = planted
+            # Hooks or config written into the shared git directory are reported, not
+            # undone: the owner may have made them, and must look.
+            changed = worktrees.git_dir_changes(store, tree, wp_id)
+            if changed:
+                payload["git_dir_changed"] = changed
             commands = (wp.get("body") or {}).get("validation_commands") or []
             if commands:  # for information: they test the change being rolled back
                 env = validation_env(ws, wp_id)

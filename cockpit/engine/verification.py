@@ -264,6 +264,7 @@ def gather(
     changed: list[str] | None = None
     tree: str | None = None
     planted: list[str] = []
+    git_dir: list[str] = []
     if wp.get("target_repo"):
         if not root.is_dir():
             changed_error = f"the worktree {root} does not exist"
@@ -278,6 +279,7 @@ def gather(
                 committed = gitops.committed(where, base, "HEAD", branch)
                 changed, tree = sorted(set(content.paths) | set(committed)), content.tree
                 planted = sorted(worktrees.planted_replace_refs(store, where, wp["id"]))
+                git_dir = worktrees.git_dir_changes(store, where, wp["id"])
             except Exception as exc:  # git's own errors are many; any of them is `error`
                 changed_error = str(exc).strip().splitlines()[-1] if str(exc).strip() else repr(exc)
     commands = body.get("validation_commands") or []
@@ -319,6 +321,7 @@ def gather(
         worktree_tree=tree,
         evidence_files=evidence_files,
         planted_refs=planted,
+        git_dir_changes=git_dir,
     )
 
 

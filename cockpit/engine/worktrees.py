@@ -40,10 +40,12 @@ class Provisioned:
     adopted: bool
     git_dir: Path
     replace_refs: dict[str, str]
+    git_dir_files: dict[str, str]
 
     def payload(self, ws: Workspace) -> dict[str, Any]:
         return {
             "replace_refs": self.replace_refs,
+            "git_dir_files": self.git_dir_files,
             "worktree": _shown(ws, self.worktree),
             "branch": self.branch,
             "base_commit": self.base_commit,
@@ -85,6 +87,17 @@ def planted_replace_refs(store: Store, tree: gitops.Where, wp_id: str) -> dict[s
     made = store.find_events(work_package=wp_id, types=("worktree_provisioned",))
     before = (made[0].payload.get("replace_refs") or {}) if made else {}
     return {ref: obj for ref, obj in gitops.replace_refs(tree).items() if before.get(ref) != obj}
+
+
+def git_dir_changes(store: Store, tree: gitops.Where, wp_id: str) -> list[str]:
+    """Files of the target repo's shared git directory (config, hooks, info/, object
+    alternates and grafts) changed since the WP's worktree was first made: the owner's
+    own git would run or honour them. Empty if the provisioning recorded none."""
+    made = store.find_events(work_package=wp_id, types=("worktree_provisioned",))
+    if not made or "git_dir_files" not in made[0].payload:
+        return []
+    before = made[0].payload["git_dir_files"] or {}
+    return gitops.fingerprint_changes(before, gitops.git_dir_fingerprint(tree))
 
 
 def _check_repo(repo: Path) -> None:
@@ -169,7 +182,16 @@ def provision(ws: Workspace, wp: dict[str, Any], base: str | None = None) -> Pro
         own = _own_git_dir(path)
     except GitError as exc:
         raise WorktreeError(f"git refused to make the worktree: {exc}") from None
-    return Provisioned(path, branch, base, repo, False, own, gitops.replace_refs(repo))
+    return Provisioned(
+        path,
+        branch,
+        base,
+        repo,
+        False,
+        own,
+        gitops.replace_refs(repo),
+        gitops.git_dir_fingerprint(repo),
+    )
 
 
 def _adopt(repo: Path, path: Path, branch: str, base: str) -> Provisioned:
@@ -188,7 +210,16 @@ def _adopt(repo: Path, path: Path, branch: str, base: str) -> Provisioned:
     own = _own_git_dir(path)
     if own.parent != _git_dir(repo) / "worktrees":
         raise WorktreeError(f"{path} has its git directory outside {repo}")
-    return Provisioned(path, branch, base, repo, True, own, gitops.replace_refs(repo))
+    return Provisioned(
+        path,
+        branch,
+        base,
+        repo,
+        True,
+        own,
+        gitops.replace_refs(repo),
+        gitops.git_dir_fingerprint(repo),
+    )
 
 
 @dataclass(frozen=True)
@@ -257,12 +288,12 @@ def reset_to_base(tree: gitops.Worktree, wp_id: str, base: str) -> Reset:
 
 
 def merge_proof(
-    repo: Path, sha: str, work: str | None = None, admitted: str | None = None
+    repo: Path, sha: str, wp_id: str | None = None, admitted: str | None = None
 ) -> dict[str, Any]:
     """Proof that commit `sha` is contained in the target repo's checked-out branch and
-    itself contains the WP's work: `work` is the commit of the WP's branch (a squash merge
-    cannot be proved) and `admitted` the git tree of the worktree content the gate last
-    admitted. When the gate admitted something, the branch's commit must be exactly that
+    itself contains the WP's work: the commit of the WP's branch `wp/<wp_id>` (a squash
+    merge cannot be proved), and `admitted` the git tree of the worktree content the gate
+    last admitted. When the gate admitted something, the branch's commit must be exactly that
     content: a branch left at base (the admitted work never committed) or moved on since
     proves nothing. Raises WorktreeError naming what failed."""
     _check_repo(repo)
@@ -271,6 +302,7 @@ def merge_proof(
     except GitError:
         raise WorktreeError(f"merge_sha {sha} names no commit in {repo}") from None
     branch = gitops.current_branch(repo) or "HEAD"
+    work = branch_tip(repo, wp_id) if wp_id is not None else None
     if not gitops.is_ancestor(repo, commit, "HEAD"):
         raise WorktreeError(f"merge_sha {sha} is not contained in {branch} of {repo}")
     if admitted is not None:
@@ -285,8 +317,10 @@ def merge_proof(
         if tree != admitted:
             raise WorktreeError(
                 f"the work package's branch is at {work[:12]}, which is not the work the "
-                f"gate admitted (tree {tree[:12]}, admitted {admitted[:12]}): commit the "
-                "admitted worktree on the branch and merge that commit"
+                f"gate admitted (tree {tree[:12]}, admitted {admitted}): commit exactly the "
+                f"admitted content with `git update-ref refs/heads/{branch_name(str(wp_id))} "
+                f"$(git commit-tree {admitted} -p {work[:12]} -m 'the admitted work')` and "
+                "merge that commit"
             )
     if work is not None and not gitops.is_ancestor(repo, work, commit):
         raise WorktreeError(
