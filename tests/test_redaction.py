@@ -164,6 +164,21 @@ def _secrets() -> list[tuple[str, str, str, str]]:
     s = fake(40, _B64URL)
     add("bearer_opaque", "authorization_header", s, f"Authorization: Bearer {s}")
     add("password_python", "password_assignment", "hunter2x", 'password = "hunter2x"')
+    s = fake(6, string.ascii_lowercase) + "-" + fake(10)
+    add(
+        "password_in_a_sentence",
+        "password_assignment",
+        s,
+        f"To log in to staging use password={s} for user app, then run the checks.",
+    )
+    s = fake(14)
+    add("password_spoken", "password_assignment", s, f"The admin password is {s} for now.")
+    s = fake(16)
+    add("pgpassword_command", "password_assignment", s, f"PGPASSWORD={s} psql -h db -U app")
+    s = fake(12)
+    add("secret_mid_line", "secret_assignment", s, f"secret={s} rest of the notes")
+    s = fake(12)
+    add("mysql_p_flag", "password_assignment", s, f"mysql -u root -p{s} cockpit")
     add("password_yaml", "password_assignment", "s3cr3t!Pass", "db:\n  DB_PASSWORD: s3cr3t!Pass\n")
     add(
         "passphrase_quoted",
@@ -278,6 +293,9 @@ def _innocents() -> list[tuple[str, str]]:
             "| Slack | `xoxb-` | bot tokens |\n| Stripe | `sk_live_` | never commit |\n",
         ),
         ("password_prose", "Password: must be at least 12 characters long."),
+        ("spoken_prose", "The password is required; the token is refreshed every 3600 seconds."),
+        ("mysql_prompt", "mysql -u root -p cockpit_db (it prompts for the password)"),
+        ("password_version", "password: v2.3.1-rc1 policy, secret=hmac-sha256 for signing"),
         ("description_json", '{"token": "The token used for the upload"}'),
         ("slack_docs_webhook", "https://hooks.slack.com/services/T00000000/B00000000/" + "X" * 24),
         (

@@ -142,7 +142,31 @@ def _accept_assignment(m: re.Match[str], *, numbers: bool) -> bool:
         return False  # a variable or constant name: `password=password`, `api_key: SecretStr`
     if not numbers and re.fullmatch(r"[\d.]+", value):
         return False  # `token: 100000` is a budget, not a credential
-    return _ends_statement(m.string, m.end())
+    return _ends_statement(m.string, m.end()) or _looks_secret(value)
+
+
+def _looks_secret(value: str) -> bool:
+    """Whether an unquoted value in running text is shaped like a credential rather than
+    a word (`password=Tr0ub4dor-93 for the box`, not `Password: must be 12 long`): eight
+    characters or more mixing upper case, lower case and digits (so `hmac-sha256` and
+    `aes-256-gcm` are names), not a path, a version or a placeholder."""
+    v = value.rstrip(".,:;!?")
+    return (
+        len(v) >= 8
+        and _mixed(v, 3)
+        and "/" not in v
+        and not re.fullmatch(r"v?\d+(?:[.-]\w+)*", v)
+        and not _is_placeholder(v)
+    )
+
+
+def _spoken(kind: str, label: str) -> _Rule:
+    """`the password is X`, `password was X`: a credential said in a sentence."""
+    return _Rule(
+        kind,
+        re.compile(label + r"[ \t]{1,4}(?:is|was)[ \t]{1,4}(?P<bare>[^\s'\"`,;&)}\]]{8,256})"),
+        lambda m: _looks_secret(m.group("bare")),
+    )
 
 
 def _assignment(kind: str, label: str, *, numbers: bool) -> _Rule:
@@ -247,6 +271,15 @@ _RULES: Final[tuple[_Rule, ...]] = (
     ),
     _assignment("password_assignment", _PASSWORD_LABEL, numbers=True),
     _assignment("secret_assignment", _SECRET_LABEL, numbers=False),
+    _spoken("password_assignment", _PASSWORD_LABEL),
+    _spoken("secret_assignment", _SECRET_LABEL),
+    _Rule(
+        "password_assignment",  # mysql -u root -pS3cret (the password glued to -p)
+        re.compile(
+            r"(?<![\w-])mysql(?:dump|admin|import|sh)?\b[^\n]{0,200}?[ \t]-p(?P<s>[^\s'\"`]{6,256})"
+        ),
+        lambda m: _looks_secret(m.group("s")),
+    ),
 )
 
 _GENERIC_KIND: Final = "high_entropy_string"
