@@ -314,6 +314,7 @@ def test_no_cockpit_yaml_exits_2_naming_the_directory(tmp_path: Path, how: str) 
         ["status", "--bogus"],
         ["run", "--once", "--mode", "bogus"],
         ["audit", "bogus"],
+        ["audit"],  # a command group without its command
         ["status", "WP-0001", "WP-0002"],
         ["dispatch", "WP-0005"],  # --to is required
     ],
@@ -324,6 +325,14 @@ def test_bad_arguments_exit_2_with_one_line(demo: Path, cli: Cli, args: list[str
     assert result.code == 2
     assert result.out == ""
     one_line(result.err)
+
+
+def test_a_group_without_its_command_names_the_commands(demo: Path) -> None:
+    proc = cockpit("audit", "--workspace", str(demo))
+    assert proc.returncode == 2
+    assert one_line(proc.stderr) == (
+        "cockpit: cockpit audit needs a command: checkpoint, log or verify (see --help)."
+    )
 
 
 def test_bad_mode_names_the_choices(demo: Path) -> None:

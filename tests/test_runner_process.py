@@ -820,3 +820,51 @@ def test_dry_run_changes_no_file_of_the_workspace(tmp_path: Path, history: bool)
     assert changed == [], f"dry-run changed {changed}"
     assert not (ws / "handoffs").exists() or not any((ws / "handoffs").rglob("*"))
     assert not (ws / "worktrees").exists()
+
+
+def test_dry_run_after_a_killed_runner_leaves_its_write_ahead_log_alone(tmp_path: Path) -> None:
+    """SPEC 9, after a crash: a runner SIGKILLed with its write-ahead log not yet folded
+    into the database leaves cockpit.db-wal behind. A dry run must not fold it (opening the
+    real database would): it plans on a scratch copy that includes the log (so it knows
+    WP-0, ingested only into the log, and calls the same bytes again a duplicate), and
+    every file of the workspace, the -wal and -shm files included, is byte-identical."""
+    ws = make_workspace(tmp_path / "ws")
+    with runners(ws) as started:
+        runner = Runner(ws)
+        started.append(runner)
+        runner.wait_started()
+        deliver(ws, "0-wp.yaml", work_package("WP-0", created=created_at(0)).encode())
+        runner.wait_for(lambda r: r.get("type") == "task_created", "the booking")
+        runner.kill()
+    db = ws / ".cockpit" / "cockpit.db"
+    assert Path(f"{db}-wal").exists() and Path(f"{db}-wal").stat().st_size > 0
+    deliver(ws, "1-dup.yaml", work_package("WP-0", created=created_at(0)).encode())
+    before = tree_digest(ws)
+
+    result = cockpit(ws, "run", "--once", "--mode", "dry-run", "--json")
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(result.stdout)
+    outcomes = {item["file"]: item["outcome"] for item in plan["plan"] if "file" in item}
+    assert outcomes == {"1-dup.yaml": "duplicate"}
+    assert tree_digest(ws) == before
+
+
+def test_run_once_writes_its_json_lines_to_the_log_file(tmp_path: Path) -> None:
+    """`run --once --log-file F` appends the same JSON lines as the long-running runner
+    (start, every event, stop) to F; an unwritable --log-file exits 2 naming it."""
+    ws = make_workspace(tmp_path / "ws")
+    deliver(ws, "0-wp.yaml", work_package("WP-0", created=created_at(0)).encode())
+    log = tmp_path / "once.log"
+    result = cockpit(ws, "run", "--once", "--log-file", str(log))
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [r["log"] for r in records] == ["start", "event", "stop"]
+    assert records[1]["type"] == "task_created"
+    assert records[2]["ingested"] == 1
+
+    bad = cockpit(ws, "run", "--once", "--log-file", str(tmp_path / "no" / "such" / "dir.log"))
+    assert bad.returncode == 2
+    assert bad.stderr.strip().splitlines() == [
+        f"cockpit: --log-file {tmp_path / 'no' / 'such' / 'dir.log'} cannot be written: "
+        "No such file or directory."
+    ]

@@ -214,6 +214,22 @@ def _status_table(rows: list[dict[str, Any]]) -> str:
 # -- entry point ---------------------------------------------------------------------------
 
 
+def _group_without_command(exc: click.ClickException) -> str | None:
+    """One sentence for a command group called without its command (click's own message
+    is its whole help text, or a bare "Missing command.")."""
+    ctx = getattr(exc, "ctx", None)
+    missing = isinstance(exc, click.exceptions.NoArgsIsHelpError) or (
+        isinstance(exc, click.UsageError) and exc.message == "Missing command."
+    )
+    if not missing or ctx is None or not isinstance(ctx.command, click.Group):
+        return None
+    names = ctx.command.list_commands(ctx)
+    if not names:
+        return None
+    listed = ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else names[0]
+    return f"{ctx.command_path} needs a command: {listed} (see --help)"
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the CLI and exit with SPEC 8's codes; errors are one line on stderr (and, with
     --json, a JSON document on stdout)."""
@@ -225,6 +241,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     except click.Abort:
         fail(args, "aborted", 1)
     except click.ClickException as exc:  # usage errors and bad arguments
+        group = _group_without_command(exc)
+        if group is not None:
+            fail(args, group, 2)
         fail(args, exc.format_message(), 2 if isinstance(exc, click.UsageError) else exc.exit_code)
     except CockpitError as exc:
         fail(args, str(exc), exc.exit_code)

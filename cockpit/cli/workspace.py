@@ -194,7 +194,13 @@ def run(once: bool, mode: str | None, log_file: Path | None, as_json: bool) -> i
 
             signal.signal(signal.SIGTERM, request_stop)
             signal.signal(signal.SIGINT, request_stop)
-            summary = run_once(ws, store, chosen, stop=stop)
+            if log_file is not None:
+                from cockpit.engine.runner import run_logged
+
+                with _open_log(log_file) as log:
+                    summary = run_logged(ws, store, stop, chosen, log.write, once=True)
+            else:
+                summary = run_once(ws, store, chosen, stop=stop)
             if as_json:
                 emit_json(summary.to_json())
             else:
@@ -209,24 +215,46 @@ def run(once: bool, mode: str | None, log_file: Path | None, as_json: bool) -> i
 
         signal.signal(signal.SIGTERM, request_stop)
         signal.signal(signal.SIGINT, request_stop)
-        log = open(log_file, "a", encoding="utf-8") if log_file else sys.stdout  # noqa: SIM115
-        try:
-
-            def write(line: str) -> None:
-                log.write(line + "\n")
-                log.flush()
-
-            run_logged(ws, store, stop, chosen, write)
-        finally:
-            if log is not sys.stdout:
-                log.close()
+        if log_file is None:
+            run_logged(ws, store, stop, chosen, _LineWriter(sys.stdout).write)
+        else:
+            with _open_log(log_file) as log:
+                run_logged(ws, store, stop, chosen, log.write)
     return 0
+
+
+class _LineWriter:
+    """Writes each JSON line whole and flushes it (a log tailer never sees half a line)."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    def write(self, line: str) -> None:
+        self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+@contextmanager
+def _open_log(path: Path) -> Iterator[_LineWriter]:
+    """The --log-file, opened for appending; InputError (exit 2) naming it if it cannot be."""
+    try:
+        stream = open(path, "a", encoding="utf-8")  # noqa: SIM115
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise InputError(f"--log-file {path} cannot be written: {reason}") from None
+    try:
+        yield _LineWriter(stream)
+    finally:
+        stream.close()
 
 
 @contextmanager
 def _run_store(mode: Any) -> Iterator[tuple[Any, Any]]:
-    """The workspace and its store; a dry run on a workspace that has no store yet plans
-    against an empty scratch store, so it leaves nothing behind (SPEC 9: change nothing)."""
+    """The workspace and its store. A dry run plans against a scratch copy of the store
+    (or an empty one if there is none yet): even opening the real database can write it
+    (SQLite folds a write-ahead log left by a killed runner into it), and a dry run
+    changes nothing (SPEC 9)."""
+    import shutil
     import tempfile
 
     from cockpit.engine.domain import Mode
@@ -234,9 +262,23 @@ def _run_store(mode: Any) -> Iterator[tuple[Any, Any]]:
     from cockpit.store import Store
 
     ws = Workspace.load(_workspace_dir())
-    if (mode or ws.config.runner.mode) is Mode.DRY_RUN and not ws.db_path.exists():
+    if (mode or ws.config.runner.mode) is Mode.DRY_RUN:
         with tempfile.TemporaryDirectory(prefix="cockpit-dry-run-") as scratch:
-            store = Store.open(Path(scratch) / "cockpit.db")
+            copy = Path(scratch) / "cockpit.db"
+            # The database and its write-ahead log, never its shared-memory index (SQLite
+            # rebuilds that). A runner writing meanwhile can tear the copy: copy again.
+            for _attempt in range(5):
+                before = [_stat(ws.db_path, suffix) for suffix in ("", "-wal")]
+                for suffix in ("", "-wal"):
+                    source = Path(f"{ws.db_path}{suffix}")
+                    target = Path(f"{copy}{suffix}")
+                    if source.exists():
+                        shutil.copyfile(source, target)
+                    else:
+                        target.unlink(missing_ok=True)
+                if before == [_stat(ws.db_path, suffix) for suffix in ("", "-wal")]:
+                    break
+            store = Store.open(copy)
             try:
                 yield ws, store
             finally:
@@ -244,6 +286,14 @@ def _run_store(mode: Any) -> Iterator[tuple[Any, Any]]:
         return
     with opened() as pair:
         yield pair
+
+
+def _stat(path: Path, suffix: str) -> tuple[int, int] | None:
+    try:
+        st = Path(f"{path}{suffix}").stat()
+    except FileNotFoundError:
+        return None
+    return st.st_mtime_ns, st.st_size
 
 
 def _print_run_summary(summary: Any) -> None:

@@ -367,9 +367,11 @@ def run_logged(
     stop: threading.Event,
     mode: Mode | None,
     write: Callable[[str], None],
+    *,
+    once: bool = False,
 ) -> RunSummary:
-    """`run_forever` writing one JSON object per line: `start` (once the lock is held),
-    every `event`, every `sweep` that did something, and `stop`."""
+    """`run_forever` (or `run_once`) writing one JSON object per line: `start` (once the
+    lock is held), every `event`, every `sweep` that did something, and `stop`."""
     chosen = mode or ws.config.runner.mode
 
     def line(record: dict[str, Any]) -> None:
@@ -398,8 +400,12 @@ def run_logged(
     def on_start() -> None:
         line({"log": "start", "workspace": str(ws.root), "mode": chosen.value, "pid": os.getpid()})
 
-    summary = run_forever(
-        ws, store, stop, chosen, on_event=on_event, on_sweep=on_sweep, on_start=on_start
-    )
+    if once:
+        on_start()
+        summary = run_once(ws, store, chosen, on_event=on_event, stop=stop)
+    else:
+        summary = run_forever(
+            ws, store, stop, chosen, on_event=on_event, on_sweep=on_sweep, on_start=on_start
+        )
     line({"log": "stop", **summary.sweep.counts()})
     return summary
