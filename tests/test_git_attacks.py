@@ -648,7 +648,14 @@ def test_a_branch_moved_on_after_the_gate_is_no_merge_proof(env: Env, tmp_path: 
 
     result = env.cli("review", "WP-1", "--verdict", "accepted", "--merge-sha", merged)
     assert result.code == 1
-    assert "not the work the gate admitted" in result.err
+    assert "changed since the gate admitted it" in result.err  # the worktree, checked first
+    assert state(env) == "accepted"
+
+    # With the worktree gone, the merge proof still refuses the branch that moved on.
+    git(repo, "worktree", "remove", "--force", str(worktree))
+    result = env.cli("review", "WP-1", "--verdict", "accepted", "--merge-sha", merged)
+    assert result.code == 1
+    assert "moved since the gate admitted" in result.err
     assert state(env) == "accepted"
 
 
@@ -703,6 +710,46 @@ def test_admitted_work_the_owners_git_would_not_commit_can_be_merged_by_the_reci
     result = env.cli("review", "WP-1", "--verdict", "accepted", "--merge-sha", merged)
     assert result.code == 0, result.err
     assert state(env) == "complete"
+
+
+@pytest.mark.parametrize("late", ["worktree", "branch"])
+def test_work_changed_after_the_verdict_is_not_accepted_by_a_review(
+    env: Env, tmp_path: Path, late: str
+) -> None:
+    """Attack: a process the agent left behind (one that escaped its process group with
+    setsid, so the runner could not kill it) changes the work after the gate admitted it:
+    the worktree's files, or the branch wp/WP-1 (a new commit). Defence: a review that
+    accepts the WP (with or without a merge_sha) first checks that the worktree still holds
+    the admitted tree and that the branch did not move (or holds exactly that tree):
+    exit 1 naming what changed; a queued review entry is rejected bad_ref; the WP stays
+    accepted."""
+    flow, _, worktree, _ = scoped(env, tmp_path)
+    (worktree / "src/app.py").write_text("print('the admitted change')\n")
+    commit_all(worktree, "in scope")
+    flow.claim()
+    assert state(env) == "accepted"
+    (worktree / SECRET).write_text("leaked after the verdict\n")
+    if late == "branch":
+        commit_all(worktree, "after the verdict")
+        git(worktree, "checkout", "-q", "HEAD~1", "--", SECRET)  # the files look admitted
+        git(worktree, "reset", "-q")
+    count = len(env.events())
+
+    result = env.cli("review", "WP-1", "--verdict", "accepted")
+    assert result.code == 1
+    expected = "changed since the gate admitted it" if late == "worktree" else "moved since"
+    assert expected in result.err, result.err
+    assert state(env) == "accepted"
+    assert len(env.events()) == count
+
+    env.drop(
+        "rev.yaml",
+        entry("review", "REV-1", "WP-1", "human:reviewer", "verdict: accepted", created=t(50)),
+    )
+    env.sweep()
+    [rejection] = events_of(env, "entry_rejected")
+    assert rejection.payload["code"] == "bad_ref"
+    assert state(env) == "accepted"
 
 
 # -- 10-13. the runner and its agents --------------------------------------------------------

@@ -23,6 +23,7 @@ from cockpit.engine.workspace import Workspace
 from cockpit.engine.worktrees import (
     WorktreeError,
     admitted_tree,
+    check_admitted_unchanged,
     merge_proof,
     target_repo_path,
 )
@@ -168,6 +169,11 @@ def review(
 
     def build(wp: dict[str, Any]) -> list[NewEvent]:
         payload: dict[str, Any] = {"verdict": chosen.value, "findings": list(findings)}
+        if chosen is Verdict.ACCEPTED and wp["state"] == State.ACCEPTED:
+            try:
+                check_admitted_unchanged(ws, store, wp)
+            except WorktreeError as exc:
+                raise Refused(str(exc)) from None
         if merge_sha:
             payload["merge_sha"] = merge_sha
             if chosen is Verdict.ACCEPTED:

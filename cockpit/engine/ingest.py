@@ -42,7 +42,13 @@ from cockpit.engine.entries import (
 )
 from cockpit.engine.gate import Packet
 from cockpit.engine.lifecycle import REVIEW_TRIGGERS, IllegalTransition, Trigger, transition
-from cockpit.engine.worktrees import WorktreeError, admitted_tree, merge_proof
+from cockpit.engine.workspace import Workspace
+from cockpit.engine.worktrees import (
+    WorktreeError,
+    admitted_tree,
+    check_admitted_unchanged,
+    merge_proof,
+)
 from cockpit.store import Event, NewEvent, Store
 from cockpit.store.projections import node_id
 
@@ -248,7 +254,7 @@ def plan_entry(parsed: ParsedEntry, config: Config, store: Store, root: Path | N
             )
     check_paths(entry)
     edges = _edges_and_refs(parsed, store)
-    proof = _merge_proof(parsed, wp, root, store)
+    proof = _merge_proof(parsed, wp, root, store, config)
     if entry.kind in ASSIGNEE_KINDS:
         assert wp is not None
         if wp["assignee"] != entry.principal:
@@ -403,18 +409,25 @@ def standing_go(config: Config, store: Store, wp_id: str) -> NewEvent:
 
 
 def _merge_proof(
-    parsed: ParsedEntry, wp: dict[str, Any] | None, root: Path | None, store: Store
+    parsed: ParsedEntry,
+    wp: dict[str, Any] | None,
+    root: Path | None,
+    store: Store,
+    config: Config,
 ) -> dict[str, Any] | None:
     """SPEC 6's merge proof for a review `accepted` with a `merge_sha` (bad_ref if the
     commit is not in the target repo's checked-out branch)."""
     body = parsed.entry.body
-    if (
-        not isinstance(body, ReviewBody)
-        or body.verdict is not Verdict.ACCEPTED
-        or not body.merge_sha
-    ):
+    if not isinstance(body, ReviewBody) or body.verdict is not Verdict.ACCEPTED:
         return None
     if wp is None or root is None:
+        return None
+    if wp["state"] == State.ACCEPTED and wp.get("target_repo"):
+        try:
+            check_admitted_unchanged(Workspace(root, config), store, wp)
+        except WorktreeError as exc:
+            raise _reject(RejectionCode.BAD_REF, str(exc), parsed) from None
+    if not body.merge_sha:
         return None
     if not wp.get("target_repo"):
         raise _reject(

@@ -265,6 +265,7 @@ def gather(
     tree: str | None = None
     planted: list[str] = []
     git_dir: list[str] = []
+    tip: str | None = None
     if wp.get("target_repo"):
         if not root.is_dir():
             changed_error = f"the worktree {root} does not exist"
@@ -277,6 +278,8 @@ def gather(
                 # branch, which is what gets merged, even if the files on disk differ.
                 branch = f"refs/heads/{worktrees.branch_name(wp['id'])}"
                 committed = gitops.committed(where, base, "HEAD", branch)
+                with contextlib.suppress(gitops.GitError):
+                    tip = gitops.rev(where, branch)
                 changed, tree = sorted(set(content.paths) | set(committed)), content.tree
                 planted = sorted(worktrees.planted_replace_refs(store, where, wp["id"]))
                 git_dir = worktrees.git_dir_changes(store, where, wp["id"])
@@ -319,6 +322,7 @@ def gather(
         changed_files=changed,
         changed_error=changed_error,
         worktree_tree=tree,
+        branch_tip=tip,
         evidence_files=evidence_files,
         planted_refs=planted,
         git_dir_changes=git_dir,
@@ -452,6 +456,8 @@ def _completed_payload(
         "changed_files": facts.changed_files,
         # The git tree object of the worktree's content as the gate saw it.
         "worktree_tree": facts.worktree_tree,
+        # The commit of wp/<WP> then: a review checks that the branch did not move since.
+        "branch_tip": facts.branch_tip,
         "summary": {
             k: document[k]
             for k in ("outcome", "acceptance_status", "blocking_predicate", "blocked_reason_class")

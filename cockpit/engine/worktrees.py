@@ -318,9 +318,8 @@ def merge_proof(
             raise WorktreeError(
                 f"the work package's branch is at {work[:12]}, which is not the work the "
                 f"gate admitted (tree {tree[:12]}, admitted {admitted}): commit exactly the "
-                f"admitted content with `git update-ref refs/heads/{branch_name(str(wp_id))} "
-                f"$(git commit-tree {admitted} -p {work[:12]} -m 'the admitted work')` and "
-                "merge that commit"
+                f"admitted content with {_recipe(str(wp_id), admitted, work)} and merge that "
+                "commit"
             )
     if work is not None and not gitops.is_ancestor(repo, work, commit):
         raise WorktreeError(
@@ -333,6 +332,60 @@ def merge_proof(
         "work": work,
         "admitted_tree": admitted,
     }
+
+
+def _recipe(wp_id: str, admitted: str, parent: str | None) -> str:
+    on = f" -p {parent[:12]}" if parent else ""
+    return (
+        f"`git update-ref refs/heads/{branch_name(wp_id)} "
+        f"$(git commit-tree {admitted}{on} -m 'the admitted work')`"
+    )
+
+
+def check_admitted_unchanged(ws: Workspace, store: Store, wp: dict[str, Any]) -> None:
+    """Before a review accepts a WP, check that what the gate admitted is still what there
+    is: the worktree's content is the admitted tree (nothing, not even a process the agent
+    left behind, changed it since), and the branch `wp/<WP>` is where the gate saw it or
+    holds exactly the admitted tree. Raises WorktreeError naming what changed."""
+    events = store.events(wp["id"])
+    verdict = next(
+        (
+            e
+            for e in reversed(events)
+            if e.type == "verify_completed" and e.payload.get("outcome") == "success"
+        ),
+        None,
+    )
+    admitted = verdict.payload.get("worktree_tree") if verdict else None
+    if verdict is None or not admitted or not wp.get("target_repo"):
+        return
+    base = recorded_base(store, wp["id"])
+    path = worktree_path(ws, wp["id"])
+    try:
+        if base is not None and (path.exists() or path.is_symlink()):
+            content = gitops.changes(open_worktree(ws, store, wp), base).tree
+            if content != admitted:
+                raise WorktreeError(
+                    f"the worktree of {wp['id']} changed since the gate admitted it (tree "
+                    f"{content[:12]}, admitted {admitted[:12]}): verify it again"
+                )
+        if "branch_tip" in verdict.payload:
+            repo = target_repo_path(ws, wp)
+            now = branch_tip(repo, wp["id"])
+            if now != verdict.payload["branch_tip"]:
+                tree = (
+                    gitops.run(repo, "rev-parse", "--verify", "--quiet", f"{now}^{{tree}}").strip()
+                    if now
+                    else None
+                )
+                if tree != admitted:
+                    raise WorktreeError(
+                        f"the branch {branch_name(wp['id'])} moved since the gate admitted "
+                        f"{wp['id']} and does not hold the admitted tree {admitted}: commit "
+                        f"exactly the admitted content with {_recipe(wp['id'], admitted, now)}"
+                    )
+    except GitError as exc:
+        raise WorktreeError(f"the admitted work cannot be checked: {exc}") from None
 
 
 def admitted_tree(events: list[Event]) -> str | None:
