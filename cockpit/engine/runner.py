@@ -296,9 +296,11 @@ def sweep_and_verify(
     (the runner records its agents' exits there)."""
     mode = mode or ws.config.runner.mode
     verifier, sweeper = _machinery(ws, store, mode, on_event, stop, agents)
-    result = sweeper.sweep(stop)
-    if before_verify is not None:
-        before_verify()
+    try:
+        result = sweeper.sweep(stop)
+    finally:
+        if before_verify is not None:
+            before_verify()  # even if the sweep failed: an exit is never left unrecorded
     verifier.verify_due(stop)
     result.events += verifier.events
     return RunSummary(mode, result, verifier.results)
@@ -334,8 +336,10 @@ def run_forever(
             while not stop.is_set():
                 finished = agents.reap()
                 before = verifier.events
-                result = sweeper.sweep(stop)
-                agents.record_exits(finished)  # before their claims are verified
+                try:
+                    result = sweeper.sweep(stop)
+                finally:
+                    agents.record_exits(finished)  # before their claims are verified
                 verifier.verify_due(stop)
                 result.events += verifier.events - before
                 total.merge(result)
