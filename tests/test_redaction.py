@@ -179,6 +179,10 @@ def _secrets() -> list[tuple[str, str, str, str]]:
     add("secret_mid_line", "secret_assignment", s, f"secret={s} rest of the notes")
     s = fake(12)
     add("mysql_p_flag", "password_assignment", s, f"mysql -u root -p{s} cockpit")
+    s = fake(12)
+    add("mysql_p_quoted", "password_assignment", s, f"mysql -uroot -p'{s}' cockpit")
+    s = fake(11) + "!"
+    add("password_spoken_quoted", "password_assignment", s, f'the password was "{s}" then')
     add("password_yaml", "password_assignment", "s3cr3t!Pass", "db:\n  DB_PASSWORD: s3cr3t!Pass\n")
     add(
         "passphrase_quoted",
@@ -295,6 +299,12 @@ def _innocents() -> list[tuple[str, str]]:
         ("password_prose", "Password: must be at least 12 characters long."),
         ("spoken_prose", "The password is required; the token is refreshed every 3600 seconds."),
         ("mysql_prompt", "mysql -u root -p cockpit_db (it prompts for the password)"),
+        (
+            "names_in_prose",
+            "The secret is Base64Encoded; the token was OAuth2Token; the password is Argon2id "
+            "hashed; token: Float64Array for the model; password=Python311 in the matrix; "
+            "the token is IPv6Address-compatible; the password is MyApp2024Config.",
+        ),
         ("password_version", "password: v2.3.1-rc1 policy, secret=hmac-sha256 for signing"),
         ("description_json", '{"token": "The token used for the upload"}'),
         ("slack_docs_webhook", "https://hooks.slack.com/services/T00000000/B00000000/" + "X" * 24),

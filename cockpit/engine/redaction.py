@@ -145,27 +145,64 @@ def _accept_assignment(m: re.Match[str], *, numbers: bool) -> bool:
     return _ends_statement(m.string, m.end()) or _looks_secret(value)
 
 
+_NAME_TOKEN = re.compile(r"[A-Z]+(?![a-z])|[A-Z][a-z]+|[a-z]+|\d+")
+
+
+def _name_like(value: str) -> bool:
+    """Whether `value` reads as a name built of words, acronyms and short numbers
+    (`OAuth2Token`, `MyApp2024Config`, `IPv6Address-compatible`, `SecretStr2`) rather
+    than random text (`Kx9mQ2vL7pR4`: a lone `m`, `x9m` are no words)."""
+    in_words = 0  # characters in words of three letters or more
+    for part in re.split(r"[-_.]", value):
+        tokens = _NAME_TOKEN.findall(part)
+        if "".join(tokens) != part:
+            return False  # a symbol inside a part: not a name
+        in_words += sum(len(t) for t in tokens if len(t) >= 3 and not t.isdigit())
+        for token in tokens:
+            if token.isdigit():
+                if len(token) > 4:
+                    return False
+            elif token.isupper():
+                if len(token) > 5:
+                    return False
+            elif len(token) < 2 or (len(token) >= 4 and not set(token.lower()) & set("aeiouy")):
+                return False
+    return in_words * 2 >= len(value)  # mostly words, as names are
+
+
 def _looks_secret(value: str) -> bool:
-    """Whether an unquoted value in running text is shaped like a credential rather than
-    a word (`password=Tr0ub4dor-93 for the box`, not `Password: must be 12 long`): eight
-    characters or more mixing upper case, lower case and digits (so `hmac-sha256` and
-    `aes-256-gcm` are names), not a path, a version or a placeholder."""
-    v = value.rstrip(".,:;!?")
-    return (
-        len(v) >= 8
-        and _mixed(v, 3)
-        and "/" not in v
-        and not re.fullmatch(r"v?\d+(?:[.-]\w+)*", v)
-        and not _is_placeholder(v)
-    )
+    """Whether a value in running text is shaped like a credential rather than a word or
+    a name (`password=Tr0ub4dor-93 for the box`, not `Password: must be 12 long`,
+    `the secret is Base64Encoded`, `token: Float64Array`): eight characters or more
+    mixing upper case, lower case and digits, and either digits set inside words
+    (`s3cr3t`, `Tr0ub4dor`), a symbol (`S3cretPass!`), or not built like a name. Not a
+    path, a version or a placeholder."""
+    v = value.strip("'\"").rstrip(".,:;!?")
+    if (
+        len(v) < 8
+        or not _mixed(v, 3)
+        or "/" in v
+        or re.fullmatch(r"v?\d+(?:[.-]\w+)*", v)
+        or _is_placeholder(v)
+    ):
+        return False
+    inside = len(re.findall(r"(?<=[A-Za-z])\d(?=[A-Za-z])", v))
+    symbol = re.search(r"[!@#$%^&*+=?~]", v) is not None
+    return inside >= 2 or symbol or not _name_like(v)
 
 
 def _spoken(kind: str, label: str) -> _Rule:
-    """`the password is X`, `password was X`: a credential said in a sentence."""
+    """`the password is X`, `password was: X`, `the password is now 'X'`: a credential
+    said in a sentence."""
     return _Rule(
         kind,
-        re.compile(label + r"[ \t]{1,4}(?:is|was)[ \t]{1,4}(?P<bare>[^\s'\"`,;&)}\]]{8,256})"),
-        lambda m: _looks_secret(m.group("bare")),
+        re.compile(
+            label
+            + r"[ \t]{1,4}(?:is|was)(?:[ \t]{1,4}now)?:?[ \t]{1,4}"
+            + r"(?:\"(?P<dq>[^\"\n]{8,256})\"|'(?P<sq>[^'\n]{8,256})'"
+            + r"|(?P<bare>[^\s'\"`,;)}\]]{8,256}))"
+        ),
+        lambda m: _looks_secret(m.group("dq") or m.group("sq") or m.group("bare")),
     )
 
 
@@ -276,9 +313,11 @@ _RULES: Final[tuple[_Rule, ...]] = (
     _Rule(
         "password_assignment",  # mysql -u root -pS3cret (the password glued to -p)
         re.compile(
-            r"(?<![\w-])mysql(?:dump|admin|import|sh)?\b[^\n]{0,200}?[ \t]-p(?P<s>[^\s'\"`]{6,256})"
+            r"(?<![\w-])mysql(?:dump|admin|import|sh)?\b[^\n]{0,200}?[ \t]-p"
+            r"[\"']?(?P<s>[^\s'\"`]{6,256})"
         ),
-        lambda m: _looks_secret(m.group("s")),
+        # After mysql's -p, the word is a password by definition, name-shaped or not.
+        lambda m: not _is_placeholder(m.group("s")) and m.group("s")[0] not in "$%(",
     ),
 )
 
