@@ -34,6 +34,8 @@ from test_runner_agents import (
     wp_fields,
 )
 
+from cockpit.engine.worktrees import git_dir_changes
+
 SECRET = "secrets/key.txt"
 BASE_SECRET = "not a real key\n"  # what make_repo's base commit holds at SECRET
 
@@ -602,6 +604,31 @@ def test_a_hook_or_graft_planted_in_the_shared_git_directory_fails_the_gate(
     assert code == 0, document
     assert document["payload"]["git_dir_changed"] == ["hooks/post-merge", "info/grafts"]
     assert hook.exists()
+    # Reported to a human by the rollback, the directory as it is is the new baseline.
+    with env.store() as store:
+        assert git_dir_changes(store, worktree, "WP-1") == []
+    (common / "hooks" / "pre-push").write_text("#!/bin/sh\n")
+    with env.store() as store:
+        assert git_dir_changes(store, worktree, "WP-1") == ["hooks/pre-push"]
+
+
+def test_harmless_config_changes_by_the_agent_or_the_owner_fail_no_gate(
+    env: Env, tmp_path: Path
+) -> None:
+    """Not an attack: the agent sets its git identity in the shared config, the owner adds
+    a remote and sets an upstream; none of it runs anything or changes what git shows, so
+    the honest WP is admitted. A setting that runs a program (an alias) still fails it."""
+    flow, repo, worktree, _ = scoped(env, tmp_path)
+    git(worktree, "config", "user.email", "agent@example.com")
+    git(repo, "remote", "add", "origin", str(tmp_path / "elsewhere.git"))
+    git(repo, "config", "branch.main.remote", "origin")
+    (worktree / "src/app.py").write_text("print('in scope')\n")
+    commit_all(worktree, "in scope")
+    flow.claim()
+    assert state(env) == "accepted"
+    git(worktree, "config", "alias.st", "!touch /tmp/never")
+    with env.store() as store:
+        assert git_dir_changes(store, worktree, "WP-1") == ["config"]
 
 
 # -- 9. merge proof ------------------------------------------------------------------------
@@ -750,6 +777,23 @@ def test_work_changed_after_the_verdict_is_not_accepted_by_a_review(
     [rejection] = events_of(env, "entry_rejected")
     assert rejection.payload["code"] == "bad_ref"
     assert state(env) == "accepted"
+
+
+def test_a_review_after_the_merge_and_the_clean_up_is_accepted(env: Env, tmp_path: Path) -> None:
+    """Not an attack: the owner merges wp/WP-1, removes its worktree and deletes the
+    branch, then records the review: nothing is left to compare, and the review (without
+    a merge_sha) completes the WP."""
+    flow, repo, worktree, _ = scoped(env, tmp_path)
+    (worktree / "src/app.py").write_text("print('the admitted change')\n")
+    commit_all(worktree, "in scope")
+    flow.claim()
+    assert state(env) == "accepted"
+    git(repo, "merge", "-q", "--no-ff", "-m", "merge WP-1", "wp/WP-1")
+    git(repo, "worktree", "remove", "--force", str(worktree))
+    git(repo, "branch", "-D", "wp/WP-1")
+    result = env.cli("review", "WP-1", "--verdict", "accepted")
+    assert result.code == 0, result.err
+    assert state(env) == "complete"
 
 
 # -- 10-13. the runner and its agents --------------------------------------------------------

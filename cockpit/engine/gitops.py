@@ -244,9 +244,40 @@ GIT_DIR_WATCHED = (
 )
 
 
+# Config settings that run nothing and change no content git shows: an owner adding a
+# remote or an agent setting its identity must not fail every WP in flight.
+_HARMLESS_SECTIONS = frozenset(
+    {
+        "user", "author", "committer", "branch", "maintenance", "gc", "color", "advice",
+        "pull", "push", "fetch", "init", "gui", "i18n", "log", "format", "column", "status",
+        "rerere", "blame", "help",
+    }
+)  # fmt: skip
+_HARMLESS_REMOTE_KEYS = frozenset({"url", "pushurl", "fetch", "push", "tagopt", "prune", "mirror"})
+
+
+def _config_digest(root: Where, path: Path) -> str:
+    """A sha256 of the settings in the config file at `path` that could make git run a
+    program or show other content (everything but _HARMLESS_SECTIONS and remotes' URLs
+    and refspecs). Reading config runs nothing; include directives are listed, not
+    followed."""
+    listed = run(root, "config", "--file", str(path), "--no-includes", "--list", "-z")
+    kept = []
+    for item in listed.split("\0"):
+        key = item.split("\n", 1)[0].lower()
+        section, _, rest = key.partition(".")
+        if not item or section in _HARMLESS_SECTIONS:
+            continue
+        if section == "remote" and rest.rsplit(".", 1)[-1] in _HARMLESS_REMOTE_KEYS:
+            continue
+        kept.append(item)
+    return "settings:" + hashlib.sha256("\0".join(sorted(kept)).encode()).hexdigest()
+
+
 def git_dir_fingerprint(root: Where) -> dict[str, str]:
     """A sha256 (or `symlink:<target>`) of every file under GIT_DIR_WATCHED in the shared
-    git directory of the repository at `root`, by path relative to it."""
+    git directory of the repository at `root`, by path relative to it; for `config`, of
+    the settings in it that matter (see _config_digest)."""
     common = Path(run(root, "rev-parse", "--path-format=absolute", "--git-common-dir").strip())
     found: dict[str, str] = {}
 
@@ -254,6 +285,8 @@ def git_dir_fingerprint(root: Where) -> dict[str, str]:
         rel = path.relative_to(common).as_posix()
         if path.is_symlink():
             found[rel] = f"symlink:{os.readlink(path)}"
+        elif rel == "config" and path.is_file():
+            found[rel] = _config_digest(root, path)
         elif path.is_file():
             found[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
 

@@ -73,6 +73,8 @@ def rollback(ws: Workspace, store: Store, wp_id: str, reason: str | None, by: st
             changed = worktrees.git_dir_changes(store, tree, wp_id)
             if changed:
                 payload["git_dir_changed"] = changed
+                # Reported here, to a human: the directory as it is becomes the baseline.
+                payload["git_dir_files"] = gitops.git_dir_fingerprint(tree)
             commands = (wp.get("body") or {}).get("validation_commands") or []
             if commands:  # for information: they test the change being rolled back
                 env = validation_env(ws, wp_id)

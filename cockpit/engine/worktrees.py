@@ -97,6 +97,11 @@ def git_dir_changes(store: Store, tree: gitops.Where, wp_id: str) -> list[str]:
     if not made or "git_dir_files" not in made[0].payload:
         return []
     before = made[0].payload["git_dir_files"] or {}
+    # A completed rollback reported the changes to a human and took the directory as it
+    # then was for the new baseline (the owner may have made them: a hook, a setting).
+    for event in store.find_events(work_package=wp_id, types=("rollback_completed",)):
+        if "git_dir_files" in event.payload:
+            before = event.payload["git_dir_files"] or {}
     return gitops.fingerprint_changes(before, gitops.git_dir_fingerprint(tree))
 
 
@@ -334,11 +339,10 @@ def merge_proof(
     }
 
 
-def _recipe(wp_id: str, admitted: str, parent: str | None) -> str:
-    on = f" -p {parent[:12]}" if parent else ""
+def _recipe(wp_id: str, admitted: str, parent: str) -> str:
     return (
         f"`git update-ref refs/heads/{branch_name(wp_id)} "
-        f"$(git commit-tree {admitted}{on} -m 'the admitted work')`"
+        f"$(git commit-tree {admitted} -p {parent[:12]} -m 'the admitted work')`"
     )
 
 
@@ -372,12 +376,12 @@ def check_admitted_unchanged(ws: Workspace, store: Store, wp: dict[str, Any]) ->
         if "branch_tip" in verdict.payload:
             repo = target_repo_path(ws, wp)
             now = branch_tip(repo, wp["id"])
-            if now != verdict.payload["branch_tip"]:
-                tree = (
-                    gitops.run(repo, "rev-parse", "--verify", "--quiet", f"{now}^{{tree}}").strip()
-                    if now
-                    else None
-                )
+            # A branch deleted after its merge has nothing left to check (a merge_sha, if
+            # given, is still proved against the branch by merge_proof).
+            if now is not None and now != verdict.payload["branch_tip"]:
+                tree = gitops.run(
+                    repo, "rev-parse", "--verify", "--quiet", f"{now}^{{tree}}"
+                ).strip()
                 if tree != admitted:
                     raise WorktreeError(
                         f"the branch {branch_name(wp['id'])} moved since the gate admitted "
