@@ -506,18 +506,16 @@ class CockpitApp(App[None]):
         (refused up front in read-only mode or without the commission capability)."""
         if self.refuse_readonly():
             return
-        from cockpit.engine import canon
+        from cockpit.engine import actions, canon
         from cockpit.engine.domain import Capability
+        from cockpit.engine.errors import Refused
         from cockpit.screens import modals
 
         ws, by = self.ws, self.principal
-        if by not in ws.config.principals or not ws.config.has(by, Capability.COMMISSION):
-            why = (
-                f"{by} lacks the commission capability"
-                if by in ws.config.principals
-                else f"{by} is not a principal of this workspace"
-            )
-            self.say(why, title="Commission refused", severity="error")
+        try:
+            actions.require(ws, by, Capability.COMMISSION)
+        except Refused as exc:
+            self.say(str(exc), title="Commission refused", severity="error")
             return
 
         def reported(result: object) -> None:

@@ -21,6 +21,7 @@ import pytest
 from conftest import Env, clean_env, cockpit_cmd, entry, t
 from test_gate import Flow, commit_all, git, scoped_flow, stopped_on, verdicts, yaml_body
 from test_runner_agents import (
+    AGENT_PRELUDE,
     OWNER,
     OWNER_HUMAN,
     detail,
@@ -43,49 +44,11 @@ BASE_SECRET = "not a real key\n"  # what make_repo's base commit holds at SECRET
 # confirms the scope; at the verify gate it follows PLAN: `write` files (committed), then
 # submit common ground, evidence and a claim (or, with `evidence_only`, evidence alone),
 # then sleep `sleep_after` seconds and commit `write_after`. RAN gets a line per start.
-AGENT = """\
-import hashlib
-import json
-import os
-import subprocess
-import sys
-import tempfile
-import time
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
-
-import yaml
-
+AGENT = (
+    AGENT_PRELUDE
+    + """\
 PLAN = json.loads(__PLAN__)
 RAN = Path(__RAN__)
-
-
-def entry(handoff, kind, entry_id, created, body):
-    document = {
-        "schema": "cockpit.entry/v1",
-        "kind": kind,
-        "id": entry_id,
-        "work_package": handoff["work_package"]["id"],
-        "principal": handoff["you"],
-        "created": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "body": body,
-    }
-    return yaml.safe_dump(document, sort_keys=False)
-
-
-def submit(texts):
-    with tempfile.TemporaryDirectory(prefix="attack-agent-") as scratch:
-        files = []
-        for number, text in enumerate(texts):
-            path = Path(scratch) / f"{number}.yaml"
-            path.write_text(text)
-            files.append(str(path))
-        done = subprocess.run(
-            [sys.executable, "-m", "cockpit", "submit", *files], capture_output=True, text=True
-        )
-    print(done.stdout, done.stderr, flush=True)
-    if done.returncode != 0:
-        sys.exit(9)
 
 
 def change(files):
@@ -108,10 +71,10 @@ def main():
     now = datetime.now(UTC).replace(microsecond=0)
     if gate == "scope_confirmation":
         body = {"confirmed": True, "notes": "in scope"}
-        submit([entry(handoff, "scope_confirmation", f"SCP-{tag}", now, body)])
+        submit([entry_text(handoff, "scope_confirmation", f"SCP-{tag}", now, body)])
         return
     change(PLAN.get("write", {}))
-    ground = entry(
+    ground = entry_text(
         handoff,
         "common_ground",
         f"CG-{tag}",
@@ -125,10 +88,10 @@ def main():
         "exit_code": 0,
         "log": "ok",
     }
-    evidence = entry(
+    evidence = entry_text(
         handoff, "evidence", f"EVD-{tag}", now + timedelta(seconds=1), {"items": [item]}
     )
-    claim = entry(
+    claim = entry_text(
         handoff,
         "claim",
         f"CLM-{tag}",
@@ -154,6 +117,7 @@ def main():
 
 main()
 """
+)
 
 
 @pytest.fixture(autouse=True)
@@ -239,6 +203,14 @@ def base_files(repo: Path, base: str) -> dict[str, bytes]:
         for name in names
         if name
     }
+
+
+def admit_committed_change(env: Env, flow: Flow, worktree: Path) -> None:
+    """An in-scope change committed in the worktree and claimed: the gate admits WP-1."""
+    (worktree / "src/app.py").write_text("print('the admitted change')\n")
+    commit_all(worktree, "in scope")
+    flow.claim()
+    assert state(env) == "accepted"
 
 
 def rollback(env: Env) -> tuple[int, dict[str, Any]]:
@@ -664,10 +636,7 @@ def test_a_branch_moved_on_after_the_gate_is_no_merge_proof(env: Env, tmp_path: 
     the branch's commit to hold exactly the content the gate admitted (the verdict's
     worktree tree): exit 1 naming both trees, the WP stays accepted."""
     flow, repo, worktree, _ = scoped(env, tmp_path)
-    (worktree / "src/app.py").write_text("print('the admitted change')\n")
-    commit_all(worktree, "in scope")
-    flow.claim()
-    assert state(env) == "accepted"
+    admit_committed_change(env, flow, worktree)
     (worktree / SECRET).write_text("leaked after the gate\n")
     commit_all(worktree, "after the gate")
     git(repo, "merge", "-q", "--no-ff", "-m", "merge WP-1", "wp/WP-1")
@@ -692,11 +661,8 @@ def test_grafts_never_prove_a_merge(env: Env, tmp_path: Path) -> None:
     for a merge of the WP's work. Defence: Cockpit's git reads no graft file
     (GIT_GRAFT_FILE=/dev/null): `review --merge-sha M` is refused, the WP stays accepted."""
     flow, repo, worktree, base = scoped(env, tmp_path)
-    (worktree / "src/app.py").write_text("print('the admitted change')\n")
-    commit_all(worktree, "in scope")
+    admit_committed_change(env, flow, worktree)
     work = git(worktree, "rev-parse", "HEAD")
-    flow.claim()
-    assert state(env) == "accepted"
     (repo / "README.md").write_text("# project, edited\n")
     git(repo, "commit", "-qam", "unrelated")
     unrelated = git(repo, "rev-parse", "HEAD")
@@ -751,10 +717,7 @@ def test_work_changed_after_the_verdict_is_not_accepted_by_a_review(
     exit 1 naming what changed; a queued review entry is rejected bad_ref; the WP stays
     accepted."""
     flow, _, worktree, _ = scoped(env, tmp_path)
-    (worktree / "src/app.py").write_text("print('the admitted change')\n")
-    commit_all(worktree, "in scope")
-    flow.claim()
-    assert state(env) == "accepted"
+    admit_committed_change(env, flow, worktree)
     (worktree / SECRET).write_text("leaked after the verdict\n")
     if late == "branch":
         commit_all(worktree, "after the verdict")
@@ -784,10 +747,7 @@ def test_a_review_after_the_merge_and_the_clean_up_is_accepted(env: Env, tmp_pat
     branch, then records the review: nothing is left to compare, and the review (without
     a merge_sha) completes the WP."""
     flow, repo, worktree, _ = scoped(env, tmp_path)
-    (worktree / "src/app.py").write_text("print('the admitted change')\n")
-    commit_all(worktree, "in scope")
-    flow.claim()
-    assert state(env) == "accepted"
+    admit_committed_change(env, flow, worktree)
     git(repo, "merge", "-q", "--no-ff", "-m", "merge WP-1", "wp/WP-1")
     git(repo, "worktree", "remove", "--force", str(worktree))
     git(repo, "branch", "-D", "wp/WP-1")

@@ -39,7 +39,9 @@ AGENT_KEYS = (
 # one JSON line per start; PLAN says, per next gate, what to do instead of playing by the
 # rules: {"exit": N}, {"sleep": S}, {"spawn": true} (a grandchild in its process group),
 # {"write": {path: text}, "commit": bool, "untracked": {path: text}} for the work itself.
-AGENT_SCRIPT = """\
+# The start of every test agent script: imports, and entries written and submitted
+# through `cockpit submit` as a real agent would (exit 9 if submit refuses them).
+AGENT_PRELUDE = """\
 import hashlib
 import json
 import os
@@ -51,10 +53,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import yaml
-
-RECORD = Path(__RECORD__)
-PLAN = json.loads(__PLAN__)
-KEYS = __KEYS__
 
 
 def stamp(moment):
@@ -84,9 +82,18 @@ def submit(texts):
         done = subprocess.run(
             [sys.executable, "-m", "cockpit", "submit", *files], capture_output=True, text=True
         )
-    print(done.stdout, done.stderr)
+    print(done.stdout, done.stderr, flush=True)
     if done.returncode != 0:
         sys.exit(9)
+
+"""
+
+AGENT_SCRIPT = (
+    AGENT_PRELUDE
+    + """\
+RECORD = Path(__RECORD__)
+PLAN = json.loads(__PLAN__)
+KEYS = __KEYS__
 
 
 def git(*args):
@@ -182,6 +189,7 @@ def main():
 
 main()
 """
+)
 
 
 @pytest.fixture(autouse=True)

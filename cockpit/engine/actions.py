@@ -20,13 +20,7 @@ from cockpit.engine.lifecycle import override as lifecycle_override
 from cockpit.engine.rollback import rollback as rollback  # an action with its own module
 from cockpit.engine.verification import GateRun, run_gate
 from cockpit.engine.workspace import Workspace
-from cockpit.engine.worktrees import (
-    WorktreeError,
-    admitted_tree,
-    check_admitted_unchanged,
-    merge_proof,
-    target_repo_path,
-)
+from cockpit.engine.worktrees import WorktreeError, acceptance_proof
 from cockpit.store import Event, NewEvent, Store
 
 
@@ -64,10 +58,12 @@ ACTION_CAPABILITIES: dict[str, Capability] = {
 
 def check_allowed(ws: Workspace, principal: str, action: str) -> None:
     """Raise Refused (naming the capability) if `principal` may not take `action`."""
-    _require(ws, principal, ACTION_CAPABILITIES[action])
+    require(ws, principal, ACTION_CAPABILITIES[action])
 
 
-def _require(ws: Workspace, principal: str, capability: Capability) -> None:
+def require(ws: Workspace, principal: str, capability: Capability) -> None:
+    """Raise Refused unless `principal` is a principal of the workspace holding
+    `capability` (every action checks this first; a screen may ask up front)."""
     if principal not in ws.config.principals:
         raise Refused(f"{principal} is not a principal of this workspace")
     if not ws.config.has(principal, capability):
@@ -102,7 +98,7 @@ def _act(ws: Workspace, store: Store, wp_id: str, build: Build) -> list[Event]:
 
 def dispatch(ws: Workspace, store: Store, wp_id: str, to: str, by: str) -> list[Event]:
     """Dispatch the WP to principal `to` (booked or rolled_back → dispatched)."""
-    _require(ws, by, Capability.DISPATCH)
+    require(ws, by, Capability.DISPATCH)
     if to not in ws.config.principals:
         raise InputError(f"dispatch target {to} is not a principal of this workspace")
     if not ws.config.has(to, Capability.CLAIM):
@@ -128,7 +124,7 @@ def recover(
 ) -> list[Event]:
     """File a recovery packet (blocked or failed → recovering) naming its owner and next
     action; it points at the verify it recovers from."""
-    _require(ws, by, Capability.RECOVER)
+    require(ws, by, Capability.RECOVER)
     owner = _text(owner, "a recovery owner")
     next_action = _text(next_action, "a next action")
     if owner not in ws.config.principals:
@@ -160,7 +156,7 @@ def review(
 ) -> list[Event]:
     """Record a review verdict. `accepted` (from accepted) also completes the WP;
     `rejected` fails it and requests a rollback; `diagnostic` changes no state."""
-    _require(ws, by, Capability.REVIEW)
+    require(ws, by, Capability.REVIEW)
     try:
         chosen = Verdict(verdict)
     except ValueError:
@@ -169,15 +165,17 @@ def review(
 
     def build(wp: dict[str, Any]) -> list[NewEvent]:
         payload: dict[str, Any] = {"verdict": chosen.value, "findings": list(findings)}
-        if chosen is Verdict.ACCEPTED and wp["state"] == State.ACCEPTED:
-            try:
-                check_admitted_unchanged(ws, store, wp)
-            except WorktreeError as exc:
-                raise Refused(str(exc)) from None
         if merge_sha:
             payload["merge_sha"] = merge_sha
-            if chosen is Verdict.ACCEPTED:
-                payload["merge_proof"] = _prove_merge(ws, store, wp, merge_sha)
+        if chosen is Verdict.ACCEPTED:
+            if merge_sha and not re.fullmatch(r"[0-9a-fA-F]{4,64}", merge_sha):
+                raise InputError(f"merge_sha {merge_sha!r} is not a hexadecimal commit id")
+            try:
+                proof = acceptance_proof(ws, store, wp, merge_sha)
+            except WorktreeError as exc:
+                raise Refused(str(exc)) from None
+            if proof is not None:
+                payload["merge_proof"] = proof
         trigger = REVIEW_TRIGGERS.get(chosen.value)
         if trigger is None:
             return [NewEvent("review_recorded", wp_id, by, None, payload)]
@@ -195,19 +193,6 @@ def review(
     return _act(ws, store, wp_id, build)
 
 
-def _prove_merge(ws: Workspace, store: Store, wp: dict[str, Any], merge_sha: str) -> dict[str, Any]:
-    if not re.fullmatch(r"[0-9a-fA-F]{4,64}", merge_sha):
-        raise InputError(f"merge_sha {merge_sha!r} is not a hexadecimal commit id")
-    if not wp.get("target_repo"):
-        raise Refused(f"merge_sha cannot be proved: {wp['id']} has no target repo")
-    try:
-        repo = target_repo_path(ws, wp)
-        admitted = admitted_tree(store.events(wp["id"]))
-        return merge_proof(repo, merge_sha, wp["id"], admitted)
-    except WorktreeError as exc:
-        raise Refused(str(exc)) from None
-
-
 def override(
     ws: Workspace, store: Store, wp_id: str, to: str, reason: str | None, by: str
 ) -> list[Event]:
@@ -222,7 +207,7 @@ def override(
         ) from None
     if target is State.VERIFYING:
         raise InputError("verifying is the gate's own passing state; override to claimed instead")
-    _require(ws, by, Capability.OVERRIDE)
+    require(ws, by, Capability.OVERRIDE)
 
     def build(wp: dict[str, Any]) -> list[NewEvent]:
         if wp["state"] == target.value:
@@ -237,7 +222,7 @@ def override(
 def cancel(ws: Workspace, store: Store, wp_id: str, reason: str | None, by: str) -> list[Event]:
     """Cancel a non-terminal WP; the reason is mandatory."""
     reason = _text(reason, "a cancel reason")
-    _require(ws, by, Capability.CANCEL)
+    require(ws, by, Capability.CANCEL)
 
     def build(wp: dict[str, Any]) -> list[NewEvent]:
         move = _move(wp, Trigger.CANCEL)
@@ -251,7 +236,7 @@ def veto(
 ) -> list[Event]:
     """Raise a veto (the gate will not admit while it stands) or lift it."""
     reason = _text(reason, "a veto reason")
-    _require(ws, by, Capability.VETO)
+    require(ws, by, Capability.VETO)
 
     def build(wp: dict[str, Any]) -> list[NewEvent]:
         if lift and not wp["vetoed"]:
@@ -267,7 +252,7 @@ def dismiss_advisory(
 ) -> list[Event]:
     """Dismiss an advisory, with a reason (needed before a serious one lets the gate admit)."""
     reason = _text(reason, "a dismissal reason")
-    _require(ws, by, Capability.DISMISS_ADVISORY)
+    require(ws, by, Capability.DISMISS_ADVISORY)
 
     def build(wp: dict[str, Any]) -> list[NewEvent]:
         events = store.events(wp_id)

@@ -146,6 +146,13 @@ def rev(root: Where, ref: str) -> str:
     ).strip()
 
 
+def tree_of(root: Where, commit: str) -> str:
+    """The tree object of `commit`."""
+    return run(
+        root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{commit}^{{tree}}"
+    ).strip()
+
+
 def top_level(path: Path) -> Path | None:
     """The top of the work tree `path` is in, or None if it is in none."""
     try:

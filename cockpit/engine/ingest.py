@@ -43,12 +43,7 @@ from cockpit.engine.entries import (
 from cockpit.engine.gate import Packet
 from cockpit.engine.lifecycle import REVIEW_TRIGGERS, IllegalTransition, Trigger, transition
 from cockpit.engine.workspace import Workspace
-from cockpit.engine.worktrees import (
-    WorktreeError,
-    admitted_tree,
-    check_admitted_unchanged,
-    merge_proof,
-)
+from cockpit.engine.worktrees import WorktreeError, acceptance_proof
 from cockpit.store import Event, NewEvent, Store
 from cockpit.store.projections import node_id
 
@@ -254,7 +249,7 @@ def plan_entry(parsed: ParsedEntry, config: Config, store: Store, root: Path | N
             )
     check_paths(entry)
     edges = _edges_and_refs(parsed, store)
-    proof = _merge_proof(parsed, wp, root, store, config)
+    proof = _acceptance(parsed, wp, root, store, config)
     if entry.kind in ASSIGNEE_KINDS:
         assert wp is not None
         if wp["assignee"] != entry.principal:
@@ -408,37 +403,22 @@ def standing_go(config: Config, store: Store, wp_id: str) -> NewEvent:
     return NewEvent("review_recorded", wp_id, booker, None, payload)
 
 
-def _merge_proof(
+def _acceptance(
     parsed: ParsedEntry,
     wp: dict[str, Any] | None,
     root: Path | None,
     store: Store,
     config: Config,
 ) -> dict[str, Any] | None:
-    """SPEC 6's merge proof for a review `accepted` with a `merge_sha` (bad_ref if the
-    commit is not in the target repo's checked-out branch)."""
+    """For a review `accepted`: the admitted work unchanged, and SPEC 6's merge proof of
+    its `merge_sha` (worktrees.acceptance_proof); bad_ref if either fails."""
     body = parsed.entry.body
     if not isinstance(body, ReviewBody) or body.verdict is not Verdict.ACCEPTED:
         return None
     if wp is None or root is None:
         return None
-    if wp["state"] == State.ACCEPTED and wp.get("target_repo"):
-        try:
-            check_admitted_unchanged(Workspace(root, config), store, wp)
-        except WorktreeError as exc:
-            raise _reject(RejectionCode.BAD_REF, str(exc), parsed) from None
-    if not body.merge_sha:
-        return None
-    if not wp.get("target_repo"):
-        raise _reject(
-            RejectionCode.BAD_REF,
-            f"merge_sha {body.merge_sha} cannot be proved: {wp['id']} has no target repo",
-            parsed,
-        )
     try:
-        repo = (root / str(wp["target_repo"])).resolve()
-        admitted = admitted_tree(store.events(wp["id"]))
-        return merge_proof(repo, body.merge_sha, wp["id"], admitted)
+        return acceptance_proof(Workspace(root, config), store, wp, body.merge_sha)
     except WorktreeError as exc:
         raise _reject(RejectionCode.BAD_REF, str(exc), parsed) from None
 

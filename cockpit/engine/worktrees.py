@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from cockpit.engine import gitops
+from cockpit.engine.domain import State
 from cockpit.engine.gitops import GitError
 from cockpit.engine.workspace import Workspace
 from cockpit.store import Event, Store
@@ -187,12 +188,20 @@ def provision(ws: Workspace, wp: dict[str, Any], base: str | None = None) -> Pro
         own = _own_git_dir(path)
     except GitError as exc:
         raise WorktreeError(f"git refused to make the worktree: {exc}") from None
+    return _provisioned(path, branch, base, repo, False, own)
+
+
+def _provisioned(
+    path: Path, branch: str, base: str, repo: Path, adopted: bool, own: Path
+) -> Provisioned:
+    """The record of a worktree made or adopted, with the target repo's replacement refs
+    and git directory as they are now (what later changes are measured against)."""
     return Provisioned(
         path,
         branch,
         base,
         repo,
-        False,
+        adopted,
         own,
         gitops.replace_refs(repo),
         gitops.git_dir_fingerprint(repo),
@@ -215,16 +224,7 @@ def _adopt(repo: Path, path: Path, branch: str, base: str) -> Provisioned:
     own = _own_git_dir(path)
     if own.parent != _git_dir(repo) / "worktrees":
         raise WorktreeError(f"{path} has its git directory outside {repo}")
-    return Provisioned(
-        path,
-        branch,
-        base,
-        repo,
-        True,
-        own,
-        gitops.replace_refs(repo),
-        gitops.git_dir_fingerprint(repo),
-    )
+    return _provisioned(path, branch, base, repo, True, own)
 
 
 @dataclass(frozen=True)
@@ -316,9 +316,7 @@ def merge_proof(
                 "merge_sha cannot be proved: the work package's branch is gone, so nothing "
                 "ties the merge to the work the gate admitted"
             )
-        tree = gitops.run(
-            repo, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{work}^{{tree}}"
-        ).strip()
+        tree = gitops.tree_of(repo, work)
         if tree != admitted:
             raise WorktreeError(
                 f"the work package's branch is at {work[:12]}, which is not the work the "
@@ -351,15 +349,7 @@ def check_admitted_unchanged(ws: Workspace, store: Store, wp: dict[str, Any]) ->
     is: the worktree's content is the admitted tree (nothing, not even a process the agent
     left behind, changed it since), and the branch `wp/<WP>` is where the gate saw it or
     holds exactly the admitted tree. Raises WorktreeError naming what changed."""
-    events = store.events(wp["id"])
-    verdict = next(
-        (
-            e
-            for e in reversed(events)
-            if e.type == "verify_completed" and e.payload.get("outcome") == "success"
-        ),
-        None,
-    )
+    verdict = _last_admission(store.events(wp["id"]))
     admitted = verdict.payload.get("worktree_tree") if verdict else None
     if verdict is None or not admitted or not wp.get("target_repo"):
         return
@@ -378,28 +368,46 @@ def check_admitted_unchanged(ws: Workspace, store: Store, wp: dict[str, Any]) ->
             now = branch_tip(repo, wp["id"])
             # A branch deleted after its merge has nothing left to check (a merge_sha, if
             # given, is still proved against the branch by merge_proof).
-            if now is not None and now != verdict.payload["branch_tip"]:
-                tree = gitops.run(
-                    repo, "rev-parse", "--verify", "--quiet", f"{now}^{{tree}}"
-                ).strip()
-                if tree != admitted:
-                    raise WorktreeError(
-                        f"the branch {branch_name(wp['id'])} moved since the gate admitted "
-                        f"{wp['id']} and does not hold the admitted tree {admitted}: commit "
-                        f"exactly the admitted content with {_recipe(wp['id'], admitted, now)}"
-                    )
+            moved = now is not None and now != verdict.payload["branch_tip"]
+            if now is not None and moved and gitops.tree_of(repo, now) != admitted:
+                raise WorktreeError(
+                    f"the branch {branch_name(wp['id'])} moved since the gate admitted "
+                    f"{wp['id']} and does not hold the admitted tree {admitted}: commit "
+                    f"exactly the admitted content with {_recipe(wp['id'], admitted, now)}"
+                )
     except GitError as exc:
         raise WorktreeError(f"the admitted work cannot be checked: {exc}") from None
 
 
-def admitted_tree(events: list[Event]) -> str | None:
-    """The worktree tree of the WP's last admitted verdict (None if the gate never
-    admitted a worktree)."""
-    for event in reversed(events):
-        if event.type == "verify_completed" and event.payload.get("outcome") == "success":
-            tree = event.payload.get("worktree_tree")
-            return str(tree) if tree else None
-    return None
+def _last_admission(events: list[Event]) -> Event | None:
+    """The WP's last `verify_completed` that admitted it (outcome success)."""
+    return next(
+        (
+            e
+            for e in reversed(events)
+            if e.type == "verify_completed" and e.payload.get("outcome") == "success"
+        ),
+        None,
+    )
+
+
+def acceptance_proof(
+    ws: Workspace, store: Store, wp: dict[str, Any], merge_sha: str | None
+) -> dict[str, Any] | None:
+    """What a review accepting the WP must show (the CLI's and a review entry's alike):
+    for a WP in `accepted`, that the admitted work is unchanged (check_admitted_unchanged);
+    with a `merge_sha`, its merge proof, which is returned. Raises WorktreeError."""
+    if wp["state"] == State.ACCEPTED:
+        check_admitted_unchanged(ws, store, wp)
+    if not merge_sha:
+        return None
+    if not wp.get("target_repo"):
+        raise WorktreeError(
+            f"merge_sha {merge_sha} cannot be proved: {wp['id']} has no target repo"
+        )
+    verdict = _last_admission(store.events(wp["id"]))
+    tree = verdict.payload.get("worktree_tree") if verdict else None
+    return merge_proof(target_repo_path(ws, wp), merge_sha, wp["id"], str(tree) if tree else None)
 
 
 def branch_tip(repo: Path, wp_id: str) -> str | None:
