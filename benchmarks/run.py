@@ -17,8 +17,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from cockpit.engine.scaffold import init_workspace
-from cockpit.engine.sweep import Sweeper
+from cockpit.engine.queue.sweep import Sweeper
+from cockpit.engine.workspace.scaffold import init_workspace
 from cockpit.store import NewEvent
 from cockpit.store import board as board_queries
 

@@ -23,12 +23,12 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.message import Message
 from textual.screen import Screen
 
-from cockpit.engine import actions
-from cockpit.engine.errors import CockpitError, RunnerLocked
-from cockpit.engine.lineage import summarize
-from cockpit.engine.runner import RunnerLock, sweep_and_verify
+from cockpit.engine.actions import human as actions
+from cockpit.engine.reports.lineage import summarize
+from cockpit.engine.runner.loop import RunnerLock, sweep_and_verify
 from cockpit.engine.text import literal
-from cockpit.engine.workspace import Workspace
+from cockpit.engine.workspace.layout import Workspace
+from cockpit.errors import CockpitError, RunnerLocked
 from cockpit.screens.keys import VIEWS, WP_ACTIONS, bindings
 from cockpit.store import Event, Store
 from cockpit.store.db import utc_now
@@ -506,9 +506,10 @@ class CockpitApp(App[None]):
         (refused up front in read-only mode or without the commission capability)."""
         if self.refuse_readonly():
             return
-        from cockpit.engine import actions, canon
-        from cockpit.engine.domain import Capability
-        from cockpit.engine.errors import Refused
+        from cockpit.domain import Capability
+        from cockpit.engine.actions import human as actions
+        from cockpit.engine.canon import candidates as canon
+        from cockpit.errors import Refused
         from cockpit.screens import modals
 
         ws, by = self.ws, self.principal

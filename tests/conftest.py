@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from cockpit.cli import main as cli_main
-from cockpit.engine.runner import RunnerLock, RunSummary, run_once, sweep_and_verify
-from cockpit.engine.scaffold import init_workspace
-from cockpit.engine.workspace import Workspace
+from cockpit.engine.runner.loop import RunnerLock, RunSummary, run_once, sweep_and_verify
+from cockpit.engine.workspace.layout import Workspace
+from cockpit.engine.workspace.scaffold import init_workspace
 from cockpit.store import Store
 
 # SPEC 7: the hashed event object has exactly these fields (written out here, independently

@@ -20,9 +20,9 @@ from conftest import SPEC_EVENT_FIELDS, Env, entry, t, work_package
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from cockpit.engine.runner import run_once
-from cockpit.engine.scaffold import init_workspace
-from cockpit.engine.workspace import Workspace
+from cockpit.engine.runner.loop import run_once
+from cockpit.engine.workspace.layout import Workspace
+from cockpit.engine.workspace.scaffold import init_workspace
 from cockpit.store import NewEvent, Store, canonical_json, verify_chain
 
 VERIFY_KEYS = {"ok", "events", "first_bad_seq", "reason"}

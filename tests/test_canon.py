@@ -18,7 +18,7 @@ import pytest
 from conftest import Env, clean_env, cockpit_cmd, entry
 from test_gate import OWNER, Flow, created, yaml_body
 
-from cockpit.engine import canon
+from cockpit.engine.canon import candidates as canon
 
 AUTHOR = OWNER  # agent:implementer-1, a worker: it may write candidates
 REVIEWER = "human:reviewer"  # may commission

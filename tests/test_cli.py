@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 from conftest import SPEC_EVENT_FIELDS, CliResult
 
-from cockpit.engine.runner import run_once
-from cockpit.engine.scaffold import init_workspace
-from cockpit.engine.workspace import Workspace
+from cockpit.engine.runner.loop import run_once
+from cockpit.engine.workspace.layout import Workspace
+from cockpit.engine.workspace.scaffold import init_workspace
 
 REPO = Path(__file__).resolve().parent.parent
 STATUS_KEYS = {
@@ -123,7 +123,7 @@ def test_engine_store_and_cli_modules_never_import_textual() -> None:
             for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
                 importlib.import_module(info.name)
         loaded = sorted(m for m in sys.modules if m.startswith("cockpit."))
-        assert "cockpit.engine.runner" in loaded and "cockpit.store.db" in loaded, loaded
+        assert "cockpit.engine.runner.loop" in loaded and "cockpit.store.db" in loaded, loaded
         print("textual" in sys.modules)
         """
     )

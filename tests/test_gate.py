@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from conftest import Env, entry
 
-from cockpit.engine.surfaces import glob_regex, matches
+from cockpit.engine.gate.surfaces import glob_regex, matches
 
 # SPEC 5's table, in its order (the order that names the blocking predicate).
 PREDICATES = [

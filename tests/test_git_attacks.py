@@ -35,7 +35,7 @@ from test_runner_agents import (
     wp_fields,
 )
 
-from cockpit.engine.worktrees import git_dir_changes
+from cockpit.engine.repo.worktrees import git_dir_changes
 
 SECRET = "secrets/key.txt"
 BASE_SECRET = "not a real key\n"  # what make_repo's base commit holds at SECRET

@@ -15,8 +15,8 @@ from conftest import Env, entry, t, work_package
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cockpit.engine.domain import Mode, State
-from cockpit.engine.lifecycle import (
+from cockpit.domain import Mode, State
+from cockpit.engine.lifecycle.transitions import (
     TABLE,
     IllegalTransition,
     Trigger,
@@ -24,8 +24,8 @@ from cockpit.engine.lifecycle import (
     override,
     transition,
 )
-from cockpit.engine.runner import run_once
-from cockpit.engine.scaffold import init_workspace
+from cockpit.engine.runner.loop import run_once
+from cockpit.engine.workspace.scaffold import init_workspace
 
 # -- SPEC 4, written out independently ----------------------------------------------------
 

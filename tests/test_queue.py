@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from conftest import Env, entry, t, work_package
 
-from cockpit.engine.sweep import Sweeper, SweepResult
-from cockpit.engine.workspace import Workspace
+from cockpit.engine.queue.sweep import Sweeper, SweepResult
+from cockpit.engine.workspace.layout import Workspace
 from cockpit.store import Store
 
 

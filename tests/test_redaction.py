@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cockpit.engine.redaction import SCANNER_VERSION, Hit, describe, redact, scan
+from cockpit.engine.canon.redaction import SCANNER_VERSION, Hit, describe, redact, scan
 
 _RNG = random.Random(6)
 _ALNUM = string.ascii_letters + string.digits
@@ -470,6 +470,6 @@ def test_scan_is_well_formed_on_any_text(text: str) -> None:
 
 
 def test_the_scanner_does_not_import_textual() -> None:
-    code = "import sys, cockpit.engine.redaction; print('textual' in sys.modules)"
+    code = "import sys, cockpit.engine.canon.redaction; print('textual' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False", result.stderr

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from conftest import Env, book_to_in_progress, entry, t, work_package
 
-from cockpit.engine.entries import MAX_ENTRY_BYTES
+from cockpit.engine.entries.models import MAX_ENTRY_BYTES
 
 COMPANION = "zz-companion.yaml"
 COMPANION_WP = "WP-OK"

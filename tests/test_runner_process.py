@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 from conftest import clean_env, cockpit_cmd, entry, work_package
 
-from cockpit.engine.scaffold import init_workspace
+from cockpit.engine.workspace.scaffold import init_workspace
 
 HANG_LIMIT_S = 20.0
 BASE_TIME = datetime(2026, 11, 21, 10, 0, 0, tzinfo=UTC)

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import click
 
-from cockpit.engine.errors import CockpitError
+from cockpit.errors import CockpitError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -57,7 +57,7 @@ def as_option(func: F) -> F:
 
 
 def _workspace_dir() -> Path:
-    from cockpit.engine.workspace import resolve_workspace
+    from cockpit.engine.workspace.layout import resolve_workspace
 
     ctx = click.get_current_context()
     return resolve_workspace(ctx.meta.get("cockpit.workspace"))
@@ -66,7 +66,7 @@ def _workspace_dir() -> Path:
 @contextmanager
 def opened() -> Iterator[tuple[Any, Any]]:
     """The resolved workspace and its open store."""
-    from cockpit.engine.workspace import Workspace
+    from cockpit.engine.workspace.layout import Workspace
 
     ws = Workspace.load(_workspace_dir())
     store = ws.open_store()
@@ -132,7 +132,7 @@ def cli(ctx: click.Context, as_principal: str | None, readonly: bool) -> int | N
     is not a terminal).
     """
     if ctx.invoked_subcommand is None:
-        from cockpit.engine.workspace import Workspace
+        from cockpit.engine.workspace.layout import Workspace
 
         open_tui(Workspace.load(_workspace_dir()), as_principal, readonly)
     return 0
@@ -140,7 +140,7 @@ def cli(ctx: click.Context, as_principal: str | None, readonly: bool) -> int | N
 
 def open_tui(ws: Any, as_principal: str | None, readonly: bool) -> None:
     """Run the Textual app on `ws`; without a terminal, print the plain board instead."""
-    from cockpit.engine.actions import resolve_principal
+    from cockpit.engine.actions.human import resolve_principal
 
     principal = resolve_principal(ws, as_principal)
     # textual-serve runs the app with pipes for stdio and names its web driver instead.
@@ -155,7 +155,8 @@ def open_tui(ws: Any, as_principal: str | None, readonly: bool) -> None:
 
 
 def _print_board(ws: Any, store: Any) -> None:
-    from cockpit.engine import board, queue
+    from cockpit.engine.queue import maildir as queue
+    from cockpit.engine.reports import board
 
     rows = board.board(store)
     where = f"--workspace {ws.root}"

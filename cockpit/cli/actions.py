@@ -22,7 +22,7 @@ from cockpit.cli import (
 
 
 def _act(as_json: bool, run: Callable[[Any, Any, str], list[Any]]) -> int:
-    from cockpit.engine.actions import resolve_principal
+    from cockpit.engine.actions.human import resolve_principal
 
     with opened() as (ws, store):
         principal = resolve_principal(ws, click.get_current_context().params.get("as_principal"))
@@ -45,7 +45,7 @@ def _act(as_json: bool, run: Callable[[Any, Any, str], list[Any]]) -> int:
 @json_option
 def dispatch_cmd(wp: str, to: str, as_principal: str | None, as_json: bool) -> int:
     """Dispatch a booked (or rolled-back) work package to an agent."""
-    from cockpit.engine import actions
+    from cockpit.engine.actions import human as actions
 
     return _act(as_json, lambda ws, store, by: actions.dispatch(ws, store, wp, to, by))
 
@@ -57,7 +57,7 @@ def dispatch_cmd(wp: str, to: str, as_principal: str | None, as_json: bool) -> i
 @json_option
 def verify_cmd(wp: str, as_principal: str | None, as_json: bool) -> int:
     """Run the verify gate now on a claimed work package."""
-    from cockpit.engine import actions
+    from cockpit.engine.actions import human as actions
 
     with opened() as (ws, store):
         principal = actions.resolve_principal(ws, as_principal)
@@ -96,7 +96,7 @@ def recover_cmd(
     as_json: bool,
 ) -> int:
     """File a recovery packet for a blocked or failed work package."""
-    from cockpit.engine import actions
+    from cockpit.engine.actions import human as actions
 
     return _act(
         as_json,
@@ -127,7 +127,7 @@ def review_cmd(
     as_json: bool,
 ) -> int:
     """Record a review verdict."""
-    from cockpit.engine import actions
+    from cockpit.engine.actions import human as actions
 
     return _act(
         as_json,
@@ -146,7 +146,7 @@ def override_cmd(
     wp: str, to: str, reason: str | None, as_principal: str | None, as_json: bool
 ) -> int:
     """Override the lifecycle (owner only; the WP stays marked overridden)."""
-    from cockpit.engine import actions
+    from cockpit.engine.actions import human as actions
 
     return _act(as_json, lambda ws, store, by: actions.override(ws, store, wp, to, reason, by))
 
@@ -159,7 +159,7 @@ def override_cmd(
 @json_option
 def cancel_cmd(wp: str, reason: str | None, as_principal: str | None, as_json: bool) -> int:
     """Cancel a work package that is not finished."""
-    from cockpit.engine import actions
+    from cockpit.engine.actions import human as actions
 
     return _act(as_json, lambda ws, store, by: actions.cancel(ws, store, wp, reason, by))
 
@@ -172,7 +172,7 @@ def cancel_cmd(wp: str, reason: str | None, as_principal: str | None, as_json: b
 @json_option
 def rollback_cmd(wp: str, reason: str | None, as_principal: str | None, as_json: bool) -> int:
     """Roll a failed work package back to its base commit (the failed work is kept)."""
-    from cockpit.engine import actions
+    from cockpit.engine.actions import human as actions
     from cockpit.engine.text import literal
 
     result: list[Any] = []
@@ -207,7 +207,7 @@ def veto_cmd(
     wp: str, reason: str | None, lift: bool, as_principal: str | None, as_json: bool
 ) -> int:
     """Raise (or lift) a veto: the gate admits nothing while it stands."""
-    from cockpit.engine import actions
+    from cockpit.engine.actions import human as actions
 
     return _act(as_json, lambda ws, store, by: actions.veto(ws, store, wp, reason, by, lift=lift))
 
@@ -223,7 +223,7 @@ def dismiss_cmd(
     wp: str, advisory: str, reason: str | None, as_principal: str | None, as_json: bool
 ) -> int:
     """Dismiss an advisory of the advisory verifier, with a reason."""
-    from cockpit.engine import actions
+    from cockpit.engine.actions import human as actions
 
     return _act(
         as_json, lambda ws, store, by: actions.dismiss_advisory(ws, store, wp, advisory, reason, by)

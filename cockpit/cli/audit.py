@@ -33,7 +33,7 @@ def audit_log(wp: str | None, as_json: bool) -> int:
     """Print the events (of one work package)."""
     with opened() as (_ws, store):
         if wp is not None and store.work_package(wp) is None and not store.events(wp):
-            from cockpit.engine.errors import NotFound
+            from cockpit.errors import NotFound
 
             raise NotFound(f"no events for work package {wp}")
         events = store.events(wp)
@@ -57,7 +57,7 @@ def audit_log(wp: str | None, as_json: bool) -> int:
 @json_option
 def audit_verify(as_json: bool) -> int:
     """Recompute the chain; exit 1 naming the first bad seq if it is broken."""
-    from cockpit.engine import audit as audit_ops
+    from cockpit.engine.reports import audit as audit_ops
 
     with opened() as (ws, store):
         report = audit_ops.verify(ws, store)
@@ -75,7 +75,7 @@ def audit_verify(as_json: bool) -> int:
 @json_option
 def audit_checkpoint(as_json: bool) -> int:
     """Write a checkpoint: chain size, head and RFC 6962 Merkle root."""
-    from cockpit.engine import audit as audit_ops
+    from cockpit.engine.reports import audit as audit_ops
 
     with opened() as (ws, store):
         document = audit_ops.checkpoint(ws, store)
@@ -94,7 +94,7 @@ def audit_checkpoint(as_json: bool) -> int:
 @json_option
 def replay(as_json: bool) -> int:
     """Rebuild every projection from the events and compare it with the live one."""
-    from cockpit.engine import audit as audit_ops
+    from cockpit.engine.reports import audit as audit_ops
 
     with opened() as (_ws, store):
         document = audit_ops.replay(store)
@@ -119,7 +119,7 @@ def replay(as_json: bool) -> int:
 @json_option
 def lineage(wp: str, as_json: bool) -> int:
     """Show the packet lineage of a work package."""
-    from cockpit.engine.lineage import lineage as build
+    from cockpit.engine.reports.lineage import lineage as build
     from cockpit.engine.text import literal
 
     with opened() as (_ws, store):
@@ -149,7 +149,7 @@ def lineage(wp: str, as_json: bool) -> int:
 @json_option
 def metrics(as_json: bool) -> int:
     """Denominator-aware accounting of the gate and the advisory verifier."""
-    from cockpit.engine.metrics import metrics as compute
+    from cockpit.engine.reports.metrics import metrics as compute
 
     with opened() as (_ws, store):
         document = compute(store)
@@ -161,7 +161,7 @@ def metrics(as_json: bool) -> int:
 
 
 def _metrics_table(document: dict[str, Any]) -> str:
-    from cockpit.engine.metrics import cell_text
+    from cockpit.engine.reports.metrics import cell_text
 
     rows: list[tuple[str, str]] = []
     for key, value in document.items():

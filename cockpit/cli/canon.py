@@ -29,7 +29,7 @@ from cockpit.cli import (
 @json_option
 def candidates_cmd(state: str | None, as_json: bool) -> int:
     """List candidate memory records (secrets are shown redacted)."""
-    from cockpit.engine.canon import candidate_json
+    from cockpit.engine.canon.candidates import candidate_json
 
     with opened() as (_ws, store):
         rows = [candidate_json(r) for r in store.candidates(state)]
@@ -74,8 +74,8 @@ def _last_gate(summary: dict[str, Any] | None) -> str:
 @json_option
 def commission_cmd(candidate: str, as_principal: str | None, as_json: bool) -> int:
     """Run the Canon Gate on a candidate and, if every check holds, make it canon."""
-    from cockpit.engine import canon
-    from cockpit.engine.actions import resolve_principal
+    from cockpit.engine.actions.human import resolve_principal
+    from cockpit.engine.canon import candidates as canon
     from cockpit.engine.text import literal
 
     with opened() as (ws, store):
@@ -107,7 +107,7 @@ def commission_cmd(candidate: str, as_principal: str | None, as_json: bool) -> i
 @json_option
 def canon_cmd(query: str | None, limit: int, as_json: bool) -> int:
     """Search canon (every word of QUERY must occur) and show each record's provenance."""
-    from cockpit.engine import canon
+    from cockpit.engine.canon import candidates as canon
     from cockpit.engine.text import literal
 
     with opened() as (_ws, store):

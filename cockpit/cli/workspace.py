@@ -28,7 +28,7 @@ from cockpit.cli import (
     warn,
     workspace_option,
 )
-from cockpit.engine.errors import InputError
+from cockpit.errors import InputError
 
 # -- workspace creation -----------------------------------------------------------------
 
@@ -39,7 +39,7 @@ from cockpit.engine.errors import InputError
 @click.option("--tenant", help="Tenant name for a new, empty workspace (default: default).")
 def init(directory: Path, demo: bool, tenant: str | None) -> int:
     """Create a workspace in DIRECTORY."""
-    from cockpit.engine.scaffold import init_workspace
+    from cockpit.engine.workspace.scaffold import init_workspace
 
     if demo and tenant:
         raise InputError("--tenant applies to an empty workspace; the demo's tenant is 'demo'")
@@ -69,9 +69,9 @@ def demo(directory: Path | None, fresh: bool) -> int:
     """
     import shutil
 
-    from cockpit.engine.runner import run_once
-    from cockpit.engine.scaffold import init_workspace
-    from cockpit.engine.workspace import Workspace
+    from cockpit.engine.runner.loop import run_once
+    from cockpit.engine.workspace.layout import Workspace
+    from cockpit.engine.workspace.scaffold import init_workspace
 
     target = (directory or default_demo_dir()).expanduser().resolve()
     marker = target / DEMO_MARKER
@@ -115,8 +115,8 @@ def serve(
 
     from textual_serve.server import Server
 
-    from cockpit.engine.actions import resolve_principal
-    from cockpit.engine.workspace import Workspace
+    from cockpit.engine.actions.human import resolve_principal
+    from cockpit.engine.workspace.layout import Workspace
 
     ws = Workspace.load(_workspace_dir())
     principal = resolve_principal(ws, as_principal)
@@ -139,8 +139,8 @@ def serve(
 @json_option
 def submit(files: tuple[Path, ...], as_json: bool) -> int:
     """Validate entry FILES, then place them into queue/new/."""
-    from cockpit.engine.submit import submit as submit_files
-    from cockpit.engine.workspace import Workspace
+    from cockpit.engine.queue.submit import submit as submit_files
+    from cockpit.engine.workspace.layout import Workspace
 
     ws = Workspace.load(_workspace_dir())
     missing = [str(f) for f in files if not f.exists() and not f.is_symlink()]
@@ -176,8 +176,8 @@ def submit(files: tuple[Path, ...], as_json: bool) -> int:
 @json_option
 def run(once: bool, mode: str | None, log_file: Path | None, as_json: bool) -> int:
     """Run the headless runner (ingest the queue; with --once, drain it and exit)."""
-    from cockpit.engine.domain import Mode
-    from cockpit.engine.runner import run_once
+    from cockpit.domain import Mode
+    from cockpit.engine.runner.loop import run_once
 
     chosen = Mode(mode) if mode else None
     if as_json and not once:
@@ -195,7 +195,7 @@ def run(once: bool, mode: str | None, log_file: Path | None, as_json: bool) -> i
             signal.signal(signal.SIGTERM, request_stop)
             signal.signal(signal.SIGINT, request_stop)
             if log_file is not None:
-                from cockpit.engine.runner import run_logged
+                from cockpit.engine.runner.loop import run_logged
 
                 with _open_log(log_file) as log:
                     summary = run_logged(ws, store, stop, chosen, log.write, once=True)
@@ -206,7 +206,7 @@ def run(once: bool, mode: str | None, log_file: Path | None, as_json: bool) -> i
             else:
                 _print_run_summary(summary)
             return 0
-        from cockpit.engine.runner import run_logged
+        from cockpit.engine.runner.loop import run_logged
 
         stop = threading.Event()
 
@@ -257,8 +257,8 @@ def _run_store(mode: Any) -> Iterator[tuple[Any, Any]]:
     import shutil
     import tempfile
 
-    from cockpit.engine.domain import Mode
-    from cockpit.engine.workspace import Workspace
+    from cockpit.domain import Mode
+    from cockpit.engine.workspace.layout import Workspace
     from cockpit.store import Store
 
     ws = Workspace.load(_workspace_dir())
@@ -337,7 +337,7 @@ def _print_run_summary(summary: Any) -> None:
 @json_option
 def status(wp: str | None, as_json: bool) -> int:
     """List work packages, or show one."""
-    from cockpit.engine import board
+    from cockpit.engine.reports import board
     from cockpit.engine.text import literal
 
     with opened() as (_ws, store):
@@ -377,7 +377,7 @@ def status(wp: str | None, as_json: bool) -> int:
 @json_option
 def rejected(as_json: bool) -> int:
     """List rejected entries with their reason codes."""
-    from cockpit.engine import board
+    from cockpit.engine.reports import board
 
     with opened() as (_ws, store):
         rows = board.rejected(store)

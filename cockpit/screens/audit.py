@@ -13,8 +13,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, ProgressBar, Static
 
 from cockpit.app import StoreChanged
-from cockpit.engine import audit
-from cockpit.engine.lineage import summarize
+from cockpit.engine.reports import audit
+from cockpit.engine.reports.lineage import summarize
 from cockpit.screens.status_bar import StatusBar
 from cockpit.screens.text import plain
 

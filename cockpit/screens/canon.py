@@ -18,8 +18,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from cockpit.app import StoreChanged
-from cockpit.engine import canon
-from cockpit.engine.errors import CockpitError
+from cockpit.engine.canon import candidates as canon
+from cockpit.errors import CockpitError
 from cockpit.screens.status_bar import StatusBar
 from cockpit.screens.text import STATUS_STYLES, plain
 

@@ -15,8 +15,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from cockpit.app import StoreChanged
-from cockpit.engine import metrics
-from cockpit.engine.metrics import cell_text
+from cockpit.engine.reports import metrics
+from cockpit.engine.reports.metrics import cell_text
 from cockpit.screens.status_bar import StatusBar
 from cockpit.screens.text import OUTCOME_STYLES
 

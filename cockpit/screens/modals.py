@@ -15,7 +15,7 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select, Static, Switch, TextArea
 
-from cockpit.engine.domain import Predicate, Verdict
+from cockpit.domain import Predicate, Verdict
 from cockpit.engine.text import literal
 from cockpit.screens.text import STATUS_STYLES, outcome, plain
 

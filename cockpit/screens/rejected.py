@@ -13,8 +13,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer
 
 from cockpit.app import StoreChanged
-from cockpit.engine import board
-from cockpit.engine.errors import CockpitError
+from cockpit.engine.reports import board
+from cockpit.errors import CockpitError
 from cockpit.screens.modals import TextModal
 from cockpit.screens.status_bar import StatusBar
 from cockpit.screens.text import plain

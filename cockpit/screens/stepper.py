@@ -17,7 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from cockpit.app import StoreChanged
-from cockpit.engine import lineage
+from cockpit.engine.reports import lineage
 from cockpit.engine.text import literal
 from cockpit.screens.modals import predicate_table
 from cockpit.screens.status_bar import StatusBar

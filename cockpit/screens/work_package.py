@@ -26,7 +26,7 @@ from textual.widgets import (
 )
 
 from cockpit.app import StoreChanged
-from cockpit.engine import board, lineage
+from cockpit.engine.reports import board, lineage
 from cockpit.engine.text import literal
 from cockpit.screens.keys import WP_ACTIONS, bindings
 from cockpit.screens.modals import predicate_table

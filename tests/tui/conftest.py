@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from cockpit.app import CockpitApp
-from cockpit.engine.runner import RunnerLock, sweep_and_verify
-from cockpit.engine.scaffold import init_workspace
-from cockpit.engine.workspace import Workspace
+from cockpit.engine.runner.loop import RunnerLock, sweep_and_verify
+from cockpit.engine.workspace.layout import Workspace
+from cockpit.engine.workspace.scaffold import init_workspace
 
 NOW = datetime(2026, 11, 22, 9, 0, 0, tzinfo=UTC)
 SIZE = (120, 40)

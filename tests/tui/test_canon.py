@@ -13,8 +13,8 @@ from textual.pilot import Pilot
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Label, Static
 
-from cockpit.engine import canon
-from cockpit.engine.workspace import Workspace
+from cockpit.engine.canon import candidates as canon
+from cockpit.engine.workspace.layout import Workspace
 from cockpit.screens import modals
 from cockpit.screens.board import BoardScreen
 from cockpit.screens.canon import CanonScreen

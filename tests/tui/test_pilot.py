@@ -15,8 +15,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, Select, Switch, TextArea
 
 from cockpit.app import CockpitApp
-from cockpit.engine.runner import RunnerLock, sweep_and_verify
-from cockpit.engine.workspace import Workspace
+from cockpit.engine.runner.loop import RunnerLock, sweep_and_verify
+from cockpit.engine.workspace.layout import Workspace
 from cockpit.screens import modals
 from cockpit.screens.audit import AuditScreen
 from cockpit.screens.board import BoardScreen

@@ -7,7 +7,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from cockpit.engine.workspace import Workspace
+from cockpit.engine.workspace.layout import Workspace
 from tui.conftest import make_app
 
 

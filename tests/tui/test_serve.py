@@ -10,7 +10,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from cockpit.engine.scaffold import init_workspace
+from cockpit.engine.workspace.scaffold import init_workspace
 
 
 def free_port() -> int:

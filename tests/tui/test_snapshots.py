@@ -8,8 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 from cockpit.app import CockpitApp
-from cockpit.engine.runner import RunnerLock
-from cockpit.engine.workspace import Workspace
+from cockpit.engine.runner.loop import RunnerLock
+from cockpit.engine.workspace.layout import Workspace
 from tui.conftest import SIZE
 
 Snap = Callable[..., bool]
@@ -160,7 +160,7 @@ def test_rollback_modal(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor)
     """Rollback on a failed WP: the dialog says what happens to the branch and asks why."""
 
     async def fail_then_rollback(pilot: object) -> None:
-        from cockpit.engine import actions
+        from cockpit.engine.actions import human as actions
 
         p: object = pilot
         app = p.app  # type: ignore[attr-defined]
@@ -185,7 +185,7 @@ def test_verify_result_modal(snap_compare: Snap, demo_ws: Workspace, app_for: Ap
     verify on a claimed WP set up by an override to claimed."""
 
     async def verify(pilot: object) -> None:
-        from cockpit.engine import actions
+        from cockpit.engine.actions import human as actions
 
         p: object = pilot
         app = p.app  # type: ignore[attr-defined]
@@ -199,7 +199,7 @@ def test_verify_result_modal(snap_compare: Snap, demo_ws: Workspace, app_for: Ap
 
 def test_board_on_a_small_terminal(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
     """80x24: tier and age give way; the overridden mark stays beside the state."""
-    from cockpit.engine import actions
+    from cockpit.engine.actions import human as actions
 
     with demo_ws.open_store() as store:
         actions.override(demo_ws, store, "WP-0003", "accepted", "merged by hand", "human:owner")
@@ -246,7 +246,7 @@ def test_canon_search(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -
     """CAND-0001 commissioned by human:reviewer, then found by a search, with provenance."""
 
     async def search(pilot: object) -> None:
-        from cockpit.engine import canon
+        from cockpit.engine.canon import candidates as canon
 
         p: object = pilot
         app = p.app  # type: ignore[attr-defined]

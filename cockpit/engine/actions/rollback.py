@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from cockpit.engine import gitops, worktrees
-from cockpit.engine.domain import Capability, State
-from cockpit.engine.errors import InputError, NotFound, Refused
-from cockpit.engine.lifecycle import Trigger, transition
-from cockpit.engine.verification import base_commit, run_command, validation_env
-from cockpit.engine.workspace import Workspace
-from cockpit.engine.worktrees import WorktreeError
+from cockpit.domain import Capability, State
+from cockpit.engine.gate.verification import base_commit, run_command, validation_env
+from cockpit.engine.lifecycle.transitions import Trigger, transition
+from cockpit.engine.repo import gitops, worktrees
+from cockpit.engine.repo.worktrees import WorktreeError
+from cockpit.engine.workspace.layout import Workspace
+from cockpit.errors import InputError, NotFound, Refused
 from cockpit.store import Event, NewEvent, Store
 
 

@@ -14,13 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from cockpit.engine import queue
-from cockpit.engine.agents import AgentCounts, Agents, wait_for_exit
-from cockpit.engine.domain import Mode, State
-from cockpit.engine.errors import CockpitError, RunnerLocked
-from cockpit.engine.sweep import LOG_LIMIT, Sweeper, SweepResult
-from cockpit.engine.verification import current_claim, run_gate, withholds
-from cockpit.engine.workspace import Workspace
+from cockpit.domain import Mode, State
+from cockpit.engine.gate.verification import current_claim, run_gate, withholds
+from cockpit.engine.queue import maildir as queue
+from cockpit.engine.queue.sweep import LOG_LIMIT, Sweeper, SweepResult
+from cockpit.engine.runner.agents import AgentCounts, Agents, wait_for_exit
+from cockpit.engine.workspace.layout import Workspace
+from cockpit.errors import CockpitError, RunnerLocked
 from cockpit.store import Event, Store
 from cockpit.store.db import format_ts, utc_now
 

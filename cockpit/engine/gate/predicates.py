@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from cockpit.engine.config import Config
-from cockpit.engine.domain import EvidenceClass, Predicate, Tier
-from cockpit.engine.surfaces import matches
+from cockpit.domain import EvidenceClass, Predicate, Tier
+from cockpit.engine.config.model import Config
+from cockpit.engine.gate.surfaces import matches
 
 
 class Status(StrEnum):

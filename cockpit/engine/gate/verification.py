@@ -23,11 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cockpit.engine import gitops, redaction, worktrees
-from cockpit.engine.advisory import advisory_id
-from cockpit.engine.domain import Capability, Mode, State
-from cockpit.engine.errors import NotFound, Refused
-from cockpit.engine.gate import (
+from cockpit.domain import Capability, Mode, State
+from cockpit.engine.canon import redaction
+from cockpit.engine.gate.advisory import advisory_id
+from cockpit.engine.gate.predicates import (
     CommandResult,
     Decision,
     GateInput,
@@ -36,8 +35,10 @@ from cockpit.engine.gate import (
     Packet,
     evaluate,
 )
-from cockpit.engine.lifecycle import Trigger, transition
-from cockpit.engine.workspace import Workspace
+from cockpit.engine.lifecycle.transitions import Trigger, transition
+from cockpit.engine.repo import gitops, worktrees
+from cockpit.engine.workspace.layout import Workspace
+from cockpit.errors import NotFound, Refused
 from cockpit.store import Event, NewEvent, Store
 
 # Directories of a workspace root that are Cockpit's own state, not the work product.

@@ -19,17 +19,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cockpit.engine import queue
-from cockpit.engine.domain import RejectionCode
-from cockpit.engine.entries import (
+from cockpit.domain import RejectionCode
+from cockpit.engine.entries.models import (
     MAX_ENTRY_BYTES,
     EntryRejected,
     ParsedEntry,
     parse_entry,
     sha256_hex,
 )
-from cockpit.engine.ingest import plan_entry
-from cockpit.engine.workspace import Workspace
+from cockpit.engine.ingest.pipeline import plan_entry
+from cockpit.engine.queue import maildir as queue
+from cockpit.engine.workspace.layout import Workspace
 from cockpit.store import Event, NewEvent, Store
 
 # Codes a half-written file can produce; a young file failing with them is retried.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from cockpit.engine.domain import TERMINAL_STATES, State
+from cockpit.domain import TERMINAL_STATES, State
 
 
 class Trigger(StrEnum):

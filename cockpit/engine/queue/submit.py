@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from cockpit.engine import queue
-from cockpit.engine.domain import RejectionCode
-from cockpit.engine.entries import MAX_ENTRY_BYTES, EntryRejected, ParsedEntry, parse_entry
-from cockpit.engine.ingest import check_static
-from cockpit.engine.workspace import Workspace
+from cockpit.domain import RejectionCode
+from cockpit.engine.entries.models import MAX_ENTRY_BYTES, EntryRejected, ParsedEntry, parse_entry
+from cockpit.engine.ingest.pipeline import check_static
+from cockpit.engine.queue import maildir as queue
+from cockpit.engine.workspace.layout import Workspace
 
 
 @dataclass(frozen=True)

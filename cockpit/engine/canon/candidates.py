@@ -15,12 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from cockpit.engine import redaction
-from cockpit.engine.config import Config
-from cockpit.engine.domain import Capability, State
-from cockpit.engine.errors import NotFound, Refused
-from cockpit.engine.evaluator import Evaluation, Evaluator, LexicalEvaluator, fts_query
-from cockpit.engine.workspace import Workspace
+from cockpit.domain import Capability, State
+from cockpit.engine.canon import redaction
+from cockpit.engine.canon.evaluator import Evaluation, Evaluator, LexicalEvaluator, fts_query
+from cockpit.engine.config.model import Config
+from cockpit.engine.workspace.layout import Workspace
+from cockpit.errors import NotFound, Refused
 from cockpit.store import Event, NewEvent, Store
 
 CHECKS = (

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from cockpit.engine.config import Config
-from cockpit.engine.domain import EvidenceClass, Tier
-from cockpit.engine.gate import Packet
+from cockpit.domain import EvidenceClass, Tier
+from cockpit.engine.config.model import Config
+from cockpit.engine.gate.predicates import Packet
 
 SAFE = "safe_to_proceed"
 RISKY = "risky"

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cockpit.engine import gitops
-from cockpit.engine.domain import State
-from cockpit.engine.gitops import GitError
-from cockpit.engine.workspace import Workspace
+from cockpit.domain import State
+from cockpit.engine.repo import gitops
+from cockpit.engine.repo.gitops import GitError
+from cockpit.engine.workspace.layout import Workspace
 from cockpit.store import Event, Store
 
 COCKPIT_IDENTITY = {

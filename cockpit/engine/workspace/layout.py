@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from cockpit.engine.config import CONFIG_FILE, Config, load_config
-from cockpit.engine.errors import WorkspaceNotFound
+from cockpit.engine.config.model import CONFIG_FILE, Config, load_config
+from cockpit.errors import WorkspaceNotFound
 from cockpit.store import Store
 from cockpit.store.db import Clock, utc_now
 

@@ -6,9 +6,9 @@ import shutil
 from importlib import resources
 from pathlib import Path
 
-from cockpit.engine.config import CONFIG_FILE
-from cockpit.engine.errors import InputError
-from cockpit.engine.workspace import Workspace
+from cockpit.engine.config.model import CONFIG_FILE
+from cockpit.errors import InputError
+from cockpit.engine.workspace.layout import Workspace
 
 DEFAULT_CONFIG = """\
 schema: cockpit.config/v1

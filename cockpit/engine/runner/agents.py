@@ -35,11 +35,12 @@ from typing import IO, Any
 
 import yaml
 
-from cockpit.engine import redaction, worktrees
-from cockpit.engine.domain import Mode, State
-from cockpit.engine.gitops import GitError
-from cockpit.engine.workspace import Workspace
-from cockpit.engine.worktrees import WorktreeError
+from cockpit.domain import Mode, State
+from cockpit.engine.canon import redaction
+from cockpit.engine.repo import worktrees
+from cockpit.engine.repo.gitops import GitError
+from cockpit.engine.repo.worktrees import WorktreeError
+from cockpit.engine.workspace.layout import Workspace
 from cockpit.store import Event, NewEvent, Store
 
 HANDOFF_SCHEMA = "cockpit.handoff/v1"

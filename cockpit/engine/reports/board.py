@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from cockpit.engine.errors import NotFound
-from cockpit.engine.workspace import Workspace
+from cockpit.engine.workspace.layout import Workspace
+from cockpit.errors import NotFound
 from cockpit.store import Store
 from cockpit.store.projections import problem_of
 

@@ -12,15 +12,20 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from cockpit.engine.domain import Capability, Mode, State, Verdict
-from cockpit.engine.errors import InputError, NotFound, Refused
-from cockpit.engine.ingest import answer_edges
-from cockpit.engine.lifecycle import REVIEW_TRIGGERS, IllegalTransition, Trigger, transition
-from cockpit.engine.lifecycle import override as lifecycle_override
-from cockpit.engine.rollback import rollback as rollback  # an action with its own module
-from cockpit.engine.verification import GateRun, run_gate
-from cockpit.engine.workspace import Workspace
-from cockpit.engine.worktrees import WorktreeError, acceptance_proof
+from cockpit.domain import Capability, Mode, State, Verdict
+from cockpit.engine.actions.rollback import rollback as rollback  # an action with its own module
+from cockpit.engine.gate.verification import GateRun, run_gate
+from cockpit.engine.ingest.pipeline import answer_edges
+from cockpit.engine.lifecycle.transitions import (
+    REVIEW_TRIGGERS,
+    IllegalTransition,
+    Trigger,
+    transition,
+)
+from cockpit.engine.lifecycle.transitions import override as lifecycle_override
+from cockpit.engine.repo.worktrees import WorktreeError, acceptance_proof
+from cockpit.engine.workspace.layout import Workspace
+from cockpit.errors import InputError, NotFound, Refused
 from cockpit.store import Event, NewEvent, Store
 
 

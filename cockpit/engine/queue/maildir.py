@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from cockpit.engine.workspace import Workspace
+from cockpit.engine.workspace.layout import Workspace
 
 YOUNG_SECONDS = 1.0
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from cockpit.engine.workspace import Workspace
+from cockpit.engine.workspace.layout import Workspace
 from cockpit.store import ChainReport, Store
 from cockpit.store.checkpoint import verify_against, write_checkpoint
 from cockpit.store.replay import replay as replay_projections

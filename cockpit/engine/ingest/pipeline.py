@@ -13,10 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cockpit.engine import redaction
-from cockpit.engine.advisory import assess
-from cockpit.engine.config import Config
-from cockpit.engine.domain import (
+from cockpit.domain import (
     KIND_CAPABILITIES,
     Capability,
     Kind,
@@ -24,7 +21,9 @@ from cockpit.engine.domain import (
     State,
     Verdict,
 )
-from cockpit.engine.entries import (
+from cockpit.engine.canon import redaction
+from cockpit.engine.config.model import Config
+from cockpit.engine.entries.models import (
     CandidateBody,
     ClaimBody,
     CommonGroundBody,
@@ -40,10 +39,16 @@ from cockpit.engine.entries import (
     entry_refs,
     parse_ref,
 )
-from cockpit.engine.gate import Packet
-from cockpit.engine.lifecycle import REVIEW_TRIGGERS, IllegalTransition, Trigger, transition
-from cockpit.engine.workspace import Workspace
-from cockpit.engine.worktrees import WorktreeError, acceptance_proof
+from cockpit.engine.gate.advisory import assess
+from cockpit.engine.gate.predicates import Packet
+from cockpit.engine.lifecycle.transitions import (
+    REVIEW_TRIGGERS,
+    IllegalTransition,
+    Trigger,
+    transition,
+)
+from cockpit.engine.repo.worktrees import WorktreeError, acceptance_proof
+from cockpit.engine.workspace.layout import Workspace
 from cockpit.store import Event, NewEvent, Store
 from cockpit.store.projections import node_id
 

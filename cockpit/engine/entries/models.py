@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from cockpit.engine.domain import (
+from cockpit.domain import (
     REF_PATTERN,
     DoneState,
     EvidenceClass,
@@ -26,7 +26,7 @@ from cockpit.engine.domain import (
     Verdict,
     is_valid_id,
 )
-from cockpit.engine.safe_yaml import UnsafeYaml, YamlSyntaxError, load_yaml
+from cockpit.engine.entries.safe_yaml import UnsafeYaml, YamlSyntaxError, load_yaml
 
 ENTRY_SCHEMA = "cockpit.entry/v1"
 RFC3339 = re.compile(

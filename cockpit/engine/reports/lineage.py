@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cockpit.engine.errors import NotFound
+from cockpit.errors import NotFound
 from cockpit.store import Store
 from cockpit.store.projections import node_id, problem_of
 

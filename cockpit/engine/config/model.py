@@ -10,9 +10,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from cockpit.engine.domain import Capability, EvidenceClass, Mode, Predicate, Tier
-from cockpit.engine.errors import ConfigError
-from cockpit.engine.safe_yaml import UnsafeYaml, YamlSyntaxError, load_yaml
+from cockpit.domain import Capability, EvidenceClass, Mode, Predicate, Tier
+from cockpit.engine.entries.safe_yaml import UnsafeYaml, YamlSyntaxError, load_yaml
+from cockpit.errors import ConfigError
 
 CONFIG_FILE = "cockpit.yaml"
 CONFIG_SCHEMA = "cockpit.config/v1"
