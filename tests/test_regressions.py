@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 from conftest import CliResult, Env, clean_env, cockpit_cmd, entry, t, work_package
-from test_gate import (
+from engine.gate.test_gate import (
     GOOD_EVIDENCE,
     Flow,
     admitted,

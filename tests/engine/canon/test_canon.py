@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 from conftest import Env, clean_env, cockpit_cmd, entry
-from test_gate import OWNER, Flow, created, yaml_body
 
 from cockpit.engine.canon import candidates as canon
+from engine.gate.test_gate import OWNER, Flow, created, yaml_body
 
 AUTHOR = OWNER  # agent:implementer-1, a worker: it may write candidates
 REVIEWER = "human:reviewer"  # may commission

@@ -19,8 +19,18 @@ from typing import Any
 
 import pytest
 from conftest import Env, clean_env, cockpit_cmd, entry, t
-from test_gate import Flow, commit_all, git, scoped_flow, stopped_on, verdicts, yaml_body
-from test_runner_agents import (
+
+from cockpit.engine.repo.worktrees import git_dir_changes
+from engine.gate.test_gate import (
+    Flow,
+    commit_all,
+    git,
+    scoped_flow,
+    stopped_on,
+    verdicts,
+    yaml_body,
+)
+from engine.runner.test_agents import (
     AGENT_PRELUDE,
     OWNER,
     OWNER_HUMAN,
@@ -34,8 +44,6 @@ from test_runner_agents import (
     worktree_of,
     wp_fields,
 )
-
-from cockpit.engine.repo.worktrees import git_dir_changes
 
 SECRET = "secrets/key.txt"
 BASE_SECRET = "not a real key\n"  # what make_repo's base commit holds at SECRET

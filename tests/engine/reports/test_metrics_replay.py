@@ -19,13 +19,13 @@ import pytest
 from conftest import CliResult, Env
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_gate import GOOD_EVIDENCE, Flow, admitted, set_runner, stopped_on
 
 from cockpit.engine.queue.sweep import Sweeper
 from cockpit.engine.runner.loop import run_once
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.engine.workspace.scaffold import init_workspace
 from cockpit.store import merkle
+from engine.gate.test_gate import GOOD_EVIDENCE, Flow, admitted, set_runner, stopped_on
 
 Cli = Callable[..., CliResult]
 

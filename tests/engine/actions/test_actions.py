@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 from conftest import Env
-from test_gate import (
+
+from engine.gate.test_gate import (
     GOOD_EVIDENCE,
     OWNER,
     Flow,

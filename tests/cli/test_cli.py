@@ -23,7 +23,7 @@ from cockpit.engine.runner.loop import run_once
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.engine.workspace.scaffold import init_workspace
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 STATUS_KEYS = {
     "id",
     "title",

@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 import yaml
 from conftest import Env, entry, t
-from test_gate import OWNER, Flow, commit_all, git, make_repo, yaml_body
 
 from cockpit.store import board as board_queries
+from engine.gate.test_gate import OWNER, Flow, commit_all, git, make_repo, yaml_body
 
 OWNER_HUMAN = "human:owner"
 AGENT_KEYS = (

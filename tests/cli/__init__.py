@@ -1,0 +1,1 @@
+"""CLI: workspace resolution, config validation, exit codes, the demo."""

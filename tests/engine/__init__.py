@@ -1,0 +1,1 @@
+"""Tests of the engine, one folder per plane (cockpit/engine/<plane>/)."""

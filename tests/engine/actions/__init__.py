@@ -1,0 +1,1 @@
+"""Actions: human actions, runner modes, rollback, lineage."""

@@ -1,0 +1,1 @@
+"""Canon: candidates, the Canon Gate, commissioning, redaction."""

@@ -1,0 +1,1 @@
+"""Entries: parsing, the entry models, safe YAML; hostile files."""

@@ -1,0 +1,1 @@
+"""Gate: the verify predicates, validation commands, advisory."""

@@ -1,0 +1,1 @@
+"""Ingest: the checks an entry passes (or the rejection code it gets)."""

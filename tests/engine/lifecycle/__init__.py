@@ -1,0 +1,1 @@
+"""Lifecycle: states, transitions, what ingest records."""

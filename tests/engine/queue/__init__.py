@@ -1,0 +1,1 @@
+"""Queue: Maildir discipline, the sweep, `cockpit submit`."""

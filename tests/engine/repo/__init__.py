@@ -1,0 +1,1 @@
+"""Repo: git operations and worktrees, and the git defences against agents."""

@@ -1,0 +1,1 @@
+"""Reports: metrics, replay, checkpoints, the audit report."""

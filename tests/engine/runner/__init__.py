@@ -1,0 +1,1 @@
+"""Runner: the loop, the lock, agents, real runner processes."""

@@ -1,0 +1,1 @@
+"""Store: the event log, the audit chain, the schema."""
