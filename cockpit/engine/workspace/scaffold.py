@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
 from cockpit.engine.config.model import CONFIG_FILE
-from cockpit.errors import InputError
 from cockpit.engine.workspace.layout import Workspace
+from cockpit.errors import ConfigError, InputError
 
 DEFAULT_CONFIG = """\
 schema: cockpit.config/v1
@@ -56,8 +57,23 @@ DEMO_DATE = "1795251600 +0000"  # 2026-11-21T09:00:00Z
 
 
 def demo_source() -> Path:
-    """The bundled demo workspace's source files (shipped inside the package)."""
-    return Path(str(resources.files("cockpit") / "demo"))
+    """The directory holding the demo workspace's files, wherever this install keeps them.
+
+    The repository has one copy of the demo: the top-level `workspace/` (SPEC's layout). A
+    built wheel carries it as package data, `cockpit/demo/` (pyproject.toml maps
+    `workspace` there when hatchling builds the wheel). A source checkout or an editable
+    install (`pip install -e .`) runs no such build step, so there the demo is the
+    `workspace/` beside the `cockpit` package. Raises ConfigError if neither is there.
+    """
+    package = Path(str(resources.files("cockpit")))
+    for candidate in (package / "demo", package.parent / "workspace"):
+        if (candidate / CONFIG_FILE).is_file():
+            return candidate
+    raise ConfigError(
+        f"this Cockpit install has no demo workspace: neither {package / 'demo'} (a wheel's "
+        f"package data) nor {package.parent / 'workspace'} (a source checkout) holds a "
+        f"{CONFIG_FILE}; reinstall Cockpit from a wheel or a full checkout"
+    )
 
 
 def init_workspace(directory: Path, *, demo: bool = False, tenant: str | None = None) -> Workspace:
@@ -74,7 +90,7 @@ def init_workspace(directory: Path, *, demo: bool = False, tenant: str | None = 
     directory.mkdir(parents=True, exist_ok=True)
     if demo:
         source = demo_source()
-        shutil.copytree(source, directory, dirs_exist_ok=True, ignore=_ignore_caches)
+        shutil.copytree(source, directory, dirs_exist_ok=True, ignore=_demo_ignore(source))
         make_demo_repo(directory / DEMO_PROJECT)
     else:
         (directory / CONFIG_FILE).write_text(
@@ -111,5 +127,16 @@ def make_demo_repo(path: Path) -> str:
     return str(commit.hexsha)
 
 
-def _ignore_caches(directory: str, names: list[str]) -> set[str]:
-    return {n for n in names if n in ("__pycache__", ".cockpit") or n.endswith(".pyc")}
+# What a copy of the demo leaves out: bytecode anywhere, and the runtime state (see
+# WORKSPACE_GITIGNORE) a `cockpit run --workspace workspace` may have left in the checkout.
+_RUNTIME_DIRS = (".cockpit", "handoffs", "worktrees")
+
+
+def _demo_ignore(source: Path) -> Callable[[str, list[str]], set[str]]:
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        skipped = {n for n in names if n == "__pycache__" or n.endswith(".pyc")}
+        if Path(directory) == source:
+            skipped.update(n for n in names if n in _RUNTIME_DIRS)
+        return skipped
+
+    return ignore
