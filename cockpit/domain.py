@@ -27,6 +27,56 @@ class State(StrEnum):
 
 
 TERMINAL_STATES = frozenset({State.COMPLETE, State.CANCELLED})
+# States in which the assignee's agent has work to do (a lane command is started).
+AGENT_STAGES = frozenset({State.DISPATCHED, State.IN_PROGRESS, State.RECOVERING})
+# States in which a WP's work is live: an agent or the gate may still act on it.
+LIVE_STATES = AGENT_STAGES | {
+    State.SCOPE_CONFIRMED,
+    State.CLAIMED,
+    State.VERIFYING,
+    State.BLOCKED,
+    State.FAILED,
+}
+# States in which a WP's worktree is (re)made; after that it is the owner's to remove.
+WORKTREE_STATES = frozenset(
+    {State.DISPATCHED, State.SCOPE_CONFIRMED, State.IN_PROGRESS, State.RECOVERING, State.CLAIMED}
+)
+# States that by themselves need a person: a failure to recover or roll back, a claim
+# waiting for the gate.
+ATTENTION_STATES = frozenset({State.FAILED, State.CLAIMED})
+
+
+class EventType(StrEnum):
+    """The audit log's event types (SPEC 7): the paper's names where it has them."""
+
+    TASK_CREATED = "task_created"
+    DISPATCHED = "dispatched"
+    WORKTREE_PROVISIONED = "worktree_provisioned"
+    WORKTREE_FAILED = "worktree_failed"
+    AGENT_STARTED = "agent_started"
+    AGENT_EXITED = "agent_exited"
+    AGENT_FAILED = "agent_failed"
+    SCOPE_CONFIRMED = "scope_confirmed"
+    REVIEW_RECORDED = "review_recorded"
+    COMMON_GROUND_UPDATED = "common_ground_updated"
+    CLAIM_PACKET_CREATED = "claim_packet_created"
+    EVIDENCE_PACKET_CREATED = "evidence_packet_created"
+    ADVISORY_ISSUED = "advisory_issued"
+    ADVISORY_DISMISSED = "advisory_dismissed"
+    VERIFY_STARTED = "verify_started"
+    VERIFY_COMPLETED = "verify_completed"
+    RECOVERY_PACKET_CREATED = "recovery_packet_created"
+    ROLLBACK_COMPLETED = "rollback_completed"
+    ROLLBACK_FAILED = "rollback_failed"
+    OVERRIDE_APPLIED = "override_applied"
+    TASK_COMPLETED = "task_completed"
+    TASK_CANCELLED = "task_cancelled"
+    VETO_CHANGED = "veto_changed"
+    CANDIDATE_CREATED = "candidate_created"
+    CANON_GATE_EVALUATED = "canon_gate_evaluated"
+    CANDIDATE_COMMISSIONED = "candidate_commissioned"
+    ENTRY_REJECTED = "entry_rejected"
+    CHECKPOINT_CREATED = "checkpoint_created"
 
 
 class Kind(StrEnum):

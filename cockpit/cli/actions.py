@@ -17,6 +17,7 @@ from cockpit.cli import (
     table,
     workspace_option,
 )
+from cockpit.domain import EventType
 
 # -- actions ---------------------------------------------------------------------------------
 
@@ -183,7 +184,7 @@ def rollback_cmd(wp: str, reason: str | None, as_principal: str | None, as_json:
 
     code = _act(as_json, run)
     [event] = result
-    if event.type == "rollback_failed":
+    if event.type == EventType.ROLLBACK_FAILED:
         import sys
 
         print(

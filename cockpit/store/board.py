@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from cockpit.store import projections
+from cockpit.store import attention, projections
 from cockpit.store.db import Store
 
 SORTS = {
@@ -46,7 +46,7 @@ class BoardFilter:
             clauses.append("assignee = ?")
             args.append(self.assignee)
         if self.attention:
-            clauses.append(projections.ATTENTION_SQL)
+            clauses.append(attention.ATTENTION_SQL)
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
 
 

@@ -8,9 +8,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+from cockpit.domain import EventType
 from cockpit.store import merkle
 from cockpit.store.audit import ChainReport
-from cockpit.store.db import NewEvent, Store
+from cockpit.store.db import Store
+from cockpit.store.events import NewEvent
 
 
 def _leaves(store: Store, size: int) -> list[bytes]:
@@ -36,7 +38,9 @@ def write_checkpoint(store: Store, directory: Path) -> dict[str, Any]:
         tmp.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
         os.replace(tmp, path)
         store.append(
-            NewEvent("checkpoint_created", None, None, None, {**document, "file": path.name})
+            NewEvent(
+                EventType.CHECKPOINT_CREATED, None, None, None, {**document, "file": path.name}
+            )
         )
     return {**document, "file": str(path)}
 

@@ -13,8 +13,6 @@ import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,66 +28,10 @@ from cockpit.store.audit import (
     leaf_hash,
     verify_chain,
 )
+from cockpit.store.events import Clock, Event, NewEvent, format_ts, utc_now
+from cockpit.store.schema import SCHEMA_VERSION, create_schema
 
-SCHEMA_VERSION = 3
 BUSY_TIMEOUT_MS = 10_000
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def format_ts(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-@dataclass(frozen=True)
-class NewEvent:
-    """An event to append; the store assigns seq, ids, parent, time and hashes."""
-
-    type: str
-    work_package: str | None
-    principal: str | None
-    entry_id: str | None = None
-    payload: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Event:
-    """One appended event as stored."""
-
-    seq: int
-    event_id: str
-    parent_seq: int | None
-    ts: str
-    type: str
-    work_package: str | None
-    principal: str | None
-    entry_id: str | None
-    payload: dict[str, Any]
-    leaf: str
-    chain: str
-
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> Event:
-        return cls(**{**row, "payload": json.loads(row["payload"])})
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "seq": self.seq,
-            "event_id": self.event_id,
-            "parent_seq": self.parent_seq,
-            "ts": self.ts,
-            "type": self.type,
-            "work_package": self.work_package,
-            "principal": self.principal,
-            "entry_id": self.entry_id,
-            "payload": self.payload,
-            "leaf": self.leaf,
-            "chain": self.chain,
-        }
 
 
 class Store:
@@ -422,43 +364,3 @@ def _decoded(row: dict[str, Any], columns: tuple[str, ...]) -> dict[str, Any]:
 
 # Stands in for a stored text that is not UTF-8: it can never match a recomputed hash.
 UNDECODABLE = "\ufffd<not UTF-8>"
-
-
-def create_schema(db: sqlite_utils.Database) -> None:
-    """Create the events table (append-only by trigger) and the projection tables."""
-    db.table("events").create(
-        {
-            "seq": int,
-            "event_id": str,
-            "parent_seq": int,
-            "ts": str,
-            "type": str,
-            "work_package": str,
-            "principal": str,
-            "entry_id": str,
-            "payload": str,
-            "leaf": str,
-            "chain": str,
-        },
-        pk="seq",
-        not_null={"event_id", "ts", "type", "payload", "leaf", "chain"},
-        if_not_exists=True,
-    )
-    db.table("events").create_index(["work_package", "seq"], if_not_exists=True)
-    db.table("events").create_index(["type"], if_not_exists=True)
-    db.execute(
-        "CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events "
-        "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: UPDATE refused'); END"
-    )
-    db.execute(
-        "CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events "
-        "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: DELETE refused'); END"
-    )
-    # INSERT OR REPLACE deletes without firing DELETE triggers: only a true append may insert.
-    db.execute(
-        "CREATE TRIGGER IF NOT EXISTS events_append_only BEFORE INSERT ON events "
-        "WHEN NEW.seq IS NOT (SELECT coalesce(max(seq), 0) + 1 FROM events) "
-        "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: only the next seq may be "
-        "inserted'); END"
-    )
-    projections.create_tables(db)

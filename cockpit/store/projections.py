@@ -9,143 +9,18 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    import sqlite_utils
+import sqlite_utils
 
-    from cockpit.store.db import Event
+from cockpit.domain import EventType
+from cockpit.store.events import Event
+from cockpit.store.schema import PROJECTION_TABLES, create_tables
 
 _JSON_COLUMNS_WP = ("labels", "body", "last_verify", "success_criteria")
 _JSON_COLUMNS_ENTRY = ("refs", "body")
 
 
-def create_tables(db: sqlite_utils.Database) -> None:
-    db.table("work_packages").create(
-        {
-            "id": str,
-            "title": str,
-            "objective": str,
-            "state": str,
-            "tier": str,
-            "lane": str,
-            "owner": str,
-            "accountable": str,
-            "assignee": str,
-            "labels": str,
-            "success_criteria": str,
-            "target_repo": str,
-            "base_ref": str,
-            "evidence_floor": str,
-            "overridden": int,
-            "vetoed": int,
-            "scope_declined": int,
-            "blocked_unowned": int,
-            "open_advisory": str,
-            "agent_problem": str,
-            "created": str,
-            "booked_seq": int,
-            "last_seq": int,
-            "updated_ts": str,
-            "body": str,
-            "last_verify": str,
-        },
-        pk="id",
-        not_null={"state", "title"},
-        defaults={"overridden": 0, "vetoed": 0, "scope_declined": 0, "blocked_unowned": 0},
-        if_not_exists=True,
-    )
-    if "agent_problem" not in db.table("work_packages").columns_dict:  # a store from 0.1
-        db.table("work_packages").add_column("agent_problem", str)
-    db.table("work_packages").create_index(["state"], if_not_exists=True)
-    db.table("entries").create(
-        {
-            "id": str,
-            "kind": str,
-            "work_package": str,
-            "principal": str,
-            "sha256": str,
-            "file": str,
-            "created": str,
-            "seq": int,
-            "refs": str,
-            "body": str,
-            "raw": str,
-        },
-        pk="id",
-        not_null={"kind", "sha256", "seq"},
-        if_not_exists=True,
-    )
-    db.table("entries").create_index(["work_package", "seq"], if_not_exists=True)
-    db.table("edges").create(
-        {"from_id": str, "to_id": str, "rel": str, "work_package": str, "seq": int},
-        pk=("from_id", "to_id", "rel"),
-        if_not_exists=True,
-    )
-    db.table("edges").create_index(["work_package"], if_not_exists=True)
-    db.table("rejections").create(
-        {
-            "seq": int,
-            "file": str,
-            "original_file": str,
-            "entry_id": str,
-            "work_package": str,
-            "code": str,
-            "message": str,
-            "sha256": str,
-            "ts": str,
-        },
-        pk="seq",
-        if_not_exists=True,
-    )
-    db.table("rejections").create_index(["original_file", "sha256"], if_not_exists=True)
-    db.table("candidates").create(
-        {
-            "id": str,
-            "work_package": str,
-            "principal": str,
-            "record": str,  # as stored: secrets replaced by [REDACTED:kind]
-            "record_sha256": str,
-            "source": str,
-            "policy_version": int,
-            "evidence": str,
-            "tenant": str,
-            "redaction": str,
-            "state": str,  # candidate | commissioned
-            "canon_id": str,
-            "last_gate": str,
-            "seq": int,
-            "created": str,
-        },
-        pk="id",
-        not_null={"record", "state", "seq"},
-        if_not_exists=True,
-    )
-    db.table("candidates").create_index(["work_package"], if_not_exists=True)
-    db.table("canon").create(
-        {
-            "id": str,
-            "candidate": str,
-            "work_package": str,
-            "record": str,
-            "record_sha256": str,
-            "author": str,
-            "commissioned_by": str,
-            "seq": int,
-            "ts": str,
-            "provenance": str,
-        },
-        pk="id",
-        not_null={"record", "record_sha256", "seq"},
-        if_not_exists=True,
-    )
-    db.table("canon").create_index(["record_sha256"], if_not_exists=True)
-    if not db.table("canon").detect_fts():
-        # Full-text search over canon records (FTS5, kept in step by triggers).
-        db.table("canon").enable_fts(["record"], fts_version="FTS5", create_triggers=True)
-
-
-PROJECTION_TABLES = ("work_packages", "entries", "edges", "rejections", "candidates", "canon")
 _JSON_COLUMNS_CANDIDATE = ("evidence", "redaction", "last_gate")
 
 
@@ -275,22 +150,22 @@ def _record_edges(conn: sqlite3.Connection, event: Event) -> None:
 def apply(conn: sqlite3.Connection, event: Event) -> None:
     """Apply one event to the projection tables (inside the caller's transaction)."""
     payload = event.payload
-    if event.type == "task_created":
+    if event.type == EventType.TASK_CREATED:
         _book(conn, event)
-    if "entry" in payload and event.type != "entry_rejected":
+    if "entry" in payload and event.type != EventType.ENTRY_REJECTED:
         _record_entry(conn, event)
     if "edges" in payload:
         _record_edges(conn, event)
-    if event.type == "candidate_created":
+    if event.type == EventType.CANDIDATE_CREATED:
         _record_candidate(conn, event)
-    elif event.type == "canon_gate_evaluated":
+    elif event.type == EventType.CANON_GATE_EVALUATED:
         conn.execute(
             "UPDATE candidates SET last_gate = ? WHERE id = ?",
             (json.dumps(payload.get("summary")), payload["candidate"]),
         )
-    elif event.type == "candidate_commissioned":
+    elif event.type == EventType.CANDIDATE_COMMISSIONED:
         _commission(conn, event)
-    if event.type == "entry_rejected":
+    if event.type == EventType.ENTRY_REJECTED:
         conn.execute(
             "INSERT INTO rejections (seq, file, original_file, entry_id, work_package, code, "
             "message, sha256, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -314,37 +189,41 @@ def apply(conn: sqlite3.Connection, event: Event) -> None:
     transition = payload.get("transition")
     if transition is not None:
         updates["state"] = transition["to"]
-    if event.type == "dispatched":
+    if event.type == EventType.DISPATCHED:
         updates["assignee"] = (
             payload["entry"]["body"]["to"] if "entry" in payload else payload["to"]
         )
         updates["scope_declined"] = 0
-    elif event.type == "scope_confirmed":
+    elif event.type == EventType.SCOPE_CONFIRMED:
         updates["scope_declined"] = 0 if payload.get("confirmed", True) else 1
-    elif event.type == "override_applied":
+    elif event.type == EventType.OVERRIDE_APPLIED:
         updates["overridden"] = 1
-    elif event.type == "veto_changed":
+    elif event.type == EventType.VETO_CHANGED:
         updates["vetoed"] = 1 if payload.get("active") else 0
-    elif event.type == "verify_completed":
+    elif event.type == EventType.VERIFY_COMPLETED:
         updates["last_verify"] = json.dumps(payload.get("summary"))
         updates["blocked_unowned"] = 1 if payload.get("outcome") == "blocked" else 0
-    elif event.type == "recovery_packet_created":
+    elif event.type == EventType.RECOVERY_PACKET_CREATED:
         updates["blocked_unowned"] = 0
-    elif event.type == "claim_packet_created":
+    elif event.type == EventType.CLAIM_PACKET_CREATED:
         updates["open_advisory"] = None
-    elif event.type == "advisory_issued" and payload.get("severity") == "serious":
+    elif event.type == EventType.ADVISORY_ISSUED and payload.get("severity") == "serious":
         updates["open_advisory"] = payload["id"]
-    elif event.type == "advisory_dismissed":
+    elif event.type == EventType.ADVISORY_DISMISSED:
         conn.execute(
             "UPDATE work_packages SET open_advisory = NULL WHERE id = ? AND open_advisory = ?",
             (wp, payload.get("advisory")),
         )
-    if event.type in ("agent_exited", "worktree_failed", "agent_failed"):
+    if event.type in (EventType.AGENT_EXITED, EventType.WORKTREE_FAILED, EventType.AGENT_FAILED):
         # Only while the work is live: a late `lost` must not flag a WP that moved on.
         state = conn.execute("SELECT state FROM work_packages WHERE id = ?", (wp,)).fetchone()
-        live = _AGENT_STAGES if event.type == "agent_exited" else _LIVE_STATES
+        live = _AGENT_STAGES if event.type == EventType.AGENT_EXITED else _LIVE_STATES
         updates["agent_problem"] = agent_problem(event) if state and state[0] in live else None
-    elif event.type == "agent_started" or transition is not None or _from_assignee(conn, event):
+    elif (
+        event.type == EventType.AGENT_STARTED
+        or transition is not None
+        or _from_assignee(conn, event)
+    ):
         updates["agent_problem"] = None  # the work moved on, or the agent returned an entry
     assignments = ", ".join(f"{column} = ?" for column in updates)
     conn.execute(f"UPDATE work_packages SET {assignments} WHERE id = ?", (*updates.values(), wp))
@@ -370,9 +249,9 @@ _LIVE_STATES = (*_AGENT_STAGES, "scope_confirmed", "claimed", "verifying", "bloc
 
 def problem_of(event_type: str, payload: dict[str, Any]) -> str | None:
     """`agent_problem` of an `agent_exited`, `agent_failed` or `worktree_failed` payload."""
-    if event_type == "worktree_failed":
+    if event_type == EventType.WORKTREE_FAILED:
         return f"its worktree could not be made: {payload.get('error')}"
-    if event_type == "agent_failed":
+    if event_type == EventType.AGENT_FAILED:
         return f"the runner could not work on it: {payload.get('error')}"
     if payload.get("timed_out"):
         return f"its agent timed out after {payload.get('timeout_s')} s"
@@ -430,13 +309,3 @@ def decode_entry(row: dict[str, Any]) -> dict[str, Any]:
         if row.get(column) is not None:
             row[column] = json.loads(row[column])
     return row
-
-
-# A WP needs a person when it is failed, waits for the gate, is blocked with no recovery
-# owner, had its scope declined, or carries an untreated serious advisory.
-ATTENTION_SQL = (
-    "(state IN ('failed', 'claimed') OR (state = 'blocked' AND blocked_unowned = 1) "
-    "OR scope_declined = 1 OR (agent_problem IS NOT NULL AND state NOT IN ('complete', "
-    "'cancelled')) OR (open_advisory IS NOT NULL AND state NOT IN ('complete', "
-    "'cancelled')))"
-)

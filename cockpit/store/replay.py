@@ -12,8 +12,9 @@ from typing import Any
 
 import sqlite_utils
 
-from cockpit.store import projections
-from cockpit.store.db import Event, Store
+from cockpit.store import projections, schema
+from cockpit.store.db import Store
+from cockpit.store.events import Event
 
 _KEYS = {
     "work_packages": "id",
@@ -28,7 +29,7 @@ _KEYS = {
 def projection_digest(conn: sqlite3.Connection) -> str:
     """SHA-256 over every projection table's rows in key order (canonical JSON)."""
     digest = hashlib.sha256()
-    for table in projections.PROJECTION_TABLES:
+    for table in schema.PROJECTION_TABLES:
         digest.update(table.encode() + b"\x00")
         cursor = conn.execute(f"SELECT * FROM {table} ORDER BY {_KEYS[table]}")
         names = [d[0] for d in cursor.description]
@@ -47,7 +48,7 @@ def replay(store: Store) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="cockpit-replay-") as scratch:
         conn = sqlite3.connect(str(Path(scratch) / "replay.db"), isolation_level=None)
         try:
-            projections.create_tables(sqlite_utils.Database(conn))
+            schema.create_tables(sqlite_utils.Database(conn))
             conn.execute("BEGIN")
             for event in events:
                 projections.apply(conn, event)

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from cockpit.domain import Capability, Mode, State, Verdict
+from cockpit.domain import Capability, EventType, Mode, State, Verdict
 from cockpit.engine.actions.rollback import rollback as rollback  # an action with its own module
 from cockpit.engine.gate.verification import GateRun, run_gate
 from cockpit.engine.ingest.pipeline import answer_edges
@@ -113,7 +113,7 @@ def dispatch(ws: Workspace, store: Store, wp_id: str, to: str, by: str) -> list[
         if to not in eligible_assignees(ws, wp):
             raise Refused(f"{to} does not serve lane {wp['lane']!r} of {wp_id}")
         move = _move(wp, Trigger.DISPATCH)
-        return [NewEvent("dispatched", wp_id, by, None, {"to": to, "transition": move})]
+        return [NewEvent(EventType.DISPATCHED, wp_id, by, None, {"to": to, "transition": move})]
 
     return _act(ws, store, wp_id, build)
 
@@ -145,7 +145,7 @@ def recover(
             "transition": move,
             "edges": edges,
         }
-        return [NewEvent("recovery_packet_created", wp_id, by, None, payload)]
+        return [NewEvent(EventType.RECOVERY_PACKET_CREATED, wp_id, by, None, payload)]
 
     return _act(ws, store, wp_id, build)
 
@@ -183,17 +183,17 @@ def review(
                 payload["merge_proof"] = proof
         trigger = REVIEW_TRIGGERS.get(chosen.value)
         if trigger is None:
-            return [NewEvent("review_recorded", wp_id, by, None, payload)]
+            return [NewEvent(EventType.REVIEW_RECORDED, wp_id, by, None, payload)]
         move = _move(wp, trigger)
         if trigger is Trigger.REVIEW_ACCEPTED:
             return [
-                NewEvent("review_recorded", wp_id, by, None, payload),
-                NewEvent("task_completed", wp_id, by, None, {"transition": move}),
+                NewEvent(EventType.REVIEW_RECORDED, wp_id, by, None, payload),
+                NewEvent(EventType.TASK_COMPLETED, wp_id, by, None, {"transition": move}),
             ]
         payload["transition"] = move
         if trigger is Trigger.REVIEW_REJECTED:
             payload["rollback_requested"] = True
-        return [NewEvent("review_recorded", wp_id, by, None, payload)]
+        return [NewEvent(EventType.REVIEW_RECORDED, wp_id, by, None, payload)]
 
     return _act(ws, store, wp_id, build)
 
@@ -219,7 +219,7 @@ def override(
             raise Refused(f"{wp_id} is already {target.value}; an override must change the state")
         move = {"from": wp["state"], "to": lifecycle_override(State(wp["state"]), target).value}
         payload = {"reason": reason, "transition": move}
-        return [NewEvent("override_applied", wp_id, by, None, payload)]
+        return [NewEvent(EventType.OVERRIDE_APPLIED, wp_id, by, None, payload)]
 
     return _act(ws, store, wp_id, build)
 
@@ -231,7 +231,11 @@ def cancel(ws: Workspace, store: Store, wp_id: str, reason: str | None, by: str)
 
     def build(wp: dict[str, Any]) -> list[NewEvent]:
         move = _move(wp, Trigger.CANCEL)
-        return [NewEvent("task_cancelled", wp_id, by, None, {"reason": reason, "transition": move})]
+        return [
+            NewEvent(
+                EventType.TASK_CANCELLED, wp_id, by, None, {"reason": reason, "transition": move}
+            )
+        ]
 
     return _act(ws, store, wp_id, build)
 
@@ -247,7 +251,7 @@ def veto(
         if lift and not wp["vetoed"]:
             raise Refused(f"{wp_id} has no active veto to lift")
         payload = {"active": not lift, "reason": reason}
-        return [NewEvent("veto_changed", wp_id, by, None, payload)]
+        return [NewEvent(EventType.VETO_CHANGED, wp_id, by, None, payload)]
 
     return _act(ws, store, wp_id, build)
 
@@ -262,12 +266,15 @@ def dismiss_advisory(
     def build(wp: dict[str, Any]) -> list[NewEvent]:
         events = store.events(wp_id)
         issued = [
-            e for e in events if e.type == "advisory_issued" and e.payload.get("id") == advisory
+            e
+            for e in events
+            if e.type == EventType.ADVISORY_ISSUED and e.payload.get("id") == advisory
         ]
         if not issued:
             raise NotFound(f"{wp_id} has no advisory {advisory}")
         if any(
-            e.type == "advisory_dismissed" and e.payload.get("advisory") == advisory for e in events
+            e.type == EventType.ADVISORY_DISMISSED and e.payload.get("advisory") == advisory
+            for e in events
         ):
             raise Refused(f"advisory {advisory} has already been dismissed")
         payload = {
@@ -278,7 +285,7 @@ def dismiss_advisory(
                 {"from": "@self", "to": f"advisory_issued@{issued[-1].seq}", "rel": "dismisses"}
             ],
         }
-        return [NewEvent("advisory_dismissed", wp_id, by, None, payload)]
+        return [NewEvent(EventType.ADVISORY_DISMISSED, wp_id, by, None, payload)]
 
     return _act(ws, store, wp_id, build)
 
@@ -312,8 +319,10 @@ def eligible_assignees(ws: Workspace, wp: dict[str, Any]) -> list[str]:
 def open_advisories(store: Store, wp_id: str) -> list[dict[str, Any]]:
     """The WP's advisories that have not been dismissed, newest first."""
     events = store.events(wp_id)
-    dismissed = {e.payload.get("advisory") for e in events if e.type == "advisory_dismissed"}
-    issued = [e.payload for e in events if e.type == "advisory_issued"]
+    dismissed = {
+        e.payload.get("advisory") for e in events if e.type == EventType.ADVISORY_DISMISSED
+    }
+    issued = [e.payload for e in events if e.type == EventType.ADVISORY_ISSUED]
     return [a for a in reversed(issued) if a.get("id") not in dismissed]
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cockpit.domain import Capability, State
+from cockpit.domain import Capability, EventType, State
 from cockpit.engine.gate.verification import base_commit, run_command, validation_env
 from cockpit.engine.lifecycle.transitions import Trigger, transition
 from cockpit.engine.repo import gitops, worktrees
@@ -27,8 +27,8 @@ from cockpit.store import Event, NewEvent, Store
 
 def _agent_running(store: Store, wp_id: str) -> bool:
     events = store.events(wp_id)
-    ended = {e.payload.get("launch") for e in events if e.type == "agent_exited"}
-    return any(e.type == "agent_started" and e.seq not in ended for e in events)
+    ended = {e.payload.get("launch") for e in events if e.type == EventType.AGENT_EXITED}
+    return any(e.type == EventType.AGENT_STARTED and e.seq not in ended for e in events)
 
 
 def rollback(ws: Workspace, store: Store, wp_id: str, reason: str | None, by: str) -> list[Event]:
@@ -106,8 +106,8 @@ def rollback(ws: Workspace, store: Store, wp_id: str, reason: str | None, by: st
         if ok:
             target = transition(State.FAILED, Trigger.ROLLBACK)
             payload["transition"] = {"from": State.FAILED.value, "to": target.value}
-            event = store.append(NewEvent("rollback_completed", wp_id, by, None, payload))
+            event = store.append(NewEvent(EventType.ROLLBACK_COMPLETED, wp_id, by, None, payload))
         else:
             payload["error"] = detail
-            event = store.append(NewEvent("rollback_failed", wp_id, by, None, payload))
+            event = store.append(NewEvent(EventType.ROLLBACK_FAILED, wp_id, by, None, payload))
     return [event]

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from cockpit.domain import Capability, State
+from cockpit.domain import Capability, EventType, State
 from cockpit.engine.canon import redaction
 from cockpit.engine.canon.evaluator import Evaluation, Evaluator, LexicalEvaluator, fts_query
 from cockpit.engine.config.model import Config
@@ -291,7 +291,7 @@ def commission(
         events = [
             store.append(
                 NewEvent(
-                    "canon_gate_evaluated",
+                    EventType.CANON_GATE_EVALUATED,
                     candidate["work_package"],
                     by,
                     None,
@@ -310,7 +310,7 @@ def commission(
             events.append(
                 store.append(
                     NewEvent(
-                        "candidate_commissioned",
+                        EventType.CANDIDATE_COMMISSIONED,
                         candidate["work_package"],
                         by,
                         None,
@@ -345,7 +345,7 @@ def provenance(
     wp = store.work_package(wp_id) or {}
     verdicts = [
         e
-        for e in store.find_events(work_package=wp_id, types=("verify_completed",))
+        for e in store.find_events(work_package=wp_id, types=(EventType.VERIFY_COMPLETED,))
         if e.payload.get("outcome") == "success"
     ]
     verify = verdicts[-1] if verdicts else None

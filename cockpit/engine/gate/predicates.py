@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from cockpit.domain import EvidenceClass, Predicate, Tier
+from cockpit.domain import EventType, EvidenceClass, Predicate, Tier
 from cockpit.engine.config.model import Config
 from cockpit.engine.gate.surfaces import matches
 
@@ -293,13 +293,14 @@ def _blocked_verifies(g: GateInput) -> list[HistoryItem]:
     return [
         h
         for h in g.history
-        if h.type == "verify_completed" and h.payload.get("outcome") == "blocked"
+        if h.type == EventType.VERIFY_COMPLETED and h.payload.get("outcome") == "blocked"
     ]
 
 
 def _resolves_block(item: HistoryItem) -> bool:
-    return item.type == "recovery_packet_created" or (
-        item.type == "review_recorded" and item.payload.get("verdict") == "revision_required"
+    return item.type == EventType.RECOVERY_PACKET_CREATED or (
+        item.type == EventType.REVIEW_RECORDED
+        and item.payload.get("verdict") == "revision_required"
     )
 
 
@@ -324,7 +325,7 @@ def escalation_path(g: GateInput) -> Result:
         return no("no claim to precede")
     for h in g.history:
         if (
-            h.type == "review_recorded"
+            h.type == EventType.REVIEW_RECORDED
             and h.payload.get("verdict") == "diagnostic"
             and h.seq < g.claim.seq
         ):
@@ -335,11 +336,13 @@ def escalation_path(g: GateInput) -> Result:
 def advisories_treated(g: GateInput) -> Result:
     if g.claim is None:
         return na("no claim, so no advisory")
-    dismissed = {h.payload.get("advisory") for h in g.history if h.type == "advisory_dismissed"}
+    dismissed = {
+        h.payload.get("advisory") for h in g.history if h.type == EventType.ADVISORY_DISMISSED
+    }
     open_serious = [
         h.payload["id"]
         for h in g.history
-        if h.type == "advisory_issued"
+        if h.type == EventType.ADVISORY_ISSUED
         and h.payload.get("claim") == g.claim.id
         and h.payload.get("severity") == "serious"
         and h.payload["id"] not in dismissed
@@ -353,7 +356,7 @@ def advisories_treated(g: GateInput) -> Result:
 
 
 def no_active_recovery(g: GateInput) -> Result:
-    recoveries = [h for h in g.history if h.type == "recovery_packet_created"]
+    recoveries = [h for h in g.history if h.type == EventType.RECOVERY_PACKET_CREATED]
     if not recoveries:
         return ok("no recovery packet was filed")
     last = recoveries[-1]
@@ -367,7 +370,7 @@ def no_veto(g: GateInput) -> Result:
         reasons = [
             h.payload.get("reason")
             for h in g.history
-            if h.type == "veto_changed" and h.payload.get("active")
+            if h.type == EventType.VETO_CHANGED and h.payload.get("active")
         ]
         return no(f"vetoed: {reasons[-1]}" if reasons else "an active veto stands")
     return ok("no active veto")

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cockpit.domain import Capability, Mode, State
+from cockpit.domain import Capability, EventType, Mode, State
 from cockpit.engine.canon import redaction
 from cockpit.engine.gate.advisory import advisory_id
 from cockpit.engine.gate.predicates import (
@@ -51,7 +51,7 @@ def history(store: Store, wp_id: str) -> list[HistoryItem]:
     items = []
     for event in store.events(wp_id):
         payload = dict(event.payload)
-        if event.type == "review_recorded" and "verdict" not in payload:
+        if event.type == EventType.REVIEW_RECORDED and "verdict" not in payload:
             payload["verdict"] = payload.get("entry", {}).get("body", {}).get("verdict")
         items.append(HistoryItem(event.seq, event.type, payload))
     return items
@@ -403,7 +403,7 @@ def run_gate(
         verifying = transition(State.CLAIMED, Trigger.VERIFY_START)
         started_event = store.append(
             NewEvent(
-                "verify_started",
+                EventType.VERIFY_STARTED,
                 wp_id,
                 verifier,
                 None,
@@ -417,7 +417,7 @@ def run_gate(
         target = transition(verifying, _OUTCOME_TRIGGERS[decision.outcome])
         completed = store.append(
             NewEvent(
-                "verify_completed",
+                EventType.VERIFY_COMPLETED,
                 wp_id,
                 verifier,
                 None,

@@ -16,6 +16,7 @@ from typing import Any
 from cockpit.domain import (
     KIND_CAPABILITIES,
     Capability,
+    EventType,
     Kind,
     RejectionCode,
     State,
@@ -56,17 +57,17 @@ from cockpit.store.projections import node_id
 ADVISORY_PRINCIPAL = "cockpit:advisory"
 
 # The event type each kind's entry is recorded as (SPEC 7 names).
-EVENT_TYPES: dict[Kind, str] = {
-    Kind.WORK_PACKAGE: "task_created",
-    Kind.COMMON_GROUND: "common_ground_updated",
-    Kind.DISPATCH: "dispatched",
-    Kind.SCOPE_CONFIRMATION: "scope_confirmed",
-    Kind.REVIEW: "review_recorded",
-    Kind.CLAIM: "claim_packet_created",
-    Kind.EVIDENCE: "evidence_packet_created",
-    Kind.RECOVERY: "recovery_packet_created",
-    Kind.CANDIDATE: "candidate_created",
-    Kind.VETO: "veto_changed",
+EVENT_TYPES: dict[Kind, EventType] = {
+    Kind.WORK_PACKAGE: EventType.TASK_CREATED,
+    Kind.COMMON_GROUND: EventType.COMMON_GROUND_UPDATED,
+    Kind.DISPATCH: EventType.DISPATCHED,
+    Kind.SCOPE_CONFIRMATION: EventType.SCOPE_CONFIRMED,
+    Kind.REVIEW: EventType.REVIEW_RECORDED,
+    Kind.CLAIM: EventType.CLAIM_PACKET_CREATED,
+    Kind.EVIDENCE: EventType.EVIDENCE_PACKET_CREATED,
+    Kind.RECOVERY: EventType.RECOVERY_PACKET_CREATED,
+    Kind.CANDIDATE: EventType.CANDIDATE_CREATED,
+    Kind.VETO: EventType.VETO_CHANGED,
 }
 
 # Kinds whose author must be the principal the WP is dispatched to.
@@ -327,7 +328,7 @@ def plan_entry(parsed: ParsedEntry, config: Config, store: Store, root: Path | N
         events.append(main)
         events.append(
             NewEvent(
-                "task_completed",
+                EventType.TASK_COMPLETED,
                 wp_id,
                 entry.principal,
                 entry.id,
@@ -392,7 +393,7 @@ def candidate_payload(
 def standing_go(config: Config, store: Store, wp_id: str) -> NewEvent:
     """The owner's go given in advance for the WP's lane (`lanes.<lane>.standing_go`):
     recorded as a review verdict `go` in the name of the principal who booked the WP."""
-    booked = store.find_events(work_package=wp_id, types=("task_created",))
+    booked = store.find_events(work_package=wp_id, types=(EventType.TASK_CREATED,))
     booker = booked[0].principal if booked else config.operator
     move = {
         "from": State.SCOPE_CONFIRMED.value,
@@ -405,7 +406,7 @@ def standing_go(config: Config, store: Store, wp_id: str) -> NewEvent:
         "policy_version": config.policy.version,
         "transition": move,
     }
-    return NewEvent("review_recorded", wp_id, booker, None, payload)
+    return NewEvent(EventType.REVIEW_RECORDED, wp_id, booker, None, payload)
 
 
 def _acceptance(
@@ -432,9 +433,13 @@ def answer_edges(wp_events: list[Event], node: str, is_claim: bool) -> list[dict
     """Edges SPEC 8 asks for beyond refs: a recovery points at the blocked (or failed)
     verify it answers; a new claim points at the recovery filed since the previous claim."""
     if is_claim:
-        last_claim = max((e.seq for e in wp_events if e.type == "claim_packet_created"), default=0)
+        last_claim = max(
+            (e.seq for e in wp_events if e.type == EventType.CLAIM_PACKET_CREATED), default=0
+        )
         recoveries = [
-            e for e in wp_events if e.type == "recovery_packet_created" and e.seq > last_claim
+            e
+            for e in wp_events
+            if e.type == EventType.RECOVERY_PACKET_CREATED and e.seq > last_claim
         ]
         return (
             [{"from": node, "to": node_id(recoveries[-1]), "rel": "answers"}] if recoveries else []
@@ -442,7 +447,8 @@ def answer_edges(wp_events: list[Event], node: str, is_claim: bool) -> list[dict
     verifies = [
         e
         for e in wp_events
-        if e.type == "verify_completed" and e.payload.get("outcome") in ("blocked", "failed")
+        if e.type == EventType.VERIFY_COMPLETED
+        and e.payload.get("outcome") in ("blocked", "failed")
     ]
     return [{"from": node, "to": node_id(verifies[-1]), "rel": "recovers"}] if verifies else []
 
@@ -470,4 +476,4 @@ def _advisory_event(
     advisory = assess(claim, packets, wp, config)
     payload = advisory.to_payload()
     payload["edges"] = [{"from": "@self", "to": claim.id, "rel": "advises"}]
-    return NewEvent("advisory_issued", wp["id"], ADVISORY_PRINCIPAL, None, payload)
+    return NewEvent(EventType.ADVISORY_ISSUED, wp["id"], ADVISORY_PRINCIPAL, None, payload)

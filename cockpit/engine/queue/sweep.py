@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cockpit.domain import RejectionCode
+from cockpit.domain import EventType, RejectionCode
 from cockpit.engine.entries.models import (
     MAX_ENTRY_BYTES,
     EntryRejected,
@@ -348,7 +348,7 @@ class Sweeper:
             payload["claimed_principal"] = parsed.entry.principal
         with self._transaction():
             event = self.store.append(
-                NewEvent("entry_rejected", work_package, None, entry_id, payload)
+                NewEvent(EventType.ENTRY_REJECTED, work_package, None, entry_id, payload)
             )
         if not self.dry_run:
             reason = {"code": error.code.value, "message": error.message, "entry_id": entry_id}

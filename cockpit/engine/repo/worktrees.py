@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cockpit.domain import State
+from cockpit.domain import EventType, State
 from cockpit.engine.repo import gitops
 from cockpit.engine.repo.gitops import GitError
 from cockpit.engine.workspace.layout import Workspace
@@ -78,14 +78,14 @@ def _shown(ws: Workspace, path: Path) -> str:
 
 def recorded_base(store: Store, wp_id: str) -> str | None:
     """The base commit recorded when the WP's worktree was made, if it was."""
-    events = store.find_events(work_package=wp_id, types=("worktree_provisioned",))
+    events = store.find_events(work_package=wp_id, types=(EventType.WORKTREE_PROVISIONED,))
     return str(events[-1].payload["base_commit"]) if events else None
 
 
 def planted_replace_refs(store: Store, tree: gitops.Where, wp_id: str) -> dict[str, str]:
     """Replacement refs in the target repo that were not there, as they are, when the WP's
     worktree was first made: an agent's doing (see gitops.replace_refs)."""
-    made = store.find_events(work_package=wp_id, types=("worktree_provisioned",))
+    made = store.find_events(work_package=wp_id, types=(EventType.WORKTREE_PROVISIONED,))
     before = (made[0].payload.get("replace_refs") or {}) if made else {}
     return {ref: obj for ref, obj in gitops.replace_refs(tree).items() if before.get(ref) != obj}
 
@@ -94,13 +94,13 @@ def git_dir_changes(store: Store, tree: gitops.Where, wp_id: str) -> list[str]:
     """Files of the target repo's shared git directory (config, hooks, info/, object
     alternates and grafts) changed since the WP's worktree was first made: the owner's
     own git would run or honour them. Empty if the provisioning recorded none."""
-    made = store.find_events(work_package=wp_id, types=("worktree_provisioned",))
+    made = store.find_events(work_package=wp_id, types=(EventType.WORKTREE_PROVISIONED,))
     if not made or "git_dir_files" not in made[0].payload:
         return []
     before = made[0].payload["git_dir_files"] or {}
     # A completed rollback reported the changes to a human and took the directory as it
     # then was for the new baseline (the owner may have made them: a hook, a setting).
-    for event in store.find_events(work_package=wp_id, types=("rollback_completed",)):
+    for event in store.find_events(work_package=wp_id, types=(EventType.ROLLBACK_COMPLETED,)):
         if "git_dir_files" in event.payload:
             before = event.payload["git_dir_files"] or {}
     return gitops.fingerprint_changes(before, gitops.git_dir_fingerprint(tree))
@@ -136,7 +136,9 @@ def open_worktree(ws: Workspace, store: Store, wp: dict[str, Any]) -> gitops.Wor
         raise WorktreeError(f"the worktree {path} is a symbolic link, not the worktree made for it")
     if not path.is_dir():
         raise WorktreeError(f"the worktree {path} does not exist")
-    made = store.find_events(work_package=wp["id"], types=("worktree_provisioned",), limit=1)
+    made = store.find_events(
+        work_package=wp["id"], types=(EventType.WORKTREE_PROVISIONED,), limit=1
+    )
     recorded = made[-1].payload.get("git_dir") if made else None
     if recorded is None:  # made by hand (or before git dirs were recorded): git's own view
         try:
@@ -385,7 +387,7 @@ def _last_admission(events: list[Event]) -> Event | None:
         (
             e
             for e in reversed(events)
-            if e.type == "verify_completed" and e.payload.get("outcome") == "success"
+            if e.type == EventType.VERIFY_COMPLETED and e.payload.get("outcome") == "success"
         ),
         None,
     )

@@ -6,9 +6,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from cockpit.domain import EventType
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.errors import NotFound
-from cockpit.store import Store
+from cockpit.store import Store, attention
 from cockpit.store.projections import problem_of
 
 LAST_VERIFY_KEYS = ("outcome", "acceptance_status", "blocking_predicate", "blocked_reason_class")
@@ -75,7 +76,7 @@ def work_package_status(store: Store, wp_id: str) -> dict[str, Any]:
 
 
 def _worktree(store: Store, wp_id: str) -> dict[str, Any] | None:
-    made = store.find_events(work_package=wp_id, types=("worktree_provisioned",), limit=1)
+    made = store.find_events(work_package=wp_id, types=(EventType.WORKTREE_PROVISIONED,), limit=1)
     if not made:
         return None
     payload = made[-1].payload
@@ -84,12 +85,18 @@ def _worktree(store: Store, wp_id: str) -> dict[str, Any] | None:
 
 def _agent(store: Store, wp_id: str) -> dict[str, Any] | None:
     """The WP's latest agent run: running, or how it ended."""
-    events = store.find_events(work_package=wp_id, types=("agent_started", "agent_exited"))
-    starts = [e for e in events if e.type == "agent_started"]
+    events = store.find_events(
+        work_package=wp_id, types=(EventType.AGENT_STARTED, EventType.AGENT_EXITED)
+    )
+    starts = [e for e in events if e.type == EventType.AGENT_STARTED]
     if not starts:
         return None
     last = starts[-1]
-    ended = [e for e in events if e.type == "agent_exited" and e.payload.get("launch") == last.seq]
+    ended = [
+        e
+        for e in events
+        if e.type == EventType.AGENT_EXITED and e.payload.get("launch") == last.seq
+    ]
     result: dict[str, Any] = {
         "principal": last.principal,
         "attempt": last.payload.get("attempt"),
@@ -103,7 +110,7 @@ def _agent(store: Store, wp_id: str) -> dict[str, Any] | None:
         result.update(
             exit_code=payload.get("exit_code"),
             timed_out=bool(payload.get("timed_out")),
-            problem=problem_of("agent_exited", payload),
+            problem=problem_of(EventType.AGENT_EXITED, payload),
             ended=ended[-1].ts,
         )
     return result
@@ -127,22 +134,8 @@ def rejected(store: Store) -> list[dict[str, Any]]:
 
 def triage(row: dict[str, Any]) -> list[str]:
     """Why this WP needs a person's attention now (empty when it does not); the same rule
-    as the board's needs-attention view (projections.ATTENTION_SQL)."""
-    reasons: list[str] = []
-    state = row["state"]
-    if state == "blocked" and row["blocked_unowned"]:
-        reasons.append("blocked without a recovery owner")
-    if state == "failed":
-        reasons.append("failed: needs a recovery or a rollback")
-    if state == "claimed":
-        reasons.append("claim waiting for the gate")
-    if row["scope_declined"]:
-        reasons.append("the agent did not confirm the scope")
-    if row.get("agent_problem") and state not in ("complete", "cancelled"):
-        reasons.append(str(row["agent_problem"]))
-    if row.get("open_advisory") and state not in ("complete", "cancelled"):
-        reasons.append(f"serious advisory {row['open_advisory']} is untreated")
-    return reasons
+    as the board's needs-attention view (cockpit.store.attention)."""
+    return attention.reasons(row)
 
 
 MAX_RAW_BYTES = 1024 * 1024

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from cockpit.domain import EventType
 from cockpit.errors import NotFound
 from cockpit.store import Store
 from cockpit.store.projections import node_id, problem_of
 
 # Events that are steps of a decision rather than packets; verify_started is folded into
 # its verify_completed.
-_SKIP = frozenset({"verify_started"})
+_SKIP = frozenset({EventType.VERIFY_STARTED})
 
 
 def lineage(store: Store, wp_id: str) -> dict[str, Any]:
@@ -37,10 +38,10 @@ def lineage(store: Store, wp_id: str) -> dict[str, Any]:
         }
         if "entry" in event.payload:
             item["sha256"] = event.payload["sha256"]
-        if event.type == "verify_completed":
+        if event.type == EventType.VERIFY_COMPLETED:
             item["outcome"] = event.payload.get("outcome")
             item["blocking_predicate"] = event.payload.get("blocking_predicate")
-        if event.type == "advisory_issued":
+        if event.type == EventType.ADVISORY_ISSUED:
             item["prediction"] = event.payload.get("prediction")
             item["severity"] = event.payload.get("severity")
         transition = event.payload.get("transition")
@@ -86,7 +87,7 @@ def steps(store: Store, wp_id: str) -> list[dict[str, Any]]:
                 "sha256": event.payload["sha256"],
                 "raw": event.payload.get("raw", ""),
             }
-        if event.type == "verify_completed":
+        if event.type == EventType.VERIFY_COMPLETED:
             step["predicates"] = event.payload.get("predicates")
         out.append(step)
     return out
@@ -95,40 +96,40 @@ def steps(store: Store, wp_id: str) -> list[dict[str, Any]]:
 def summarize(event_type: str, payload: dict[str, Any]) -> str:
     """One line saying what the event decided, from its payload."""
     match event_type:
-        case "verify_completed":
+        case EventType.VERIFY_COMPLETED:
             blocking = payload.get("blocking_predicate")
             return f"{payload.get('outcome')}" + (f" on {blocking}" if blocking else "")
-        case "advisory_issued":
+        case EventType.ADVISORY_ISSUED:
             return f"{payload.get('prediction')} ({payload.get('severity')})"
-        case "advisory_dismissed":
+        case EventType.ADVISORY_DISMISSED:
             return f"dismissed {payload.get('advisory')}: {payload.get('reason')}"
-        case "override_applied" | "task_cancelled":
+        case EventType.OVERRIDE_APPLIED | EventType.TASK_CANCELLED:
             return f"reason: {payload.get('reason')}"
-        case "veto_changed":
+        case EventType.VETO_CHANGED:
             verb = "raised" if payload.get("active") else "lifted"
             return f"veto {verb}: {payload.get('reason')}"
-        case "recovery_packet_created":
+        case EventType.RECOVERY_PACKET_CREATED:
             return f"owner {payload.get('recovery_owner')}: {payload.get('next_action')}"
-        case "review_recorded":
+        case EventType.REVIEW_RECORDED:
             return f"verdict {payload.get('verdict')}"
-        case "dispatched":
+        case EventType.DISPATCHED:
             return f"to {payload.get('to')}"
-        case "entry_rejected":
+        case EventType.ENTRY_REJECTED:
             return f"{payload.get('code')}: {payload.get('message')}"
-        case "worktree_provisioned":
+        case EventType.WORKTREE_PROVISIONED:
             return f"{payload.get('branch')} from {str(payload.get('base_commit'))[:12]}"
-        case "worktree_failed":
+        case EventType.WORKTREE_FAILED:
             return str(payload.get("error"))
-        case "agent_started":
+        case EventType.AGENT_STARTED:
             return f"attempt {payload.get('attempt')}, next gate {payload.get('next_gate')}"
-        case "agent_exited":
-            return problem_of("agent_exited", payload) or f"exit {payload.get('exit_code')}"
-        case "rollback_completed":
+        case EventType.AGENT_EXITED:
+            return problem_of(EventType.AGENT_EXITED, payload) or f"exit {payload.get('exit_code')}"
+        case EventType.ROLLBACK_COMPLETED:
             kept = payload.get("failed_ref")
             return f"reason: {payload.get('reason')}" + (
                 f"; failed work kept on {kept}" if kept else ""
             )
-        case "rollback_failed":
+        case EventType.ROLLBACK_FAILED:
             return f"{payload.get('error')}"
         case _:
             return ""

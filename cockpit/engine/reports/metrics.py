@@ -10,6 +10,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
+from cockpit.domain import EventType
 from cockpit.store import Event, Store
 
 _ADMITTED = frozenset({"accepted", "complete"})
@@ -46,7 +47,7 @@ def percentile(values: list[int], p: int) -> int | None:
 
 def compute(events: list[Event], states: dict[str, str], tiers: dict[str, str]) -> dict[str, Any]:
     """The SPEC 8 metrics document from the events, the WPs' current states and tiers."""
-    verifies = [e for e in events if e.type == "verify_completed"]
+    verifies = [e for e in events if e.type == EventType.VERIFY_COMPLETED]
     outcomes = Counter(e.payload.get("outcome") for e in verifies)
     known = sum(n for o, n in outcomes.items() if o)
     rows = {
@@ -58,14 +59,15 @@ def compute(events: list[Event], states: dict[str, str], tiers: dict[str, str]) 
         "skipped": outcomes["skipped"],
         "missing_outcome": len(verifies) - known,
     }
-    claimed_wps = {e.work_package for e in events if e.type == "claim_packet_created"}
+    claimed_wps = {e.work_package for e in events if e.type == EventType.CLAIM_PACKET_CREATED}
     verified_wps = {e.work_package for e in verifies}
     complete = {wp for wp, state in states.items() if state == "complete"}
     success_wps = {e.work_package for e in verifies if e.payload.get("outcome") == "success"}
     overridden = {
         e.work_package
         for e in events
-        if e.type == "override_applied" and e.payload.get("transition", {}).get("to") in _ADMITTED
+        if e.type == EventType.OVERRIDE_APPLIED
+        and e.payload.get("transition", {}).get("to") in _ADMITTED
     }
     blocked = [e for e in verifies if e.payload.get("outcome") == "blocked"]
     return {
@@ -104,7 +106,7 @@ def _advisory(events: list[Event], verifies: list[Event]) -> dict[str, dict[str,
     pairs = [
         (e.payload["prediction"], decisions[e.payload["claim"]].payload["outcome"])
         for e in events
-        if e.type == "advisory_issued" and e.payload.get("claim") in decisions
+        if e.type == EventType.ADVISORY_ISSUED and e.payload.get("claim") in decisions
     ]
     withheld = ("blocked", "failed")
     agree = sum(1 for p, o in pairs if (p == "safe_to_proceed") == (o == "success"))
@@ -124,7 +126,7 @@ def _latency(events: list[Event], verifies: list[Event]) -> dict[str, int | None
     latencies = [
         _ms(e.ts, decisions[e.entry_id].ts)
         for e in events
-        if e.type == "claim_packet_created" and e.entry_id in decisions
+        if e.type == EventType.CLAIM_PACKET_CREATED and e.entry_id in decisions
     ]
     return {
         "p50": percentile(latencies, 50),
@@ -146,6 +148,6 @@ def metrics(store: Store) -> dict[str, Any]:
 def outcomes_by_day(store: Store) -> list[tuple[str, dict[str, int]]]:
     """Verify outcomes per UTC day (for the chart), oldest first."""
     days: dict[str, Counter[str]] = {}
-    for event in store.find_events(types=("verify_completed",), limit=1_000_000):
+    for event in store.find_events(types=(EventType.VERIFY_COMPLETED,), limit=1_000_000):
         days.setdefault(event.ts[:10], Counter())[str(event.payload.get("outcome"))] += 1
     return [(day, dict(counts)) for day, counts in sorted(days.items())]

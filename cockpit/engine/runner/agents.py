@@ -35,7 +35,7 @@ from typing import IO, Any
 
 import yaml
 
-from cockpit.domain import Mode, State
+from cockpit.domain import EventType, Mode, State
 from cockpit.engine.canon import redaction
 from cockpit.engine.repo import worktrees
 from cockpit.engine.repo.gitops import GitError
@@ -137,7 +137,7 @@ def handoff_document(ws: Workspace, store: Store, wp: dict[str, Any]) -> dict[st
         "next_gate": gate,
         "instructions": instructions,
     }
-    dispatches = [e for e in events if e.type == "dispatched"]
+    dispatches = [e for e in events if e.type == EventType.DISPATCHED]
     if dispatches:
         entry_body = (dispatches[-1].payload.get("entry") or {}).get("body") or {}
         document["dispatch"] = {
@@ -146,7 +146,7 @@ def handoff_document(ws: Workspace, store: Store, wp: dict[str, Any]) -> dict[st
             "next_gate": entry_body.get("next_gate"),
         }
     if wp.get("target_repo"):
-        provisioned = [e for e in events if e.type == "worktree_provisioned"]
+        provisioned = [e for e in events if e.type == EventType.WORKTREE_PROVISIONED]
         document["worktree"] = {
             "path": str(worktrees.worktree_path(ws, wp_id)),
             "branch": worktrees.branch_name(wp_id),
@@ -167,7 +167,7 @@ def handoff_document(ws: Workspace, store: Store, wp: dict[str, Any]) -> dict[st
     revisions = [
         e
         for e in events
-        if e.type == "review_recorded" and e.payload.get("verdict") == "revision_required"
+        if e.type == EventType.REVIEW_RECORDED and e.payload.get("verdict") == "revision_required"
     ]
     if revisions and wp["state"] == State.IN_PROGRESS:
         latest = revisions[-1].payload
@@ -175,7 +175,7 @@ def handoff_document(ws: Workspace, store: Store, wp: dict[str, Any]) -> dict[st
         if findings is None:
             findings = ((latest.get("entry") or {}).get("body") or {}).get("findings")
         document["findings"] = findings or []
-    recoveries = [e for e in events if e.type == "recovery_packet_created"]
+    recoveries = [e for e in events if e.type == EventType.RECOVERY_PACKET_CREATED]
     if recoveries and wp["state"] == State.RECOVERING:
         payload = recoveries[-1].payload
         document["recovery"] = {
@@ -336,7 +336,7 @@ class Agents:
         for wp in self.candidates():
             if self._seen.get(wp["id"]) == wp["last_seq"]:
                 continue
-            if not self._retry_due(wp["id"], "agent_failed"):
+            if not self._retry_due(wp["id"], EventType.AGENT_FAILED):
                 continue
             try:
                 self._work_on(wp)
@@ -345,7 +345,13 @@ class Agents:
                 # WP's problem, on the record; the runner goes on with the others.
                 self.counts.failed += 1
                 self._record(
-                    NewEvent("agent_failed", wp["id"], RUNNER_PRINCIPAL, None, {"error": str(exc)})
+                    NewEvent(
+                        EventType.AGENT_FAILED,
+                        wp["id"],
+                        RUNNER_PRINCIPAL,
+                        None,
+                        {"error": str(exc)},
+                    )
                 )
                 now = self.store.work_package(wp["id"])
                 self._seen[wp["id"]] = now["last_seq"] if now else wp["last_seq"]
@@ -367,7 +373,9 @@ class Agents:
         items: list[dict[str, Any]] = []
         for wp in self.candidates():
             events = self.store.events(wp["id"])
-            if wp.get("target_repo") and not any(e.type == "worktree_provisioned" for e in events):
+            if wp.get("target_repo") and not any(
+                e.type == EventType.WORKTREE_PROVISIONED for e in events
+            ):
                 items.append({"work_package": wp["id"], "would": "make its worktree"})
             if self._due(wp, events, planning=True):
                 items.append(
@@ -381,20 +389,24 @@ class Agents:
         if wp.get("target_repo") and wp["state"] in _WORKTREE_STATES:
             recorded = worktrees.recorded_base(self.store, wp_id)
             missing = not worktrees.worktree_path(self.ws, wp_id).is_dir()
-            if (recorded is None or missing) and self._retry_due(wp_id, "worktree_failed"):
+            if (recorded is None or missing) and self._retry_due(wp_id, EventType.WORKTREE_FAILED):
                 try:
                     made = worktrees.provision(self.ws, wp, recorded)
                 except WorktreeError as exc:
                     self._record(
                         NewEvent(
-                            "worktree_failed", wp_id, self._runner(), None, {"error": str(exc)}
+                            EventType.WORKTREE_FAILED,
+                            wp_id,
+                            self._runner(),
+                            None,
+                            {"error": str(exc)},
                         )
                     )
                 else:
                     self.counts.worktrees += 1
                     self._record(
                         NewEvent(
-                            "worktree_provisioned",
+                            EventType.WORKTREE_PROVISIONED,
                             wp_id,
                             self._runner(),
                             None,
@@ -429,7 +441,7 @@ class Agents:
         if lane is None or lane.command is None or wp["id"] in self.running:
             return False
         if state == State.RECOVERING:
-            recoveries = [e for e in events if e.type == "recovery_packet_created"]
+            recoveries = [e for e in events if e.type == EventType.RECOVERY_PACKET_CREATED]
             if not recoveries or recoveries[-1].payload.get("recovery_owner") != wp["assignee"]:
                 return False
         made = planning or worktrees.worktree_path(self.ws, wp["id"]).is_dir()
@@ -438,13 +450,13 @@ class Agents:
         if self.once and self._starts.get(wp["id"], 0) >= ONCE_LIMIT:
             return False
         since = _stage_start(events, state)
-        starts = [e for e in events if e.seq > since and e.type == "agent_started"]
+        starts = [e for e in events if e.seq > since and e.type == EventType.AGENT_STARTED]
         if not starts:
             return True
         exits = [
             e
             for e in events
-            if e.type == "agent_exited" and e.payload.get("launch") == starts[-1].seq
+            if e.type == EventType.AGENT_EXITED and e.payload.get("launch") == starts[-1].seq
         ]
         if not exits:
             return False  # still running (or lost: recover_lost records that first)
@@ -458,7 +470,7 @@ class Agents:
         handoff, digest = write_handoff(self.ws, self.store, wp)
         cwd = worktrees.worktree_path(self.ws, wp_id) if wp.get("target_repo") else self.ws.root
         command = resolve_command(lane.command, self.ws.root)
-        attempt = 1 + sum(1 for e in events if e.type == "agent_started")
+        attempt = 1 + sum(1 for e in events if e.type == EventType.AGENT_STARTED)
         log = self.ws.root / ".cockpit" / "agents" / wp_id / f"{attempt}.log"
         # The log is opened first: a failure here (a full disk) is recorded by tick as the
         # WP's problem before any agent_started that no agent_exited would ever follow.
@@ -466,7 +478,7 @@ class Agents:
         output: IO[bytes] = open(log, "ab")  # noqa: SIM115 - handed to the child
         started = self._record(
             NewEvent(
-                "agent_started",
+                EventType.AGENT_STARTED,
                 wp_id,
                 principal,
                 None,
@@ -500,7 +512,7 @@ class Agents:
             self.counts.failed += 1
             self._record(
                 NewEvent(
-                    "agent_exited",
+                    EventType.AGENT_EXITED,
                     wp_id,
                     principal,
                     None,
@@ -574,7 +586,7 @@ class Agents:
                 payload["stopped"] = True
             self.counts.exited += 1
             self.counts.timed_out += run.timed_out
-            self._record(NewEvent("agent_exited", run.wp_id, run.principal, None, payload))
+            self._record(NewEvent(EventType.AGENT_EXITED, run.wp_id, run.principal, None, payload))
             self.exiting.discard(run.wp_id)
             with contextlib.suppress(OSError):
                 run.log.with_suffix(".pid").unlink()
@@ -592,10 +604,10 @@ class Agents:
         (and killed if they still run), so they can be started again."""
         if self.mode is Mode.DRY_RUN:
             return
-        started = self.store.find_events(types=("agent_started",), limit=1_000_000)
+        started = self.store.find_events(types=(EventType.AGENT_STARTED,), limit=1_000_000)
         ended = {
             e.payload.get("launch")
-            for e in self.store.find_events(types=("agent_exited",), limit=1_000_000)
+            for e in self.store.find_events(types=(EventType.AGENT_EXITED,), limit=1_000_000)
         }
         for event in started:
             if event.seq in ended:
@@ -604,7 +616,7 @@ class Agents:
             killed = _kill_stale(log.with_suffix(".pid"), event.work_package or "", self.ws.root)
             self._record(
                 NewEvent(
-                    "agent_exited",
+                    EventType.AGENT_EXITED,
                     event.work_package,
                     event.principal,
                     None,

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from cockpit.domain import Mode, State
+from cockpit.domain import EventType, Mode, State
 from cockpit.engine.gate.verification import current_claim, run_gate, withholds
 from cockpit.engine.queue import maildir as queue
 from cockpit.engine.queue.sweep import LOG_LIMIT, Sweeper, SweepResult
@@ -22,7 +22,7 @@ from cockpit.engine.runner.agents import AgentCounts, Agents, wait_for_exit
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.errors import CockpitError, RunnerLocked
 from cockpit.store import Event, Store
-from cockpit.store.db import format_ts, utc_now
+from cockpit.store.events import format_ts, utc_now
 
 RESCAN_SECONDS = 5.0
 YOUNG_RETRIES = 2
@@ -138,7 +138,7 @@ class AutoVerifier:
             verdicts = [
                 e.payload
                 for e in events
-                if e.type == "verify_completed"
+                if e.type == EventType.VERIFY_COMPLETED
                 and (e.payload.get("claim") or {}).get("id") == claim.id
             ]
         else:
@@ -147,11 +147,13 @@ class AutoVerifier:
                     e.seq
                     for e in events
                     if (e.payload.get("transition") or {}).get("to") == State.CLAIMED.value
-                    and e.type != "verify_completed"
+                    and e.type != EventType.VERIFY_COMPLETED
                 ),
                 default=0,
             )
-            verdicts = [e.payload for e in events if e.type == "verify_completed" and e.seq > since]
+            verdicts = [
+                e.payload for e in events if e.type == EventType.VERIFY_COMPLETED and e.seq > since
+            ]
         if withholds(self.mode, wp, self.ws.config.runner.canary_labels):
             return not any(v.get("mode") == self.mode.value for v in verdicts)
         return not any(v.get("outcome") != "skipped" for v in verdicts)

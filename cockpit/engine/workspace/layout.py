@@ -10,7 +10,7 @@ from pathlib import Path
 from cockpit.engine.config.model import CONFIG_FILE, Config, load_config
 from cockpit.errors import WorkspaceNotFound
 from cockpit.store import Store
-from cockpit.store.db import Clock, utc_now
+from cockpit.store.events import Clock, utc_now
 
 QUEUE_DIRS = ("tmp", "new", "cur", "done", "rejected")
 

@@ -1,0 +1,66 @@
+"""The needs-attention rule has two forms (SQL for the board's filter, Python for a WP's
+reasons); on any work-package row in a real SQLite table they must agree."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import sqlite_utils
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cockpit.domain import State
+from cockpit.store import attention, schema
+from cockpit.store.projections import decode_work_package
+
+rows = st.fixed_dictionaries(
+    {
+        "state": st.sampled_from([s.value for s in State]),
+        "blocked_unowned": st.integers(0, 1),
+        "scope_declined": st.integers(0, 1),
+        "agent_problem": st.one_of(st.none(), st.just(""), st.text(min_size=1, max_size=5)),
+        "open_advisory": st.one_of(st.none(), st.just(""), st.just("ADV-1")),
+    }
+)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(row=rows)
+def test_sql_and_python_forms_of_the_attention_rule_agree(tmp_path: Path, row: dict) -> None:
+    conn = sqlite3.connect(tmp_path / "attention.db")
+    try:
+        conn.row_factory = sqlite3.Row
+        db = sqlite_utils.Database(conn)
+        schema.create_tables(db)
+        conn.execute("DELETE FROM work_packages")
+        conn.execute(
+            "INSERT INTO work_packages (id, title, state, blocked_unowned, scope_declined, "
+            "agent_problem, open_advisory) VALUES ('WP-1', 't', ?, ?, ?, ?, ?)",
+            (
+                row["state"],
+                row["blocked_unowned"],
+                row["scope_declined"],
+                row["agent_problem"],
+                row["open_advisory"],
+            ),
+        )
+        in_sql = conn.execute(
+            f"SELECT count(*) FROM work_packages WHERE {attention.ATTENTION_SQL}"
+        ).fetchone()[0]
+        stored = decode_work_package(dict(conn.execute("SELECT * FROM work_packages").fetchone()))
+    finally:
+        conn.close()
+    assert bool(in_sql) == bool(attention.reasons(stored)), (row, attention.reasons(stored))
+
+
+def test_each_condition_of_the_rule_is_named_in_the_reasons() -> None:
+    base = {"blocked_unowned": False, "scope_declined": False}
+    assert attention.reasons({**base, "state": "in_progress"}) == []
+    assert attention.reasons({**base, "state": "blocked", "blocked_unowned": True}) == [
+        "blocked without a recovery owner"
+    ]
+    assert attention.reasons({**base, "state": "complete", "agent_problem": "x"}) == []
+    assert attention.reasons({**base, "state": "in_progress", "agent_problem": ""}) == [
+        "its agent left it stuck"
+    ]
