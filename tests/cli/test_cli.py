@@ -17,7 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import SPEC_EVENT_FIELDS, CliResult
+from helpers.process import clean_env
+from helpers.workspace import SPEC_EVENT_FIELDS, CliResult
 
 from cockpit.engine.runner.loop import run_once
 from cockpit.engine.workspace.layout import Workspace
@@ -39,14 +40,6 @@ LAST_VERIFY_KEYS = {"outcome", "acceptance_status", "blocking_predicate", "block
 DEMO_WPS = ["WP-0001", "WP-0002", "WP-0003", "WP-0004", "WP-0005", "WP-0006"]
 
 Cli = Callable[..., CliResult]
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {
-        k: v for k, v in os.environ.items() if k not in ("COCKPIT_WORKSPACE", "COCKPIT_PRINCIPAL")
-    }
-    env.update(extra)
-    return env
 
 
 def cockpit(
@@ -541,7 +534,12 @@ def test_demo_walkthrough(tmp_path: Path, cli: Cli) -> None:
     project = target / "project"
     assert "farewell" not in (project / "greet.py").read_text(), "the target checkout is untouched"
     status = subprocess.run(
-        ["git", "status", "--porcelain"], cwd=project, capture_output=True, text=True, check=True
+        ["git", "status", "--porcelain"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     )
     assert status.stdout == ""
 
@@ -572,6 +570,7 @@ def test_init_demo_reproduces_the_bundled_workspace(tmp_path: Path, cli: Cli) ->
         capture_output=True,
         text=True,
         check=True,
+        timeout=60,
     )
     assert log.stdout == "27ab85ba0fd4070336647b4ff84a92d6c827dc0e The demo project\n"
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SPEC_EVENT_FIELDS, Env, entry, t, work_package
+from helpers.workspace import SPEC_EVENT_FIELDS, Env, entry, t, work_package
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 

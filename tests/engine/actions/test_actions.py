@@ -9,13 +9,10 @@ state, what it records, and how a refusal looks.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import Env
-
-from engine.gate.test_gate import (
+from helpers.gate import (
     GOOD_EVIDENCE,
     OWNER,
     Flow,
@@ -25,6 +22,10 @@ from engine.gate.test_gate import (
     stopped_on,
     verdicts,
 )
+from helpers.workspace import Env
+
+pytestmark = pytest.mark.usefixtures("no_ambient_principal")
+
 
 PAPER_TRACE_TYPES = {
     "task_created",
@@ -32,13 +33,6 @@ PAPER_TRACE_TYPES = {
     "verify_completed",
     "recovery_packet_created",
 }
-
-
-@pytest.fixture(autouse=True)
-def _no_ambient_principal(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Actions default to $COCKPIT_PRINCIPAL, then the operator: start from the operator."""
-    monkeypatch.delenv("COCKPIT_PRINCIPAL", raising=False)
-    yield
 
 
 def lineage(env: Env, wp: str = "WP-1") -> dict[str, Any]:

@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Env, clean_env, cockpit_cmd, entry
+from helpers.gate import OWNER, Flow, created, yaml_body
+from helpers.process import clean_env, cockpit_cmd
+from helpers.workspace import Env, entry
 
 from cockpit.engine.canon import candidates as canon
-from engine.gate.test_gate import OWNER, Flow, created, yaml_body
 
 AUTHOR = OWNER  # agent:implementer-1, a worker: it may write candidates
 REVIEWER = "human:reviewer"  # may commission
@@ -349,7 +350,7 @@ def test_no_secret_of_the_corpus_reaches_an_event_a_log_or_json_output(env: Env)
     the queue and taken through the runner, the Canon Gate and every JSON command: it
     blocks commissioning, and it appears in no event, no runner log line, no JSON output
     and not in the store's files."""
-    from test_redaction import SECRETS
+    from engine.canon.test_redaction import SECRETS
 
     accepted_wp(env)
     for number, (_name, _kind, _secret, text) in enumerate(SECRETS, start=1):

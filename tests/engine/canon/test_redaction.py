@@ -16,6 +16,7 @@ import subprocess
 import sys
 
 import pytest
+from helpers.process import time_bound
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -416,6 +417,10 @@ def test_redact_with_explicit_hits_and_describe_edge_cases() -> None:
 # ---- hostile and large input -----------------------------------------------------------------
 
 
+# A watchdog, not a speed limit: every input scans in well under a second today.
+ADVERSARIAL_BOUND_S = 60.0
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -446,8 +451,10 @@ def test_redact_with_explicit_hits_and_describe_edge_cases() -> None:
     ids=lambda text: repr(text[:16]),
 )
 def test_adversarial_input_finishes(text: str) -> None:
-    # No timing assertion: a pattern that backtracks catastrophically hangs this test.
-    redact(text, scan(text))
+    # No timing assertion: a watchdog far above any normal run turns a pattern that
+    # backtracks catastrophically into a failure that names the input.
+    with time_bound(ADVERSARIAL_BOUND_S, f"scanning {text[:16]!r}... ({len(text)} chars)"):
+        redact(text, scan(text))
 
 
 def test_a_mebibyte_of_prose_scans() -> None:
@@ -471,5 +478,7 @@ def test_scan_is_well_formed_on_any_text(text: str) -> None:
 
 def test_the_scanner_does_not_import_textual() -> None:
     code = "import sys, cockpit.engine.canon.redaction; print('textual' in sys.modules)"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
     assert result.stdout.strip() == "False", result.stderr

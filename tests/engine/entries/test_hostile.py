@@ -5,11 +5,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import Env, entry, t, work_package
-
-
-def _reason(env: Env, name: str) -> dict[str, object]:
-    return json.loads((env.rejected_dir / f"{name}.reason.json").read_text())
+from helpers.workspace import Env, entry, rejection_reason, t, work_package
 
 
 def test_deeply_nested_yaml_is_a_parse_error_and_the_queue_goes_on(env: Env) -> None:
@@ -17,7 +13,7 @@ def test_deeply_nested_yaml_is_a_parse_error_and_the_queue_goes_on(env: Env) -> 
     env.drop("deep.yaml", f"schema: cockpit.entry/v1\nkind: claim\nbody: {nested}\n")
     env.drop("wp.yaml", work_package("WP-1", created=t(0)))
     summary = env.sweep()
-    assert _reason(env, "deep.yaml")["code"] == "parse_error"
+    assert rejection_reason(env, "deep.yaml")["code"] == "parse_error"
     assert summary.sweep.ingested == 1
     assert env.wp("WP-1") is not None
 
@@ -30,20 +26,20 @@ def test_billion_laughs_is_refused_before_expansion(env: Env) -> None:
         lines.append(f"{cur}: &{cur} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]")
     env.drop("laughs.yaml", "\n".join(lines) + "\n")
     env.sweep()
-    assert _reason(env, "laughs.yaml")["code"] == "unsafe_yaml"
+    assert rejection_reason(env, "laughs.yaml")["code"] == "unsafe_yaml"
 
 
 def test_binary_garbage_is_a_parse_error(env: Env) -> None:
     env.drop("garbage.yaml", bytes(range(256)) * 4)
     env.sweep()
-    assert _reason(env, "garbage.yaml")["code"] == "parse_error"
+    assert rejection_reason(env, "garbage.yaml")["code"] == "parse_error"
 
 
 def test_duplicate_keys_are_a_parse_error(env: Env) -> None:
     text = work_package("WP-1", created=t(0)) + "kind: dispatch\n"
     env.drop("dup.yaml", text)
     env.sweep()
-    reason = _reason(env, "dup.yaml")
+    reason = rejection_reason(env, "dup.yaml")
     assert reason["code"] == "parse_error"
     assert "duplicate key" in str(reason["message"])
 
@@ -60,7 +56,7 @@ def test_unknown_body_field_is_a_schema_error_naming_it(env: Env) -> None:
     """
     env.drop("typo.yaml", work_package("WP-1", body=body, created=t(0)))
     env.sweep()
-    reason = _reason(env, "typo.yaml")
+    reason = rejection_reason(env, "typo.yaml")
     assert reason["code"] == "schema_error"
     assert "forbiden_surfaces" in str(reason["message"])
 
@@ -92,7 +88,7 @@ def test_hostile_text_is_stored_verbatim_and_printed_literally(env: Env) -> None
 def test_entry_for_another_tenant_is_refused_even_from_the_owner(env: Env) -> None:
     env.drop("wp.yaml", work_package("WP-1", created=t(0), extra="tenant: other"))
     env.sweep()
-    assert _reason(env, "wp.yaml")["code"] == "tenant_mismatch"
+    assert rejection_reason(env, "wp.yaml")["code"] == "tenant_mismatch"
 
 
 def test_claim_cannot_point_evidence_at_an_unknown_entry(booked_to_in_progress: Env) -> None:
@@ -105,6 +101,6 @@ def test_claim_cannot_point_evidence_at_an_unknown_entry(booked_to_in_progress: 
     """
     env.drop("c.yaml", entry("claim", "CLM-1", "WP-1", "agent:implementer-1", body, created=t(9)))
     env.sweep()
-    assert _reason(env, "c.yaml")["code"] == "bad_ref"
+    assert rejection_reason(env, "c.yaml")["code"] == "bad_ref"
     wp = env.wp("WP-1")
     assert wp is not None and wp["state"] == "in_progress"

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Env, book_to_in_progress, entry, t, work_package
+from helpers.workspace import Env, book_to_in_progress, dispatch, entry, t, work_package
 
 from cockpit.engine.entries.models import MAX_ENTRY_BYTES
 
@@ -120,12 +120,6 @@ def two_workers(env: Env) -> Env:
     config.write_text(text, encoding="utf-8")
     env.reload()
     return env
-
-
-def dispatch(wp: str = "WP-1", minute: int = 1, to: str = "agent:implementer-1") -> str:
-    return entry(
-        "dispatch", f"DSP-{wp}-{minute}", wp, "human:owner", f"to: {to}", created=t(minute)
-    )
 
 
 def claim(

@@ -11,7 +11,7 @@ from typing import Any
 
 import hypothesis
 import pytest
-from conftest import Env, entry, t, work_package
+from helpers.workspace import Env, entry, t, work_package
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Env, entry, t, work_package
+from helpers.workspace import Env, dispatch, entry, t, work_package
 
 from cockpit.engine.queue.sweep import Sweeper, SweepResult
 from cockpit.engine.workspace.layout import Workspace
@@ -32,19 +32,13 @@ def event_entry_ids(env: Env, event_type: str) -> list[str | None]:
     return [e.entry_id for e in env.events() if e.type == event_type]
 
 
-def dispatch(wp: str, entry_id: str, minute: int) -> str:
-    return entry(
-        "dispatch", entry_id, wp, "human:owner", "to: agent:implementer-1", created=t(minute)
-    )
-
-
 # -- order --------------------------------------------------------------------------------
 
 
 def test_batch_is_applied_in_created_order_not_file_name_order(env: Env) -> None:
     # File names sort in exactly the reverse of the order the entries were written.
     env.drop("z.yaml", work_package("WP-1", created=t(0)))
-    env.drop("a.yaml", dispatch("WP-1", "DSP-1", 1))
+    env.drop("a.yaml", dispatch("WP-1", 1, entry_id="DSP-1"))
     env.drop(
         "0.yaml",
         entry(
@@ -89,7 +83,7 @@ def test_equal_created_times_are_applied_in_id_order(env: Env) -> None:
 def test_created_times_are_compared_as_instants_across_zones(env: Env) -> None:
     # 10:30+02:00 is 08:30Z, before the dispatch at 09:00Z, though it sorts after as text.
     env.drop("b.yaml", work_package("WP-1", created="2026-11-21T10:30:00+02:00"))
-    env.drop("a.yaml", dispatch("WP-1", "DSP-1", 0).replace(t(0), "2026-11-21T09:00:00Z"))
+    env.drop("a.yaml", dispatch("WP-1", 0, entry_id="DSP-1").replace(t(0), "2026-11-21T09:00:00Z"))
     summary = env.sweep()
     assert summary.sweep.rejected == 0, summary.sweep.log
     assert entry_ids(env) == ["WP-1", "DSP-1"]
@@ -99,7 +93,7 @@ def test_created_times_are_compared_as_instants_across_zones(env: Env) -> None:
 def test_entry_written_before_its_work_package_is_rejected_not_reordered(env: Env) -> None:
     # Order is by `created`, so a dispatch claiming to precede its WP finds no WP.
     env.drop("a.yaml", work_package("WP-1", created=t(5)))
-    env.drop("b.yaml", dispatch("WP-1", "DSP-1", 1))
+    env.drop("b.yaml", dispatch("WP-1", 1, entry_id="DSP-1"))
     summary = env.sweep()
     assert summary.sweep.ingested == 1
     assert summary.sweep.rejected == 1
@@ -300,7 +294,7 @@ def test_orphan_is_ordered_with_new_entries(env: Env) -> None:
     (env.ws.queue_dir("cur") / "zz.yaml").write_text(
         work_package("WP-1", created=t(0)), encoding="utf-8"
     )
-    env.drop("aa.yaml", dispatch("WP-1", "DSP-1", 1))
+    env.drop("aa.yaml", dispatch("WP-1", 1, entry_id="DSP-1"))
     summary = env.sweep()
     assert summary.sweep.rejected == 0, summary.sweep.log
     assert entry_ids(env) == ["WP-1", "DSP-1"]
@@ -319,7 +313,7 @@ def _write(directory: Path, name: str, text: str) -> Path:
 def test_submit_places_a_good_batch_into_new(env: Env, tmp_path: Path) -> None:
     src = tmp_path / "src"
     wp = _write(src, "wp.yaml", work_package("WP-1", created=t(0)))
-    dsp = _write(src, "dsp.yaml", dispatch("WP-1", "DSP-1", 1))
+    dsp = _write(src, "dsp.yaml", dispatch("WP-1", 1, entry_id="DSP-1"))
 
     result = env.cli("submit", str(wp), str(dsp), "--json")
     assert result.code == 0, result.err
@@ -363,7 +357,7 @@ def test_submit_places_nothing_when_one_of_several_files_is_bad(env: Env, tmp_pa
     src = tmp_path / "src"
     good = [
         _write(src, "1.yaml", work_package("WP-1", created=t(0))),
-        _write(src, "2.yaml", dispatch("WP-1", "DSP-1", 1)),
+        _write(src, "2.yaml", dispatch("WP-1", 1, entry_id="DSP-1")),
     ]
     bad = _write(src, "3.yaml", work_package("WP-2", principal="human:ghost", created=t(2)))
     later = _write(src, "4.yaml", work_package("WP-3", created=t(3)))
@@ -457,7 +451,7 @@ def _sweep_in_thread(
 ) -> None:
     try:
         if barrier is not None:
-            barrier.wait()
+            barrier.wait(timeout=60)  # a sweeper that never starts breaks it
         out[key] = Sweeper(ws, store).sweep()
     except BaseException as exc:  # reported by the test, never swallowed
         out[key + ".error"] = exc

@@ -13,37 +13,30 @@ import json
 import os
 import re
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Env, clean_env, cockpit_cmd, entry, t
-
-from cockpit.engine.repo.worktrees import git_dir_changes
-from engine.gate.test_gate import (
-    Flow,
-    commit_all,
-    git,
-    scoped_flow,
-    stopped_on,
-    verdicts,
-    yaml_body,
-)
-from engine.runner.test_agents import (
+from helpers.agents import (
     AGENT_PRELUDE,
-    OWNER,
     OWNER_HUMAN,
     detail,
     drop_booking,
     drop_dispatch,
     events_of,
-    new_repo,
     set_lane,
     state,
     worktree_of,
     wp_fields,
 )
+from helpers.gate import OWNER, Flow, scoped_flow, stopped_on, verdicts, yaml_body
+from helpers.git import commit_all, git, new_repo
+from helpers.process import clean_env, cockpit_cmd
+from helpers.workspace import Env, entry, t
+
+from cockpit.engine.repo.worktrees import git_dir_changes
+
+pytestmark = pytest.mark.usefixtures("no_ambient_principal")
 
 SECRET = "secrets/key.txt"
 BASE_SECRET = "not a real key\n"  # what make_repo's base commit holds at SECRET
@@ -126,14 +119,6 @@ def main():
 main()
 """
 )
-
-
-@pytest.fixture(autouse=True)
-def _no_ambient_principal(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Actions default to $COCKPIT_PRINCIPAL, then the operator: start from the operator."""
-    monkeypatch.delenv("COCKPIT_PRINCIPAL", raising=False)
-    monkeypatch.delenv("COCKPIT_WORKSPACE", raising=False)
-    yield
 
 
 # -- helpers --------------------------------------------------------------------------------
@@ -705,7 +690,7 @@ def test_admitted_work_the_owners_git_would_not_commit_can_be_merged_by_the_reci
     assert refused.code == 1
     recipe = re.search(r"`(git update-ref [^`]+)`", refused.err)
     assert recipe, refused.err
-    subprocess.run(recipe.group(1), shell=True, cwd=repo, check=True, env=clean_env())
+    subprocess.run(recipe.group(1), shell=True, cwd=repo, check=True, env=clean_env(), timeout=60)
     git(repo, "merge", "-q", "--no-ff", "-m", "merge WP-1 again", "wp/WP-1")
     merged = git(repo, "rev-parse", "HEAD")
     result = env.cli("review", "WP-1", "--verdict", "accepted", "--merge-sha", merged)
@@ -918,7 +903,9 @@ def test_submit_and_status_work_without_git(env: Env, tmp_path: Path) -> None:
     bindir.mkdir()
     (bindir / "sh").symlink_to("/bin/sh")
     environment = clean_env(PATH=str(bindir))
-    probe = subprocess.run(["sh", "-c", "command -v git"], env=environment, capture_output=True)
+    probe = subprocess.run(
+        ["sh", "-c", "command -v git"], env=environment, capture_output=True, timeout=60
+    )
     assert probe.returncode != 0  # git really is missing
 
     booking = tmp_path / "booking.yaml"

@@ -11,12 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CliResult, Env
+from helpers.gate import GOOD_EVIDENCE, Flow, admitted, set_runner, stopped_on
+from helpers.workspace import CliResult, Env
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -25,15 +26,10 @@ from cockpit.engine.runner.loop import run_once
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.engine.workspace.scaffold import init_workspace
 from cockpit.store import merkle
-from engine.gate.test_gate import GOOD_EVIDENCE, Flow, admitted, set_runner, stopped_on
+
+pytestmark = pytest.mark.usefixtures("no_ambient_principal")
 
 Cli = Callable[..., CliResult]
-
-
-@pytest.fixture(autouse=True)
-def _no_ambient_principal(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.delenv("COCKPIT_PRINCIPAL", raising=False)
-    yield
 
 
 # -- metrics ----------------------------------------------------------------------------------

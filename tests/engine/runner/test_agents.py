@@ -15,18 +15,32 @@ import os
 import shutil
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from conftest import Env, entry, t
+from helpers.agents import (
+    AGENT_PRELUDE,
+    OWNER_HUMAN,
+    detail,
+    drop_booking,
+    drop_dispatch,
+    events_of,
+    set_lane,
+    state,
+    worktree_of,
+    wp_fields,
+)
+from helpers.gate import OWNER, Flow
+from helpers.git import commit_all, git, new_repo
+from helpers.workspace import Env, entry, t
 
 from cockpit.store import board as board_queries
-from engine.gate.test_gate import OWNER, Flow, commit_all, git, make_repo, yaml_body
 
-OWNER_HUMAN = "human:owner"
+pytestmark = pytest.mark.usefixtures("no_ambient_principal")
+
 AGENT_KEYS = (
     "COCKPIT_WORKSPACE",
     "COCKPIT_PRINCIPAL",
@@ -39,55 +53,6 @@ AGENT_KEYS = (
 # one JSON line per start; PLAN says, per next gate, what to do instead of playing by the
 # rules: {"exit": N}, {"sleep": S}, {"spawn": true} (a grandchild in its process group),
 # {"write": {path: text}, "commit": bool, "untracked": {path: text}} for the work itself.
-# The start of every test agent script: imports, and entries written and submitted
-# through `cockpit submit` as a real agent would (exit 9 if submit refuses them).
-AGENT_PRELUDE = """\
-import hashlib
-import json
-import os
-import subprocess
-import sys
-import tempfile
-import time
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
-
-import yaml
-
-
-def stamp(moment):
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def entry_text(handoff, kind, entry_id, created, body):
-    document = {
-        "schema": "cockpit.entry/v1",
-        "kind": kind,
-        "id": entry_id,
-        "work_package": handoff["work_package"]["id"],
-        "principal": handoff["you"],
-        "created": stamp(created),
-        "body": body,
-    }
-    return yaml.safe_dump(document, sort_keys=False)
-
-
-def submit(texts):
-    with tempfile.TemporaryDirectory(prefix="test-agent-") as scratch:
-        files = []
-        for number, text in enumerate(texts):
-            path = Path(scratch) / f"{number}.yaml"
-            path.write_text(text)
-            files.append(str(path))
-        done = subprocess.run(
-            [sys.executable, "-m", "cockpit", "submit", *files], capture_output=True, text=True
-        )
-    print(done.stdout, done.stderr, flush=True)
-    if done.returncode != 0:
-        sys.exit(9)
-
-"""
-
 AGENT_SCRIPT = (
     AGENT_PRELUDE
     + """\
@@ -192,21 +157,7 @@ main()
 )
 
 
-@pytest.fixture(autouse=True)
-def _no_ambient_principal(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Actions default to $COCKPIT_PRINCIPAL, then the operator: start from the operator."""
-    monkeypatch.delenv("COCKPIT_PRINCIPAL", raising=False)
-    monkeypatch.delenv("COCKPIT_WORKSPACE", raising=False)
-    yield
-
-
 # -- helpers --------------------------------------------------------------------------------
-
-
-def new_repo(tmp_path: Path) -> tuple[Path, str]:
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    return repo, make_repo(repo)
 
 
 def repo_state(repo: Path) -> dict[str, Any]:
@@ -229,28 +180,6 @@ def assert_untouched(repo: Path, before: dict[str, Any]) -> None:
     assert after == before
     assert after["branch"] == "main"
     assert after["status"] == ""
-
-
-def set_lane(
-    env: Env,
-    command: list[str] | None,
-    *,
-    timeout_s: int = 60,
-    standing_go: bool = False,
-) -> None:
-    """Give lane `implementation` a command (and timeout, standing go); reload."""
-    path = env.root / "cockpit.yaml"
-    text = path.read_text(encoding="utf-8")
-    old = "    timeout_s: 600\n"
-    assert text.count(old) == 1
-    new = ""
-    if command is not None:
-        new += f"    command: {json.dumps(command)}\n"
-    new += f"    timeout_s: {timeout_s}\n"
-    if standing_go:
-        new += "    standing_go: true\n"
-    path.write_text(text.replace(old, new), encoding="utf-8")
-    env.reload()
 
 
 def install_agent(
@@ -278,61 +207,6 @@ def starts(record: Path) -> list[dict[str, Any]]:
     if not record.exists():
         return []
     return [json.loads(line) for line in record.read_text().splitlines() if line.strip()]
-
-
-def wp_fields(repo: Path | None, **body: Any) -> dict[str, Any]:
-    fields: dict[str, Any] = {
-        "title": "Change the app",
-        "objective": "change the app",
-        "success_criteria": ["it works"],
-        "owner": OWNER,
-        "accountable": OWNER_HUMAN,
-        "tier": "standard",
-        "lane": "implementation",
-        "owned_surfaces": ["src/**"],
-        "forbidden_surfaces": ["secrets/**"],
-    }
-    if repo is not None:
-        fields["target_repo"] = str(repo)
-    fields.update(body)
-    return fields
-
-
-def drop_booking(env: Env, repo: Path | None, wp: str = "WP-1", **body: Any) -> None:
-    env.drop(
-        f"{wp}-a.yaml",
-        entry(
-            "work_package", wp, wp, OWNER_HUMAN, yaml_body(wp_fields(repo, **body)), created=t(0)
-        ),
-    )
-
-
-def drop_dispatch(env: Env, wp: str = "WP-1", minute: int = 1) -> None:
-    env.drop(
-        f"{wp}-dispatch-{minute}.yaml",
-        entry("dispatch", f"DSP-{wp}-{minute}", wp, OWNER_HUMAN, f"to: {OWNER}", created=t(minute)),
-    )
-
-
-def worktree_of(env: Env, wp: str = "WP-1") -> Path:
-    return env.root / "worktrees" / wp
-
-
-def events_of(env: Env, kind: str, wp: str = "WP-1") -> list[Any]:
-    return [e for e in env.events(wp) if e.type == kind]
-
-
-def state(env: Env, wp: str = "WP-1") -> str:
-    row = env.wp(wp)
-    assert row is not None
-    return str(row["state"])
-
-
-def detail(env: Env, wp: str = "WP-1") -> dict[str, Any]:
-    result = env.cli("status", wp, "--json")
-    assert result.code == 0, result.err
-    document: dict[str, Any] = result.json()
-    return document
 
 
 def attention_ids(env: Env) -> list[str]:

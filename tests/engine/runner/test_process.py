@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import clean_env, cockpit_cmd, entry, work_package
+from helpers.process import clean_env, cockpit_cmd
+from helpers.workspace import entry, work_package
 
 from cockpit.engine.workspace.scaffold import init_workspace
 

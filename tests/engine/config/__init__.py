@@ -1,0 +1,1 @@
+"""Config: cockpit.yaml validation and defaults."""
