@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlite_utils
 
-from cockpit.domain import EventType
+from cockpit.domain import AGENT_STAGES, LIVE_STATES, EventType
 from cockpit.store.events import Event
 from cockpit.store.schema import PROJECTION_TABLES, create_tables
 
@@ -217,7 +217,7 @@ def apply(conn: sqlite3.Connection, event: Event) -> None:
     if event.type in (EventType.AGENT_EXITED, EventType.WORKTREE_FAILED, EventType.AGENT_FAILED):
         # Only while the work is live: a late `lost` must not flag a WP that moved on.
         state = conn.execute("SELECT state FROM work_packages WHERE id = ?", (wp,)).fetchone()
-        live = _AGENT_STAGES if event.type == EventType.AGENT_EXITED else _LIVE_STATES
+        live = AGENT_STAGES if event.type == EventType.AGENT_EXITED else LIVE_STATES
         updates["agent_problem"] = agent_problem(event) if state and state[0] in live else None
     elif (
         event.type == EventType.AGENT_STARTED
@@ -243,8 +243,6 @@ def agent_problem(event: Event) -> str | None:
     return problem_of(event.type, event.payload)
 
 
-_AGENT_STAGES = ("dispatched", "in_progress", "recovering")
-_LIVE_STATES = (*_AGENT_STAGES, "scope_confirmed", "claimed", "verifying", "blocked", "failed")
 
 
 def problem_of(event_type: str, payload: dict[str, Any]) -> str | None:

@@ -1,1 +1,7 @@
-"""TODO plane docstring."""
+"""Actions plane: what a person does (`human`: dispatch, verify, recover, review,
+override, cancel, veto, dismiss; `rollback`). Each action checks the principal's
+capability and the WP's state, runs git before the transaction, then appends its events
+in one transaction.
+
+It imports the gate, repo and lifecycle planes; the CLI and the TUI call it.
+"""

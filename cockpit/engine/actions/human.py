@@ -15,7 +15,13 @@ from typing import Any
 from cockpit.domain import Capability, EventType, Mode, State, Verdict
 from cockpit.engine.actions.rollback import rollback as rollback  # an action with its own module
 from cockpit.engine.gate.verification import GateRun, run_gate
-from cockpit.engine.ingest.pipeline import answer_edges
+from cockpit.engine.lifecycle.effects import (
+    ProblemKind,
+    answer_edges,
+    dispatch_target_problem,
+    review_events,
+    veto_lift_problem,
+)
 from cockpit.engine.lifecycle.transitions import (
     REVIEW_TRIGGERS,
     IllegalTransition,
@@ -23,7 +29,7 @@ from cockpit.engine.lifecycle.transitions import (
     transition,
 )
 from cockpit.engine.lifecycle.transitions import override as lifecycle_override
-from cockpit.engine.repo.worktrees import WorktreeError, acceptance_proof
+from cockpit.engine.repo.worktrees import WorktreeError, acceptance_basis, acceptance_proof
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.errors import InputError, NotFound, Refused
 from cockpit.store import Event, NewEvent, Store
@@ -104,18 +110,23 @@ def _act(ws: Workspace, store: Store, wp_id: str, build: Build) -> list[Event]:
 def dispatch(ws: Workspace, store: Store, wp_id: str, to: str, by: str) -> list[Event]:
     """Dispatch the WP to principal `to` (booked or rolled_back → dispatched)."""
     require(ws, by, Capability.DISPATCH)
-    if to not in ws.config.principals:
-        raise InputError(f"dispatch target {to} is not a principal of this workspace")
-    if not ws.config.has(to, Capability.CLAIM):
-        raise Refused(f"{to} lacks the claim capability, so it could never deliver")
+    _check_target(ws, to, None, wp_id)
 
     def build(wp: dict[str, Any]) -> list[NewEvent]:
-        if to not in eligible_assignees(ws, wp):
-            raise Refused(f"{to} does not serve lane {wp['lane']!r} of {wp_id}")
+        _check_target(ws, to, wp, wp_id)
         move = _move(wp, Trigger.DISPATCH)
         return [NewEvent(EventType.DISPATCHED, wp_id, by, None, {"to": to, "transition": move})]
 
     return _act(ws, store, wp_id, build)
+
+
+def _check_target(ws: Workspace, to: str, wp: dict[str, Any] | None, wp_id: str) -> None:
+    problem = dispatch_target_problem(ws.config, to, wp, wp_id)
+    if problem is None:
+        return
+    if problem.kind is ProblemKind.UNKNOWN_PRINCIPAL:
+        raise InputError(problem.message)
+    raise Refused(problem.message)
 
 
 def recover(
@@ -168,34 +179,45 @@ def review(
         names = ", ".join(v.value for v in Verdict)
         raise InputError(f"verdict {verdict!r} is not one of: {names}") from None
 
+    prepared = _prepare_acceptance(ws, store, wp_id, chosen, merge_sha)
+
     def build(wp: dict[str, Any]) -> list[NewEvent]:
         payload: dict[str, Any] = {"verdict": chosen.value, "findings": list(findings)}
         if merge_sha:
             payload["merge_sha"] = merge_sha
-        if chosen is Verdict.ACCEPTED:
-            if merge_sha and not re.fullmatch(r"[0-9a-fA-F]{4,64}", merge_sha):
-                raise InputError(f"merge_sha {merge_sha!r} is not a hexadecimal commit id")
-            try:
-                proof = acceptance_proof(ws, store, wp, merge_sha)
-            except WorktreeError as exc:
-                raise Refused(str(exc)) from None
+        if prepared is not None:
+            basis, proof = prepared
+            if basis != acceptance_basis(store, wp):
+                raise Refused(
+                    f"{wp_id} changed while its admitted work was being checked: review again"
+                )
             if proof is not None:
                 payload["merge_proof"] = proof
         trigger = REVIEW_TRIGGERS.get(chosen.value)
-        if trigger is None:
-            return [NewEvent(EventType.REVIEW_RECORDED, wp_id, by, None, payload)]
-        move = _move(wp, trigger)
-        if trigger is Trigger.REVIEW_ACCEPTED:
-            return [
-                NewEvent(EventType.REVIEW_RECORDED, wp_id, by, None, payload),
-                NewEvent(EventType.TASK_COMPLETED, wp_id, by, None, {"transition": move}),
-            ]
-        payload["transition"] = move
-        if trigger is Trigger.REVIEW_REJECTED:
-            payload["rollback_requested"] = True
-        return [NewEvent(EventType.REVIEW_RECORDED, wp_id, by, None, payload)]
+        if trigger is not None:
+            _move(wp, trigger)  # refuses an illegal transition, naming the state
+        return review_events(wp, chosen, by, None, payload)
 
     return _act(ws, store, wp_id, build)
+
+
+def _prepare_acceptance(
+    ws: Workspace, store: Store, wp_id: str, verdict: Verdict, merge_sha: str | None
+) -> tuple[tuple[str, int], dict[str, Any] | None] | None:
+    """For `accepted`: check the admitted work (and prove `merge_sha`) before the
+    transaction, since git must not run while the store's write lock is held. Returns the
+    basis the check was taken on and the merge proof; raises Refused or InputError."""
+    if verdict is not Verdict.ACCEPTED:
+        return None
+    if merge_sha and not re.fullmatch(r"[0-9a-fA-F]{4,64}", merge_sha):
+        raise InputError(f"merge_sha {merge_sha!r} is not a hexadecimal commit id")
+    wp = store.work_package(wp_id)
+    if wp is None:
+        raise NotFound(f"no work package {wp_id} has been booked in this workspace")
+    try:
+        return acceptance_basis(store, wp), acceptance_proof(ws, store, wp, merge_sha)
+    except WorktreeError as exc:
+        raise Refused(str(exc)) from None
 
 
 def override(
@@ -248,8 +270,9 @@ def veto(
     require(ws, by, Capability.VETO)
 
     def build(wp: dict[str, Any]) -> list[NewEvent]:
-        if lift and not wp["vetoed"]:
-            raise Refused(f"{wp_id} has no active veto to lift")
+        problem = veto_lift_problem(wp, lift)
+        if problem is not None:
+            raise Refused(problem.message)
         payload = {"active": not lift, "reason": reason}
         return [NewEvent(EventType.VETO_CHANGED, wp_id, by, None, payload)]
 

@@ -11,9 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from cockpit.domain import EvidenceClass, Tier
+from cockpit.domain import EventType, EvidenceClass, Tier
 from cockpit.engine.config.model import Config
+from cockpit.engine.entries.models import ParsedEntry
 from cockpit.engine.gate.predicates import Packet
+from cockpit.store import NewEvent, Store
+
+# The advisory verifier is a rule layer of the engine, not a configured principal.
+ADVISORY_PRINCIPAL = "cockpit:advisory"
 
 SAFE = "safe_to_proceed"
 RISKY = "risky"
@@ -99,3 +104,28 @@ def assess(
         severity="serious" if serious else ("warning" if warnings else "info"),
         reasons=reasons or ["the packets are consistent with the claim"],
     )
+
+
+def advisory_event(
+    parsed: ParsedEntry, config: Config, store: Store, wp: dict[str, Any]
+) -> NewEvent:
+    """The advisory verifier's prediction for a new claim, issued before any gate run."""
+    claim = Packet(
+        id=parsed.entry.id,
+        kind=parsed.entry.kind.value,
+        work_package=parsed.entry.work_package,
+        principal=parsed.entry.principal,
+        sha256=parsed.sha256,
+        seq=0,
+        body=parsed.entry.body.model_dump(mode="json", by_alias=True),
+    )
+    packets = {row["id"]: Packet.from_row(row) for row in store.entries(wp["id"])}
+    for raw in claim.body.get("evidence") or []:
+        ref = str(raw).partition("@")[0]
+        row = store.entry(ref)
+        if row is not None:
+            packets[ref] = Packet.from_row(row)
+    advisory = assess(claim, packets, wp, config)
+    payload = advisory.to_payload()
+    payload["edges"] = [{"from": "@self", "to": claim.id, "rel": "advises"}]
+    return NewEvent(EventType.ADVISORY_ISSUED, wp["id"], ADVISORY_PRINCIPAL, None, payload)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from cockpit.domain import RejectionCode
-from cockpit.engine.entries.models import MAX_ENTRY_BYTES, EntryRejected, ParsedEntry, parse_entry
-from cockpit.engine.ingest.pipeline import check_static
+from cockpit.engine.entries.models import EntryRejected, ParsedEntry
+from cockpit.engine.entries.parse import parse_entry
+from cockpit.engine.entries.reader import display_name, read_entry_file
+from cockpit.engine.ingest.checks import check_static
 from cockpit.engine.queue import maildir as queue
 from cockpit.engine.workspace.layout import Workspace
 
@@ -20,18 +21,12 @@ class SubmitError:
 
 
 def validate_file(ws: Workspace, path: Path) -> tuple[bytes, ParsedEntry]:
-    """Read `path` once and run every check that needs no queue state (parse, schema,
-    tenant, principal, capability, path escape). Returns the bytes read and the parsed
-    entry; raises EntryRejected."""
-    if path.is_symlink():
-        raise EntryRejected(RejectionCode.SYMLINK, "symlinks are not accepted as entries")
-    size = path.stat().st_size
-    if size > MAX_ENTRY_BYTES:
-        raise EntryRejected(
-            RejectionCode.TOO_LARGE, f"entry is {size} bytes; the limit is {MAX_ENTRY_BYTES}"
-        )
-    data = path.read_bytes()
-    parsed = parse_entry(data, path.name)
+    """Read `path` once, with the sweep's own reader (so a symlink, FIFO or device is
+    refused at once, never waited on), and run every check that needs no queue state
+    (parse, schema, tenant, principal, capability, path escape). Returns the bytes read
+    and the parsed entry; raises EntryRejected."""
+    data = read_entry_file(path)
+    parsed = parse_entry(data, display_name(path.name))
     check_static(parsed, ws.config)
     return data, parsed
 

@@ -8,9 +8,6 @@ and an unexpected error in one entry is logged and leaves that file for the next
 from __future__ import annotations
 
 import contextlib
-import errno
-import os
-import stat
 import threading
 import time
 from collections.abc import Callable
@@ -21,13 +18,11 @@ from typing import Any
 
 from cockpit.domain import EventType, RejectionCode
 from cockpit.engine.entries.models import (
-    MAX_ENTRY_BYTES,
     EntryRejected,
     ParsedEntry,
-    parse_entry,
-    sha256_hex,
 )
-from cockpit.engine.ingest.pipeline import plan_entry
+from cockpit.engine.entries.reader import display_name, read_and_parse
+from cockpit.engine.ingest.pipeline import StalePreparation, plan_entry, prepare
 from cockpit.engine.queue import maildir as queue
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.store import Event, NewEvent, Store
@@ -43,11 +38,8 @@ _RETRYABLE = frozenset(
     }
 )
 LOG_LIMIT = 1000
-
-
-def display_name(name: str) -> str:
-    """A file name as text that can be stored and printed (undecodable bytes escaped)."""
-    return os.fsencode(name).decode("utf-8", "backslashreplace")
+# A review is prepared again at most this often when its WP moves while it is checked.
+_PREPARE_ATTEMPTS = 3
 
 
 @dataclass
@@ -113,65 +105,6 @@ class _QueuedFile:
         return (1, entry.created.astimezone(UTC), entry.id, arrived, self.name)
 
 
-def read_entry_file(path: Path) -> bytes:
-    """Read a queue file without trusting it: never through a symlink, never blocking on a
-    FIFO, only a regular file, at most 1 MiB + 1 byte. Raises EntryRejected."""
-    info = path.lstat()
-    if stat.S_ISLNK(info.st_mode):
-        raise EntryRejected(RejectionCode.SYMLINK, "symlinks are not accepted as entries")
-    if not stat.S_ISREG(info.st_mode):
-        raise EntryRejected(RejectionCode.PARSE_ERROR, "not a regular file")
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise EntryRejected(
-                RejectionCode.SYMLINK, "symlinks are not accepted as entries"
-            ) from None
-        raise
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise EntryRejected(RejectionCode.PARSE_ERROR, "not a regular file")
-        if info.st_size > MAX_ENTRY_BYTES:
-            raise EntryRejected(
-                RejectionCode.TOO_LARGE,
-                f"entry is {info.st_size} bytes; the limit is {MAX_ENTRY_BYTES}",
-            )
-        chunks = []
-        remaining = MAX_ENTRY_BYTES + 1
-        while remaining > 0:
-            chunk = os.read(fd, min(remaining, 1 << 16))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            remaining -= len(chunk)
-    finally:
-        os.close(fd)
-    data = b"".join(chunks)
-    if len(data) > MAX_ENTRY_BYTES:
-        raise EntryRejected(
-            RejectionCode.TOO_LARGE, f"entry is over {MAX_ENTRY_BYTES} bytes (the limit)"
-        )
-    return data
-
-
-def _read(path: Path) -> tuple[ParsedEntry | None, EntryRejected | None, str | None]:
-    """(parsed entry, rejection, sha256 of the bytes read) for one queue file."""
-    try:
-        data = read_entry_file(path)
-    except EntryRejected as exc:
-        return None, exc, None
-    digest = sha256_hex(data)
-    try:
-        return parse_entry(data, display_name(path.name)), None, digest
-    except EntryRejected as exc:
-        return None, exc, digest
-    except (RecursionError, MemoryError, ValueError) as exc:  # e.g. absurdly deep nesting
-        message = f"could not be parsed ({type(exc).__name__})"
-        return None, EntryRejected(RejectionCode.PARSE_ERROR, message), digest
-
-
 EventSink = Callable[[Event], None]
 
 
@@ -214,7 +147,7 @@ class Sweeper:
         ready: list[_QueuedFile] = []
         for item in files:
             try:
-                item.parsed, item.error, item.sha256 = _read(item.path)
+                item.parsed, item.error, item.sha256 = read_and_parse(item.path)
             except FileNotFoundError:
                 continue  # taken by another sweeper
             except OSError as exc:
@@ -260,7 +193,7 @@ class Sweeper:
             path = claimed
             # What is ingested is what was claimed: re-read if the file changed meanwhile.
             try:
-                item.parsed, item.error, item.sha256 = _read(path)
+                item.parsed, item.error, item.sha256 = read_and_parse(path)
             except OSError as exc:  # unreadable (permissions): rejected now, not next sweep
                 item.parsed, item.sha256 = None, None
                 item.error = EntryRejected(RejectionCode.PARSE_ERROR, f"cannot be read ({exc})")
@@ -285,10 +218,7 @@ class Sweeper:
         if error is None:
             assert item.parsed is not None
             try:
-                with self._transaction():
-                    plan = plan_entry(item.parsed, self.ws.config, self.store, self.ws.root)
-                    duplicate = plan.duplicate
-                    events = [self.store.append(e) for e in plan.events]
+                duplicate, events = self._apply(item.parsed)
             except EntryRejected as exc:
                 error = exc
 
@@ -324,6 +254,23 @@ class Sweeper:
             assert item.parsed is not None
             self.after_ingest(item.parsed.entry.work_package)
         return result
+
+    def _apply(self, parsed: ParsedEntry) -> tuple[bool, list[Event]]:
+        """Prepare the entry (git, outside any transaction), then plan and append it in one
+        transaction; prepare again if the WP moved in between. Raises EntryRejected."""
+        for _ in range(_PREPARE_ATTEMPTS):
+            prepared = prepare(parsed, self.ws, self.store)
+            try:
+                with self._transaction():
+                    plan = plan_entry(parsed, self.ws.config, self.store, prepared)
+                    return plan.duplicate, [self.store.append(e) for e in plan.events]
+            except StalePreparation:
+                continue
+        raise EntryRejected(
+            RejectionCode.BAD_REF,
+            "the work package kept changing while its admitted work was being checked",
+            parsed.entry.id,
+        )
 
     def _transaction(self) -> Any:
         if self.dry_run:  # already inside the sweep's rolled-back transaction

@@ -393,6 +393,13 @@ def _last_admission(events: list[Event]) -> Event | None:
     )
 
 
+def acceptance_basis(store: Store, wp: dict[str, Any]) -> tuple[str, int]:
+    """What `acceptance_proof` depends on in the store: the WP's state and the seq of its
+    last admitting verdict. A proof taken on one basis is stale on another."""
+    verdict = _last_admission(store.events(wp["id"]))
+    return (str(wp["state"]), verdict.seq if verdict else 0)
+
+
 def acceptance_proof(
     ws: Workspace, store: Store, wp: dict[str, Any], merge_sha: str | None
 ) -> dict[str, Any] | None:

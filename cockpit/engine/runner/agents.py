@@ -21,7 +21,6 @@ and `cockpit` are the ones the runner runs under).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import signal
 import subprocess
@@ -33,17 +32,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-import yaml
-
-from cockpit.domain import EventType, Mode, State
+from cockpit.domain import AGENT_STAGES, WORKTREE_STATES, EventType, Mode, State
 from cockpit.engine.canon import redaction
 from cockpit.engine.repo import worktrees
 from cockpit.engine.repo.gitops import GitError
 from cockpit.engine.repo.worktrees import WorktreeError
+from cockpit.engine.runner.handoff import PREPARED_STATES, next_gate, write_handoff
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.store import Event, NewEvent, Store
 
-HANDOFF_SCHEMA = "cockpit.handoff/v1"
 RESTARTS = 3  # starts per stage after the runner itself stopped or lost the agent
 ONCE_LIMIT = 10  # starts per WP in one `run --once` (a guard against agents that loop)
 OUTPUT_TAIL = 2000
@@ -51,43 +48,6 @@ OUTPUT_TAIL = 2000
 # again after this (or as soon as its WP moves on).
 RETRY_S = 600
 RUNNER_PRINCIPAL = "cockpit:runner"  # who records worktrees (the runner itself, not a person)
-
-# The stages in which the agent has the next move, and the gate its work leads to.
-AGENT_STATES = {
-    State.DISPATCHED: "scope_confirmation",
-    State.IN_PROGRESS: "verify",
-    State.RECOVERING: "verify",
-}
-_NEXT: dict[str, tuple[str, str]] = {
-    "dispatched": (
-        "scope_confirmation",
-        "Read the work package, then submit a scope_confirmation (confirmed: true, or false "
-        "with notes) and stop. Work starts when the owner's go lands.",
-    ),
-    "scope_confirmed": ("review_go", "Wait: the owner reviews your scope confirmation."),
-    "in_progress": (
-        "verify",
-        "Do the work inside your worktree, within the owned surfaces. Then submit a "
-        "common_ground packet, evidence and a claim; the verify gate decides.",
-    ),
-    "recovering": (
-        "verify",
-        "Act on the recovery's next action, then submit evidence and a new claim.",
-    ),
-    "claimed": ("verify", "Wait: the verify gate is deciding on your claim."),
-    "verifying": ("verify", "Wait: the verify gate is deciding on your claim."),
-    "blocked": ("recovery", "Wait: the gate withheld admission; a recovery owner acts next."),
-    "failed": ("rollback", "Stop: the work failed; it is recovered or rolled back next."),
-    "accepted": ("review", "Wait: the gate admitted your claim; the owner reviews it."),
-    "rolled_back": ("dispatch", "Stop: the work was rolled back."),
-}
-_PREPARED_STATES = tuple(_NEXT)
-# States in which a WP's worktree is (re)made; after that it is the owner's to remove.
-_WORKTREE_STATES = ("dispatched", "scope_confirmed", "in_progress", "recovering", "claimed")
-
-
-def handoff_path(ws: Workspace, principal: str, wp_id: str) -> Path:
-    return ws.root / "handoffs" / principal / f"{wp_id}.yaml"
 
 
 def _shown(ws: Workspace, path: Path) -> str:
@@ -103,114 +63,6 @@ def _stage_start(events: list[Event], state: str) -> int:
         (e.seq for e in events if (e.payload.get("transition") or {}).get("to") == state),
         default=0,
     )
-
-
-def handoff_document(ws: Workspace, store: Store, wp: dict[str, Any]) -> dict[str, Any]:
-    """What the agent is told: who it is, the WP, where its work happens, where to return
-    entries and the next gate. Derived from the store alone (the same state writes the
-    same bytes)."""
-    wp_id = wp["id"]
-    body = wp.get("body") or {}
-    events = store.events(wp_id)
-    gate, instructions = _NEXT.get(wp["state"], ("none", "Stop: the work package is closed."))
-    floor = body.get("evidence_floor") or ws.config.evidence_floor(wp["tier"]).value
-    document: dict[str, Any] = {
-        "schema": HANDOFF_SCHEMA,
-        "you": wp["assignee"],
-        "tenant": ws.config.tenant,
-        "work_package": {
-            "id": wp_id,
-            "title": body.get("title"),
-            "objective": body.get("objective"),
-            "success_criteria": body.get("success_criteria") or [],
-            "tier": wp["tier"],
-            "lane": wp["lane"],
-            "owner": body.get("owner"),
-            "accountable": body.get("accountable"),
-            "owned_surfaces": body.get("owned_surfaces") or [],
-            "forbidden_surfaces": body.get("forbidden_surfaces") or [],
-            "validation_commands": body.get("validation_commands") or [],
-            "evidence_floor": floor,
-            "labels": body.get("labels") or [],
-        },
-        "state": wp["state"],
-        "next_gate": gate,
-        "instructions": instructions,
-    }
-    dispatches = [e for e in events if e.type == EventType.DISPATCHED]
-    if dispatches:
-        entry_body = (dispatches[-1].payload.get("entry") or {}).get("body") or {}
-        document["dispatch"] = {
-            "by": dispatches[-1].principal,
-            "entry": dispatches[-1].entry_id,
-            "next_gate": entry_body.get("next_gate"),
-        }
-    if wp.get("target_repo"):
-        provisioned = [e for e in events if e.type == EventType.WORKTREE_PROVISIONED]
-        document["worktree"] = {
-            "path": str(worktrees.worktree_path(ws, wp_id)),
-            "branch": worktrees.branch_name(wp_id),
-            "base_commit": provisioned[-1].payload["base_commit"] if provisioned else None,
-        }
-    else:
-        document["worktree"] = {"path": str(ws.root), "branch": None, "base_commit": None}
-    grounds = store.entries(wp_id, "common_ground")
-    if grounds:
-        latest = grounds[-1]
-        document["common_ground"] = {
-            "id": latest["id"],
-            "version": (latest.get("body") or {}).get("version"),
-            "sha256": latest["sha256"],
-        }
-    else:
-        document["common_ground"] = None
-    revisions = [
-        e
-        for e in events
-        if e.type == EventType.REVIEW_RECORDED and e.payload.get("verdict") == "revision_required"
-    ]
-    if revisions and wp["state"] == State.IN_PROGRESS:
-        latest = revisions[-1].payload
-        findings = latest.get("findings")
-        if findings is None:
-            findings = ((latest.get("entry") or {}).get("body") or {}).get("findings")
-        document["findings"] = findings or []
-    recoveries = [e for e in events if e.type == EventType.RECOVERY_PACKET_CREATED]
-    if recoveries and wp["state"] == State.RECOVERING:
-        payload = recoveries[-1].payload
-        document["recovery"] = {
-            "recovery_owner": payload.get("recovery_owner"),
-            "next_action": payload.get("next_action"),
-        }
-    document["return"] = {
-        "how": "write each entry as a file and run `cockpit submit FILE...`",
-        "queue": str(ws.queue_dir("new")),
-        "principal": wp["assignee"],
-        "work_package": wp_id,
-    }
-    return document
-
-
-def write_handoff(ws: Workspace, store: Store, wp: dict[str, Any]) -> tuple[Path, str]:
-    """Write the WP's handoff (atomically, and only when it changed); returns its path and
-    the SHA-256 of its bytes."""
-    path = handoff_path(ws, wp["assignee"], wp["id"])
-    text = "# Written by Cockpit. Do not edit: it is rewritten as the work package moves.\n"
-    text += yaml.safe_dump(
-        handoff_document(ws, store, wp), sort_keys=False, allow_unicode=True, width=100
-    )
-    data = text.encode("utf-8")
-    digest = hashlib.sha256(data).hexdigest()
-    try:
-        if path.read_bytes() == data:
-            return path, digest
-    except OSError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    scratch = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    scratch.write_bytes(data)
-    os.replace(scratch, path)
-    return path, digest
 
 
 def resolve_command(command: list[str], root: Path) -> list[str]:
@@ -322,7 +174,7 @@ class Agents:
 
     def candidates(self) -> list[dict[str, Any]]:
         rows = []
-        for state in _PREPARED_STATES:
+        for state in PREPARED_STATES:
             for wp_id in self.store.work_package_ids(state=state):
                 wp = self.store.work_package(wp_id)
                 if wp is not None and wp.get("assignee"):
@@ -386,7 +238,7 @@ class Agents:
 
     def _prepare(self, wp: dict[str, Any]) -> dict[str, Any]:
         wp_id = wp["id"]
-        if wp.get("target_repo") and wp["state"] in _WORKTREE_STATES:
+        if wp.get("target_repo") and wp["state"] in WORKTREE_STATES:
             recorded = worktrees.recorded_base(self.store, wp_id)
             missing = not worktrees.worktree_path(self.ws, wp_id).is_dir()
             if (recorded is None or missing) and self._retry_due(wp_id, EventType.WORKTREE_FAILED):
@@ -435,7 +287,7 @@ class Agents:
 
     def _due(self, wp: dict[str, Any], events: list[Event], planning: bool = False) -> bool:
         state = wp["state"]
-        if State(state) not in AGENT_STATES or not wp.get("assignee"):
+        if State(state) not in AGENT_STAGES or not wp.get("assignee"):
             return False
         lane = self.ws.config.lanes.get(wp["lane"])
         if lane is None or lane.command is None or wp["id"] in self.running:
@@ -487,7 +339,7 @@ class Agents:
                     "lane": wp["lane"],
                     "command": command,
                     "stage": wp["state"],
-                    "next_gate": AGENT_STATES[State(wp["state"])],
+                    "next_gate": next_gate(wp["state"]),
                     "attempt": attempt,
                     "handoff": {"path": _shown(self.ws, handoff), "sha256": digest},
                     "worktree": _shown(self.ws, cwd),
