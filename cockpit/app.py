@@ -20,30 +20,35 @@ from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
-from textual.message import Message
 from textual.screen import Screen
+from textual.widgets import Input, TextArea
 
-from cockpit.engine.actions import human as actions
+from cockpit.domain import Capability
+from cockpit.engine.actions import human
+from cockpit.engine.canon import candidates as canon
 from cockpit.engine.reports.lineage import summarize
 from cockpit.engine.runner.loop import RunnerLock, sweep_and_verify
 from cockpit.engine.text import literal
 from cockpit.engine.workspace.layout import Workspace
-from cockpit.errors import CockpitError, RunnerLocked
+from cockpit.errors import CockpitError, Refused, RunnerLocked
+from cockpit.messages import StoreChanged
+from cockpit.screens.actions import ACTIONS, Answer, Request
+from cockpit.screens.audit import AuditScreen
+from cockpit.screens.board import BoardScreen
+from cockpit.screens.canon import CanonScreen
+from cockpit.screens.help import HelpScreen
 from cockpit.screens.keys import VIEWS, WP_ACTIONS, bindings
+from cockpit.screens.metrics import MetricsScreen
+from cockpit.screens.modals import ConfirmModal
+from cockpit.screens.rejected import RejectedScreen
+from cockpit.screens.status_bar import StatusBar
+from cockpit.screens.stepper import StepperScreen
+from cockpit.screens.work_package import WorkPackageScreen
 from cockpit.store import Event, Store
-from cockpit.store.db import utc_now
+from cockpit.store.events import utc_now
 
 SWEEP_SECONDS = 5.0
 POLL_SECONDS = 0.5
-
-
-class StoreChanged(Message):
-    """New events were appended (by this app's sweeps, a runner, or the CLI)."""
-
-    def __init__(self, events: list[Event]) -> None:
-        super().__init__()
-        self.events = events
-        self.work_packages = {e.work_package for e in events if e.work_package}
 
 
 class CockpitCommands(Provider):
@@ -122,8 +127,6 @@ class CockpitApp(App[None]):
     # -- lifecycle ------------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        from cockpit.screens.board import BoardScreen
-
         self.theme = "textual-dark"
         self.push_screen(BoardScreen())
         self.set_interval(self.poll_seconds, self.poll)
@@ -155,15 +158,11 @@ class CockpitApp(App[None]):
             self.refresh_status()
 
     def refresh_status(self) -> None:
-        from cockpit.screens.status_bar import StatusBar
-
         for bar in self.screen.query(StatusBar):
             bar.refresh_from_app()
 
     def steady_cursors(self, screen: Screen[Any]) -> None:
         """Apply the app's blink setting to the text inputs of `screen`."""
-        from textual.widgets import Input, TextArea
-
         for widget in screen.query(Input):
             widget.cursor_blink = self.blink
         for area in screen.query(TextArea):
@@ -184,6 +183,19 @@ class CockpitApp(App[None]):
         if finished:
             self._sweep_lock.release()
         self.store.close()
+
+    @property
+    def ingesting(self) -> bool:
+        return self.lock is not None
+
+    @property
+    def quitting(self) -> bool:
+        """The app is on its way out: workers stop handing results to the screens."""
+        return self._halt.is_set()
+
+    def open_reader(self) -> Store:
+        """A store connection of its own for a worker's reads (read-only if the app is)."""
+        return self.ws.open_store(self.clock, readonly=self.readonly)
 
     @property
     def ingest_label(self) -> str:
@@ -346,175 +358,58 @@ class CockpitApp(App[None]):
                 )
 
     def start_action(self, name: str, wp_id: str) -> None:
-        """Open the dialog for action `name` on `wp_id`, then make the engine call."""
+        """Open the dialog for action `name` on `wp_id`, ask before a destructive one, then
+        make its engine call (the table in cockpit.screens.actions says which)."""
         if self.refuse_readonly():
             return
-        from cockpit.screens import modals
-
+        title = name.capitalize()
         try:
-            actions.check_allowed(self.ws, self.principal, name)
+            human.check_allowed(self.ws, self.principal, name)
         except CockpitError as exc:  # refuse before asking for anything
-            self.say(str(exc), title=f"{name.capitalize()} refused", severity="error")
+            self.say(str(exc), title=f"{title} refused", severity="error")
             return
         wp = self.store.work_package(wp_id)
         if wp is None:
             self.say(f"No work package {wp_id}.", severity="error")
             return
-        ws, by = self.ws, self.principal
-
-        if name == "verify":
-
-            def show(run: object) -> None:
-                self.push_screen(modals.VerifyResultModal(wp_id, run.to_json()))  # type: ignore[attr-defined]
-
-            self.perform(
-                "Verify", wp_id, lambda s: actions.verify(ws, s, wp_id, by, stop=self._halt), show
-            )
+        action = ACTIONS[name]
+        dialog = action.dialog(self, wp_id, wp)
+        if isinstance(dialog, str):
+            self.say(dialog, severity="warning")
             return
-        if name == "dispatch":
-            eligible = actions.eligible_assignees(ws, wp)
 
-            def on_dispatch(answer: dict[str, Any] | None) -> None:
-                if answer:
-                    self.perform(
-                        "Dispatch",
-                        wp_id,
-                        lambda s: actions.dispatch(ws, s, wp_id, answer["to"], by),
-                    )
+        def run(answer: Answer) -> None:
+            ws, by, stop = self.ws, self.principal, self._halt
+            shown = action.result
+            self.perform(
+                title,
+                wp_id,
+                lambda s: action.call(Request(ws, s, wp_id, by, answer, stop)),
+                None if shown is None else lambda result: self.push_screen(shown(wp_id, result)),
+            )
 
-            self.push_screen(modals.DispatchModal(wp_id, eligible), on_dispatch)
-        elif name == "recover":
-
-            def on_recover(answer: dict[str, Any] | None) -> None:
-                if answer:
-                    self.perform(
-                        "Recover",
-                        wp_id,
-                        lambda s: actions.recover(
-                            ws, s, wp_id, answer["owner"], answer["next_action"], by
-                        ),
-                    )
-
-            self.push_screen(modals.RecoverModal(wp_id, wp.get("assignee") or by), on_recover)
-        elif name == "review":
-
-            def on_review(answer: dict[str, Any] | None) -> None:
-                if answer:
-                    self.perform(
-                        "Review",
-                        wp_id,
-                        lambda s: actions.review(
-                            ws, s, wp_id, answer["verdict"], answer["findings"], by
-                        ),
-                    )
-
-            self.push_screen(modals.ReviewModal(wp_id), on_review)
-        elif name == "override":
-
-            def on_override(answer: dict[str, Any] | None) -> None:
-                if not answer:
-                    return
-                question = Text(
-                    f"Override {wp_id} from {wp['state']} to {answer['to']}? "
-                    "This is recorded forever."
-                )
-
-                def confirmed(yes: bool | None) -> None:
-                    if yes:
-                        self.perform(
-                            "Override",
-                            wp_id,
-                            lambda s: actions.override(
-                                ws, s, wp_id, answer["to"], answer["reason"], by
-                            ),
-                        )
-
-                self.push_screen(modals.ConfirmModal(question), confirmed)
-
-            states = actions.override_targets(wp)
-            self.push_screen(modals.OverrideModal(wp_id, states, wp["state"]), on_override)
-        elif name == "cancel":
-
-            def on_cancel(answer: dict[str, Any] | None) -> None:
-                if not answer:
-                    return
-
-                def confirmed(yes: bool | None) -> None:
-                    if yes:
-                        self.perform(
-                            "Cancel",
-                            wp_id,
-                            lambda s: actions.cancel(ws, s, wp_id, answer["reason"], by),
-                        )
-
-                self.push_screen(
-                    modals.ConfirmModal(Text(f"Cancel {wp_id}? It cannot be resumed.")), confirmed
-                )
-
-            self.push_screen(modals.ReasonModal(wp_id), on_cancel)
-        elif name == "rollback":
-
-            def on_rollback(answer: dict[str, Any] | None) -> None:
-                if not answer:
-                    return
-
-                def confirmed(yes: bool | None) -> None:
-                    if yes:
-                        self.perform(
-                            "Rollback",
-                            wp_id,
-                            lambda s: actions.rollback(ws, s, wp_id, answer["reason"], by),
-                        )
-
-                question = Text(f"Roll {wp_id} back to its base commit?")
-                self.push_screen(modals.ConfirmModal(question), confirmed)
-
-            self.push_screen(modals.RollbackModal(wp_id), on_rollback)
-        elif name == "veto":
-
-            def on_veto(answer: dict[str, Any] | None) -> None:
-                if answer:
-                    self.perform(
-                        "Veto",
-                        wp_id,
-                        lambda s: actions.veto(
-                            ws, s, wp_id, answer["reason"], by, lift=answer["lift"]
-                        ),
-                    )
-
-            self.push_screen(modals.VetoModal(wp_id, bool(wp["vetoed"])), on_veto)
-        elif name == "dismiss":
-            advisories = actions.open_advisories(self.store, wp_id)
-            if not advisories:
-                self.say(f"{wp_id} has no advisory to dismiss.", severity="warning")
+        def answered(answer: Answer | None) -> None:
+            if not answer:
                 return
+            if action.confirm is None:
+                run(answer)
+                return
+            question = Text(action.confirm(wp_id, wp, answer))
+            self.push_screen(ConfirmModal(question), lambda yes: run(answer) if yes else None)
 
-            def on_dismiss(answer: dict[str, Any] | None) -> None:
-                if answer:
-                    self.perform(
-                        "Dismiss",
-                        wp_id,
-                        lambda s: actions.dismiss_advisory(
-                            ws, s, wp_id, answer["advisory"], answer["reason"], by
-                        ),
-                    )
-
-            self.push_screen(modals.DismissModal(wp_id, advisories), on_dismiss)
+        if dialog is None:
+            run({})
+        else:
+            self.push_screen(dialog, answered)
 
     def start_commission(self, candidate_id: str) -> None:
         """Ask before commissioning `candidate_id`, then run the Canon Gate and record it
         (refused up front in read-only mode or without the commission capability)."""
         if self.refuse_readonly():
             return
-        from cockpit.domain import Capability
-        from cockpit.engine.actions import human as actions
-        from cockpit.engine.canon import candidates as canon
-        from cockpit.errors import Refused
-        from cockpit.screens import modals
-
         ws, by = self.ws, self.principal
         try:
-            actions.require(ws, by, Capability.COMMISSION)
+            human.require(ws, by, Capability.COMMISSION)
         except Refused as exc:
             self.say(str(exc), title="Commission refused", severity="error")
             return
@@ -541,7 +436,7 @@ class CockpitApp(App[None]):
                 )
 
         question = Text(f"Commission {candidate_id} as canon? This is recorded forever.")
-        self.push_screen(modals.ConfirmModal(question), confirmed)
+        self.push_screen(ConfirmModal(question), confirmed)
 
     # -- navigation ----------------------------------------------------------------------------
 
@@ -550,38 +445,24 @@ class CockpitApp(App[None]):
             self.pop_screen()
 
     def action_open_audit(self) -> None:
-        from cockpit.screens.audit import AuditScreen
-
         self.push_screen(AuditScreen())
 
     def action_open_metrics(self) -> None:
-        from cockpit.screens.metrics import MetricsScreen
-
         self.push_screen(MetricsScreen())
 
     def action_open_rejected(self) -> None:
-        from cockpit.screens.rejected import RejectedScreen
-
         self.push_screen(RejectedScreen())
 
     def action_open_canon(self) -> None:
-        from cockpit.screens.canon import CanonScreen
-
         self.push_screen(CanonScreen())
 
     def action_help(self) -> None:
-        from cockpit.screens.help import HelpScreen
-
         self.push_screen(HelpScreen())
 
     def open_work_package(self, wp_id: str) -> None:
-        from cockpit.screens.work_package import WorkPackageScreen
-
         self.push_screen(WorkPackageScreen(wp_id))
 
     def open_stepper(self, wp_id: str) -> None:
-        from cockpit.screens.stepper import StepperScreen
-
         self.push_screen(StepperScreen(wp_id))
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:

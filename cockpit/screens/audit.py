@@ -12,13 +12,17 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, ProgressBar, Static
 
-from cockpit.app import StoreChanged
-from cockpit.engine.reports import audit
+from cockpit.engine.reports import audit, pages
 from cockpit.engine.reports.lineage import summarize
+from cockpit.messages import StoreChanged
+from cockpit.screens.context import cockpit, read_then
 from cockpit.screens.status_bar import StatusBar
+from cockpit.screens.tables import sync_rows
 from cockpit.screens.text import plain
+from cockpit.store import Event
 
 LIMIT = 2000
+COLUMNS = ("seq", "ts", "type", "wp", "principal", "entry", "what")
 
 
 def parse_audit_filter(text: str) -> dict[str, Any]:
@@ -49,6 +53,8 @@ class AuditScreen(Screen[None]):
         super().__init__()
         self.filter_text = ""
         self.verifying = False
+        self.loading = False  # a read is on its way; changes meanwhile are in what it reads
+        self.cursor_to_end = False
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
@@ -64,26 +70,35 @@ class AuditScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#events", DataTable)
-        table.add_columns("seq", "ts", "type", "wp", "principal", "entry", "what")
+        for column in COLUMNS:
+            table.add_column(column, key=column)
         self.query_one("#status", StatusBar).refresh_from_app("audit chain")
-        app: Any = self.app
-        app.steady_cursors(self)
+        cockpit(self).steady_cursors(self)
         self.fill()
         self.action_verify_chain()
         table.focus()
 
-    def fill(self) -> None:
-        app: Any = self.app
+    def fill(self, *, to_end: bool = True) -> None:
+        """Read the newest events the filter matches, in a worker; with `to_end`, the
+        cursor then goes to the newest."""
+        self.loading = True
+        self.cursor_to_end = self.cursor_to_end or to_end
+        self.load(parse_audit_filter(self.filter_text))
+
+    @work(thread=True, group="audit-read", exclusive=True, exit_on_error=False)
+    def load(self, wanted: dict[str, Any]) -> None:
+        read_then(self, lambda store: pages.audit_events(store, limit=LIMIT, **wanted), self.show)
+
+    def show(self, events: list[Event]) -> None:
+        self.loading = False
         table = self.query_one("#events", DataTable)
-        events = app.store.find_events(limit=LIMIT, **parse_audit_filter(self.filter_text))
-        table.clear()
-        for event in events:
-            table.add_row(*self._cells(event), key=str(event.seq))
-        if events:
+        sync_rows(table, {str(e.seq): self._cells(e) for e in events})
+        if events and self.cursor_to_end:
             table.move_cursor(row=len(events) - 1)
+        self.cursor_to_end = False
 
     @staticmethod
-    def _cells(event: Any) -> tuple[Text, ...]:
+    def _cells(event: Event) -> tuple[Text, ...]:
         return (
             Text(str(event.seq)),
             Text(event.ts[:19]),
@@ -105,8 +120,8 @@ class AuditScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="audit-verify", exit_on_error=False)
     def verify(self, bar: ProgressBar) -> None:
-        app: Any = self.app
-        store = app.ws.open_store(readonly=app.readonly)
+        app = cockpit(self)
+        store = app.open_reader()
         try:
             report = audit.verify(
                 app.ws,
@@ -140,8 +155,7 @@ class AuditScreen(Screen[None]):
         try:
             parse_audit_filter(event.value)
         except ValueError as exc:
-            app: Any = self.app
-            app.say(f"filter not applied: {exc}", severity="warning")
+            cockpit(self).say(f"filter not applied: {exc}", severity="warning")
             return
         self.filter_text = event.value.strip()
         event.input.add_class("hidden")
@@ -168,6 +182,9 @@ class AuditScreen(Screen[None]):
     def on_store_changed(self, message: StoreChanged) -> None:
         """New events are added at the end, in place; the cursor stays where it is."""
         self.query_one("#status", StatusBar).refresh_from_app(self.view_label())
+        if self.loading:  # the read on its way may predate these events: read again
+            self.fill(to_end=False)
+            return
         wanted = parse_audit_filter(self.filter_text)
         table = self.query_one("#events", DataTable)
         for event in message.events:
@@ -177,4 +194,5 @@ class AuditScreen(Screen[None]):
                 continue
             if wanted.get("work_package") and event.work_package != wanted["work_package"]:
                 continue
-            table.add_row(*self._cells(event), key=str(event.seq))
+            if str(event.seq) not in table.rows:
+                table.add_row(*self._cells(event), key=str(event.seq))

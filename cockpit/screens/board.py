@@ -11,30 +11,14 @@ from textual.binding import BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
-from cockpit.app import StoreChanged
+from cockpit.engine.reports import pages
+from cockpit.messages import StoreChanged
 from cockpit.screens.board_table import BoardTable, header_text
+from cockpit.screens.context import cockpit
 from cockpit.screens.keys import VIEWS, WP_ACTIONS, bindings
 from cockpit.screens.status_bar import StatusBar
-from cockpit.store import board as board_queries
 
 SORT_ORDER = ["id", "state", "age", "updated", "tier", "assignee", "title"]
-
-
-def parse_filter(text: str, attention: bool) -> board_queries.BoardFilter:
-    """`state:blocked assignee:agent:x words` → a BoardFilter."""
-    states: list[str] = []
-    assignee = None
-    words = []
-    for token in text.split():
-        if token.startswith("state:"):
-            states += [s for s in token.removeprefix("state:").split(",") if s]
-        elif token.startswith("assignee:"):
-            assignee = token.removeprefix("assignee:") or None
-        else:
-            words.append(token)
-    return board_queries.BoardFilter(
-        text=" ".join(words), states=tuple(states), assignee=assignee, attention=attention
-    )
 
 
 class BoardScreen(Screen[None]):
@@ -57,47 +41,30 @@ class BoardScreen(Screen[None]):
             classes="hidden",
         )
         yield Static(id="columns", classes="columns")
-        app: Any = self.app
-        yield BoardTable(
-            self._fetch, self._count, app.store.work_package, app.clock, self._locate, id="board"
-        )
+        yield BoardTable(self._fetch, self._count, cockpit(self).clock, self._locate, id="board")
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
-        app: Any = self.app
-        app.steady_cursors(self)
+        cockpit(self).steady_cursors(self)
         self.query_one(BoardTable).focus()
         self.reload()
 
     # -- data ------------------------------------------------------------------------------
 
-    def _filter(self) -> board_queries.BoardFilter:
-        return parse_filter(self.filter_text, self.attention)
+    def view(self) -> pages.BoardView:
+        return pages.parse_board_view(self.filter_text, attention=self.attention, sort=self.sort)
+
+    # The board pages its visible window on the UI thread: one indexed query per page,
+    # so scrolling 10,000 rows never waits for a worker.
 
     def _fetch(self, offset: int, limit: int) -> list[dict[str, Any]]:
-        app: Any = self.app
-        return board_queries.page(
-            app.store,
-            self._filter(),
-            sort=self.sort,
-            descending=self.sort in ("age", "updated"),
-            offset=offset,
-            limit=limit,
-        )
+        return pages.board_page(cockpit(self).store, self.view(), offset, limit)
 
     def _locate(self, wp_id: str) -> int | None:
-        app: Any = self.app
-        return board_queries.position(
-            app.store,
-            self._filter(),
-            wp_id,
-            sort=self.sort,
-            descending=self.sort in ("age", "updated"),
-        )
+        return pages.board_position(cockpit(self).store, self.view(), wp_id)
 
     def _count(self) -> int:
-        app: Any = self.app
-        return board_queries.count(app.store, self._filter())
+        return pages.board_count(cockpit(self).store, self.view())
 
     def view_label(self) -> str:
         parts = [f"sort {self.sort}"]
@@ -135,26 +102,22 @@ class BoardScreen(Screen[None]):
     def selected(self) -> str | None:
         wp_id = self.query_one(BoardTable).selected_id()
         if wp_id is None:
-            app: Any = self.app
-            app.say("No work package is selected.", severity="warning")
+            cockpit(self).say("No work package is selected.", severity="warning")
         return wp_id
 
     def action_act(self, name: str) -> None:
         wp_id = self.selected()
         if wp_id:
-            app: Any = self.app
-            app.start_action(name, wp_id)
+            cockpit(self).start_action(name, wp_id)
 
     def action_open_stepper(self) -> None:
         wp_id = self.selected()
         if wp_id:
-            app: Any = self.app
-            app.open_stepper(wp_id)
+            cockpit(self).open_stepper(wp_id)
 
     @on(BoardTable.Selected)
     def open_work_package(self, message: BoardTable.Selected) -> None:
-        app: Any = self.app
-        app.open_work_package(message.wp_id)
+        cockpit(self).open_work_package(message.wp_id)
 
     def action_filter(self) -> None:
         field = self.query_one("#filter", Input)

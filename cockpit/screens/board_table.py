@@ -120,7 +120,6 @@ class BoardTable(ScrollView, can_focus=True):
         self,
         fetch: Callable[[int, int], list[dict[str, Any]]],
         count: Callable[[], int],
-        fetch_one: Callable[[str], dict[str, Any] | None],
         now: Callable[[], datetime],
         locate: Callable[[str], int | None] | None = None,
         *,
@@ -129,7 +128,6 @@ class BoardTable(ScrollView, can_focus=True):
         super().__init__(id=id)
         self._fetch = fetch
         self._count = count
-        self._fetch_one = fetch_one
         self._locate = locate
         self._now = now
         self._total = 0
@@ -157,15 +155,6 @@ class BoardTable(ScrollView, can_focus=True):
         self.refresh()
         self.post_message(self.Highlighted(self.selected_id()))
 
-    def update_rows(self, wp_ids: set[str]) -> None:
-        """Refresh the cached rows of these WPs in place, by key."""
-        for index, row in list(self._cache.items()):
-            if row["id"] in wp_ids:
-                fresh = self._fetch_one(row["id"])
-                if fresh is not None:
-                    self._cache[index] = fresh
-        self.refresh()
-
     def row_at(self, index: int) -> dict[str, Any] | None:
         if not 0 <= index < self._total:
             return None
@@ -181,12 +170,6 @@ class BoardTable(ScrollView, can_focus=True):
     def selected_id(self) -> str | None:
         row = self.row_at(self.cursor)
         return row["id"] if row else None
-
-    def move_to(self, wp_id: str) -> None:
-        for index, row in self._cache.items():
-            if row["id"] == wp_id:
-                self.cursor = index
-                return
 
     # -- rendering ----------------------------------------------------------------------
 

@@ -17,9 +17,10 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
-from cockpit.app import StoreChanged
 from cockpit.engine.canon import candidates as canon
 from cockpit.errors import CockpitError
+from cockpit.messages import StoreChanged
+from cockpit.screens.context import cockpit
 from cockpit.screens.status_bar import StatusBar
 from cockpit.screens.text import STATUS_STYLES, plain
 
@@ -243,7 +244,7 @@ class CanonScreen(Screen[None]):
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
-        app: Any = self.app
+        app = cockpit(self)
         app.steady_cursors(self)
         table = self.query_one("#candidates", DataTable)
         for key, label in COLUMNS:
@@ -260,7 +261,7 @@ class CanonScreen(Screen[None]):
 
     def fill(self) -> None:
         """Update the candidates table in place by row key."""
-        app: Any = self.app
+        app = cockpit(self)
         rows = {r["id"]: r for r in app.store.candidates()}
         table = self.query_one("#candidates", DataTable)
         with self.app.batch_update():
@@ -309,7 +310,7 @@ class CanonScreen(Screen[None]):
             self.preview(cid, self.wanted)
 
     def render_detail(self) -> None:
-        app: Any = self.app
+        app = cockpit(self)
         row = self.rows.get(self.shown or "")
         if row is None:
             return
@@ -321,10 +322,10 @@ class CanonScreen(Screen[None]):
     @work(thread=True, group="canon-preview", exit_on_error=False)
     def preview(self, candidate_id: str, asked: int) -> None:
         """The Canon Gate's answer for the acting principal, on a connection of its own."""
-        app: Any = self.app
+        app = cockpit(self)
         decision, note = None, ""
         try:
-            store = app.ws.open_store(app.clock, readonly=app.readonly)
+            store = app.open_reader()
             try:
                 decision = canon.preview(app.ws, store, candidate_id, app.principal)
             finally:
@@ -354,9 +355,8 @@ class CanonScreen(Screen[None]):
 
     def _answer(self, callback: Any, *args: Any) -> None:
         """Hand a worker's result to the screen, unless the app is quitting."""
-        app: Any = self.app
-        if not app._halt.is_set():
-            app.call_from_thread(callback, *args)
+        if not cockpit(self).quitting:
+            self.app.call_from_thread(callback, *args)
 
     @property
     def busy(self) -> bool:
@@ -369,7 +369,7 @@ class CanonScreen(Screen[None]):
     # -- commission ------------------------------------------------------------------------
 
     def action_commission(self) -> None:
-        app: Any = self.app
+        app = cockpit(self)
         cid = self.selected_id()
         if cid is None:
             app.say("No candidate is selected.", severity="warning")
@@ -393,9 +393,9 @@ class CanonScreen(Screen[None]):
 
     @work(thread=True, group="canon-search", exit_on_error=False)
     def _search(self, query: str, asked: int) -> None:
-        app: Any = self.app
+        app = cockpit(self)
         try:
-            store = app.ws.open_store(app.clock, readonly=app.readonly)
+            store = app.open_reader()
             try:
                 shown: RenderableType = canon_results(canon.search(store, query), query)
             finally:

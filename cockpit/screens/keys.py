@@ -15,8 +15,6 @@ class Command:
     action: str
     title: str
     help: str
-    needs_wp: bool = False
-    mutates: bool = False
     show: bool = True
     label: str = ""  # the footer's word, when shorter than the title
     group: str = ""  # footer group: its keys share one word
@@ -24,48 +22,39 @@ class Command:
 
 # Actions on the selected work package (the engine's human actions).
 WP_ACTIONS: list[Command] = [
-    Command(
-        "dispatch", "d", "act('dispatch')", "Dispatch", "dispatch to an eligible agent", True, True
-    ),
-    Command("verify", "v", "act('verify')", "Verify", "run the verify gate now", True, True),
+    Command("dispatch", "d", "act('dispatch')", "Dispatch", "dispatch to an eligible agent"),
+    Command("verify", "v", "act('verify')", "Verify", "run the verify gate now"),
     Command(
         "recover",
         "r",
         "act('recover')",
         "Recover",
         "file a recovery (owner + next action)",
-        True,
-        True,
     ),
-    Command("review", "e", "act('review')", "Review", "record a review verdict", True, True),
+    Command("review", "e", "act('review')", "Review", "record a review verdict"),
     Command(
         "override",
         "o",
         "act('override')",
         "Override",
         "override the state (reason required)",
-        True,
-        True,
     ),
-    Command("cancel", "c", "act('cancel')", "Cancel", "cancel the work package", True, True),
+    Command("cancel", "c", "act('cancel')", "Cancel", "cancel the work package"),
     Command(
         "rollback",
         "b",
         "act('rollback')",
         "Rollback",
         "roll a failed WP back to its base commit",
-        True,
-        True,
     ),
-    Command("veto", "x", "act('veto')", "Veto", "raise or lift a veto", True, True),
-    Command("dismiss", "z", "act('dismiss')", "Dismiss", "dismiss an advisory", True, True),
+    Command("veto", "x", "act('veto')", "Veto", "raise or lift a veto"),
+    Command("dismiss", "z", "act('dismiss')", "Dismiss", "dismiss an advisory"),
     Command(
         "lineage",
         "l",
         "open_stepper",
         "Lineage",
         "step through the decision history",
-        True,
         label="steps",
     ),
 ]

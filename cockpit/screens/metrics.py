@@ -8,15 +8,17 @@ from typing import Any, ClassVar
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from cockpit.app import StoreChanged
-from cockpit.engine.reports import metrics
+from cockpit.engine.reports import pages
 from cockpit.engine.reports.metrics import cell_text
+from cockpit.messages import StoreChanged
+from cockpit.screens.context import read_then
 from cockpit.screens.status_bar import StatusBar
 from cockpit.screens.text import OUTCOME_STYLES
 
@@ -91,15 +93,22 @@ class MetricsScreen(Screen[None]):
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
+        self.query_one("#status", StatusBar).refresh_from_app("metrics")
         self.fill()
 
     def fill(self) -> None:
-        app: Any = self.app
-        document = metrics.metrics(app.store)
+        self.load()
+
+    @work(thread=True, group="metrics-read", exclusive=True, exit_on_error=False)
+    def load(self) -> None:
+        read_then(self, pages.metrics_page, self.show)
+
+    def show(self, page: pages.MetricsPage) -> None:
+        document = page.document
         self.query_one("#status", StatusBar).refresh_from_app("metrics")
         self.query_one("#metrics-table", Static).update(metrics_table(document))
         charts = Group(
-            outcomes_chart(metrics.outcomes_by_day(app.store)),
+            outcomes_chart(page.outcomes_by_day),
             Text(""),
             bars("blocked verifies by reason class", document["blocked_by_reason_class"]),
             bars("blocked verifies by predicate", document["blocked_by_predicate"]),

@@ -3,14 +3,13 @@ board's counts by state."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.text import Text
 from textual.widgets import Static
 
+from cockpit.engine.reports import pages
+from cockpit.screens.context import cockpit
 from cockpit.screens.keys import VIEWS
 from cockpit.screens.text import STATE_STYLES, plain
-from cockpit.store import board as board_queries
 
 
 class StatusBar(Static):
@@ -20,9 +19,8 @@ class StatusBar(Static):
     """
 
     def refresh_from_app(self, view: str = "") -> None:
-        app: Any = self.app
+        app = cockpit(self)
         ws = app.ws
-        store = app.store
         line = Text(end="")
         line.append("Cockpit", style="bold #38bdf8")
         line.append("  ")
@@ -33,16 +31,15 @@ class StatusBar(Static):
         if app.readonly:
             line.append("  READ-ONLY", style="bold #ef4444")
         line.append("  · ", style="#6b7280")
-        line.append_text(plain(app.ingest_label, "#a78bfa" if app.lock is None else "#4ade80"))
-        counts = board_queries.state_counts(store)
+        line.append_text(plain(app.ingest_label, "#4ade80" if app.ingesting else "#a78bfa"))
+        # Three aggregate counts, read on the UI thread so every header is whole when drawn.
+        summary = pages.board_summary(app.store)
+        counts, attention, rejected = summary.states, summary.attention, summary.rejected
         second = Text(end="")
-        total = sum(counts.values())
-        second.append(f"{total} WPs ", style="bold")
+        second.append(f"{summary.total} WPs ", style="bold")
         for state, style in STATE_STYLES.items():
             if counts.get(state):
                 second.append(f" {state} {counts[state]} ", style=style)
-        attention = board_queries.attention_count(store)
-        rejected = store.rejection_count()
         second.append("  ")
         second.append(f"attention {attention}", style="bold #f97316" if attention else "#6b7280")
         second.append("  ")

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from rich.console import Group, RenderableType
 from rich.syntax import Syntax
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -16,10 +17,11 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from cockpit.app import StoreChanged
 from cockpit.engine.reports import lineage
 from cockpit.engine.text import literal
-from cockpit.screens.modals import predicate_table
+from cockpit.messages import StoreChanged
+from cockpit.screens.context import read_then
+from cockpit.screens.modals.predicates import predicate_table
 from cockpit.screens.status_bar import StatusBar
 from cockpit.screens.text import badge, plain
 
@@ -48,8 +50,16 @@ class StepperScreen(Screen[None]):
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
-        app: Any = self.app
-        self.steps = lineage.steps(app.store, self.wp_id)
+        self.query_one("#status", StatusBar).refresh_from_app(f"lineage stepper {self.wp_id}")
+        self.load()
+
+    @work(thread=True, group="stepper-read", exclusive=True, exit_on_error=False)
+    def load(self) -> None:
+        read_then(self, lambda store: lineage.steps(store, self.wp_id), self.loaded)
+
+    def loaded(self, steps: list[dict[str, Any]]) -> None:
+        self.steps = steps
+        self.index = min(self.index, max(len(steps) - 1, 0))
         self.query_one("#status", StatusBar).refresh_from_app(f"lineage stepper {self.wp_id}")
         self.show()
 
@@ -114,7 +124,4 @@ class StepperScreen(Screen[None]):
 
     def on_store_changed(self, message: StoreChanged) -> None:
         if self.wp_id in message.work_packages:
-            app: Any = self.app
-            self.steps = lineage.steps(app.store, self.wp_id)
-            self.query_one("#status", StatusBar).refresh_from_app(f"lineage stepper {self.wp_id}")
-            self.show()
+            self.load()

@@ -9,7 +9,7 @@ from rich.console import Group
 from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
@@ -25,13 +25,19 @@ from textual.widgets import (
     Tree,
 )
 
-from cockpit.app import StoreChanged
-from cockpit.engine.reports import board, lineage
+from cockpit.engine.reports import pages
+from cockpit.engine.reports.pages import WorkPackagePage
 from cockpit.engine.text import literal
+from cockpit.messages import StoreChanged
+from cockpit.screens.context import cockpit, read_then
 from cockpit.screens.keys import WP_ACTIONS, bindings
-from cockpit.screens.modals import predicate_table
+from cockpit.screens.modals.predicates import predicate_table
 from cockpit.screens.status_bar import StatusBar
+from cockpit.screens.tables import sync_rows
 from cockpit.screens.text import badge, outcome, plain
+from cockpit.store import Event
+
+AUDIT_COLUMNS = ("seq", "ts", "type", "principal", "entry", "what")
 
 
 def fields_table(detail: dict[str, Any], ground: dict[str, Any] | None) -> Table:
@@ -121,22 +127,22 @@ class WorkPackageScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#wp-audit", DataTable)
-        table.add_columns("seq", "ts", "type", "principal", "entry", "what")
-        self.refresh_all()
-
-    def refresh_all(self) -> None:
-        app: Any = self.app
-        store = app.store
-        detail = board.work_package_status(store, self.wp_id)
-        grounds = store.entries(self.wp_id, "common_ground")
+        for column in AUDIT_COLUMNS:
+            table.add_column(column, key=column)
         self.query_one("#status", StatusBar).refresh_from_app(f"work package {self.wp_id}")
-        self.query_one("#wp-fields", Static).update(
-            fields_table(detail, grounds[-1] if grounds else None)
-        )
-        self._fill_lineage(lineage.lineage(store, self.wp_id))
-        self._fill_packets(store)
-        self._fill_verify(store)
-        self._fill_audit()
+        self.load()
+
+    @work(thread=True, group="wp-read", exclusive=True, exit_on_error=False)
+    def load(self) -> None:
+        read_then(self, lambda store: pages.work_package_page(store, self.wp_id), self.show)
+
+    def show(self, page: WorkPackagePage) -> None:
+        self.query_one("#status", StatusBar).refresh_from_app(f"work package {self.wp_id}")
+        self.query_one("#wp-fields", Static).update(fields_table(page.detail, page.ground))
+        self._fill_lineage(page.lineage)
+        self._fill_packets(page)
+        self._fill_verify(page.last_verify)
+        self._fill_audit(page.steps)
 
     def _fill_lineage(self, document: dict[str, Any]) -> None:
         tree = self.query_one("#lineage", Tree)
@@ -165,11 +171,11 @@ class WorkPackageScreen(Screen[None]):
                 branch.add_leaf(leaf)
         tree.root.expand()
 
-    def _fill_packets(self, store: Any) -> None:
+    def _fill_packets(self, page: WorkPackagePage) -> None:
         """The packet list: each entry's YAML, then the diffs. Rebuilt only when the set
         of packets changed (items carry no ids: a rebuild never collides with the old)."""
         items: list[tuple[str, Text, Syntax]] = []
-        for entry in store.entries(self.wp_id):
+        for entry in page.entries:
             body = Syntax(
                 literal(entry["raw"] or "", keep_newlines=True),
                 "yaml",
@@ -178,7 +184,7 @@ class WorkPackageScreen(Screen[None]):
                 word_wrap=True,
             )
             items.append((f"packet {entry['seq']}", plain(f"{entry['id']}  {entry['kind']}"), body))
-        for diff in lineage.packet_diffs(store, self.wp_id):
+        for diff in page.diffs:
             body = Syntax(
                 literal(diff["diff"] or "(no difference)", keep_newlines=True),
                 "diff",
@@ -204,15 +210,14 @@ class WorkPackageScreen(Screen[None]):
         if index is not None and 0 <= index < len(self.packets):
             self.query_one("#packet-body", Static).update(self.packets[index])
 
-    def _fill_verify(self, store: Any) -> None:
-        verifies = store.find_events(types=("verify_completed",), work_package=self.wp_id, limit=1)
+    def _fill_verify(self, verify: Event | None) -> None:
         body = self.query_one("#verify-body", Static)
-        if not verifies:
+        if verify is None:
             body.update(Text("The gate has not run on this work package yet.", style="#9ca3af"))
             return
-        payload = verifies[-1].payload
+        payload = verify.payload
         heading = Text(
-            f"seq {verifies[-1].seq} · mode {payload.get('mode')} · verifier ", style="#9ca3af"
+            f"seq {verify.seq} · mode {payload.get('mode')} · verifier ", style="#9ca3af"
         )
         heading.append_text(plain(payload.get("verifier") or "-"))
         heading.append(" · ")
@@ -220,29 +225,26 @@ class WorkPackageScreen(Screen[None]):
         heading.append(f" ({payload.get('acceptance_status')})", style="#9ca3af")
         body.update(Group(heading, Text(""), predicate_table(payload.get("predicates") or {})))
 
-    def _fill_audit(self) -> None:
-        app: Any = self.app
-        table = self.query_one("#wp-audit", DataTable)
-        table.clear()
-        for step in lineage.steps(app.store, self.wp_id):
-            table.add_row(
+    def _fill_audit(self, steps: list[dict[str, Any]]) -> None:
+        rows = {
+            str(step["seq"]): (
                 Text(str(step["seq"])),
                 Text(step["ts"][:19]),
                 Text(step["type"]),
                 plain(step["principal"] or "-"),
                 plain(step["entry_id"] or "-"),
                 plain(step["summary"]),
-                key=str(step["seq"]),
             )
+            for step in steps
+        }
+        sync_rows(self.query_one("#wp-audit", DataTable), rows)
 
     def on_store_changed(self, message: StoreChanged) -> None:
         if self.wp_id in message.work_packages:
-            self.refresh_all()
+            self.load()
 
     def action_act(self, name: str) -> None:
-        app: Any = self.app
-        app.start_action(name, self.wp_id)
+        cockpit(self).start_action(name, self.wp_id)
 
     def action_open_stepper(self) -> None:
-        app: Any = self.app
-        app.open_stepper(self.wp_id)
+        cockpit(self).open_stepper(self.wp_id)

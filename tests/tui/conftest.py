@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,6 +28,18 @@ def ingest(ws: Workspace) -> None:
     """Ingest the queue with the fixed clock, as the runner would."""
     with ws.open_store(fixed_clock) as store, RunnerLock(ws):
         sweep_and_verify(ws, store)
+
+
+async def reads_settled(pilot: Any) -> None:
+    """Wait until no screen worker is reading the store (group `*-read`); a read that
+    shows its result may start another, so wait until none is left."""
+    for _ in range(50):
+        await pilot.pause()
+        reading = [w for w in pilot.app.workers if w.group.endswith("-read") and not w.is_finished]
+        if not reading:
+            return
+        await pilot.app.workers.wait_for_complete(reading)
+    raise AssertionError("the screens kept reading")
 
 
 def make_app(ws: Workspace, **kwargs: object) -> CockpitApp:

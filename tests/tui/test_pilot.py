@@ -27,7 +27,7 @@ from cockpit.screens.rejected import RejectedScreen
 from cockpit.screens.stepper import StepperScreen
 from cockpit.screens.work_package import WorkPackageScreen
 from cockpit.store import Event
-from tui.conftest import NOW, SIZE, fixed_clock, make_app
+from tui.conftest import NOW, SIZE, fixed_clock, make_app, reads_settled
 
 Scenario = Callable[[Pilot[None]], Awaitable[None]]
 
@@ -419,7 +419,9 @@ def test_action_from_the_work_package_screen_refreshes_it(demo_ws: Workspace) ->
         await pilot.press("enter")
         screen = app.screen
         assert isinstance(screen, WorkPackageScreen) and screen.wp_id == "WP-0004"
+        await reads_settled(pilot)
         audit = screen.query_one("#wp-audit", DataTable)
+        assert audit.row_count > 0
         rows = audit.row_count
         await pilot.press("x")
         assert isinstance(app.screen, modals.VetoModal)
@@ -593,6 +595,7 @@ def test_navigation(demo_ws: Workspace) -> None:
         await pilot.press("l")
         stepper = app.screen
         assert isinstance(stepper, StepperScreen) and stepper.wp_id == "WP-0002"
+        await reads_settled(pilot)
         assert len(stepper.steps) > 3
         assert stepper.index == 0
         await pilot.press("n", "n")

@@ -10,7 +10,7 @@ from typing import Any
 from cockpit.app import CockpitApp
 from cockpit.engine.runner.loop import RunnerLock
 from cockpit.engine.workspace.layout import Workspace
-from tui.conftest import SIZE
+from tui.conftest import SIZE, reads_settled
 
 Snap = Callable[..., bool]
 
@@ -22,6 +22,18 @@ async def settled(pilot: Any, group: str) -> None:
     if workers:  # an empty list would mean "every worker", the endless queue watcher too
         await pilot.app.workers.wait_for_complete(workers)
     await pilot.pause()
+
+
+def pressing(*steps: str | tuple[str, ...]) -> Callable[[Any], Any]:
+    """Press each step's keys, then wait for the screens' store reads, so what a screen
+    read in a worker is on it before the next keys and the picture."""
+
+    async def run(pilot: Any) -> None:
+        for keys in steps:
+            await pilot.press(*((keys,) if isinstance(keys, str) else keys))
+            await reads_settled(pilot)
+
+    return run
 
 
 AppFor = Callable[..., CockpitApp]
@@ -64,55 +76,61 @@ def test_hostile_text_board(snap_compare: Snap, hostile_ws: Workspace, app_for: 
 def test_hostile_text_work_package(
     snap_compare: Snap, hostile_ws: Workspace, app_for: AppFor
 ) -> None:
-    assert snap_compare(app_for(hostile_ws), press=["enter", "right"], terminal_size=SIZE)
+    run = pressing("enter", "right")
+    assert snap_compare(app_for(hostile_ws), run_before=run, terminal_size=SIZE)
 
 
 def test_work_package_lineage(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
-    assert snap_compare(app_for(demo_ws), press=["down", "enter"], terminal_size=SIZE)
+    run = pressing("down", "enter")
+    assert snap_compare(app_for(demo_ws), run_before=run, terminal_size=SIZE)
 
 
 def test_work_package_packets(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
-    assert snap_compare(app_for(demo_ws), press=["enter", "right"], terminal_size=SIZE)
+    run = pressing("enter", "right")
+    assert snap_compare(app_for(demo_ws), run_before=run, terminal_size=SIZE)
 
 
 def test_work_package_verify(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
-    press = ["down", "enter", "right", "right"]
-    assert snap_compare(app_for(demo_ws), press=press, terminal_size=SIZE)
+    run = pressing("down", "enter", "right", "right")
+    assert snap_compare(app_for(demo_ws), run_before=run, terminal_size=SIZE)
 
 
 def test_work_package_audit(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
-    press = ["down", "enter", "right", "right", "right"]
-    assert snap_compare(app_for(demo_ws), press=press, terminal_size=SIZE)
+    run = pressing("down", "enter", "right", "right", "right")
+    assert snap_compare(app_for(demo_ws), run_before=run, terminal_size=SIZE)
 
 
 def test_stepper_at_a_verify(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
-    press = ["down", "l", "G", "p"]
-    assert snap_compare(app_for(demo_ws), press=press, terminal_size=SIZE)
+    run = pressing("down", "l", "G", "p")
+    assert snap_compare(app_for(demo_ws), run_before=run, terminal_size=SIZE)
 
 
 def test_stepper_at_a_packet(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
-    press = ["l", "n", "n", "n", "n", "n", "n"]
-    assert snap_compare(app_for(demo_ws), press=press, terminal_size=SIZE)
+    run = pressing("l", "n", "n", "n", "n", "n", "n")
+    assert snap_compare(app_for(demo_ws), run_before=run, terminal_size=SIZE)
 
 
 def test_audit_chain(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
     async def settle(pilot: object) -> None:
         await pilot.press("A")  # type: ignore[attr-defined]
+        await reads_settled(pilot)
         await settled(pilot, "audit-verify")
 
     assert snap_compare(app_for(demo_ws), run_before=settle, terminal_size=SIZE)
 
 
 def test_metrics(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
-    assert snap_compare(app_for(demo_ws), press=["M"], terminal_size=SIZE)
+    assert snap_compare(app_for(demo_ws), run_before=pressing("M"), terminal_size=SIZE)
 
 
 def test_rejected(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
-    assert snap_compare(app_for(demo_ws), press=["R"], terminal_size=SIZE)
+    assert snap_compare(app_for(demo_ws), run_before=pressing("R"), terminal_size=SIZE)
 
 
 def test_rejected_raw_file(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
-    assert snap_compare(app_for(demo_ws), press=["R", "down", "enter"], terminal_size=SIZE)
+    assert snap_compare(
+        app_for(demo_ws), run_before=pressing("R", "down", "enter"), terminal_size=SIZE
+    )
 
 
 def test_help(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:

@@ -1,0 +1,125 @@
+"""The human actions as a table: for each, the dialog that asks for its input, the
+question asked before a destructive one, and the one engine call it makes. The app's
+`start_action` drives any row the same way; nothing is decided here."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from textual.screen import ModalScreen
+
+from cockpit.engine.actions import human
+from cockpit.engine.workspace.layout import Workspace
+from cockpit.screens.context import Cockpit
+from cockpit.screens.modals import (
+    ActionModal,
+    DismissModal,
+    DispatchModal,
+    OverrideModal,
+    ReasonModal,
+    RecoverModal,
+    ReviewModal,
+    RollbackModal,
+    VerifyResultModal,
+    VetoModal,
+)
+from cockpit.store import Store
+
+Answer = dict[str, Any]
+WorkPackage = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Request:
+    """What an engine call is made with: where, as whom, on which WP, the dialog's answer,
+    and the app's stop signal (set when it quits)."""
+
+    ws: Workspace
+    store: Store
+    wp_id: str
+    by: str
+    answer: Answer
+    stop: threading.Event
+
+
+# The dialog for a WP: a dialog to open, None to ask nothing, or a sentence refusing.
+Dialog = Callable[[Cockpit, str, WorkPackage], ActionModal | str | None]
+
+
+def no_dialog(app: Cockpit, wp_id: str, wp: WorkPackage) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Action:
+    call: Callable[[Request], object]
+    dialog: Dialog = no_dialog
+    # The question asked, after the dialog, before a destructive call.
+    confirm: Callable[[str, WorkPackage, Answer], str] | None = None
+    # What to show of the call's result, beyond the notification every action gets.
+    result: Callable[[str, Any], ModalScreen[None]] | None = None
+
+
+def _dismiss_dialog(app: Cockpit, wp_id: str, wp: WorkPackage) -> ActionModal | str:
+    advisories = human.open_advisories(app.store, wp_id)
+    if not advisories:
+        return f"{wp_id} has no advisory to dismiss."
+    return DismissModal(wp_id, advisories)
+
+
+ACTIONS: dict[str, Action] = {
+    "verify": Action(
+        call=lambda r: human.verify(r.ws, r.store, r.wp_id, r.by, stop=r.stop),
+        result=lambda wp_id, run: VerifyResultModal(wp_id, run.to_json()),
+    ),
+    "dispatch": Action(
+        call=lambda r: human.dispatch(r.ws, r.store, r.wp_id, r.answer["to"], r.by),
+        dialog=lambda app, wp_id, wp: DispatchModal(wp_id, human.eligible_assignees(app.ws, wp)),
+    ),
+    "recover": Action(
+        call=lambda r: human.recover(
+            r.ws, r.store, r.wp_id, r.answer["owner"], r.answer["next_action"], r.by
+        ),
+        dialog=lambda app, wp_id, wp: RecoverModal(wp_id, wp.get("assignee") or app.principal),
+    ),
+    "review": Action(
+        call=lambda r: human.review(
+            r.ws, r.store, r.wp_id, r.answer["verdict"], r.answer["findings"], r.by
+        ),
+        dialog=lambda app, wp_id, wp: ReviewModal(wp_id),
+    ),
+    "override": Action(
+        call=lambda r: human.override(
+            r.ws, r.store, r.wp_id, r.answer["to"], r.answer["reason"], r.by
+        ),
+        dialog=lambda app, wp_id, wp: OverrideModal(wp_id, human.override_targets(wp), wp["state"]),
+        confirm=lambda wp_id, wp, answer: (
+            f"Override {wp_id} from {wp['state']} to {answer['to']}? This is recorded forever."
+        ),
+    ),
+    "cancel": Action(
+        call=lambda r: human.cancel(r.ws, r.store, r.wp_id, r.answer["reason"], r.by),
+        dialog=lambda app, wp_id, wp: ReasonModal(wp_id),
+        confirm=lambda wp_id, wp, answer: f"Cancel {wp_id}? It cannot be resumed.",
+    ),
+    "rollback": Action(
+        call=lambda r: human.rollback(r.ws, r.store, r.wp_id, r.answer["reason"], r.by),
+        dialog=lambda app, wp_id, wp: RollbackModal(wp_id),
+        confirm=lambda wp_id, wp, answer: f"Roll {wp_id} back to its base commit?",
+    ),
+    "veto": Action(
+        call=lambda r: human.veto(
+            r.ws, r.store, r.wp_id, r.answer["reason"], r.by, lift=r.answer["lift"]
+        ),
+        dialog=lambda app, wp_id, wp: VetoModal(wp_id, bool(wp["vetoed"])),
+    ),
+    "dismiss": Action(
+        call=lambda r: human.dismiss_advisory(
+            r.ws, r.store, r.wp_id, r.answer["advisory"], r.answer["reason"], r.by
+        ),
+        dialog=_dismiss_dialog,
+    ),
+}
