@@ -18,9 +18,10 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from cockpit.engine.canon import candidates as canon
+from cockpit.engine.reports import pages
 from cockpit.errors import CockpitError
 from cockpit.messages import StoreChanged
-from cockpit.screens.context import cockpit
+from cockpit.screens.context import cockpit, read_then
 from cockpit.screens.status_bar import StatusBar
 from cockpit.screens.text import STATUS_STYLES, plain
 
@@ -227,6 +228,7 @@ class CanonScreen(Screen[None]):
         self.previewing = False
         self.query_text = ""
         self.searches = 0
+        self.show_again = False  # the candidates read on its way changes the detail pane
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
@@ -252,17 +254,28 @@ class CanonScreen(Screen[None]):
         self.query_one("#candidate-detail").border_title = "candidate"
         self.query_one("#canon-pane").border_title = "canon"
         self.query_one("#status", StatusBar).refresh_from_app("candidates and canon")
-        self.fill()
+        self.load()
         table.focus()
-        self.show_selected()
         self.search("")
 
     # -- candidates ------------------------------------------------------------------------
 
-    def fill(self) -> None:
+    @work(thread=True, group="canon-read", exclusive=True, exit_on_error=False)
+    def load(self) -> None:
+        """Read the candidates in a worker; `loaded` shows them."""
+        read_then(self, pages.candidates, self.loaded)
+
+    def loaded(self, candidates: list[dict[str, Any]]) -> None:
+        self.fill(candidates)
+        again, self.show_again = self.show_again, False
+        if self.rows.get(self.shown or "") is not None and again:
+            self.show_selected(again=True)
+        elif self.shown is None:
+            self.show_selected()
+
+    def fill(self, candidates: list[dict[str, Any]]) -> None:
         """Update the candidates table in place by row key."""
-        app = cockpit(self)
-        rows = {r["id"]: r for r in app.store.candidates()}
+        rows = {r["id"]: r for r in candidates}
         table = self.query_one("#candidates", DataTable)
         with self.app.batch_update():
             for key in [k for k in table.rows if k.value not in rows]:
@@ -360,9 +373,9 @@ class CanonScreen(Screen[None]):
 
     @property
     def busy(self) -> bool:
-        """A preview or search is still on its way (for tests)."""
+        """A read, preview or search is still on its way (for tests)."""
         return self.previewing or any(
-            w.group in ("canon-preview", "canon-search") and not w.is_finished
+            w.group in ("canon-read", "canon-preview", "canon-search") and not w.is_finished
             for w in self.app.workers
         )
 
@@ -414,10 +427,11 @@ class CanonScreen(Screen[None]):
     def on_store_changed(self, message: StoreChanged) -> None:
         self.query_one("#status", StatusBar).refresh_from_app("candidates and canon")
         canon_moved = any(e.type in CANON_EVENTS for e in message.events)
-        if canon_moved:  # only these events change a candidate's row
-            self.fill()
         shown = self.rows.get(self.shown or "")
-        if shown is not None and (canon_moved or shown["work_package"] in message.work_packages):
+        if canon_moved:  # only these events change a candidate's row
+            self.show_again = True
+            self.load()
+        elif shown is not None and shown["work_package"] in message.work_packages:
             self.show_selected(again=True)
         elif self.shown is None:
             self.show_selected()
