@@ -125,6 +125,13 @@ KIND_CAPABILITIES: dict[Kind, tuple[Capability, ...]] = {
 }
 
 
+class CandidateState(StrEnum):
+    """Where a candidate stands on its way to canon (SPEC 6)."""
+
+    CANDIDATE = "candidate"
+    COMMISSIONED = "commissioned"
+
+
 class Tier(StrEnum):
     LIGHT = "light"
     STANDARD = "standard"

@@ -1,6 +1,11 @@
-"""Errors the engine raises, each carrying the CLI exit code it maps to.
+"""The one error tree: every error Cockpit reports to a person is a `CockpitError` and
+carries the CLI exit code it maps to (SPEC 8: 1 for a refused check or action, 2 for usage
+or input errors), so the CLI and the TUI catch one type.
 
-Exit codes follow SPEC 8: 1 for a refused check or action, 2 for usage or input errors.
+Planes add their own subclasses where they need a name: `EntryRejected` (an InputError
+with a rejection code, cockpit.engine.entries), `UnsafeYaml`/`YamlSyntaxError` (InputError),
+`IllegalTransition` (Refused, cockpit.engine.lifecycle), `GitError`/`WorktreeError`
+(Refused, cockpit.engine.repo), `Interrupted` (Refused, the gate stopped by shutdown).
 """
 
 from __future__ import annotations

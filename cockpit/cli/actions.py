@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from cockpit.cli import (
+from cockpit.cli.base import (
     as_option,
     cli,
     emit_json,
@@ -17,7 +17,7 @@ from cockpit.cli import (
     table,
     workspace_option,
 )
-from cockpit.domain import EventType
+from cockpit.domain import EventType, Verdict
 
 # -- actions ---------------------------------------------------------------------------------
 
@@ -110,7 +110,7 @@ def recover_cmd(
 @click.option(
     "--verdict",
     required=True,
-    type=click.Choice(["go", "revision_required", "accepted", "rejected", "diagnostic"]),
+    type=click.Choice([v.value for v in Verdict]),
 )
 @click.option(
     "--finding", "findings", multiple=True, metavar="TEXT", help="A finding (repeatable)."

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from cockpit.cli import (
+from cockpit.cli.base import (
     cli,
     emit_json,
     json_option,

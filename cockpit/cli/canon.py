@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from cockpit.cli import (
+from cockpit.cli.base import (
     as_option,
     cli,
     emit_json,
@@ -17,12 +17,13 @@ from cockpit.cli import (
     table,
     workspace_option,
 )
+from cockpit.domain import CandidateState
 
 
 @cli.command("candidates")
 @click.option(
     "--state",
-    type=click.Choice(["candidate", "commissioned"]),
+    type=click.Choice([s.value for s in CandidateState]),
     help="Only candidates in this state.",
 )
 @workspace_option

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from cockpit.cli import (
+from cockpit.cli.base import (
     _status_table,
     _workspace_dir,
     as_option,
@@ -28,6 +28,7 @@ from cockpit.cli import (
     warn,
     workspace_option,
 )
+from cockpit.domain import Mode
 from cockpit.errors import InputError
 
 # -- workspace creation -----------------------------------------------------------------
@@ -166,7 +167,7 @@ def submit(files: tuple[Path, ...], as_json: bool) -> int:
 @click.option("--once", is_flag=True, help="Drain the queue, finish due work, exit.")
 @click.option(
     "--mode",
-    type=click.Choice(["dry-run", "shadow", "canary", "live"]),
+    type=click.Choice([m.value for m in Mode]),
     help="Override runner.mode from cockpit.yaml.",
 )
 @click.option(
@@ -176,7 +177,6 @@ def submit(files: tuple[Path, ...], as_json: bool) -> int:
 @json_option
 def run(once: bool, mode: str | None, log_file: Path | None, as_json: bool) -> int:
     """Run the headless runner (ingest the queue; with --once, drain it and exit)."""
-    from cockpit.domain import Mode
     from cockpit.engine.runner.loop import run_once
 
     chosen = Mode(mode) if mode else None
@@ -257,7 +257,6 @@ def _run_store(mode: Any) -> Iterator[tuple[Any, Any]]:
     import shutil
     import tempfile
 
-    from cockpit.domain import Mode
     from cockpit.engine.workspace.layout import Workspace
     from cockpit.store import Store
 

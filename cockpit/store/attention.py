@@ -4,6 +4,7 @@ same named conditions below, and a property test checks that they agree on any r
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from cockpit.domain import ATTENTION_STATES, TERMINAL_STATES, State
@@ -27,7 +28,7 @@ ATTENTION_SQL = (
 )
 
 
-def reasons(row: dict[str, Any]) -> list[str]:
+def reasons(row: Mapping[str, Any]) -> list[str]:
     """Why this WP needs a person's attention now (empty when it does not)."""
     out: list[str] = []
     state = row["state"]

@@ -8,6 +8,7 @@ from typing import Any
 
 from cockpit.store import attention, projections
 from cockpit.store.db import Store
+from cockpit.store.rows import WorkPackageRow
 
 SORTS = {
     "id": "id",
@@ -63,7 +64,7 @@ def page(
     descending: bool = False,
     offset: int = 0,
     limit: int = 100,
-) -> list[dict[str, Any]]:
+) -> list[WorkPackageRow]:
     """Rows `offset` to `offset + limit` of the filtered, sorted board."""
     where, args = board_filter.where()
     direction = "DESC" if descending else "ASC"

@@ -29,6 +29,7 @@ from cockpit.store.audit import (
     verify_chain,
 )
 from cockpit.store.events import Clock, Event, NewEvent, format_ts, utc_now
+from cockpit.store.rows import WorkPackageRow
 from cockpit.store.schema import SCHEMA_VERSION, create_schema
 
 BUSY_TIMEOUT_MS = 10_000
@@ -238,7 +239,7 @@ class Store:
             rows = _reporting(rows, self.head_seq(), progress)
         return verify_chain(rows)
 
-    def work_package(self, wp_id: str) -> dict[str, Any] | None:
+    def work_package(self, wp_id: str) -> WorkPackageRow | None:
         row = self.conn.execute("SELECT * FROM work_packages WHERE id = ?", (wp_id,)).fetchone()
         return projections.decode_work_package(dict(row)) if row else None
 
@@ -246,7 +247,7 @@ class Store:
         sql = "SELECT id FROM work_packages" + (" WHERE state = ?" if state else "")
         return [r[0] for r in self.conn.execute(sql + " ORDER BY id", (state,) if state else ())]
 
-    def work_packages(self) -> list[dict[str, Any]]:
+    def work_packages(self) -> list[WorkPackageRow]:
         rows = self.conn.execute("SELECT * FROM work_packages ORDER BY id").fetchall()
         return [projections.decode_work_package(dict(r)) for r in rows]
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Any
+from typing import Any, cast
 
 import sqlite_utils
 
 from cockpit.domain import AGENT_STAGES, LIVE_STATES, EventType
 from cockpit.store.events import Event
+from cockpit.store.rows import WorkPackageRow
 from cockpit.store.schema import PROJECTION_TABLES, create_tables
 
 _JSON_COLUMNS_WP = ("labels", "body", "last_verify", "success_criteria")
@@ -243,8 +244,6 @@ def agent_problem(event: Event) -> str | None:
     return problem_of(event.type, event.payload)
 
 
-
-
 def problem_of(event_type: str, payload: dict[str, Any]) -> str | None:
     """`agent_problem` of an `agent_exited`, `agent_failed` or `worktree_failed` payload."""
     if event_type == EventType.WORKTREE_FAILED:
@@ -268,13 +267,13 @@ def problem_of(event_type: str, payload: dict[str, Any]) -> str | None:
     return None
 
 
-def decode_work_package(row: dict[str, Any]) -> dict[str, Any]:
+def decode_work_package(row: dict[str, Any]) -> WorkPackageRow:
     for column in _JSON_COLUMNS_WP:
         if row.get(column) is not None:
             row[column] = json.loads(row[column])
     for flag in ("overridden", "vetoed", "scope_declined", "blocked_unowned"):
         row[flag] = bool(row.get(flag))
-    return row
+    return cast(WorkPackageRow, row)
 
 
 def decode_candidate(row: dict[str, Any]) -> dict[str, Any]:

@@ -548,16 +548,7 @@ def test_demo_walkthrough(tmp_path: Path, cli: Cli) -> None:
     assert (again["ingested"], again["rejected"]) == (0, 0)
 
 
-# -- (g) the bundled workspace is the demo -------------------------------------------------------
-
-
-def test_bundled_workspace_is_byte_identical_to_the_demo_source() -> None:
-    source = relative_files(REPO / "cockpit" / "demo")
-    bundled = relative_files(REPO / "workspace")
-    assert source, "the demo has files"
-    assert sorted(bundled) == sorted(source)
-    different = [name for name in source if source[name] != bundled[name]]
-    assert different == []
+# -- (g) the bundled workspace is the demo (one copy: tests/test_demo_source.py) ---------
 
 
 def test_init_demo_reproduces_the_bundled_workspace(tmp_path: Path, cli: Cli) -> None:

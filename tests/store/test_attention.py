@@ -25,7 +25,9 @@ rows = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(row=rows)
 def test_sql_and_python_forms_of_the_attention_rule_agree(tmp_path: Path, row: dict) -> None:
     conn = sqlite3.connect(tmp_path / "attention.db")

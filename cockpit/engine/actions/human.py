@@ -29,10 +29,11 @@ from cockpit.engine.lifecycle.transitions import (
     transition,
 )
 from cockpit.engine.lifecycle.transitions import override as lifecycle_override
-from cockpit.engine.repo.worktrees import WorktreeError, acceptance_basis, acceptance_proof
+from cockpit.engine.repo.worktrees import acceptance_basis, acceptance_proof
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.errors import InputError, NotFound, Refused
 from cockpit.store import Event, NewEvent, Store
+from cockpit.store.rows import WorkPackageRow
 
 
 def resolve_principal(
@@ -87,7 +88,7 @@ def _text(value: str | None, what: str) -> str:
     return value.strip()
 
 
-def _move(wp: dict[str, Any], trigger: Trigger) -> dict[str, str]:
+def _move(wp: WorkPackageRow, trigger: Trigger) -> dict[str, str]:
     state = State(wp["state"])
     try:
         target = transition(state, trigger)
@@ -96,7 +97,7 @@ def _move(wp: dict[str, Any], trigger: Trigger) -> dict[str, str]:
     return {"from": state.value, "to": target.value}
 
 
-Build = Callable[[dict[str, Any]], list[NewEvent]]
+Build = Callable[[WorkPackageRow], list[NewEvent]]
 
 
 def _act(ws: Workspace, store: Store, wp_id: str, build: Build) -> list[Event]:
@@ -112,7 +113,7 @@ def dispatch(ws: Workspace, store: Store, wp_id: str, to: str, by: str) -> list[
     require(ws, by, Capability.DISPATCH)
     _check_target(ws, to, None, wp_id)
 
-    def build(wp: dict[str, Any]) -> list[NewEvent]:
+    def build(wp: WorkPackageRow) -> list[NewEvent]:
         _check_target(ws, to, wp, wp_id)
         move = _move(wp, Trigger.DISPATCH)
         return [NewEvent(EventType.DISPATCHED, wp_id, by, None, {"to": to, "transition": move})]
@@ -120,7 +121,7 @@ def dispatch(ws: Workspace, store: Store, wp_id: str, to: str, by: str) -> list[
     return _act(ws, store, wp_id, build)
 
 
-def _check_target(ws: Workspace, to: str, wp: dict[str, Any] | None, wp_id: str) -> None:
+def _check_target(ws: Workspace, to: str, wp: WorkPackageRow | None, wp_id: str) -> None:
     problem = dispatch_target_problem(ws.config, to, wp, wp_id)
     if problem is None:
         return
@@ -146,7 +147,7 @@ def recover(
     if owner not in ws.config.principals:
         raise InputError(f"recovery owner {owner} is not a principal of this workspace")
 
-    def build(wp: dict[str, Any]) -> list[NewEvent]:
+    def build(wp: WorkPackageRow) -> list[NewEvent]:
         move = _move(wp, Trigger.RECOVERY)
         edges = answer_edges(store.events(wp_id), "@self", is_claim=False)
         payload = {
@@ -181,7 +182,7 @@ def review(
 
     prepared = _prepare_acceptance(ws, store, wp_id, chosen, merge_sha)
 
-    def build(wp: dict[str, Any]) -> list[NewEvent]:
+    def build(wp: WorkPackageRow) -> list[NewEvent]:
         payload: dict[str, Any] = {"verdict": chosen.value, "findings": list(findings)}
         if merge_sha:
             payload["merge_sha"] = merge_sha
@@ -214,10 +215,7 @@ def _prepare_acceptance(
     wp = store.work_package(wp_id)
     if wp is None:
         raise NotFound(f"no work package {wp_id} has been booked in this workspace")
-    try:
-        return acceptance_basis(store, wp), acceptance_proof(ws, store, wp, merge_sha)
-    except WorktreeError as exc:
-        raise Refused(str(exc)) from None
+    return acceptance_basis(store, wp), acceptance_proof(ws, store, wp, merge_sha)
 
 
 def override(
@@ -236,7 +234,7 @@ def override(
         raise InputError("verifying is the gate's own passing state; override to claimed instead")
     require(ws, by, Capability.OVERRIDE)
 
-    def build(wp: dict[str, Any]) -> list[NewEvent]:
+    def build(wp: WorkPackageRow) -> list[NewEvent]:
         if wp["state"] == target.value:
             raise Refused(f"{wp_id} is already {target.value}; an override must change the state")
         move = {"from": wp["state"], "to": lifecycle_override(State(wp["state"]), target).value}
@@ -251,7 +249,7 @@ def cancel(ws: Workspace, store: Store, wp_id: str, reason: str | None, by: str)
     reason = _text(reason, "a cancel reason")
     require(ws, by, Capability.CANCEL)
 
-    def build(wp: dict[str, Any]) -> list[NewEvent]:
+    def build(wp: WorkPackageRow) -> list[NewEvent]:
         move = _move(wp, Trigger.CANCEL)
         return [
             NewEvent(
@@ -269,7 +267,7 @@ def veto(
     reason = _text(reason, "a veto reason")
     require(ws, by, Capability.VETO)
 
-    def build(wp: dict[str, Any]) -> list[NewEvent]:
+    def build(wp: WorkPackageRow) -> list[NewEvent]:
         problem = veto_lift_problem(wp, lift)
         if problem is not None:
             raise Refused(problem.message)
@@ -286,7 +284,7 @@ def dismiss_advisory(
     reason = _text(reason, "a dismissal reason")
     require(ws, by, Capability.DISMISS_ADVISORY)
 
-    def build(wp: dict[str, Any]) -> list[NewEvent]:
+    def build(wp: WorkPackageRow) -> list[NewEvent]:
         events = store.events(wp_id)
         issued = [
             e
@@ -326,7 +324,7 @@ def verify(
     return run_gate(ws, store, wp_id, by, mode or ws.config.runner.mode, stop)
 
 
-def eligible_assignees(ws: Workspace, wp: dict[str, Any]) -> list[str]:
+def eligible_assignees(ws: Workspace, wp: Mapping[str, Any]) -> list[str]:
     """Principals a WP can be dispatched to: they can claim, and serve the WP's lane when
     they name lanes at all."""
     out = []
@@ -349,7 +347,7 @@ def open_advisories(store: Store, wp_id: str) -> list[dict[str, Any]]:
     return [a for a in reversed(issued) if a.get("id") not in dismissed]
 
 
-def override_targets(wp: dict[str, Any]) -> list[str]:
+def override_targets(wp: WorkPackageRow) -> list[str]:
     """The states an override of this WP may move it to (any other than its own, never
     the gate's transient `verifying`)."""
     return [s.value for s in State if s.value != wp["state"] and s is not State.VERIFYING]

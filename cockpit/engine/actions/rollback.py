@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from cockpit.domain import Capability, EventType, State
-from cockpit.engine.gate.verification import base_commit, run_command, validation_env
+from cockpit.engine.gate.commands import run_command, validation_env
 from cockpit.engine.lifecycle.transitions import Trigger, transition
 from cockpit.engine.repo import gitops, worktrees
 from cockpit.engine.repo.worktrees import WorktreeError
@@ -59,7 +59,7 @@ def rollback(ws: Workspace, store: Store, wp_id: str, reason: str | None, by: st
         payload["worktree"] = str(worktree.relative_to(ws.root))
         try:
             tree = worktrees.open_worktree(ws, store, wp)
-            base = base_commit(ws, store, wp, worktree)
+            base = worktrees.base_commit(ws, store, wp, worktree)
             payload["base_commit"] = base
             reset = worktrees.reset_to_base(tree, wp_id, base)
             payload.update(reset.payload())

@@ -11,7 +11,7 @@ transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +22,7 @@ from cockpit.engine.config.model import Config
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.errors import NotFound, Refused
 from cockpit.store import Event, NewEvent, Store
+from cockpit.store.rows import WorkPackageRow
 
 CHECKS = (
     "identity",
@@ -58,7 +59,7 @@ class CanonFacts:
     config: Config
     candidate: dict[str, Any]
     commissioner: str
-    work_package: dict[str, Any] | None
+    work_package: WorkPackageRow | None
     evidence: list[tuple[str, dict[str, Any] | None]]  # (ref as written, the entry or None)
     same_record_in_canon: dict[str, Any] | None
     evaluation: Evaluation | None
@@ -342,7 +343,7 @@ def provenance(
     """candidate → WP → claim → evidence → verify decision → commissioning human, as the
     store has them at commissioning (kept with the canon record, never recomputed)."""
     wp_id = candidate["work_package"]
-    wp = store.work_package(wp_id) or {}
+    wp: Mapping[str, Any] = store.work_package(wp_id) or {}
     verdicts = [
         e
         for e in store.find_events(work_package=wp_id, types=(EventType.VERIFY_COMPLETED,))

@@ -18,7 +18,7 @@ from cockpit.domain import (
     Tier,
     Verdict,
 )
-from cockpit.errors import CockpitError
+from cockpit.errors import InputError
 
 ENTRY_SCHEMA = "cockpit.entry/v1"
 RFC3339 = re.compile(
@@ -27,7 +27,7 @@ RFC3339 = re.compile(
 MAX_ENTRY_BYTES = 1024 * 1024
 
 
-class EntryRejected(CockpitError):
+class EntryRejected(InputError):
     """An entry failed a check; `code` is a stable SPEC 3.1 rejection code."""
 
     def __init__(self, code: RejectionCode, message: str, entry_id: str | None = None) -> None:

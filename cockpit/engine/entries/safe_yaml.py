@@ -9,12 +9,14 @@ import yaml
 from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node
 
+from cockpit.errors import InputError
 
-class UnsafeYaml(ValueError):
+
+class UnsafeYaml(InputError, ValueError):
     """The document uses a YAML feature refused for untrusted input (anchor, alias, tag)."""
 
 
-class YamlSyntaxError(ValueError):
+class YamlSyntaxError(InputError, ValueError):
     """The document is not well-formed YAML, or is ambiguous (duplicate keys)."""
 
 

@@ -14,8 +14,9 @@ from typing import Any
 from cockpit.domain import EventType, EvidenceClass, Tier
 from cockpit.engine.config.model import Config
 from cockpit.engine.entries.models import ParsedEntry
-from cockpit.engine.gate.predicates import Packet
+from cockpit.engine.gate.facts import Packet
 from cockpit.store import NewEvent, Store
+from cockpit.store.rows import WorkPackageRow
 
 # The advisory verifier is a rule layer of the engine, not a configured principal.
 ADVISORY_PRINCIPAL = "cockpit:advisory"
@@ -48,7 +49,7 @@ def advisory_id(claim_id: str) -> str:
 
 
 def assess(
-    claim: Packet, packets: dict[str, Packet], wp: dict[str, Any], config: Config
+    claim: Packet, packets: dict[str, Packet], wp: WorkPackageRow, config: Config
 ) -> Advisory:
     """Predict from the packets alone whether this claim is safe to proceed."""
     body = claim.body
@@ -107,7 +108,7 @@ def assess(
 
 
 def advisory_event(
-    parsed: ParsedEntry, config: Config, store: Store, wp: dict[str, Any]
+    parsed: ParsedEntry, config: Config, store: Store, wp: WorkPackageRow
 ) -> NewEvent:
     """The advisory verifier's prediction for a new claim, issued before any gate run."""
     claim = Packet(

@@ -11,12 +11,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
-import os
-import signal
-import stat
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -24,26 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from cockpit.domain import Capability, EventType, Mode, State
-from cockpit.engine.canon import redaction
+from cockpit.engine.gate import commands
 from cockpit.engine.gate.advisory import advisory_id
-from cockpit.engine.gate.predicates import (
-    CommandResult,
-    Decision,
-    GateInput,
-    HistoryItem,
-    Outcome,
-    Packet,
-    evaluate,
-)
+from cockpit.engine.gate.facts import CommandResult, GateInput, HistoryItem, Outcome, Packet
+from cockpit.engine.gate.predicates import Decision, evaluate
 from cockpit.engine.lifecycle.transitions import Trigger, transition
 from cockpit.engine.repo import gitops, worktrees
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.errors import NotFound, Refused
 from cockpit.store import Event, NewEvent, Store
-
-# Directories of a workspace root that are Cockpit's own state, not the work product.
-_STATE_DIRS = frozenset({".cockpit", "queue", "handoffs", "worktrees", ".git"})
-OUTPUT_TAIL = 2000
+from cockpit.store.rows import WorkPackageRow
 
 
 def history(store: Store, wp_id: str) -> list[HistoryItem]:
@@ -62,11 +46,6 @@ def current_claim(store: Store, wp_id: str) -> Packet | None:
     return Packet.from_row(claims[-1]) if claims else None
 
 
-def worktree_root(ws: Workspace, wp: dict[str, Any]) -> Path:
-    """Where the WP's work product is: its worktree, or the workspace root."""
-    return worktrees.worktree_path(ws, wp["id"]) if wp.get("target_repo") else ws.root
-
-
 def _referenced_packets(store: Store, wp_id: str, claim: Packet | None) -> dict[str, Packet]:
     packets = {row["id"]: Packet.from_row(row) for row in store.entries(wp_id)}
     if claim is not None:
@@ -79,144 +58,6 @@ def _referenced_packets(store: Store, wp_id: str, claim: Packet | None) -> dict[
                 if row is not None:
                     packets[ref] = Packet.from_row(row)
     return packets
-
-
-def _digest(path: Path) -> str:
-    """A file's fingerprint, never blocking on a FIFO nor following a link."""
-    info = path.lstat()
-    if stat.S_ISLNK(info.st_mode):
-        return "link:" + os.readlink(path)
-    if not stat.S_ISREG(info.st_mode):
-        return f"special:{stat.S_IFMT(info.st_mode):o}"
-    digest = hashlib.sha256()
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    try:
-        while chunk := os.read(fd, 1 << 20):
-            digest.update(chunk)
-    finally:
-        os.close(fd)
-    return digest.hexdigest()
-
-
-def snapshot(root: Path, *, workspace_root: bool) -> dict[str, str]:
-    """Fingerprint of every file under `root` (Cockpit's own state excluded): before and
-    after verification they must be equal."""
-    digests: dict[str, str] = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        rel_dir = os.path.relpath(dirpath, root)
-        if workspace_root and rel_dir == ".":
-            dirnames[:] = [d for d in dirnames if d not in _STATE_DIRS]
-        else:
-            dirnames[:] = [d for d in dirnames if d != ".git"]
-        for name in filenames:
-            rel = os.path.normpath(os.path.join(rel_dir, name))
-            try:
-                digests[rel] = _digest(Path(dirpath) / name)
-            except OSError as exc:
-                digests[rel] = f"unreadable:{exc.errno}"
-    return digests
-
-
-def _diff(before: dict[str, str], after: dict[str, str]) -> list[str]:
-    return sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
-
-
-def run_command(
-    command: str,
-    cwd: Path,
-    timeout_s: int,
-    env: dict[str, str],
-    stop: threading.Event | None = None,
-) -> CommandResult:
-    """Run one validation command with `sh -c` in `cwd`. Its output goes to a temporary
-    file (only the tail is kept); its whole process group is killed on timeout or when
-    `stop` is set (the runner is shutting down)."""
-    started = time.monotonic()
-    with tempfile.TemporaryFile() as output:
-        try:
-            proc = subprocess.Popen(
-                ["sh", "-c", command],
-                cwd=cwd,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        except OSError as exc:
-            return CommandResult(command, None, 0, error=str(exc))
-        deadline = started + timeout_s
-        timed_out = interrupted = False
-        while proc.poll() is None:
-            if stop is not None and stop.is_set():
-                interrupted = True
-            elif time.monotonic() >= deadline:
-                timed_out = True
-            else:
-                time.sleep(0.05)
-                continue
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            break
-        duration = int((time.monotonic() - started) * 1000)
-        size = output.seek(0, os.SEEK_END)
-        output.seek(max(size - OUTPUT_TAIL * 4, 0))
-        # What a command printed goes into the audit chain: never a secret it printed.
-        tail = redaction.redact(output.read().decode("utf-8", "replace")[-OUTPUT_TAIL:])
-    if interrupted:
-        return CommandResult(
-            command, None, duration, error="interrupted: the runner is stopping", output_tail=tail
-        )
-    return CommandResult(
-        command, None if timed_out else proc.returncode, duration, timed_out, None, tail
-    )
-
-
-# What validation commands inherit from the runner: enough to find tools, nothing secret.
-_ENV_ALLOWED = (
-    "PATH",
-    "HOME",
-    "USER",
-    "LOGNAME",
-    "SHELL",
-    "LANG",
-    "TZ",
-    "TMPDIR",
-    "TERM",
-    "VIRTUAL_ENV",
-)
-
-
-def validation_env(ws: Workspace, wp_id: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k in _ENV_ALLOWED or k.startswith("LC_")}
-    env.update(
-        COCKPIT_WORKSPACE=str(ws.root),
-        COCKPIT_WORK_PACKAGE=wp_id,
-        PYTHONDONTWRITEBYTECODE="1",  # validation must leave the tree byte-identical
-    )
-    # The runner's interpreter directory first, as for agents: `python3` in a validation
-    # command is the same interpreter the agent that wrote the code ran with.
-    bindir = os.path.dirname(sys.executable)
-    env["PATH"] = os.pathsep.join([bindir, env.get("PATH", os.defpath)])
-    return env
-
-
-_git = gitops.run
-
-
-def base_commit(ws: Workspace, store: Store, wp: dict[str, Any], root: Path) -> str:
-    """What changed files are measured against: the base commit recorded when the runner
-    made the worktree; else the WP's `base_ref`; else the commit the worktree branched
-    from the target repo's checked-out HEAD (never the worktree's own moving HEAD, which
-    would hide committed changes)."""
-    recorded = worktrees.recorded_base(store, wp["id"])
-    if recorded:
-        return recorded
-    if wp.get("base_ref"):
-        return str(wp["base_ref"])
-    target_head = _git(worktrees.target_repo_path(ws, wp), "rev-parse", "HEAD").strip()
-    return _git(root, "merge-base", "HEAD", target_head).strip()
 
 
 def _file_hash(root: Path, ref: str) -> str | None:
@@ -238,7 +79,7 @@ class GateRun:
         return self.decision.to_json()
 
 
-def withholds(mode: Mode, wp: dict[str, Any], canary_labels: list[str]) -> bool:
+def withholds(mode: Mode, wp: WorkPackageRow, canary_labels: list[str]) -> bool:
     """True if `mode` withholds admission from this WP (SPEC 9)."""
     if mode in (Mode.DRY_RUN, Mode.SHADOW):
         return True
@@ -250,7 +91,7 @@ def withholds(mode: Mode, wp: dict[str, Any], canary_labels: list[str]) -> bool:
 def gather(
     ws: Workspace,
     store: Store,
-    wp: dict[str, Any],
+    wp: WorkPackageRow,
     *,
     run_commands: bool,
     stop: threading.Event | None = None,
@@ -258,7 +99,7 @@ def gather(
     """Collect every fact the gate needs; run validation and list changed files."""
     claim = current_claim(store, wp["id"])
     packets = _referenced_packets(store, wp["id"], claim)
-    root = worktree_root(ws, wp)
+    root = worktrees.worktree_root(ws, wp)
     body = wp.get("body") or {}
     validation: list[CommandResult] | None = None
     validation_error = changed_error = None
@@ -273,7 +114,7 @@ def gather(
         else:
             try:
                 where = worktrees.open_worktree(ws, store, wp)
-                base = gitops.rev(where, base_commit(ws, store, wp, root))
+                base = gitops.rev(where, worktrees.base_commit(ws, store, wp, root))
                 content = gitops.changes(where, base)
                 # What is committed counts too (SPEC 9): the worktree's HEAD and the WP's
                 # branch, which is what gets merged, even if the files on disk differ.
@@ -286,8 +127,8 @@ def gather(
                 git_dir = worktrees.git_dir_changes(store, where, wp["id"])
             except Exception as exc:  # git's own errors are many; any of them is `error`
                 changed_error = str(exc).strip().splitlines()[-1] if str(exc).strip() else repr(exc)
-    commands = body.get("validation_commands") or []
-    if commands:
+    booked = body.get("validation_commands") or []
+    if booked:
         if wp.get("target_repo") and changed_error is not None:
             # Never run commands in a worktree that is not the one made for the WP.
             validation_error = f"validation not run: {changed_error}"
@@ -296,11 +137,12 @@ def gather(
         elif not root.is_dir():
             validation_error = f"the worktree {root} does not exist"
         else:
-            before = snapshot(root, workspace_root=root == ws.root)
-            env = validation_env(ws, wp["id"])
+            before = commands.snapshot(root, workspace_root=root == ws.root)
+            env = commands.validation_env(ws, wp["id"])
             timeout = ws.config.policy.validation_timeout_s
-            validation = [run_command(c, root, timeout, env, stop) for c in commands]
-            changed_by_gate = _diff(before, snapshot(root, workspace_root=root == ws.root))
+            validation = [commands.run_command(c, root, timeout, env, stop) for c in booked]
+            after = commands.snapshot(root, workspace_root=root == ws.root)
+            changed_by_gate = commands.changed_paths(before, after)
             if changed_by_gate:
                 validation_error = (
                     "verification changed the work product (it must be read-only): "
@@ -338,7 +180,7 @@ _OUTCOME_TRIGGERS = {
 }
 
 
-def refreshed(facts: GateInput, store: Store, wp: dict[str, Any]) -> GateInput:
+def refreshed(facts: GateInput, store: Store, wp: WorkPackageRow) -> GateInput:
     """The same gate run's facts with the WP's packets and history read again (validation
     results and changed files are kept): what the gate decides on is what is recorded."""
     claim = current_claim(store, wp["id"])

@@ -7,8 +7,6 @@ EntryRejected with its rejection code.
 
 from __future__ import annotations
 
-from typing import Any
-
 from cockpit.domain import KIND_CAPABILITIES, Kind, RejectionCode, State
 from cockpit.engine.config.model import Config
 from cockpit.engine.entries.models import (
@@ -30,6 +28,7 @@ from cockpit.engine.lifecycle.effects import (
 )
 from cockpit.engine.lifecycle.transitions import IllegalTransition, Trigger, transition
 from cockpit.store import Store
+from cockpit.store.rows import WorkPackageRow
 
 # Kinds whose author must be the principal the WP is dispatched to.
 ASSIGNEE_KINDS = frozenset({Kind.CLAIM, Kind.SCOPE_CONFIRMATION})
@@ -103,7 +102,7 @@ def check_identity(parsed: ParsedEntry, config: Config) -> None:
             )
 
 
-def check_dispatch_target(parsed: ParsedEntry, config: Config, wp: dict[str, Any] | None) -> None:
+def check_dispatch_target(parsed: ParsedEntry, config: Config, wp: WorkPackageRow | None) -> None:
     body = parsed.entry.body
     assert isinstance(body, DispatchBody)
     problem = dispatch_target_problem(config, body.to, wp, parsed.entry.work_package)
@@ -111,7 +110,7 @@ def check_dispatch_target(parsed: ParsedEntry, config: Config, wp: dict[str, Any
         raise reject(_DISPATCH_CODES[problem.kind], problem.message, parsed)
 
 
-def known_work_package(parsed: ParsedEntry, store: Store) -> dict[str, Any] | None:
+def known_work_package(parsed: ParsedEntry, store: Store) -> WorkPackageRow | None:
     """unknown_work_package: every kind but a booking names a booked WP."""
     entry = parsed.entry
     wp = store.work_package(entry.work_package)
@@ -149,7 +148,7 @@ def ref_edges(parsed: ParsedEntry, store: Store) -> list[dict[str, str]]:
     return edges
 
 
-def check_assignee(parsed: ParsedEntry, wp: dict[str, Any] | None) -> None:
+def check_assignee(parsed: ParsedEntry, wp: WorkPackageRow | None) -> None:
     """not_assignee: a claim or scope confirmation comes from the WP's assignee."""
     entry = parsed.entry
     if entry.kind not in ASSIGNEE_KINDS:
@@ -166,7 +165,7 @@ def check_assignee(parsed: ParsedEntry, wp: dict[str, Any] | None) -> None:
 
 def check_transition(
     parsed: ParsedEntry,
-    wp: dict[str, Any] | None,
+    wp: WorkPackageRow | None,
     trigger: Trigger | None,
     store: Store,
 ) -> State | None:

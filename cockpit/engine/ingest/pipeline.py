@@ -32,7 +32,9 @@ from cockpit.engine.lifecycle.effects import answer_edges, review_events, standi
 from cockpit.engine.lifecycle.transitions import REVIEW_TRIGGERS, Trigger
 from cockpit.engine.repo import worktrees
 from cockpit.engine.workspace.layout import Workspace
+from cockpit.errors import CockpitError
 from cockpit.store import NewEvent, Store
+from cockpit.store.rows import WorkPackageRow
 
 # The event type each kind's entry is recorded as (SPEC 7 names).
 EVENT_TYPES: dict[Kind, EventType] = {
@@ -68,7 +70,7 @@ class Prepared:
     refusal: str | None = None
 
 
-class StalePreparation(Exception):
+class StalePreparation(CockpitError):
     """The WP moved between `prepare` and `plan_entry`: prepare again."""
 
 
@@ -171,7 +173,7 @@ def plan_entry(
 
 
 def _acceptance(
-    parsed: ParsedEntry, wp: dict[str, Any] | None, store: Store, prepared: Prepared | None
+    parsed: ParsedEntry, wp: WorkPackageRow | None, store: Store, prepared: Prepared | None
 ) -> dict[str, Any] | None:
     """For a review `accepted`: the prepared check of the admitted work and merge proof
     (SPEC 6), still valid for the WP as it is now; bad_ref if it failed."""

@@ -17,6 +17,7 @@ from cockpit.engine.config.model import Config
 from cockpit.engine.lifecycle.transitions import REVIEW_TRIGGERS, Trigger, transition
 from cockpit.store import Event, NewEvent, Store
 from cockpit.store.projections import node_id
+from cockpit.store.rows import WorkPackageRow
 
 
 class ProblemKind(Enum):
@@ -35,7 +36,7 @@ class Problem:
 
 
 def dispatch_target_problem(
-    config: Config, to: str, wp: dict[str, Any] | None, wp_id: str
+    config: Config, to: str, wp: WorkPackageRow | None, wp_id: str
 ) -> Problem | None:
     """Whether `to` can be given the WP: a declared principal that can claim and, when it
     names lanes, serves the WP's lane (checked only once the WP is known)."""
@@ -58,7 +59,7 @@ def dispatch_target_problem(
     return None
 
 
-def veto_lift_problem(wp: dict[str, Any], lift: bool) -> Problem | None:
+def veto_lift_problem(wp: WorkPackageRow, lift: bool) -> Problem | None:
     """A veto can only be lifted while one stands."""
     if lift and not wp["vetoed"]:
         return Problem(ProblemKind.NO_VETO, f"{wp['id']} has no active veto to lift")
@@ -66,7 +67,7 @@ def veto_lift_problem(wp: dict[str, Any], lift: bool) -> Problem | None:
 
 
 def review_events(
-    wp: dict[str, Any],
+    wp: WorkPackageRow,
     verdict: Verdict,
     principal: str,
     entry_id: str | None,

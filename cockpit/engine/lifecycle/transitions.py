@@ -9,6 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from cockpit.domain import TERMINAL_STATES, State
+from cockpit.errors import Refused
 
 
 class Trigger(StrEnum):
@@ -85,7 +86,7 @@ REVIEW_TRIGGERS: dict[str, Trigger] = {
 }
 
 
-class IllegalTransition(Exception):
+class IllegalTransition(Refused):
     """`trigger` cannot fire from `state`; the message is one sentence for a person."""
 
     def __init__(self, state: State | None, trigger: Trigger) -> None:

@@ -21,6 +21,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from cockpit.errors import Refused
+
 # Without git on PATH, GitPython would fail at import; Cockpit reports it when git is used.
 os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
 
@@ -44,7 +46,7 @@ SAFETY = (
 TIMEOUT_S = 120
 
 
-class GitError(RuntimeError):
+class GitError(Refused):
     """A git command failed; the message is git's own last line of complaint."""
 
 

@@ -18,7 +18,9 @@ from cockpit.domain import EventType, State
 from cockpit.engine.repo import gitops
 from cockpit.engine.repo.gitops import GitError
 from cockpit.engine.workspace.layout import Workspace
+from cockpit.errors import Refused
 from cockpit.store import Event, Store
+from cockpit.store.rows import WorkPackageRow
 
 COCKPIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "Cockpit",
@@ -28,7 +30,7 @@ COCKPIT_IDENTITY = {
 }
 
 
-class WorktreeError(RuntimeError):
+class WorktreeError(Refused):
     """The worktree could not be made or reset; the message says why, in one sentence."""
 
 
@@ -60,7 +62,7 @@ def branch_name(wp_id: str) -> str:
     return f"wp/{wp_id}"
 
 
-def target_repo_path(ws: Workspace, wp: dict[str, Any]) -> Path:
+def target_repo_path(ws: Workspace, wp: WorkPackageRow) -> Path:
     """The WP's target repo: absolute, or relative to the workspace root (SPEC 3.1)."""
     return (ws.root / str(wp["target_repo"])).resolve()
 
@@ -127,7 +129,7 @@ def _own_git_dir(path: Path) -> Path:
     return Path(gitops.run(path, "rev-parse", "--path-format=absolute", "--git-dir").strip())
 
 
-def open_worktree(ws: Workspace, store: Store, wp: dict[str, Any]) -> gitops.Worktree:
+def open_worktree(ws: Workspace, store: Store, wp: WorkPackageRow) -> gitops.Worktree:
     """The WP's worktree with the git directory recorded when it was made, after checking
     that the worktree's `.git` file still names it (an agent could point it at another
     repository, or at one whose core.worktree is elsewhere). Raises WorktreeError."""
@@ -158,7 +160,7 @@ def open_worktree(ws: Workspace, store: Store, wp: dict[str, Any]) -> gitops.Wor
     return gitops.Worktree(path, Path(recorded))
 
 
-def provision(ws: Workspace, wp: dict[str, Any], base: str | None = None) -> Provisioned:
+def provision(ws: Workspace, wp: WorkPackageRow, base: str | None = None) -> Provisioned:
     """Make (or adopt) the WP's worktree. `base` is the base commit recorded earlier, if
     any; otherwise `base_ref` (or the target repo's HEAD) is resolved now.
     Raises WorktreeError."""
@@ -346,7 +348,7 @@ def _recipe(wp_id: str, admitted: str, parent: str) -> str:
     )
 
 
-def check_admitted_unchanged(ws: Workspace, store: Store, wp: dict[str, Any]) -> None:
+def check_admitted_unchanged(ws: Workspace, store: Store, wp: WorkPackageRow) -> None:
     """Before a review accepts a WP, check that what the gate admitted is still what there
     is: the worktree's content is the admitted tree (nothing, not even a process the agent
     left behind, changed it since), and the branch `wp/<WP>` is where the gate saw it or
@@ -393,7 +395,7 @@ def _last_admission(events: list[Event]) -> Event | None:
     )
 
 
-def acceptance_basis(store: Store, wp: dict[str, Any]) -> tuple[str, int]:
+def acceptance_basis(store: Store, wp: WorkPackageRow) -> tuple[str, int]:
     """What `acceptance_proof` depends on in the store: the WP's state and the seq of its
     last admitting verdict. A proof taken on one basis is stale on another."""
     verdict = _last_admission(store.events(wp["id"]))
@@ -401,7 +403,7 @@ def acceptance_basis(store: Store, wp: dict[str, Any]) -> tuple[str, int]:
 
 
 def acceptance_proof(
-    ws: Workspace, store: Store, wp: dict[str, Any], merge_sha: str | None
+    ws: Workspace, store: Store, wp: WorkPackageRow, merge_sha: str | None
 ) -> dict[str, Any] | None:
     """What a review accepting the WP must show (the CLI's and a review entry's alike):
     for a WP in `accepted`, that the admitted work is unchanged (check_admitted_unchanged);
@@ -425,3 +427,22 @@ def branch_tip(repo: Path, wp_id: str) -> str | None:
         return gitops.rev(repo, f"refs/heads/{branch_name(wp_id)}")
     except GitError:
         return None
+
+
+def worktree_root(ws: Workspace, wp: WorkPackageRow) -> Path:
+    """Where the WP's work product is: its worktree, or the workspace root."""
+    return worktree_path(ws, wp["id"]) if wp.get("target_repo") else ws.root
+
+
+def base_commit(ws: Workspace, store: Store, wp: WorkPackageRow, root: Path) -> str:
+    """What changed files are measured against: the base commit recorded when the runner
+    made the worktree; else the WP's `base_ref`; else the commit the worktree branched
+    from the target repo's checked-out HEAD (never the worktree's own moving HEAD, which
+    would hide committed changes)."""
+    recorded = recorded_base(store, wp["id"])
+    if recorded:
+        return recorded
+    if wp.get("base_ref"):
+        return str(wp["base_ref"])
+    target_head = gitops.run(target_repo_path(ws, wp), "rev-parse", "HEAD").strip()
+    return gitops.run(root, "merge-base", "HEAD", target_head).strip()

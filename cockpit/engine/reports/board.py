@@ -11,18 +11,19 @@ from cockpit.engine.workspace.layout import Workspace
 from cockpit.errors import NotFound
 from cockpit.store import Store, attention
 from cockpit.store.projections import problem_of
+from cockpit.store.rows import WorkPackageRow
 
 LAST_VERIFY_KEYS = ("outcome", "acceptance_status", "blocking_predicate", "blocked_reason_class")
 
 
-def _last_verify(row: dict[str, Any]) -> dict[str, Any] | None:
+def _last_verify(row: WorkPackageRow) -> dict[str, Any] | None:
     verify = row.get("last_verify")
     if not verify:
         return None
     return {key: verify.get(key) for key in LAST_VERIFY_KEYS}
 
 
-def status_row(row: dict[str, Any]) -> dict[str, Any]:
+def status_row(row: WorkPackageRow) -> dict[str, Any]:
     """One WP in the SPEC 8 `status` shape."""
     return {
         "id": row["id"],
@@ -132,7 +133,7 @@ def rejected(store: Store) -> list[dict[str, Any]]:
     ]
 
 
-def triage(row: dict[str, Any]) -> list[str]:
+def triage(row: WorkPackageRow) -> list[str]:
     """Why this WP needs a person's attention now (empty when it does not); the same rule
     as the board's needs-attention view (cockpit.store.attention)."""
     return attention.reasons(row)

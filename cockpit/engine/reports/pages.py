@@ -12,6 +12,7 @@ from cockpit.engine.reports import board as reports
 from cockpit.engine.reports import lineage, metrics
 from cockpit.store import Event, Store
 from cockpit.store import board as board_queries
+from cockpit.store.rows import WorkPackageRow
 
 NEWEST_FIRST = frozenset({"age", "updated"})  # sorts that read best newest first
 
@@ -62,7 +63,7 @@ def board_count(store: Store, view: BoardView) -> int:
     return board_queries.count(store, view._filter())
 
 
-def board_page(store: Store, view: BoardView, offset: int, limit: int) -> list[dict[str, Any]]:
+def board_page(store: Store, view: BoardView, offset: int, limit: int) -> list[WorkPackageRow]:
     """Rows `offset` to `offset + limit` of the board as `view` shows it."""
     return board_queries.page(
         store,

@@ -21,10 +21,7 @@ and `cockpit` are the ones the runner runs under).
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -37,13 +34,14 @@ from cockpit.engine.canon import redaction
 from cockpit.engine.repo import worktrees
 from cockpit.engine.repo.gitops import GitError
 from cockpit.engine.repo.worktrees import WorktreeError
+from cockpit.engine.runner import processes
 from cockpit.engine.runner.handoff import PREPARED_STATES, next_gate, write_handoff
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.store import Event, NewEvent, Store
+from cockpit.store.rows import WorkPackageRow
 
 RESTARTS = 3  # starts per stage after the runner itself stopped or lost the agent
 ONCE_LIMIT = 10  # starts per WP in one `run --once` (a guard against agents that loop)
-OUTPUT_TAIL = 2000
 # A worktree that could not be made, or a WP whose handoff or start failed, is tried
 # again after this (or as soon as its WP moves on).
 RETRY_S = 600
@@ -63,58 +61,6 @@ def _stage_start(events: list[Event], state: str) -> int:
         (e.seq for e in events if (e.payload.get("transition") or {}).get("to") == state),
         default=0,
     )
-
-
-def resolve_command(command: list[str], root: Path) -> list[str]:
-    """The lane's command with arguments that name files of the workspace made absolute
-    (the command runs in the worktree, but `agents/x.py` means the workspace's). The
-    program itself (argv[0]) is never rewritten, and only arguments with a `/` are: a
-    file an agent drops at the workspace root must not become the command."""
-    resolved = command[:1]
-    for arg in command[1:]:
-        candidate = root / arg
-        try:
-            is_file = (
-                "/" in arg
-                and not arg.startswith("-")
-                and not os.path.isabs(arg)
-                and candidate.is_file()
-                and candidate.resolve().is_relative_to(root.resolve())
-            )
-        except (OSError, ValueError):
-            is_file = False
-        resolved.append(str(candidate.resolve()) if is_file else arg)
-    return resolved
-
-
-def agent_env(
-    ws: Workspace, principal: str, wp_id: str, handoff: Path, cwd: Path
-) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COCKPIT_")}
-    env.update(
-        COCKPIT_WORKSPACE=str(ws.root),
-        COCKPIT_PRINCIPAL=principal,
-        COCKPIT_WORK_PACKAGE=wp_id,
-        COCKPIT_HANDOFF=str(handoff),
-        COCKPIT_WORKTREE=str(cwd),
-    )
-    bindir = str(Path(sys.executable).parent)
-    env["PATH"] = os.pathsep.join([bindir, env.get("PATH", os.defpath)])
-    return env
-
-
-@dataclass
-class Running:
-    """An agent process the runner started."""
-
-    wp_id: str
-    principal: str
-    launch_seq: int
-    proc: subprocess.Popen[bytes]
-    started: float
-    timeout_s: int
-    log: Path
-    timed_out: bool = False
 
 
 @dataclass
@@ -153,7 +99,7 @@ class Agents:
         self.mode = mode
         self.on_event = on_event
         self.once = once
-        self.running: dict[str, Running] = {}
+        self.running: dict[str, processes.Running] = {}
         # Reaped but `agent_exited` not yet recorded: their entries are swept in first,
         # and their claims are verified only after the exit is on record.
         self.exiting: set[str] = set()
@@ -172,7 +118,7 @@ class Agents:
 
     # -- the work -------------------------------------------------------------------------
 
-    def candidates(self) -> list[dict[str, Any]]:
+    def candidates(self) -> list[WorkPackageRow]:
         rows = []
         for state in PREPARED_STATES:
             for wp_id in self.store.work_package_ids(state=state):
@@ -208,7 +154,7 @@ class Agents:
                 now = self.store.work_package(wp["id"])
                 self._seen[wp["id"]] = now["last_seq"] if now else wp["last_seq"]
 
-    def _work_on(self, wp: dict[str, Any]) -> None:
+    def _work_on(self, wp: WorkPackageRow) -> None:
         wp = self._prepare(wp)
         if wp.get("target_repo") and not worktrees.worktree_path(self.ws, wp["id"]).is_dir():
             return  # no worktree yet: looked at again next time (a retry may be due)
@@ -236,7 +182,7 @@ class Agents:
         self.counts.plan = items
         return items
 
-    def _prepare(self, wp: dict[str, Any]) -> dict[str, Any]:
+    def _prepare(self, wp: WorkPackageRow) -> WorkPackageRow:
         wp_id = wp["id"]
         if wp.get("target_repo") and wp["state"] in WORKTREE_STATES:
             recorded = worktrees.recorded_base(self.store, wp_id)
@@ -285,7 +231,7 @@ class Agents:
     def _runner(self) -> str:
         return RUNNER_PRINCIPAL
 
-    def _due(self, wp: dict[str, Any], events: list[Event], planning: bool = False) -> bool:
+    def _due(self, wp: WorkPackageRow, events: list[Event], planning: bool = False) -> bool:
         state = wp["state"]
         if State(state) not in AGENT_STAGES or not wp.get("assignee"):
             return False
@@ -315,13 +261,14 @@ class Agents:
         last = exits[-1].payload
         return bool(last.get("stopped") or last.get("lost")) and len(starts) <= RESTARTS
 
-    def _launch(self, wp: dict[str, Any], events: list[Event]) -> None:
+    def _launch(self, wp: WorkPackageRow, events: list[Event]) -> None:
         wp_id, principal = wp["id"], wp["assignee"]
+        assert principal is not None  # only WPs with an assignee are due
         lane = self.ws.config.lanes[wp["lane"]]
         assert lane.command is not None
         handoff, digest = write_handoff(self.ws, self.store, wp)
         cwd = worktrees.worktree_path(self.ws, wp_id) if wp.get("target_repo") else self.ws.root
-        command = resolve_command(lane.command, self.ws.root)
+        command = processes.resolve_command(lane.command, self.ws.root)
         attempt = 1 + sum(1 for e in events if e.type == EventType.AGENT_STARTED)
         log = self.ws.root / ".cockpit" / "agents" / wp_id / f"{attempt}.log"
         # The log is opened first: a failure here (a full disk) is recorded by tick as the
@@ -354,7 +301,7 @@ class Agents:
             proc = subprocess.Popen(
                 command,
                 cwd=cwd,
-                env=agent_env(self.ws, principal, wp_id, handoff, cwd),
+                env=processes.agent_env(self.ws, principal, wp_id, handoff, cwd),
                 stdin=subprocess.DEVNULL,
                 stdout=output,
                 stderr=subprocess.STDOUT,
@@ -380,7 +327,7 @@ class Agents:
             return
         finally:
             output.close()
-        self.running[wp_id] = Running(
+        self.running[wp_id] = processes.Running(
             wp_id, principal, started.seq, proc, time.monotonic(), lane.timeout_s, log
         )
         with contextlib.suppress(OSError):  # only for killing it after a runner crash
@@ -388,17 +335,17 @@ class Agents:
 
     # -- exits ----------------------------------------------------------------------------
 
-    def reap(self) -> list[Running]:
+    def reap(self) -> list[processes.Running]:
         """The agents that ended (or were killed at their lane timeout) since last time."""
         finished = []
         for wp_id, run in list(self.running.items()):
             code = run.proc.poll()
             if code is None and time.monotonic() - run.started > run.timeout_s:
                 run.timed_out = True
-                _kill_group(run.proc)
+                processes.kill_group(run.proc)
             elif code is None:
                 continue
-            _kill_group(run.proc)  # nothing the agent left behind outlives it
+            processes.kill_group(run.proc)  # nothing the agent left behind outlives it
             finished.append(run)
             del self.running[wp_id]
             self.exiting.add(wp_id)
@@ -409,7 +356,7 @@ class Agents:
         waits for both, so a verdict always follows the `agent_exited` it depends on."""
         return wp_id in self.running or wp_id in self.exiting
 
-    def record_exits(self, finished: list[Running], *, stopped: bool = False) -> None:
+    def record_exits(self, finished: list[processes.Running], *, stopped: bool = False) -> None:
         """Record `agent_exited` for each (after their entries were swept in)."""
         for run in finished:
             returned = any(
@@ -432,7 +379,7 @@ class Agents:
                 "moved": moved,
                 "state": now["state"] if now else None,
                 "log": _shown(self.ws, run.log),
-                "output_tail": redaction.redact(_tail(run.log)),
+                "output_tail": redaction.redact(processes.output_tail(run.log)),
             }
             if stopped:
                 payload["stopped"] = True
@@ -447,7 +394,7 @@ class Agents:
         """Shutdown: kill every running agent's process group and record it stopped."""
         finished = list(self.running.values())
         for run in finished:
-            _kill_group(run.proc)
+            processes.kill_group(run.proc)
         self.running.clear()
         self.record_exits(finished, stopped=True)
 
@@ -465,7 +412,9 @@ class Agents:
             if event.seq in ended:
                 continue
             log = self.ws.root / str(event.payload.get("log", ""))
-            killed = _kill_stale(log.with_suffix(".pid"), event.work_package or "", self.ws.root)
+            killed = processes.kill_stale(
+                log.with_suffix(".pid"), event.work_package or "", self.ws.root
+            )
             self._record(
                 NewEvent(
                     EventType.AGENT_EXITED,
@@ -480,45 +429,10 @@ class Agents:
                         "lost": True,
                         "killed": killed,
                         "log": event.payload.get("log"),
-                        "output_tail": redaction.redact(_tail(log)),
+                        "output_tail": redaction.redact(processes.output_tail(log)),
                     },
                 )
             )
-
-
-def _tail(log: Path) -> str:
-    try:
-        with open(log, "rb") as handle:
-            size = handle.seek(0, os.SEEK_END)
-            handle.seek(max(size - OUTPUT_TAIL * 4, 0))
-            return handle.read().decode("utf-8", "replace")[-OUTPUT_TAIL:]
-    except OSError:
-        return ""
-
-
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=5)
-
-
-def _kill_stale(pid_file: Path, wp_id: str, root: Path) -> bool:
-    """Kill the process group a dead runner left running, if the pid file names a live
-    group leader that is still this WP's agent (its environment says so)."""
-    try:
-        pid = int(pid_file.read_text().strip())
-        environ = Path(f"/proc/{pid}/environ").read_bytes()
-        if os.getpgid(pid) != pid:
-            return False
-    except (OSError, ValueError):
-        return False
-    marks = (f"COCKPIT_WORK_PACKAGE={wp_id}\0".encode(), f"COCKPIT_WORKSPACE={root}\0".encode())
-    if not all(mark in environ + b"\0" for mark in marks):
-        return False
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
-    return True
 
 
 def wait_for_exit(agents: Agents, stop: threading.Event | None, seconds: float) -> None:

@@ -11,10 +11,11 @@ from typing import Any
 
 import yaml
 
-from cockpit.domain import EventType, State
+from cockpit.domain import EventType, State, Tier
 from cockpit.engine.repo import worktrees
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.store import Store
+from cockpit.store.rows import WorkPackageRow
 
 HANDOFF_SCHEMA = "cockpit.handoff/v1"
 
@@ -56,7 +57,7 @@ def handoff_path(ws: Workspace, principal: str, wp_id: str) -> Path:
     return ws.root / "handoffs" / principal / f"{wp_id}.yaml"
 
 
-def handoff_document(ws: Workspace, store: Store, wp: dict[str, Any]) -> dict[str, Any]:
+def handoff_document(ws: Workspace, store: Store, wp: WorkPackageRow) -> dict[str, Any]:
     """What the agent is told: who it is, the WP, where its work happens, where to return
     entries and the next gate. Derived from the store alone (the same state writes the
     same bytes)."""
@@ -64,7 +65,7 @@ def handoff_document(ws: Workspace, store: Store, wp: dict[str, Any]) -> dict[st
     body = wp.get("body") or {}
     events = store.events(wp_id)
     gate, instructions = NEXT.get(State(wp["state"]), ("none", "Stop: the work package is closed."))
-    floor = body.get("evidence_floor") or ws.config.evidence_floor(wp["tier"]).value
+    floor = body.get("evidence_floor") or ws.config.evidence_floor(Tier(wp["tier"])).value
     document: dict[str, Any] = {
         "schema": HANDOFF_SCHEMA,
         "you": wp["assignee"],
@@ -142,10 +143,10 @@ def handoff_document(ws: Workspace, store: Store, wp: dict[str, Any]) -> dict[st
     return document
 
 
-def write_handoff(ws: Workspace, store: Store, wp: dict[str, Any]) -> tuple[Path, str]:
+def write_handoff(ws: Workspace, store: Store, wp: WorkPackageRow) -> tuple[Path, str]:
     """Write the WP's handoff (atomically, and only when it changed); returns its path and
     the SHA-256 of its bytes."""
-    path = handoff_path(ws, wp["assignee"], wp["id"])
+    path = handoff_path(ws, str(wp["assignee"]), wp["id"])
     text = "# Written by Cockpit. Do not edit: it is rewritten as the work package moves.\n"
     text += yaml.safe_dump(
         handoff_document(ws, store, wp), sort_keys=False, allow_unicode=True, width=100

@@ -1,0 +1,266 @@
+"""The `cockpit` group, its entry point and what every command shares: the workspace and
+`--json` options, printing, and turning a CockpitError into its exit code."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from cockpit.errors import CockpitError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+# -- shared options ---------------------------------------------------------------------
+
+
+def _remember_workspace(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.meta["cockpit.workspace"] = value
+
+
+def workspace_option(func: F) -> F:
+    """`--workspace DIR`, accepted before or after the subcommand (SPEC 2)."""
+    return click.option(
+        "--workspace",
+        "-w",
+        metavar="DIR",
+        expose_value=False,
+        is_eager=True,
+        callback=_remember_workspace,
+        help="Workspace directory (default: $COCKPIT_WORKSPACE, else ./workspace).",
+    )(func)
+
+
+def json_option(func: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")(func)
+
+
+def as_option(func: F) -> F:
+    return click.option(
+        "--as",
+        "as_principal",
+        metavar="PRINCIPAL",
+        help="Act as this principal (default: $COCKPIT_PRINCIPAL, else operator in cockpit.yaml).",
+    )(func)
+
+
+def _workspace_dir() -> Path:
+    from cockpit.engine.workspace.layout import resolve_workspace
+
+    ctx = click.get_current_context()
+    return resolve_workspace(ctx.meta.get("cockpit.workspace"))
+
+
+@contextmanager
+def opened() -> Iterator[tuple[Any, Any]]:
+    """The resolved workspace and its open store."""
+    from cockpit.engine.workspace.layout import Workspace
+
+    ws = Workspace.load(_workspace_dir())
+    store = ws.open_store()
+    try:
+        yield ws, store
+    finally:
+        store.close()
+
+
+def emit_json(document: Any) -> None:
+    click.echo(json.dumps(document, indent=2, sort_keys=False))
+
+
+def say(message: str = "") -> None:
+    click.echo(message)
+
+
+def sentence(message: str) -> str:
+    """One line, ending in one stop, with untrusted text shown literally."""
+    from cockpit.engine.text import literal
+
+    text = " ".join(literal(message).split())
+    return text if text.endswith((".", "?", "!")) else text + "."
+
+
+def warn(message: str) -> None:
+    click.echo(f"cockpit: {sentence(message)}", err=True)
+
+
+def table(rows: Sequence[Sequence[object]], headers: Sequence[str], width: int = 48) -> str:
+    """A plain-text table; every cell shown literally (untrusted text cannot style it)."""
+    from cockpit.engine.text import clip, literal
+
+    cells = [[clip(literal(c if c is not None else "-"), width) for c in row] for row in rows]
+    widths = [len(h) for h in headers]
+    for row in cells:
+        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
+    lines = ["  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines += [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
+    ]
+    return "\n".join(lines)
+
+
+# -- the command group -------------------------------------------------------------------
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@workspace_option
+@click.option(
+    "--as",
+    "as_principal",
+    metavar="PRINCIPAL",
+    help="Act as this principal in the TUI (default: $COCKPIT_PRINCIPAL, else operator).",
+)
+@click.option("--readonly", is_flag=True, help="Open the TUI with every action disabled.")
+@click.version_option(package_name="cockpit", prog_name="cockpit")
+@click.pass_context
+def cli(ctx: click.Context, as_principal: str | None, readonly: bool) -> int | None:
+    """Cockpit: stay in charge of AI agents that deliver software.
+
+    Without a subcommand, opens the TUI on the workspace (or prints the board when output
+    is not a terminal).
+    """
+    if ctx.invoked_subcommand is None:
+        from cockpit.engine.workspace.layout import Workspace
+
+        open_tui(Workspace.load(_workspace_dir()), as_principal, readonly)
+    return 0
+
+
+def open_tui(ws: Any, as_principal: str | None, readonly: bool) -> None:
+    """Run the Textual app on `ws`; without a terminal, print the plain board instead."""
+    from cockpit.engine.actions.human import resolve_principal
+
+    principal = resolve_principal(ws, as_principal)
+    # textual-serve runs the app with pipes for stdio and names its web driver instead.
+    served = bool(os.environ.get("TEXTUAL_DRIVER"))
+    if not served and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        with ws.open_store() as store:
+            _print_board(ws, store)
+        return
+    from cockpit.app import CockpitApp
+
+    CockpitApp(ws, principal=principal, readonly=readonly).run()
+
+
+def _print_board(ws: Any, store: Any) -> None:
+    from cockpit.engine.queue import maildir as queue
+    from cockpit.engine.reports import board
+
+    rows = board.board(store)
+    where = f"--workspace {ws.root}"
+    say(f"Workspace {ws.root}  (tenant {ws.config.tenant}, mode {ws.config.runner.mode.value})")
+    waiting = len(queue.pending(ws.queue_dir("new")))
+    if waiting:
+        say(f"{waiting} entries wait in queue/new: ingest them with `cockpit run --once {where}`.")
+    if not rows:
+        say(f"No work packages yet. Book one with `cockpit submit {where} FILE`.")
+        return
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row["state"]] = counts.get(row["state"], 0) + 1
+    say("  ".join(f"{state}: {n}" for state, n in sorted(counts.items())))
+    say()
+    say(_status_table(rows))
+    rejected = store.rejections()
+    if rejected:
+        say()
+        noun = "entry" if len(rejected) == 1 else "entries"
+        say(f"{len(rejected)} rejected {noun}: see `cockpit rejected {where}`.")
+    from cockpit.store import board as board_queries
+
+    attention = board_queries.page(store, board_queries.BoardFilter(attention=True), limit=50)
+    if attention:
+        say(
+            f"Needs a person: {', '.join(r['id'] for r in attention)} "
+            f"(`cockpit status WP {where}` says why)."
+        )
+
+
+def _status_table(rows: list[dict[str, Any]]) -> str:
+    def verify_cell(row: dict[str, Any]) -> str:
+        last = row["last_verify"]
+        if not last:
+            return "-"
+        blocking = last.get("blocking_predicate")
+        return f"{last['outcome']} ({blocking})" if blocking else str(last["outcome"])
+
+    return table(
+        [
+            (
+                r["id"],
+                r["title"],
+                r["state"] + (" [overridden]" if r["overridden"] else ""),
+                r["tier"],
+                r["assignee"],
+                verify_cell(r),
+            )
+            for r in rows
+        ],
+        ("id", "title", "state", "tier", "assignee", "last verify"),
+    )
+
+
+# -- entry point ---------------------------------------------------------------------------
+
+
+def _group_without_command(exc: click.ClickException) -> str | None:
+    """One sentence for a command group called without its command (click's own message
+    is its whole help text, or a bare "Missing command.")."""
+    ctx = getattr(exc, "ctx", None)
+    missing = isinstance(exc, click.exceptions.NoArgsIsHelpError) or (
+        isinstance(exc, click.UsageError) and exc.message == "Missing command."
+    )
+    if not missing or ctx is None or not isinstance(ctx.command, click.Group):
+        return None
+    names = ctx.command.list_commands(ctx)
+    if not names:
+        return None
+    listed = ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else names[0]
+    return f"{ctx.command_path} needs a command: {listed} (see --help)"
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the CLI and exit with SPEC 8's codes; errors are one line on stderr (and, with
+    --json, a JSON document on stdout)."""
+    args = list(argv) if argv is not None else sys.argv[1:]
+    try:
+        code = cli.main(args=args, prog_name="cockpit", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        fail(args, "aborted", 1)
+    except click.ClickException as exc:  # usage errors and bad arguments
+        group = _group_without_command(exc)
+        if group is not None:
+            fail(args, group, 2)
+        fail(args, exc.format_message(), 2 if isinstance(exc, click.UsageError) else exc.exit_code)
+    except CockpitError as exc:
+        fail(args, str(exc), exc.exit_code)
+    except BrokenPipeError:
+        sys.exit(1)
+    except sqlite3.Error as exc:
+        if os.environ.get("COCKPIT_DEBUG"):
+            raise
+        fail(args, f"the workspace database cannot be used ({exc})", 1)
+    except OSError as exc:
+        if os.environ.get("COCKPIT_DEBUG"):
+            raise
+        where = f": {exc.filename}" if exc.filename else ""
+        fail(args, f"{exc.strerror or exc}{where}", 2)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def fail(args: list[str], message: str, code: int) -> None:
+    if "--json" in args:
+        emit_json({"error": sentence(message), "exit_code": code})
+    warn(message)
+    sys.exit(code)

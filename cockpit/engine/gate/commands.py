@@ -1,0 +1,149 @@
+"""The validation commands the verify gate runs in a WP's worktree: a process group killed
+whole on timeout or shutdown, output redacted before it reaches the audit chain, an
+allow-listed environment, and a fingerprint of the tree to prove it was left unchanged.
+
+Commands come only from the WP as the owner booked it; nothing an agent wrote is run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from cockpit.engine.canon import redaction
+from cockpit.engine.gate.facts import CommandResult
+from cockpit.engine.workspace.layout import Workspace
+
+# Directories of a workspace root that are Cockpit's own state, not the work product.
+_STATE_DIRS = frozenset({".cockpit", "queue", "handoffs", "worktrees", ".git"})
+OUTPUT_TAIL = 2000
+
+
+def _digest(path: Path) -> str:
+    """A file's fingerprint, never blocking on a FIFO nor following a link."""
+    info = path.lstat()
+    if stat.S_ISLNK(info.st_mode):
+        return "link:" + os.readlink(path)
+    if not stat.S_ISREG(info.st_mode):
+        return f"special:{stat.S_IFMT(info.st_mode):o}"
+    digest = hashlib.sha256()
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        while chunk := os.read(fd, 1 << 20):
+            digest.update(chunk)
+    finally:
+        os.close(fd)
+    return digest.hexdigest()
+
+
+def snapshot(root: Path, *, workspace_root: bool) -> dict[str, str]:
+    """Fingerprint of every file under `root` (Cockpit's own state excluded): before and
+    after verification they must be equal."""
+    digests: dict[str, str] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel_dir = os.path.relpath(dirpath, root)
+        if workspace_root and rel_dir == ".":
+            dirnames[:] = [d for d in dirnames if d not in _STATE_DIRS]
+        else:
+            dirnames[:] = [d for d in dirnames if d != ".git"]
+        for name in filenames:
+            rel = os.path.normpath(os.path.join(rel_dir, name))
+            try:
+                digests[rel] = _digest(Path(dirpath) / name)
+            except OSError as exc:
+                digests[rel] = f"unreadable:{exc.errno}"
+    return digests
+
+
+def changed_paths(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    return sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
+
+
+def run_command(
+    command: str,
+    cwd: Path,
+    timeout_s: int,
+    env: dict[str, str],
+    stop: threading.Event | None = None,
+) -> CommandResult:
+    """Run one validation command with `sh -c` in `cwd`. Its output goes to a temporary
+    file (only the tail is kept); its whole process group is killed on timeout or when
+    `stop` is set (the runner is shutting down)."""
+    started = time.monotonic()
+    with tempfile.TemporaryFile() as output:
+        try:
+            proc = subprocess.Popen(
+                ["sh", "-c", command],
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            return CommandResult(command, None, 0, error=str(exc))
+        deadline = started + timeout_s
+        timed_out = interrupted = False
+        while proc.poll() is None:
+            if stop is not None and stop.is_set():
+                interrupted = True
+            elif time.monotonic() >= deadline:
+                timed_out = True
+            else:
+                time.sleep(0.05)
+                continue
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            break
+        duration = int((time.monotonic() - started) * 1000)
+        size = output.seek(0, os.SEEK_END)
+        output.seek(max(size - OUTPUT_TAIL * 4, 0))
+        # What a command printed goes into the audit chain: never a secret it printed.
+        tail = redaction.redact(output.read().decode("utf-8", "replace")[-OUTPUT_TAIL:])
+    if interrupted:
+        return CommandResult(
+            command, None, duration, error="interrupted: the runner is stopping", output_tail=tail
+        )
+    return CommandResult(
+        command, None if timed_out else proc.returncode, duration, timed_out, None, tail
+    )
+
+
+# What validation commands inherit from the runner: enough to find tools, nothing secret.
+_ENV_ALLOWED = (
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "LANG",
+    "TZ",
+    "TMPDIR",
+    "TERM",
+    "VIRTUAL_ENV",
+)
+
+
+def validation_env(ws: Workspace, wp_id: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k in _ENV_ALLOWED or k.startswith("LC_")}
+    env.update(
+        COCKPIT_WORKSPACE=str(ws.root),
+        COCKPIT_WORK_PACKAGE=wp_id,
+        PYTHONDONTWRITEBYTECODE="1",  # validation must leave the tree byte-identical
+    )
+    # The runner's interpreter directory first, as for agents: `python3` in a validation
+    # command is the same interpreter the agent that wrote the code ran with.
+    bindir = os.path.dirname(sys.executable)
+    env["PATH"] = os.pathsep.join([bindir, env.get("PATH", os.defpath)])
+    return env

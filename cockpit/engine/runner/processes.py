@@ -1,0 +1,104 @@
+"""Agent processes: the command line and environment a lane's agent is started with, its
+own process group (killed whole on timeout, on shutdown, or after a runner crash), and the
+tail of its output log."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from cockpit.engine.workspace.layout import Workspace
+
+OUTPUT_TAIL = 2000
+
+
+def resolve_command(command: list[str], root: Path) -> list[str]:
+    """The lane's command with arguments that name files of the workspace made absolute
+    (the command runs in the worktree, but `agents/x.py` means the workspace's). The
+    program itself (argv[0]) is never rewritten, and only arguments with a `/` are: a
+    file an agent drops at the workspace root must not become the command."""
+    resolved = command[:1]
+    for arg in command[1:]:
+        candidate = root / arg
+        try:
+            is_file = (
+                "/" in arg
+                and not arg.startswith("-")
+                and not os.path.isabs(arg)
+                and candidate.is_file()
+                and candidate.resolve().is_relative_to(root.resolve())
+            )
+        except (OSError, ValueError):
+            is_file = False
+        resolved.append(str(candidate.resolve()) if is_file else arg)
+    return resolved
+
+
+def agent_env(
+    ws: Workspace, principal: str, wp_id: str, handoff: Path, cwd: Path
+) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COCKPIT_")}
+    env.update(
+        COCKPIT_WORKSPACE=str(ws.root),
+        COCKPIT_PRINCIPAL=principal,
+        COCKPIT_WORK_PACKAGE=wp_id,
+        COCKPIT_HANDOFF=str(handoff),
+        COCKPIT_WORKTREE=str(cwd),
+    )
+    bindir = str(Path(sys.executable).parent)
+    env["PATH"] = os.pathsep.join([bindir, env.get("PATH", os.defpath)])
+    return env
+
+
+@dataclass
+class Running:
+    """An agent process the runner started."""
+
+    wp_id: str
+    principal: str
+    launch_seq: int
+    proc: subprocess.Popen[bytes]
+    started: float
+    timeout_s: int
+    log: Path
+    timed_out: bool = False
+
+
+def output_tail(log: Path) -> str:
+    try:
+        with open(log, "rb") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            handle.seek(max(size - OUTPUT_TAIL * 4, 0))
+            return handle.read().decode("utf-8", "replace")[-OUTPUT_TAIL:]
+    except OSError:
+        return ""
+
+
+def kill_group(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=5)
+
+
+def kill_stale(pid_file: Path, wp_id: str, root: Path) -> bool:
+    """Kill the process group a dead runner left running, if the pid file names a live
+    group leader that is still this WP's agent (its environment says so)."""
+    try:
+        pid = int(pid_file.read_text().strip())
+        environ = Path(f"/proc/{pid}/environ").read_bytes()
+        if os.getpgid(pid) != pid:
+            return False
+    except (OSError, ValueError):
+        return False
+    marks = (f"COCKPIT_WORK_PACKAGE={wp_id}\0".encode(), f"COCKPIT_WORKSPACE={root}\0".encode())
+    if not all(mark in environ + b"\0" for mark in marks):
+        return False
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+    return True
