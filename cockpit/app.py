@@ -12,14 +12,12 @@ import asyncio
 import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from functools import partial
 from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import Screen
 from textual.widgets import Input, TextArea
 
@@ -40,6 +38,7 @@ from cockpit.screens.help import HelpScreen
 from cockpit.screens.keys import VIEWS, WP_ACTIONS, bindings
 from cockpit.screens.metrics import MetricsScreen
 from cockpit.screens.modals import ConfirmModal
+from cockpit.screens.palette import CockpitCommands
 from cockpit.screens.rejected import RejectedScreen
 from cockpit.screens.status_bar import StatusBar
 from cockpit.screens.stepper import StepperScreen
@@ -49,39 +48,6 @@ from cockpit.store.events import utc_now
 
 SWEEP_SECONDS = 5.0
 POLL_SECONDS = 0.5
-
-
-class CockpitCommands(Provider):
-    """Every command of the key table, in the palette (`:` or ctrl+p)."""
-
-    async def discover(self) -> Hits:
-        """With nothing typed yet, list every command."""
-        app = self.app
-        assert isinstance(app, CockpitApp)
-        for command in [*WP_ACTIONS, *VIEWS]:
-            if command.id != "command":
-                yield DiscoveryHit(
-                    f"{command.title}: {command.help}",
-                    partial(app.run_command, command.id),
-                    help=f"key {command.key}",
-                )
-
-    async def search(self, query: str) -> Hits:
-        app = self.app
-        assert isinstance(app, CockpitApp)
-        matcher = self.matcher(query)
-        for command in [*WP_ACTIONS, *VIEWS]:
-            if command.id == "command":
-                continue
-            label = f"{command.title}: {command.help}"
-            score = matcher.match(label)
-            if score > 0:
-                yield Hit(
-                    score,
-                    matcher.highlight(label),
-                    partial(app.run_command, command.id),
-                    help=f"key {command.key}",
-                )
 
 
 class CockpitApp(App[None]):

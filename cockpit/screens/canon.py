@@ -17,6 +17,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
+from cockpit.domain import EventType
 from cockpit.engine.canon import candidates as canon
 from cockpit.engine.reports import pages
 from cockpit.errors import CockpitError
@@ -34,7 +35,13 @@ COLUMNS = (
     ("last_gate", "last gate"),
 )
 # Events after which a candidate, its gate preview or the canon list may read differently.
-CANON_EVENTS = frozenset({"candidate_created", "canon_gate_evaluated", "candidate_commissioned"})
+CANON_EVENTS = frozenset(
+    {
+        EventType.CANDIDATE_CREATED,
+        EventType.CANON_GATE_EVALUATED,
+        EventType.CANDIDATE_COMMISSIONED,
+    }
+)
 MUTED = "#9ca3af"
 GOOD, BAD = "#4ade80", "bold #f97316"
 
@@ -435,7 +442,7 @@ class CanonScreen(Screen[None]):
             self.show_selected(again=True)
         elif self.shown is None:
             self.show_selected()
-        if any(e.type == "candidate_commissioned" for e in message.events):
+        if any(e.type == EventType.CANDIDATE_COMMISSIONED for e in message.events):
             self.search(self.query_text)
 
     def action_back(self) -> None:

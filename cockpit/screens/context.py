@@ -48,6 +48,8 @@ class Cockpit(Protocol):
 
     def open_stepper(self, wp_id: str) -> None: ...
 
+    def run_command(self, command_id: str) -> None: ...
+
 
 def cockpit(node: DOMNode) -> Cockpit:
     """The app `node` runs in, as a Cockpit (the TUI runs no other app)."""

@@ -15,6 +15,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from cockpit.domain import EventType
 from cockpit.engine.reports import pages
 from cockpit.engine.reports.metrics import cell_text
 from cockpit.messages import StoreChanged
@@ -25,11 +26,11 @@ from cockpit.screens.text import OUTCOME_STYLES
 BAR = 40
 DECISIONS = frozenset(
     {
-        "verify_completed",
-        "advisory_issued",
-        "claim_packet_created",
-        "override_applied",
-        "task_completed",
+        EventType.VERIFY_COMPLETED,
+        EventType.ADVISORY_ISSUED,
+        EventType.CLAIM_PACKET_CREATED,
+        EventType.OVERRIDE_APPLIED,
+        EventType.TASK_COMPLETED,
     }
 )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from cockpit.domain import EventType
 from cockpit.engine.reports import board as reports
 from cockpit.engine.reports import lineage, metrics
 from cockpit.store import Event, Store
@@ -119,7 +120,7 @@ class WorkPackagePage:
 def work_package_page(store: Store, wp_id: str) -> WorkPackagePage:
     """Raises NotFound if no such WP has been booked."""
     grounds = store.entries(wp_id, "common_ground")
-    verifies = store.find_events(types=("verify_completed",), work_package=wp_id, limit=1)
+    verifies = store.find_events(types=(EventType.VERIFY_COMPLETED,), work_package=wp_id, limit=1)
     return WorkPackagePage(
         detail=reports.work_package_status(store, wp_id),
         ground=grounds[-1] if grounds else None,

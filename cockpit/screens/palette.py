@@ -1,0 +1,42 @@
+"""The command palette (`:` or ctrl+p): every command of the key table, found by name."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import cast
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from cockpit.screens.context import Cockpit
+from cockpit.screens.keys import VIEWS, WP_ACTIONS
+
+
+class CockpitCommands(Provider):
+    """Every command of the key table, in the palette (`:` or ctrl+p)."""
+
+    async def discover(self) -> Hits:
+        """With nothing typed yet, list every command."""
+        app = cast(Cockpit, self.app)
+        for command in [*WP_ACTIONS, *VIEWS]:
+            if command.id != "command":
+                yield DiscoveryHit(
+                    f"{command.title}: {command.help}",
+                    partial(app.run_command, command.id),
+                    help=f"key {command.key}",
+                )
+
+    async def search(self, query: str) -> Hits:
+        app = cast(Cockpit, self.app)
+        matcher = self.matcher(query)
+        for command in [*WP_ACTIONS, *VIEWS]:
+            if command.id == "command":
+                continue
+            label = f"{command.title}: {command.help}"
+            score = matcher.match(label)
+            if score > 0:
+                yield Hit(
+                    score,
+                    matcher.highlight(label),
+                    partial(app.run_command, command.id),
+                    help=f"key {command.key}",
+                )
