@@ -25,6 +25,9 @@ class _Strict(BaseModel):
 class PrincipalConfig(_Strict):
     roles: list[str]
     lanes: list[str] = Field(default_factory=list)
+    # OpenSSH public key lines (`ssh-ed25519 AAAA... comment`) whose signatures speak for
+    # this principal (SPEC 10.1); a key belongs to one principal only.
+    keys: list[str] = Field(default_factory=list)
 
 
 class LaneConfig(_Strict):
@@ -32,6 +35,10 @@ class LaneConfig(_Strict):
     # the runner writes handoffs and worktrees for them but starts nothing.
     command: list[str] | None = Field(default=None, min_length=1)
     timeout_s: int = Field(default=600, gt=0)
+    # Paths the lane's sandbox adds read-only / writable (SPEC 10.3); every writable one
+    # weakens the sandbox and is shown as such.
+    sandbox_ro: list[str] = Field(default_factory=list)
+    sandbox_rw: list[str] = Field(default_factory=list)
     # The owner approves this lane's scope confirmations in advance: the go is recorded
     # at once (a review `go` in the booker's name, marked `standing`).
     standing_go: bool = False
@@ -67,6 +74,10 @@ class PolicyConfig(_Strict):
     )
     validation_timeout_s: int = Field(default=300, gt=0)
     canon: CanonPolicy = Field(default_factory=CanonPolicy)
+    # SPEC 10.1: `required` refuses unsigned entries and actions; `optional` takes them and
+    # marks their events unsigned.
+    signatures: Literal["required", "optional"] = "optional"
+    max_entry_age_s: int = Field(default=86400, gt=0)
 
 
 class RunnerConfig(_Strict):
@@ -74,12 +85,21 @@ class RunnerConfig(_Strict):
     canary_labels: list[str] = Field(default_factory=lambda: ["canary"])
     verifier: str | None = None
     max_agents: int = Field(default=4, gt=0)  # agents the runner runs at once
+    # The runner's own Ed25519 key (OpenSSH private key file), outside the workspace; it
+    # signs the runner's events and checkpoints (SPEC 10.1, 10.4). `~` is expanded.
+    key: str | None = None
+    # SPEC 10.3: required | auto (sandbox when bubblewrap works, else say so) | off.
+    sandbox: Literal["required", "auto", "off"] = "auto"
+    sandbox_network: bool = True
+    outbox_max: int = Field(default=50, gt=0)  # entries one agent run may file
 
 
 class Config(_Strict):
     """A validated cockpit.yaml."""
 
     schema_: Literal["cockpit.config/v1"] = Field(alias="schema")
+    # The workspace id (a UUID `cockpit init` writes); signed entries name it (SPEC 10.1).
+    workspace: str | None = None
     tenant: str = Field(min_length=1)
     operator: str
     principals: dict[str, PrincipalConfig] = Field(min_length=1)
@@ -118,6 +138,18 @@ class Config(_Strict):
             for lane in principal.lanes:
                 if lane not in self.lanes:
                     raise ValueError(f"principals.{name}.lanes: unknown lane {lane!r}")
+        owners: dict[str, str] = {}
+        for name, principal in self.principals.items():
+            for line in principal.keys:
+                parts = line.split()
+                if len(parts) < 2:
+                    raise ValueError(f"principals.{name}.keys: {line!r} is not an OpenSSH key")
+                if parts[1] in owners:
+                    raise ValueError(
+                        f"principals.{name}.keys: the key is already {owners[parts[1]]}'s "
+                        "(a key belongs to one principal only)"
+                    )
+                owners[parts[1]] = name
         if self.operator not in self.principals:
             raise ValueError(f"operator: {self.operator!r} is not one of the principals")
         missing = [t.value for t in Tier if t not in self.tiers]
