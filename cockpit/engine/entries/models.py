@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cockpit.domain import (
     DoneState,
@@ -25,6 +25,8 @@ RFC3339 = re.compile(
     r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2})"
 )
 MAX_ENTRY_BYTES = 1024 * 1024
+# SQLite's INTEGER is a signed 64-bit value: no int of an entry may leave that range.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 class EntryRejected(InputError):
@@ -40,7 +42,49 @@ class EntryRejected(InputError):
         return {"code": self.code.value, "message": self.message, "entry_id": self.entry_id}
 
 
-class _Body(BaseModel):
+def unstorable(value: object, where: str = "") -> str | None:
+    """Where `value` holds what the store cannot keep: an int outside SQLite's signed 64-bit
+    range, or a string (value or key) with a lone surrogate, which is not text UTF-8 can
+    carry. None if every part of it can be stored."""
+    if isinstance(value, BaseModel):
+        return None  # validated on its own
+    if isinstance(value, int) and not isinstance(value, bool):
+        if not INT64_MIN <= value <= INT64_MAX:
+            return f"{where or 'value'}: integer out of range (a signed 64-bit integer)"
+    elif isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return f"{where or 'value'}: text with a lone surrogate (not valid Unicode)"
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            problem = unstorable(key, f"a key in {where}" if where else "a key")
+            if problem is None:
+                problem = unstorable(item, f"{where}.{key}" if where else str(key))
+            if problem is not None:
+                return problem
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            problem = unstorable(item, f"{where}[{index}]")
+            if problem is not None:
+                return problem
+    return None
+
+
+class _Storable(BaseModel):
+    """A model whose every int fits SQLite's INTEGER and every string is valid Unicode, in
+    every field (present and future): what passes validation can be stored."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: object) -> object:
+        problem = unstorable(data)
+        if problem is not None:
+            raise ValueError(problem)
+        return data
+
+
+class _Body(_Storable):
     model_config = ConfigDict(extra="forbid", frozen=True)
     # The Markdown body of a .md entry lands here, whatever the kind.
     description: str | None = None
@@ -90,7 +134,7 @@ class ReviewBody(_Body):
     merge_sha: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{4,64}$")
 
 
-class GroundPin(BaseModel):
+class GroundPin(_Storable):
     model_config = ConfigDict(extra="forbid", frozen=True)
     id: str
     version: int
@@ -107,13 +151,13 @@ class ClaimBody(_Body):
     summary: str | None = None
 
 
-class EvidenceItem(BaseModel):
+class EvidenceItem(_Storable):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
     class_: EvidenceClass = Field(alias="class")
     ref: str = Field(min_length=1)
     sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     command: str | None = None
-    exit_code: int | None = None
+    exit_code: int | None = Field(default=None, ge=-(2**31), le=2**32 - 1)  # 32-bit status
     log: str | None = None
 
 
@@ -158,7 +202,7 @@ BODY_MODELS: dict[Kind, type[_Body]] = {
 }
 
 
-class Entry(BaseModel):
+class Entry(_Storable):
     """One validated queue entry. `body` is the kind's body model."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)

@@ -2,12 +2,17 @@
 cur/) is ingested exactly once, in (`created`, `id`) order, or rejected with its reason.
 
 The runner never crashes on an entry: a file that cannot be read or parsed is rejected,
-and an unexpected error in one entry is logged and leaves that file for the next sweep.
+and so is an entry whose application fails unexpectedly (`schema_error`, naming the
+failure). Only a failure of the environment (the database locked, full or unwritable, the
+disk full) is not the entry's fault: it is counted as an error, named in the log, and
+leaves the file for the next sweep (docs/decisions.md).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -40,6 +45,30 @@ _RETRYABLE = frozenset(
 LOG_LIMIT = 1000
 # A review is prepared again at most this often when its WP moves while it is checked.
 _PREPARE_ATTEMPTS = 3
+# OS errors that are the machine's, not the entry's: the entry is tried again next sweep.
+_ENVIRONMENT_ERRNOS = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.ENOMEM, errno.EMFILE, errno.ENFILE}
+)
+_MESSAGE_LIMIT = 500
+
+
+def environmental(exc: BaseException) -> bool:
+    """True if a failure while applying an entry is the environment's (the store locked,
+    full, read-only or failing; the disk full), so the entry is not to blame for it."""
+    if isinstance(exc, sqlite3.OperationalError):
+        return True
+    return isinstance(exc, OSError) and exc.errno in _ENVIRONMENT_ERRNOS
+
+
+def apply_failure(exc: Exception, entry_id: str | None) -> EntryRejected:
+    """The rejection of an entry whose application failed unexpectedly (schema_error: what
+    it holds cannot be applied), with a message naming the failure."""
+    detail = f"{type(exc).__name__}: {exc}".encode("utf-8", "backslashreplace").decode()
+    if len(detail) > _MESSAGE_LIMIT:
+        detail = detail[:_MESSAGE_LIMIT] + "…"
+    return EntryRejected(
+        RejectionCode.SCHEMA_ERROR, f"the entry could not be applied ({detail})", entry_id
+    )
 
 
 @dataclass
@@ -175,10 +204,16 @@ class Sweeper:
     def _guarded(self, item: _QueuedFile) -> SweepResult:
         try:
             return self._ingest(item)
-        except Exception as exc:  # one entry must never stop the queue: leave it for a retry
+        except Exception as exc:  # the environment failed (or recording a rejection did):
+            # one entry must never stop the queue; the file stays for the next sweep.
             result = SweepResult(errors=1)
             result.log.append(
-                {"file": item.name, "outcome": "error", "message": f"{type(exc).__name__}: {exc}"}
+                {
+                    "file": item.name,
+                    "outcome": "error",
+                    "entry_id": item.parsed.entry.id if item.parsed else None,
+                    "message": f"{type(exc).__name__}: {exc}",
+                }
             )
             return result
 
@@ -221,6 +256,10 @@ class Sweeper:
                 duplicate, events = self._apply(item.parsed)
             except EntryRejected as exc:
                 error = exc
+            except Exception as exc:
+                if environmental(exc):
+                    raise  # not the entry's fault: an error, tried again next sweep
+                error = apply_failure(exc, item.parsed.entry.id)
 
         entry_id = item.parsed.entry.id if item.parsed else None
         if error is not None:

@@ -401,7 +401,8 @@ def run_logged(
 
     def on_sweep(result: SweepResult) -> None:
         if any(result.counts().values()):
-            line({"log": "sweep", **result.counts()})
+            failed = [r["file"] for r in result.log if r.get("outcome") == "error"]
+            line({"log": "sweep", **result.counts(), **({"failed": failed} if failed else {})})
 
     def on_start() -> None:
         line({"log": "start", "workspace": str(ws.root), "mode": chosen.value, "pid": os.getpid()})
