@@ -77,6 +77,9 @@ class EventType(StrEnum):
     CANDIDATE_COMMISSIONED = "candidate_commissioned"
     ENTRY_REJECTED = "entry_rejected"
     CHECKPOINT_CREATED = "checkpoint_created"
+    AGENT_KEY_ISSUED = "agent_key_issued"
+    AGENT_KEY_REVOKED = "agent_key_revoked"
+    CONFIG_APPLIED = "config_applied"
 
 
 class Kind(StrEnum):
@@ -206,6 +209,9 @@ class RejectionCode(StrEnum):
     REPLAY_CONFLICT = "replay_conflict"
     TENANT_MISMATCH = "tenant_mismatch"
     UNKNOWN_PRINCIPAL = "unknown_principal"
+    UNSIGNED = "unsigned"
+    BAD_SIGNATURE = "bad_signature"
+    STALE_ENTRY = "stale_entry"
     CAPABILITY_DENIED = "capability_denied"
     UNKNOWN_WORK_PACKAGE = "unknown_work_package"
     PATH_ESCAPE = "path_escape"

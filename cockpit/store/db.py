@@ -326,6 +326,15 @@ class Store:
         rows = self.conn.execute("SELECT * FROM rejections ORDER BY seq").fetchall()
         return [dict(r) for r in rows]
 
+    def signed_rejection(self, entry_id: str) -> dict[str, Any] | None:
+        """The first rejection of an entry with this id that carried a valid signature
+        (SPEC 10.1: such an entry uses its id up, rejected or not)."""
+        row = self.conn.execute(
+            "SELECT * FROM rejections WHERE entry_id = ? AND signed = 1 ORDER BY seq LIMIT 1",
+            (entry_id,),
+        ).fetchone()
+        return dict(row) if row else None
+
     def rejection_for(self, original_file: str, sha256: str) -> dict[str, Any] | None:
         """The recorded rejection of this queue file (by name and hash), if any."""
         row = self.conn.execute(

@@ -169,7 +169,7 @@ def apply(conn: sqlite3.Connection, event: Event) -> None:
     if event.type == EventType.ENTRY_REJECTED:
         conn.execute(
             "INSERT INTO rejections (seq, file, original_file, entry_id, work_package, code, "
-            "message, sha256, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "message, sha256, ts, signed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 event.seq,
                 payload["file"],
@@ -180,6 +180,7 @@ def apply(conn: sqlite3.Connection, event: Event) -> None:
                 payload["message"],
                 payload["sha256"],
                 event.ts,
+                1 if payload.get("signed") else 0,
             ),
         )
         return

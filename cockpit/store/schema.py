@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlite_utils
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # The tables derived from events (dropped and derived again on a schema upgrade).
 PROJECTION_TABLES = ("work_packages", "entries", "edges", "rejections", "candidates", "canon")
@@ -125,11 +125,15 @@ def create_tables(db: sqlite_utils.Database) -> None:
             "message": str,
             "sha256": str,
             "ts": str,
+            # 1 when the rejected entry carried a valid signature: its id is used up.
+            "signed": int,
         },
         pk="seq",
+        defaults={"signed": 0},
         if_not_exists=True,
     )
     db.table("rejections").create_index(["original_file", "sha256"], if_not_exists=True)
+    db.table("rejections").create_index(["entry_id"], if_not_exists=True)
     db.table("candidates").create(
         {
             "id": str,

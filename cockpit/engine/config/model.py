@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from cockpit.domain import Capability, EvidenceClass, Mode, Predicate, Tier
+from cockpit.engine.config.ssh_keys import KeyFormatError, PublicKey, parse_public_key
 from cockpit.engine.entries.safe_yaml import UnsafeYaml, YamlSyntaxError, load_yaml
 from cockpit.errors import ConfigError
 
@@ -138,18 +139,19 @@ class Config(_Strict):
             for lane in principal.lanes:
                 if lane not in self.lanes:
                     raise ValueError(f"principals.{name}.lanes: unknown lane {lane!r}")
-        owners: dict[str, str] = {}
+        owners: dict[bytes, str] = {}
         for name, principal in self.principals.items():
-            for line in principal.keys:
-                parts = line.split()
-                if len(parts) < 2:
-                    raise ValueError(f"principals.{name}.keys: {line!r} is not an OpenSSH key")
-                if parts[1] in owners:
+            for i, line in enumerate(principal.keys):
+                try:
+                    key = parse_public_key(line)
+                except KeyFormatError as exc:
+                    raise ValueError(f"principals.{name}.keys.{i}: {exc}") from None
+                if key.blob in owners:
                     raise ValueError(
-                        f"principals.{name}.keys: the key is already {owners[parts[1]]}'s "
+                        f"principals.{name}.keys.{i}: the key is already {owners[key.blob]}'s "
                         "(a key belongs to one principal only)"
                     )
-                owners[parts[1]] = name
+                owners[key.blob] = name
         if self.operator not in self.principals:
             raise ValueError(f"operator: {self.operator!r} is not one of the principals")
         missing = [t.value for t in Tier if t not in self.tiers]
@@ -174,6 +176,15 @@ class Config(_Strict):
 
     def has(self, principal: str, capability: Capability) -> bool:
         return capability in self.capabilities(principal)
+
+    def keys_of(self, principal: str) -> list[PublicKey]:
+        """The principal's public keys (validated when the config was loaded)."""
+        entry = self.principals.get(principal)
+        return [parse_public_key(line) for line in entry.keys] if entry else []
+
+    @property
+    def signatures_required(self) -> bool:
+        return self.policy.signatures == "required"
 
     def evidence_floor(self, tier: Tier) -> EvidenceClass:
         return self.tiers[tier].evidence_floor

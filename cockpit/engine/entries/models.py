@@ -4,7 +4,7 @@ rejection every entry check raises."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -37,6 +37,9 @@ class EntryRejected(InputError):
         self.code = code
         self.message = message
         self.entry_id = entry_id
+        # The entry's valid signature, when it had one: recorded with the rejection, since
+        # a signed entry uses its id up whatever happens to it (SPEC 10.1).
+        self.signature: dict[str, Any] | None = None
 
     def as_reason(self) -> dict[str, Any]:
         return {"code": self.code.value, "message": self.message, "entry_id": self.entry_id}
@@ -212,6 +215,9 @@ class Entry(_Storable):
     work_package: str
     principal: str = Field(min_length=1)
     tenant: str | None = None
+    # The workspace id the entry is meant for (SPEC 10.1): a signed entry cannot be
+    # replayed into another workspace.
+    workspace: str | None = None
     created: AwareDatetime
     refs: list[str] = Field(default_factory=list)
     body: _Body
@@ -234,6 +240,8 @@ class Entry(_Storable):
     def to_json(self) -> dict[str, Any]:
         """The entry as plain JSON data (the form stored in events)."""
         data = self.model_dump(mode="json", by_alias=True, exclude={"body"})
+        if data.get("workspace") is None:
+            del data["workspace"]  # named only by entries that carry it (signed ones)
         data["body"] = self.body.model_dump(mode="json", by_alias=True)
         return data
 
@@ -246,3 +254,5 @@ class ParsedEntry:
     sha256: str
     raw: str
     file: str
+    # The file's exact bytes: what a signature signs (SPEC 10.1).
+    data: bytes = field(default=b"", repr=False, compare=False)

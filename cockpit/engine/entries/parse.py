@@ -138,7 +138,7 @@ def parse_entry(data: bytes, filename: str) -> ParsedEntry:
         raise EntryRejected(
             RejectionCode.SCHEMA_ERROR, _schema_message(exc, ""), entry_id
         ) from None
-    return ParsedEntry(entry=entry, sha256=sha256_hex(data), raw=text, file=filename)
+    return ParsedEntry(entry=entry, sha256=sha256_hex(data), raw=text, file=filename, data=data)
 
 
 def path_escapes(path: str) -> bool:

@@ -48,13 +48,16 @@ def reject(code: RejectionCode, message: str, parsed: ParsedEntry) -> EntryRejec
 def check_static(parsed: ParsedEntry, config: Config) -> None:
     """The checks that need only the entry and the config (used by `submit` too):
     tenant, principal, capability and path escape. Raises EntryRejected."""
-    check_identity(parsed, config)
+    check_tenant(parsed, config)
+    check_principal(parsed, config)
+    check_capability(parsed, config)
     check_paths(parsed.entry)
 
 
-def check_identity(parsed: ParsedEntry, config: Config) -> None:
-    """tenant_mismatch, unknown_principal, capability_denied (and the config-level rules of
-    a booking: its lane exists, its tier's rollback plan is there)."""
+def check_tenant(parsed: ParsedEntry, config: Config) -> None:
+    """tenant_mismatch: the entry is for this tenant and workspace. Under
+    `signatures: required` it must say so (SPEC 10.1, 10.5), so a signed entry cannot be
+    replayed into another workspace."""
     entry = parsed.entry
     if entry.tenant is not None and entry.tenant != config.tenant:
         raise reject(
@@ -62,12 +65,43 @@ def check_identity(parsed: ParsedEntry, config: Config) -> None:
             f"tenant {entry.tenant!r} is not this workspace's tenant {config.tenant!r}",
             parsed,
         )
+    if entry.workspace is not None and entry.workspace != config.workspace:
+        raise reject(
+            RejectionCode.TENANT_MISMATCH,
+            f"workspace {entry.workspace!r} is not this workspace ({config.workspace!r})",
+            parsed,
+        )
+    if config.signatures_required:
+        if entry.tenant is None:
+            raise reject(
+                RejectionCode.TENANT_MISMATCH,
+                f"signatures are required, so the entry must name its tenant ({config.tenant!r})",
+                parsed,
+            )
+        if config.workspace is not None and entry.workspace is None:
+            raise reject(
+                RejectionCode.TENANT_MISMATCH,
+                f"signatures are required, so the entry must name its workspace "
+                f"({config.workspace!r})",
+                parsed,
+            )
+
+
+def check_principal(parsed: ParsedEntry, config: Config) -> None:
+    """unknown_principal."""
+    entry = parsed.entry
     if entry.principal not in config.principals:
         raise reject(
             RejectionCode.UNKNOWN_PRINCIPAL,
             f"principal {entry.principal!r} is not declared in cockpit.yaml",
             parsed,
         )
+
+
+def check_capability(parsed: ParsedEntry, config: Config) -> None:
+    """capability_denied (and the config-level rules of an entry's names: a dispatch
+    target, a recovery owner, a booking's lane and rollback plan)."""
+    entry = parsed.entry
     needed = KIND_CAPABILITIES[entry.kind]
     held = config.capabilities(entry.principal)
     if not any(cap in held for cap in needed):

@@ -19,6 +19,7 @@ from cockpit.engine.entries.models import (
     CandidateBody,
     ClaimBody,
     DispatchBody,
+    EntryRejected,
     ParsedEntry,
     RecoveryBody,
     ReviewBody,
@@ -31,6 +32,7 @@ from cockpit.engine.ingest import checks
 from cockpit.engine.lifecycle.effects import answer_edges, review_events, standing_go
 from cockpit.engine.lifecycle.transitions import REVIEW_TRIGGERS, Trigger
 from cockpit.engine.repo import worktrees
+from cockpit.engine.trust import entries as trust_entries
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.errors import CockpitError
 from cockpit.store import NewEvent, Store
@@ -119,15 +121,20 @@ def entry_trigger(parsed: ParsedEntry) -> Trigger | None:
 
 
 def plan_entry(
-    parsed: ParsedEntry, config: Config, store: Store, prepared: Prepared | None = None
+    parsed: ParsedEntry,
+    config: Config,
+    store: Store,
+    prepared: Prepared | None = None,
+    sig: bytes | str | None = None,
 ) -> Plan:
     """Check one parsed entry against config and store; return the events it appends.
 
     Raises EntryRejected with the first failing stateful code, in SPEC 3.1 order:
-    replay_conflict, tenant_mismatch, unknown_principal, capability_denied,
-    unknown_work_package, path_escape, bad_ref, not_assignee, illegal_transition.
-    A review accepting a WP needs `prepared` (from `prepare`); if the WP moved since, it
-    raises StalePreparation.
+    replay_conflict, tenant_mismatch, unknown_principal, unsigned, bad_signature,
+    stale_entry, capability_denied, unknown_work_package, path_escape, bad_ref,
+    not_assignee, illegal_transition. `sig` is the entry's NAME.sig (None if there is
+    none; text if it could not be read, and why). A review accepting a WP needs
+    `prepared` (from `prepare`); if the WP moved since, it raises StalePreparation.
     """
     entry = parsed.entry
     existing = store.entry(entry.id)
@@ -140,7 +147,38 @@ def plan_entry(
             f"(sha256 {existing['sha256'][:12]}…)",
             parsed,
         )
-    checks.check_identity(parsed, config)
+    used = store.signed_rejection(entry.id)
+    if used is not None:
+        raise checks.reject(
+            RejectionCode.REPLAY_CONFLICT,
+            f"entry id {entry.id} was used up by a signed entry rejected at seq {used['seq']}",
+            parsed,
+        )
+    signature = trust_entries.read_signature(parsed, sig, config, store)
+    try:
+        events = _plan(parsed, config, store, prepared, signature)
+    except EntryRejected as exc:
+        if signature.valid:
+            exc.signature = signature.payload
+        raise
+    for event in events:
+        if event.principal == entry.principal and event.entry_id == entry.id:
+            event.payload["signature"] = dict(signature.payload)
+    return Plan(duplicate=False, events=events)
+
+
+def _plan(
+    parsed: ParsedEntry,
+    config: Config,
+    store: Store,
+    prepared: Prepared | None,
+    signature: trust_entries.Checked,
+) -> list[NewEvent]:
+    entry = parsed.entry
+    checks.check_tenant(parsed, config)
+    checks.check_principal(parsed, config)
+    trust_entries.check_signature(parsed, signature, config, store.clock())
+    checks.check_capability(parsed, config)
     wp = checks.known_work_package(parsed, store)
     if isinstance(entry.body, DispatchBody) and wp is not None:
         checks.check_dispatch_target(parsed, config, wp)
@@ -157,9 +195,7 @@ def plan_entry(
     wp_id = entry.work_package
     if isinstance(entry.body, ReviewBody):
         assert wp is not None
-        return Plan(
-            False, review_events(wp, entry.body.verdict, entry.principal, entry.id, payload)
-        )
+        return review_events(wp, entry.body.verdict, entry.principal, entry.id, payload)
     if target is not None:
         payload["transition"] = {"from": wp["state"] if wp else None, "to": target.value}
     events = [NewEvent(EVENT_TYPES[entry.kind], wp_id, entry.principal, entry.id, payload)]
@@ -169,7 +205,7 @@ def plan_entry(
     if isinstance(entry.body, ClaimBody):
         assert wp is not None
         events.append(advisory_event(parsed, config, store, wp))
-    return Plan(duplicate=False, events=events)
+    return events
 
 
 def _acceptance(

@@ -22,9 +22,24 @@ from cockpit.engine.workspace.layout import Workspace
 YOUNG_SECONDS = 1.0
 
 
+SIG_SUFFIX = ".sig"
+
+
 def is_ignored(name: str) -> bool:
-    """Names the queue never reads: dotfiles and files still being written."""
-    return name.startswith(".") or name.endswith((".tmp", ".part"))
+    """Names the queue never reads as entries: dotfiles, files still being written, and
+    signatures (NAME.sig travels with its entry NAME)."""
+    return name.startswith(".") or name.endswith((".tmp", ".part", SIG_SUFFIX))
+
+
+def sig_path(path: Path) -> Path:
+    """Where the signature of the entry at `path` lies (SPEC 10.1)."""
+    return path.with_name(path.name + SIG_SUFFIX)
+
+
+def _carry_sig(source: Path, target: Path) -> None:
+    """Move the entry's signature beside the entry's new place, if it has one."""
+    with contextlib.suppress(FileNotFoundError):
+        os.rename(sig_path(source), sig_path(target))
 
 
 def readable_name(name: str, entry_id: str) -> str:
@@ -101,52 +116,121 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def deliver(ws: Workspace, name: str, data: bytes) -> Path:
-    """Write `data` as a new entry: create in tmp/, fsync, link into new/ (never
-    overwriting), remove the tmp file. Returns the path in new/."""
-    ws.ensure_dirs()
-    tmp = ws.queue_dir("tmp") / f".{os.getpid()}.{time.time_ns()}.{name}.tmp"
+def _staged(directory: Path, name: str, data: bytes) -> Path:
+    tmp = directory / f".{os.getpid()}.{time.time_ns()}.{name}.tmp"
     with open(tmp, "xb") as handle:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
+    return tmp
+
+
+def deliver(ws: Workspace, name: str, data: bytes, sig: bytes | None = None) -> Path:
+    """Write `data` as a new entry: create in tmp/, fsync, link into new/ (never
+    overwriting), remove the tmp file. With `sig`, its NAME.sig is linked first, so the
+    sweep never sees the entry without it. Returns the path in new/."""
+    return deliver_into(ws.queue_dir("tmp"), ws.queue_dir("new"), name, data, sig)
+
+
+def deliver_into(
+    tmp_dir: Path, new_dir: Path, name: str, data: bytes, sig: bytes | None = None
+) -> Path:
+    """`deliver` between any tmp/ and new/ pair (the queue's, or an agent's outbox)."""
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    new_dir.mkdir(parents=True, exist_ok=True)
+    staged = _staged(tmp_dir, name, data)
+    staged_sig = _staged(tmp_dir, name + SIG_SUFFIX, sig) if sig is not None else None
     try:
         while True:
-            target = unique_path(ws.queue_dir("new"), name)
+            target = unique_path(new_dir, name, reserved_suffixes=(SIG_SUFFIX,))
+            if staged_sig is not None:
+                try:
+                    os.link(staged_sig, sig_path(target))
+                except FileExistsError:
+                    continue
+            try:
+                os.link(staged, target)
+                break
+            except FileExistsError:
+                if staged_sig is not None:
+                    sig_path(target).unlink(missing_ok=True)
+                continue
+        _fsync_dir(target.parent)
+    finally:
+        staged.unlink(missing_ok=True)
+        if staged_sig is not None:
+            staged_sig.unlink(missing_ok=True)
+    return target
+
+
+def _write_tmp(directory: Path, name: str, data: bytes) -> Path:
+    tmp = directory / f".{os.getpid()}.{time.time_ns()}.{name}.tmp"
+    with open(tmp, "xb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return tmp
+
+
+def deliver_pair(
+    new_dir: Path, tmp_dir: Path, name: str, data: bytes, signature: bytes | None
+) -> Path:
+    """Deliver an entry with its signature (`NAME.sig`) into `new_dir` the Maildir way
+    (written in `tmp_dir` first), under a name free for both: the signature is linked
+    first (the sweep waits for the `.sig` of a young entry), then the entry. Never
+    replaces a file. Returns the entry's path."""
+    target_dir, scratch = new_dir, tmp_dir
+    tmp = _write_tmp(scratch, name, data)
+    tmp_sig = _write_tmp(scratch, name + ".sig", signature) if signature is not None else None
+    try:
+        while True:
+            target = unique_path(target_dir, name, reserved_suffixes=(".sig",))
+            try:
+                if tmp_sig is not None:
+                    os.link(tmp_sig, target.with_name(target.name + ".sig"))
+            except FileExistsError:
+                continue
             try:
                 os.link(tmp, target)
                 break
             except FileExistsError:
+                if tmp_sig is not None:
+                    os.unlink(target.with_name(target.name + ".sig"))
                 continue
         _fsync_dir(target.parent)
     finally:
         tmp.unlink(missing_ok=True)
+        if tmp_sig is not None:
+            tmp_sig.unlink(missing_ok=True)
     return target
 
 
 def claim(path: Path, cur: Path) -> Path | None:
-    """Take a file from new/ into cur/ by atomic rename; None if another sweeper took it."""
-    target = unique_path(cur, path.name)
+    """Take a file from new/ into cur/ by atomic rename (its NAME.sig with it); None if
+    another sweeper took it."""
+    target = unique_path(cur, path.name, reserved_suffixes=(SIG_SUFFIX,))
     try:
         os.rename(path, target)
     except FileNotFoundError:
         return None
+    _carry_sig(path, target)
     return target
 
 
 def finish(path: Path, done: Path) -> Path | None:
     """Move an ingested (or duplicate) entry from cur/ to done/; None if another sweeper
     already moved it (the store, not the file, is what makes ingest exactly-once)."""
-    target = unique_path(done, path.name)
+    target = unique_path(done, path.name, reserved_suffixes=(SIG_SUFFIX,))
     try:
         os.rename(path, target)
     except FileNotFoundError:
         return None
+    _carry_sig(path, target)
     return target
 
 
 def reject_target(rejected: Path, name: str) -> Path:
-    return unique_path(rejected, name, reserved_suffixes=(".reason.json",))
+    return unique_path(rejected, name, reserved_suffixes=(".reason.json", SIG_SUFFIX))
 
 
 def move_rejected(path: Path, target: Path, reason: dict[str, Any]) -> None:
@@ -157,3 +241,4 @@ def move_rejected(path: Path, target: Path, reason: dict[str, Any]) -> None:
     os.replace(tmp, reason_path)
     with contextlib.suppress(FileNotFoundError):
         os.rename(path, target)
+    _carry_sig(path, target)

@@ -51,3 +51,45 @@ def submit(ws: Workspace, paths: list[Path]) -> tuple[list[str], list[SubmitErro
     for path, data, entry in parsed:
         queue.deliver(ws, queue.readable_name(path.name, entry.entry.id), data)
     return [entry.entry.id for _, _, entry in parsed], []
+
+
+def submit_to_outbox(
+    outbox: Path, paths: list[Path], principal: str | None, wp_id: str | None
+) -> tuple[list[str], list[SubmitError]]:
+    """`cockpit submit` inside an agent (`COCKPIT_OUTBOX` set): validate every file with
+    the stateless checks (the config is not in the sandbox), check that each names this
+    agent and its WP (the runner refuses others anyway), and, if all pass, deliver each
+    with its `FILE.sig` (if there is one) into the outbox's new/. The runner takes them
+    from there after its own checks (queue/outbox.py)."""
+    parsed: list[tuple[Path, bytes, bytes | None, ParsedEntry]] = []
+    errors: list[SubmitError] = []
+    for path in paths:
+        try:
+            data = read_entry_file(path)
+            entry = parse_entry(data, display_name(path.name))
+            sig_path = path.with_name(path.name + ".sig")
+            signature = read_entry_file(sig_path) if sig_path.exists() else None
+        except EntryRejected as exc:
+            errors.append(SubmitError(str(path), exc.code.value, exc.message))
+            continue
+        except OSError as exc:
+            errors.append(SubmitError(str(path), "unreadable", exc.strerror or str(exc)))
+            continue
+        named = (entry.entry.principal, entry.entry.work_package)
+        if (principal and named[0] != principal) or (wp_id and named[1] != wp_id):
+            errors.append(
+                SubmitError(
+                    str(path),
+                    "outbox_refused",
+                    f"it names {named[0]} and {named[1]}; this agent is {principal} "
+                    f"working on {wp_id}",
+                )
+            )
+            continue
+        parsed.append((path, data, signature, entry))
+    if errors:
+        return [], errors
+    for path, data, signature, entry in parsed:
+        name = queue.readable_name(path.name, entry.entry.id)
+        queue.deliver_pair(outbox / "new", outbox / "tmp", name, data, signature)
+    return [entry.entry.id for _, _, _, entry in parsed], []

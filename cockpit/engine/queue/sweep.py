@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import os
 import sqlite3
 import threading
 import time
@@ -26,7 +27,7 @@ from cockpit.engine.entries.models import (
     EntryRejected,
     ParsedEntry,
 )
-from cockpit.engine.entries.reader import display_name, read_and_parse
+from cockpit.engine.entries.reader import display_name, read_and_parse, read_signature_file
 from cockpit.engine.ingest.pipeline import StalePreparation, plan_entry, prepare
 from cockpit.engine.queue import maildir as queue
 from cockpit.engine.workspace.layout import Workspace
@@ -117,6 +118,8 @@ class _QueuedFile:
     parsed: ParsedEntry | None = None
     error: EntryRejected | None = None
     sha256: str | None = None
+    # NAME.sig's bytes (None: no signature; text: why it could not be read).
+    sig: bytes | str | None = None
 
     @property
     def name(self) -> str:
@@ -186,7 +189,7 @@ class Sweeper:
                 and item.error.code in _RETRYABLE
                 and not item.orphan
                 and queue.is_young(item.path, now)
-            ):
+            ) or self._awaits_signature(item, now):
                 result.retried += 1
                 result.log.append({"file": item.name, "outcome": "retry"})
                 continue
@@ -200,6 +203,17 @@ class Sweeper:
             if self.dry_run and self.planned is not None:
                 self.planned()
         return result
+
+    def _awaits_signature(self, item: _QueuedFile, now: float) -> bool:
+        """Under `signatures: required` a young entry whose NAME.sig is not there yet is
+        retried, like a young file that does not parse yet (SPEC 10.1)."""
+        return (
+            self.ws.config.signatures_required
+            and item.error is None
+            and not item.orphan
+            and not os.path.lexists(queue.sig_path(item.path))
+            and queue.is_young(item.path, now)
+        )
 
     def _guarded(self, item: _QueuedFile) -> SweepResult:
         try:
@@ -232,6 +246,7 @@ class Sweeper:
             except OSError as exc:  # unreadable (permissions): rejected now, not next sweep
                 item.parsed, item.sha256 = None, None
                 item.error = EntryRejected(RejectionCode.PARSE_ERROR, f"cannot be read ({exc})")
+        item.sig = read_signature_file(queue.sig_path(path))
         if item.orphan:
             result.recovered += 1
             recorded = self.store.rejection_for(original, item.sha256 or "")
@@ -253,7 +268,7 @@ class Sweeper:
         if error is None:
             assert item.parsed is not None
             try:
-                duplicate, events = self._apply(item.parsed)
+                duplicate, events = self._apply(item.parsed, item.sig)
             except EntryRejected as exc:
                 error = exc
             except Exception as exc:
@@ -294,14 +309,14 @@ class Sweeper:
             self.after_ingest(item.parsed.entry.work_package)
         return result
 
-    def _apply(self, parsed: ParsedEntry) -> tuple[bool, list[Event]]:
+    def _apply(self, parsed: ParsedEntry, sig: bytes | str | None) -> tuple[bool, list[Event]]:
         """Prepare the entry (git, outside any transaction), then plan and append it in one
         transaction; prepare again if the WP moved in between. Raises EntryRejected."""
         for _ in range(_PREPARE_ATTEMPTS):
             prepared = prepare(parsed, self.ws, self.store)
             try:
                 with self._transaction():
-                    plan = plan_entry(parsed, self.ws.config, self.store, prepared)
+                    plan = plan_entry(parsed, self.ws.config, self.store, prepared, sig)
                     return plan.duplicate, [self.store.append(e) for e in plan.events]
             except StalePreparation:
                 continue
@@ -332,6 +347,8 @@ class Sweeper:
         }
         if parsed is not None:
             payload["claimed_principal"] = parsed.entry.principal
+        if error.signature is not None:  # a validly signed entry uses its id up (10.1)
+            payload.update(signature=error.signature, signed=True)
         with self._transaction():
             event = self.store.append(
                 NewEvent(EventType.ENTRY_REJECTED, work_package, None, entry_id, payload)
