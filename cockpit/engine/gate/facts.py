@@ -131,6 +131,10 @@ class GateInput:
     # Files of the target repo's shared git directory (config, hooks, info/ ...) changed
     # since the worktree was made: the owner's own git would run or honour them.
     git_dir_changes: list[str] = field(default_factory=list)
+    # The changed files matched against the surfaces within the gate's time budget:
+    # (touching a forbidden surface, outside every owned surface), or why not.
+    surface_matches: tuple[list[str], list[str]] | None = None
+    surface_error: str | None = None
 
     @property
     def tier(self) -> Tier:

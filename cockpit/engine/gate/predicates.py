@@ -25,7 +25,7 @@ from cockpit.engine.gate.facts import (
     no,
     ok,
 )
-from cockpit.engine.gate.surfaces import matches
+from cockpit.engine.gate.surfaces import classify
 
 # -- the predicates ---------------------------------------------------------------------
 
@@ -251,19 +251,21 @@ def scope_respected(g: GateInput) -> Result:
         return na("the WP has no target repo")
     if g.changed_error:
         return err(f"could not list changed files: {g.changed_error}")
+    if g.surface_error:
+        return err(g.surface_error)
     changed = g.changed_files or []
     owned = g.body.get("owned_surfaces") or []
     forbidden = g.body.get("forbidden_surfaces") or []
-    touched = [p for p in changed if matches(p, forbidden)]
+    touched, outside_owned = g.surface_matches or classify(changed, owned, forbidden)
     if touched:
         return no(f"changed forbidden surface(s): {', '.join(touched[:5])}")
     outside = [f"replacement ref {ref}" for ref in g.planted_refs[:3]]
     outside += [f".git/{path}" for path in g.git_dir_changes[:3]]
     if outside:
         return no(f"changed the target repo outside the worktree: {', '.join(outside)}")
-    outside = [p for p in changed if not matches(p, owned)]
-    if outside:
-        return no(f"changed file(s) outside the owned surfaces: {', '.join(outside[:5])}")
+    if outside_owned:
+        detail = ", ".join(outside_owned[:5])
+        return no(f"changed file(s) outside the owned surfaces: {detail}")
     return ok(f"{len(changed)} changed file(s), all within the owned surfaces")
 
 

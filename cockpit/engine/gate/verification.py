@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from cockpit.domain import Capability, EventType, Mode, State
-from cockpit.engine.gate import commands
+from cockpit.engine.gate import commands, surfaces
 from cockpit.engine.gate.advisory import advisory_id
 from cockpit.engine.gate.facts import CommandResult, GateInput, HistoryItem, Outcome, Packet
 from cockpit.engine.gate.predicates import Decision, evaluate
@@ -127,6 +127,16 @@ def gather(
                 git_dir = worktrees.git_dir_changes(store, where, wp["id"])
             except Exception as exc:  # git's own errors are many; any of them is `error`
                 changed_error = str(exc).strip().splitlines()[-1] if str(exc).strip() else repr(exc)
+    surface_matches: tuple[list[str], list[str]] | None = None
+    surface_error: str | None = None
+    if changed is not None:
+        owned, forbidden = body.get("owned_surfaces") or [], body.get("forbidden_surfaces") or []
+        try:
+            surface_matches = surfaces.classify(
+                changed, owned, forbidden, budget_s=surfaces.MATCH_BUDGET_S
+            )
+        except surfaces.BudgetExceeded as exc:
+            surface_error = str(exc)
     booked = body.get("validation_commands") or []
     if booked:
         if wp.get("target_repo") and changed_error is not None:
@@ -169,6 +179,8 @@ def gather(
         evidence_files=evidence_files,
         planted_refs=planted,
         git_dir_changes=git_dir,
+        surface_matches=surface_matches,
+        surface_error=surface_error,
     )
 
 
