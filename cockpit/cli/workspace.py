@@ -136,18 +136,38 @@ def serve(
 
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--sign", is_flag=True, help="Sign each entry (namespace cockpit-entry).")
+@click.option(
+    "--key",
+    type=click.Path(path_type=Path),
+    help="The key to sign with (default $COCKPIT_SIGNING_KEY, else the ssh-agent key that "
+    "is one of the entry principal's keys).",
+)
 @workspace_option
 @json_option
-def submit(files: tuple[Path, ...], as_json: bool) -> int:
-    """Validate entry FILES, then place them into queue/new/."""
+def submit(files: tuple[Path, ...], sign: bool, key: Path | None, as_json: bool) -> int:
+    """Validate entry FILES, then place them into queue/new/ (with FILE.sig when there is
+    one, or signed now with --sign)."""
     from cockpit.engine.queue.submit import submit as submit_files
+    from cockpit.engine.queue.submit import submit_to_outbox
     from cockpit.engine.workspace.layout import Workspace
 
-    ws = Workspace.load(_workspace_dir())
+    # Inside an agent's sandbox (SPEC 10.3) the runner's outbox is the only way out.
+    outbox = os.environ.get("COCKPIT_OUTBOX")
+    ws = None if outbox else Workspace.load(_workspace_dir())
     missing = [str(f) for f in files if not f.exists() and not f.is_symlink()]
     if missing:
         raise InputError(f"no such file: {', '.join(missing)}")
-    ids, errors = submit_files(ws, list(files))
+    if outbox:
+        ids, errors = submit_to_outbox(
+            Path(outbox),
+            list(files),
+            os.environ.get("COCKPIT_PRINCIPAL"),
+            os.environ.get("COCKPIT_WORK_PACKAGE"),
+        )
+    else:
+        assert ws is not None
+        ids, errors = submit_files(ws, list(files), sign=sign or key is not None, key=key)
     if as_json:
         document: dict[str, Any] = {"submitted": ids}
         if errors:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from cockpit.engine.entries.parse import parse_entry
 from cockpit.engine.entries.reader import display_name, read_entry_file
 from cockpit.engine.ingest.checks import check_static
 from cockpit.engine.queue import maildir as queue
+from cockpit.engine.trust import signer, sshsig
 from cockpit.engine.workspace.layout import Workspace
 
 
@@ -31,11 +33,15 @@ def validate_file(ws: Workspace, path: Path) -> tuple[bytes, ParsedEntry]:
     return data, parsed
 
 
-def submit(ws: Workspace, paths: list[Path]) -> tuple[list[str], list[SubmitError]]:
-    """Validate every file; if all pass, deliver each into queue/new/ in order.
+def submit(
+    ws: Workspace, paths: list[Path], *, sign: bool = False, key: Path | None = None
+) -> tuple[list[str], list[SubmitError]]:
+    """Validate every file; if all pass, deliver each into queue/new/ in order, each with
+    its signature: `FILE.sig` beside it if there is one, else, with `sign`, one made now
+    with `key`, $COCKPIT_SIGNING_KEY or the principal's ssh-agent key (SPEC 10.1).
 
     Returns (submitted entry ids, errors). When any file fails, nothing is delivered, so a
-    batch is never half-submitted.
+    batch is never half-submitted. Raises Refused/InputError when signing is impossible.
     """
     parsed: list[tuple[Path, bytes, ParsedEntry]] = []
     errors: list[SubmitError] = []
@@ -48,9 +54,24 @@ def submit(ws: Workspace, paths: list[Path]) -> tuple[list[str], list[SubmitErro
             errors.append(SubmitError(str(path), "unreadable", exc.strerror or str(exc)))
     if errors:
         return [], errors
+    signed: list[tuple[Path, bytes, bytes | None, ParsedEntry]] = []
     for path, data, entry in parsed:
-        queue.deliver(ws, queue.readable_name(path.name, entry.entry.id), data)
-    return [entry.entry.id for _, _, entry in parsed], []
+        sig = _existing_signature(path)
+        if sig is None and sign:
+            source = signer.choose_key(ws.config, entry.entry.principal, key)
+            sig = signer.sign(data, sshsig.ENTRY, source).encode()
+        signed.append((path, data, sig, entry))
+    for path, data, sig, entry in signed:
+        queue.deliver(ws, queue.readable_name(path.name, entry.entry.id), data, sig)
+    return [entry.entry.id for _, _, _, entry in signed], []
+
+
+def _existing_signature(path: Path) -> bytes | None:
+    """FILE.sig beside a submitted FILE (made with `ssh-keygen -Y sign`), if there is one."""
+    sig = path.with_name(path.name + ".sig")
+    if not os.path.lexists(sig):
+        return None
+    return read_entry_file(sig)
 
 
 def submit_to_outbox(
@@ -91,5 +112,5 @@ def submit_to_outbox(
         return [], errors
     for path, data, signature, entry in parsed:
         name = queue.readable_name(path.name, entry.entry.id)
-        queue.deliver_pair(outbox / "new", outbox / "tmp", name, data, signature)
+        queue.deliver_pair(outbox / "new", outbox / "tmp", name, data, signature, sole_writer=True)
     return [entry.entry.id for _, _, _, entry in parsed], []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import uuid
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -13,6 +14,7 @@ from cockpit.errors import ConfigError, InputError
 
 DEFAULT_CONFIG = """\
 schema: cockpit.config/v1
+workspace: {workspace_id}  # this workspace's id: signed entries name it (SPEC 10.1)
 tenant: {tenant}
 operator: human:owner            # default principal for CLI/TUI actions (--as or $COCKPIT_PRINCIPAL override)
 principals:
@@ -94,7 +96,8 @@ def init_workspace(directory: Path, *, demo: bool = False, tenant: str | None = 
         make_demo_repo(directory / DEMO_PROJECT)
     else:
         (directory / CONFIG_FILE).write_text(
-            DEFAULT_CONFIG.format(tenant=tenant or "default"), encoding="utf-8"
+            DEFAULT_CONFIG.format(tenant=tenant or "default", workspace_id=uuid.uuid4()),
+            encoding="utf-8",
         )
         (directory / ".gitignore").write_text(WORKSPACE_GITIGNORE, encoding="utf-8")
     ws = Workspace.load(directory)
