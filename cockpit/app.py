@@ -109,6 +109,9 @@ class CockpitApp(App[None]):
         except RunnerLocked as exc:
             self.follows = str(exc).removeprefix("another runner holds this workspace ")
             return
+        except CockpitError as exc:  # an unusable lock file: refuse to ingest, say why
+            self.follows = f"nobody ({exc})"
+            return
         self.follows = None
         self.sweep()
         self.watch_queue()

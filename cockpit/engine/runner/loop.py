@@ -4,11 +4,13 @@ it runs. Watch events are hints; sweeps are the truth (SPEC 3.1, 9)."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import functools
 import json
 import os
 import socket
+import stat
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +22,7 @@ from cockpit.engine.queue import maildir as queue
 from cockpit.engine.queue.sweep import LOG_LIMIT, Sweeper, SweepResult
 from cockpit.engine.runner.agents import AgentCounts, Agents, wait_for_exit
 from cockpit.engine.workspace.layout import Workspace
-from cockpit.errors import CockpitError, RunnerLocked
+from cockpit.errors import CockpitError, InputError, RunnerLocked
 from cockpit.store import Event, Store
 from cockpit.store.events import format_ts, utc_now
 
@@ -36,9 +38,27 @@ class RunnerLock:
         self._handle: IO[str] | None = None
 
     def acquire(self) -> RunnerLock:
-        """Take the lock or raise RunnerLocked naming the holder's pid and host."""
+        """Take the lock or raise RunnerLocked naming the holder's pid and host. The lock
+        file is never followed through a symlink, and one that is not a regular file of its
+        own (a symlink, a directory, a FIFO, a hard link to another file) is refused with
+        InputError, never truncated."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held while running
+        refusal = (
+            f"the runner lock {self.path} is not a regular file of its own (a symlink, a "
+            "directory, a device or a hard link); remove it and start again"
+        )
+        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        try:
+            fd = os.open(self.path, flags, 0o644)
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.EISDIR, errno.ENXIO):
+                raise InputError(refusal) from None
+            raise
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
+            os.close(fd)
+            raise InputError(refusal)
+        handle = open(fd, "r+", encoding="utf-8")  # noqa: SIM115 - held while running
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

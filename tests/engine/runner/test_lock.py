@@ -1,0 +1,45 @@
+"""The runner lock (issue 11, point 8): `.cockpit/runner.lock` is never followed through a
+symlink nor truncated when it is not a regular file of its own."""
+
+from __future__ import annotations
+
+import os
+
+from helpers.workspace import Env
+
+
+def test_a_symlinked_runner_lock_is_refused_and_its_target_untouched(env: Env) -> None:
+    victim = env.root.parent / "victim.txt"
+    victim.write_bytes(b"precious bytes\n" * 10)
+    lock = env.ws.lock_path
+    lock.unlink(missing_ok=True)
+    os.symlink(victim, lock)
+    result = env.cli("run", "--once")
+    assert result.code == 2, (result.out, result.err)
+    assert str(lock) in result.err
+    assert len(result.err.strip().splitlines()) == 1, result.err
+    assert victim.read_bytes() == b"precious bytes\n" * 10
+    assert os.path.islink(lock)  # left for the owner to look at
+
+
+def test_a_runner_lock_that_is_a_directory_is_refused(env: Env) -> None:
+    lock = env.ws.lock_path
+    lock.unlink(missing_ok=True)
+    lock.mkdir()
+    result = env.cli("run", "--once")
+    assert result.code == 2, (result.out, result.err)
+    assert str(lock) in result.err and "regular file" in result.err
+
+
+def test_a_runner_lock_hard_linked_to_another_file_is_refused_and_not_truncated(
+    env: Env,
+) -> None:
+    victim = env.root.parent / "victim.txt"
+    victim.write_bytes(b"precious bytes\n")
+    lock = env.ws.lock_path
+    lock.unlink(missing_ok=True)
+    os.link(victim, lock)
+    result = env.cli("run", "--once")
+    assert result.code == 2, (result.out, result.err)
+    assert str(lock) in result.err
+    assert victim.read_bytes() == b"precious bytes\n"
