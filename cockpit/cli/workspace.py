@@ -225,7 +225,7 @@ def run(once: bool, mode: str | None, log_file: Path | None, as_json: bool) -> i
                 emit_json(summary.to_json())
             else:
                 _print_run_summary(summary)
-            return 0
+            return _failed_entries(summary)
         from cockpit.engine.runner.loop import run_logged
 
         stop = threading.Event()
@@ -313,6 +313,20 @@ def _stat(path: Path, suffix: str) -> tuple[int, int] | None:
     except FileNotFoundError:
         return None
     return st.st_mtime_ns, st.st_size
+
+
+def _failed_entries(summary: Any) -> int:
+    """1 (and one sentence on stderr) if entries could not be applied, else 0."""
+    failed = [item["file"] for item in summary.sweep.log if item.get("outcome") == "error"]
+    count = summary.sweep.errors
+    if not count:
+        return 0
+    names = ", ".join(failed[:5]) + (", ..." if len(failed) > 5 else "")
+    warn(
+        f"{count} {'entry' if count == 1 else 'entries'} failed and wait in queue/cur/ "
+        f"for the next run ({names}); see the run's plan for why"
+    )
+    return 1
 
 
 def _print_run_summary(summary: Any) -> None:
