@@ -14,6 +14,7 @@ from cockpit.cli.base import (
     json_option,
     opened,
     say,
+    signing_key,
     table,
     workspace_option,
 )
@@ -22,12 +23,15 @@ from cockpit.domain import EventType, Verdict
 # -- actions ---------------------------------------------------------------------------------
 
 
-def _act(as_json: bool, run: Callable[[Any, Any, str], list[Any]]) -> int:
+def _act(as_json: bool, run: Callable[[Any, Any, str, Any], list[Any]]) -> int:
     from cockpit.engine.actions.human import resolve_principal
+    from cockpit.engine.trust.actions import person_signer
 
+    params = click.get_current_context().params
     with opened() as (ws, store):
-        principal = resolve_principal(ws, click.get_current_context().params.get("as_principal"))
-        events = run(ws, store, principal)
+        principal = resolve_principal(ws, params.get("as_principal"))
+        sign = person_signer(ws, principal, signing_key())
+        events = run(ws, store, principal, sign)
     if as_json:
         emit_json(events[0].to_json())
     else:
@@ -48,7 +52,17 @@ def dispatch_cmd(wp: str, to: str, as_principal: str | None, as_json: bool) -> i
     """Dispatch a booked (or rolled-back) work package to an agent."""
     from cockpit.engine.actions import human as actions
 
-    return _act(as_json, lambda ws, store, by: actions.dispatch(ws, store, wp, to, by))
+    return _act(
+        as_json,
+        lambda ws, store, by, sign: actions.dispatch(
+            ws,
+            store,
+            wp,
+            to,
+            by,
+            sign=sign,
+        ),
+    )
 
 
 @cli.command("verify")
@@ -101,7 +115,9 @@ def recover_cmd(
 
     return _act(
         as_json,
-        lambda ws, store, by: actions.recover(ws, store, wp, owner, next_action, by, error_class),
+        lambda ws, store, by, sign: actions.recover(
+            ws, store, wp, owner, next_action, by, error_class, sign=sign
+        ),
     )
 
 
@@ -132,7 +148,9 @@ def review_cmd(
 
     return _act(
         as_json,
-        lambda ws, store, by: actions.review(ws, store, wp, verdict, list(findings), by, merge_sha),
+        lambda ws, store, by, sign: actions.review(
+            ws, store, wp, verdict, list(findings), by, merge_sha, sign=sign
+        ),
     )
 
 
@@ -149,7 +167,18 @@ def override_cmd(
     """Override the lifecycle (owner only; the WP stays marked overridden)."""
     from cockpit.engine.actions import human as actions
 
-    return _act(as_json, lambda ws, store, by: actions.override(ws, store, wp, to, reason, by))
+    return _act(
+        as_json,
+        lambda ws, store, by, sign: actions.override(
+            ws,
+            store,
+            wp,
+            to,
+            reason,
+            by,
+            sign=sign,
+        ),
+    )
 
 
 @cli.command("cancel")
@@ -162,7 +191,17 @@ def cancel_cmd(wp: str, reason: str | None, as_principal: str | None, as_json: b
     """Cancel a work package that is not finished."""
     from cockpit.engine.actions import human as actions
 
-    return _act(as_json, lambda ws, store, by: actions.cancel(ws, store, wp, reason, by))
+    return _act(
+        as_json,
+        lambda ws, store, by, sign: actions.cancel(
+            ws,
+            store,
+            wp,
+            reason,
+            by,
+            sign=sign,
+        ),
+    )
 
 
 @cli.command("rollback")
@@ -178,8 +217,8 @@ def rollback_cmd(wp: str, reason: str | None, as_principal: str | None, as_json:
 
     result: list[Any] = []
 
-    def run(ws: Any, store: Any, by: str) -> list[Any]:
-        result[:] = actions.rollback(ws, store, wp, reason, by)
+    def run(ws: Any, store: Any, by: str, sign: Any) -> list[Any]:
+        result[:] = actions.rollback(ws, store, wp, reason, by, sign=sign)
         return result
 
     code = _act(as_json, run)
@@ -210,7 +249,18 @@ def veto_cmd(
     """Raise (or lift) a veto: the gate admits nothing while it stands."""
     from cockpit.engine.actions import human as actions
 
-    return _act(as_json, lambda ws, store, by: actions.veto(ws, store, wp, reason, by, lift=lift))
+    return _act(
+        as_json,
+        lambda ws, store, by, sign: actions.veto(
+            ws,
+            store,
+            wp,
+            reason,
+            by,
+            lift=lift,
+            sign=sign,
+        ),
+    )
 
 
 @cli.command("dismiss")
@@ -227,5 +277,8 @@ def dismiss_cmd(
     from cockpit.engine.actions import human as actions
 
     return _act(
-        as_json, lambda ws, store, by: actions.dismiss_advisory(ws, store, wp, advisory, reason, by)
+        as_json,
+        lambda ws, store, by, sign: actions.dismiss_advisory(
+            ws, store, wp, advisory, reason, by, sign=sign
+        ),
     )

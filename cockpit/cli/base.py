@@ -44,7 +44,29 @@ def json_option(func: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")(func)
 
 
+def _remember_key(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    if value is not None:
+        ctx.meta["cockpit.signing_key"] = value
+
+
+def signing_key() -> Path | None:
+    """The `--key FILE` given to the current command, if any."""
+    value = click.get_current_context().meta.get("cockpit.signing_key")
+    return value if isinstance(value, Path) else None
+
+
 def as_option(func: F) -> F:
+    """`--as PRINCIPAL` and `--key FILE`: whom you claim to be, and the key that proves it
+    (SPEC 10.1; default $COCKPIT_SIGNING_KEY, else the principal's ssh-agent key)."""
+    func = click.option(
+        "--key",
+        "signing_key",
+        type=click.Path(path_type=Path),
+        expose_value=False,
+        callback=_remember_key,
+        help="Sign the action with this key (default: $COCKPIT_SIGNING_KEY, else the "
+        "principal's key in ssh-agent).",
+    )(func)
     return click.option(
         "--as",
         "as_principal",

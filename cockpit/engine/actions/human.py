@@ -10,6 +10,7 @@ import os
 import re
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from cockpit.domain import Capability, EventType, Mode, State, Verdict
@@ -30,6 +31,7 @@ from cockpit.engine.lifecycle.transitions import (
 )
 from cockpit.engine.lifecycle.transitions import override as lifecycle_override
 from cockpit.engine.repo.worktrees import acceptance_basis, acceptance_proof
+from cockpit.engine.trust import actions as trust_actions
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.errors import InputError, NotFound, Refused
 from cockpit.store import Event, NewEvent, Store
@@ -100,15 +102,42 @@ def _move(wp: WorkPackageRow, trigger: Trigger) -> dict[str, str]:
 Build = Callable[[WorkPackageRow], list[NewEvent]]
 
 
-def _act(ws: Workspace, store: Store, wp_id: str, build: Build) -> list[Event]:
+@dataclass(frozen=True)
+class Act:
+    """What a person does, as its signature names it (SPEC 10.1): the action, its
+    arguments and who does it, with the signer that signs it (None: unsigned)."""
+
+    name: str
+    args: dict[str, Any]
+    by: str
+    sign: trust_actions.Sign | None = None
+
+
+def _act(ws: Workspace, store: Store, wp_id: str, build: Build, act: Act) -> list[Event]:
+    """Sign the action (outside the transaction), then, in one transaction, check the
+    signature against the WP as it is, build the events and append them, each carrying
+    the signature."""
+    signed = trust_actions.sign_with(ws, store, act.sign, act.name, wp_id, act.args, act.by)
     with store.transaction():
         wp = store.work_package(wp_id)
         if wp is None:
             raise NotFound(f"no work package {wp_id} has been booked in this workspace")
-        return [store.append(event) for event in build(wp)]
+        signature = trust_actions.check(ws, store, signed, act.name, wp_id, act.args, act.by)
+        events = build(wp)
+        for event in events:
+            event.payload["signature"] = dict(signature)
+        return [store.append(event) for event in events]
 
 
-def dispatch(ws: Workspace, store: Store, wp_id: str, to: str, by: str) -> list[Event]:
+def dispatch(
+    ws: Workspace,
+    store: Store,
+    wp_id: str,
+    to: str,
+    by: str,
+    *,
+    sign: trust_actions.Sign | None = None,
+) -> list[Event]:
     """Dispatch the WP to principal `to` (booked or rolled_back → dispatched)."""
     require(ws, by, Capability.DISPATCH)
     _check_target(ws, to, None, wp_id)
@@ -118,7 +147,7 @@ def dispatch(ws: Workspace, store: Store, wp_id: str, to: str, by: str) -> list[
         move = _move(wp, Trigger.DISPATCH)
         return [NewEvent(EventType.DISPATCHED, wp_id, by, None, {"to": to, "transition": move})]
 
-    return _act(ws, store, wp_id, build)
+    return _act(ws, store, wp_id, build, Act("dispatch", {"to": to}, by, sign))
 
 
 def _check_target(ws: Workspace, to: str, wp: WorkPackageRow | None, wp_id: str) -> None:
@@ -138,6 +167,7 @@ def recover(
     next_action: str,
     by: str,
     error_class: str | None = None,
+    sign: trust_actions.Sign | None = None,
 ) -> list[Event]:
     """File a recovery packet (blocked or failed → recovering) naming its owner and next
     action; it points at the verify it recovers from."""
@@ -159,7 +189,18 @@ def recover(
         }
         return [NewEvent(EventType.RECOVERY_PACKET_CREATED, wp_id, by, None, payload)]
 
-    return _act(ws, store, wp_id, build)
+    return _act(
+        ws,
+        store,
+        wp_id,
+        build,
+        Act(
+            "recover",
+            {"owner": owner, "next_action": next_action, "error_class": error_class},
+            by,
+            sign,
+        ),
+    )
 
 
 def review(
@@ -170,6 +211,7 @@ def review(
     findings: list[str],
     by: str,
     merge_sha: str | None = None,
+    sign: trust_actions.Sign | None = None,
 ) -> list[Event]:
     """Record a review verdict. `accepted` (from accepted) also completes the WP;
     `rejected` fails it and requests a rollback; `diagnostic` changes no state."""
@@ -199,7 +241,18 @@ def review(
             _move(wp, trigger)  # refuses an illegal transition, naming the state
         return review_events(wp, chosen, by, None, payload)
 
-    return _act(ws, store, wp_id, build)
+    return _act(
+        ws,
+        store,
+        wp_id,
+        build,
+        Act(
+            "review",
+            {"verdict": chosen.value, "findings": list(findings), "merge_sha": merge_sha},
+            by,
+            sign,
+        ),
+    )
 
 
 def _prepare_acceptance(
@@ -219,7 +272,14 @@ def _prepare_acceptance(
 
 
 def override(
-    ws: Workspace, store: Store, wp_id: str, to: str, reason: str | None, by: str
+    ws: Workspace,
+    store: Store,
+    wp_id: str,
+    to: str,
+    reason: str | None,
+    by: str,
+    *,
+    sign: trust_actions.Sign | None = None,
 ) -> list[Event]:
     """Move the WP to any state. The reason is mandatory, the owner's `override` capability
     is checked, and the WP carries the `overridden` mark forever."""
@@ -241,10 +301,20 @@ def override(
         payload = {"reason": reason, "transition": move}
         return [NewEvent(EventType.OVERRIDE_APPLIED, wp_id, by, None, payload)]
 
-    return _act(ws, store, wp_id, build)
+    return _act(
+        ws, store, wp_id, build, Act("override", {"to": target.value, "reason": reason}, by, sign)
+    )
 
 
-def cancel(ws: Workspace, store: Store, wp_id: str, reason: str | None, by: str) -> list[Event]:
+def cancel(
+    ws: Workspace,
+    store: Store,
+    wp_id: str,
+    reason: str | None,
+    by: str,
+    *,
+    sign: trust_actions.Sign | None = None,
+) -> list[Event]:
     """Cancel a non-terminal WP; the reason is mandatory."""
     reason = _text(reason, "a cancel reason")
     require(ws, by, Capability.CANCEL)
@@ -257,11 +327,18 @@ def cancel(ws: Workspace, store: Store, wp_id: str, reason: str | None, by: str)
             )
         ]
 
-    return _act(ws, store, wp_id, build)
+    return _act(ws, store, wp_id, build, Act("cancel", {"reason": reason}, by, sign))
 
 
 def veto(
-    ws: Workspace, store: Store, wp_id: str, reason: str | None, by: str, *, lift: bool = False
+    ws: Workspace,
+    store: Store,
+    wp_id: str,
+    reason: str | None,
+    by: str,
+    *,
+    lift: bool = False,
+    sign: trust_actions.Sign | None = None,
 ) -> list[Event]:
     """Raise a veto (the gate will not admit while it stands) or lift it."""
     reason = _text(reason, "a veto reason")
@@ -274,11 +351,18 @@ def veto(
         payload = {"active": not lift, "reason": reason}
         return [NewEvent(EventType.VETO_CHANGED, wp_id, by, None, payload)]
 
-    return _act(ws, store, wp_id, build)
+    return _act(ws, store, wp_id, build, Act("veto", {"reason": reason, "lift": lift}, by, sign))
 
 
 def dismiss_advisory(
-    ws: Workspace, store: Store, wp_id: str, advisory: str, reason: str | None, by: str
+    ws: Workspace,
+    store: Store,
+    wp_id: str,
+    advisory: str,
+    reason: str | None,
+    by: str,
+    *,
+    sign: trust_actions.Sign | None = None,
 ) -> list[Event]:
     """Dismiss an advisory, with a reason (needed before a serious one lets the gate admit)."""
     reason = _text(reason, "a dismissal reason")
@@ -308,7 +392,9 @@ def dismiss_advisory(
         }
         return [NewEvent(EventType.ADVISORY_DISMISSED, wp_id, by, None, payload)]
 
-    return _act(ws, store, wp_id, build)
+    return _act(
+        ws, store, wp_id, build, Act("dismiss", {"advisory": advisory, "reason": reason}, by, sign)
+    )
 
 
 def verify(

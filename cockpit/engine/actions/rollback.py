@@ -20,6 +20,7 @@ from cockpit.engine.gate.commands import run_command, validation_env
 from cockpit.engine.lifecycle.transitions import Trigger, transition
 from cockpit.engine.repo import gitops, worktrees
 from cockpit.engine.repo.worktrees import WorktreeError
+from cockpit.engine.trust import actions as trust_actions
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.errors import InputError, NotFound, Refused
 from cockpit.store import Event, NewEvent, Store
@@ -31,7 +32,15 @@ def _agent_running(store: Store, wp_id: str) -> bool:
     return any(e.type == EventType.AGENT_STARTED and e.seq not in ended for e in events)
 
 
-def rollback(ws: Workspace, store: Store, wp_id: str, reason: str | None, by: str) -> list[Event]:
+def rollback(
+    ws: Workspace,
+    store: Store,
+    wp_id: str,
+    reason: str | None,
+    by: str,
+    *,
+    sign: trust_actions.Sign | None = None,
+) -> list[Event]:
     """Roll a failed WP back to its base; returns the one event recorded
     (`rollback_completed` or `rollback_failed`). Raises Refused if `by` lacks `rollback`,
     the WP is not failed, or its agent is still running; InputError without a reason."""
@@ -49,8 +58,12 @@ def rollback(ws: Workspace, store: Store, wp_id: str, reason: str | None, by: st
         raise Refused(f"{wp_id} is {wp['state']}; only a failed work package is rolled back")
     if _agent_running(store, wp_id):
         raise Refused(f"the agent of {wp_id} is still running; stop it before rolling back")
+    # Signed and checked before git is touched: an unsigned rollback changes nothing.
+    args = {"reason": reason}
+    signed = trust_actions.sign_with(ws, store, sign, "rollback", wp_id, args, by)
+    signature = trust_actions.check(ws, store, signed, "rollback", wp_id, args, by)
 
-    payload: dict[str, Any] = {"reason": reason}
+    payload: dict[str, Any] = {"reason": reason, "signature": signature}
     ok, detail = True, ""
     if not wp.get("target_repo"):
         payload.update(worktree=None, detail="no target repo: there is nothing to reset")
