@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
@@ -53,18 +54,28 @@ def audit_log(wp: str | None, as_json: bool) -> int:
 
 
 @audit.command("verify")
+@click.option(
+    "--key",
+    "runner_key",
+    type=click.Path(path_type=Path),
+    help="Trust only this runner public key (OpenSSH .pub) for the runner's signatures.",
+)
 @workspace_option
 @json_option
-def audit_verify(as_json: bool) -> int:
+def audit_verify(runner_key: Path | None, as_json: bool) -> int:
     """Recompute the chain; exit 1 naming the first bad seq if it is broken."""
     from cockpit.engine.reports import audit as audit_ops
 
     with opened() as (ws, store):
-        report = audit_ops.verify(ws, store)
+        report = audit_ops.verify(ws, store, key=runner_key)
     if as_json:
         emit_json(report.to_json())
     elif report.ok:
-        say(f"Chain intact: verified through seq {report.events} ({report.events} events).")
+        sigs = report.signatures
+        say(
+            f"Chain intact: verified through seq {report.events} ({report.events} events); "
+            f"signatures: {sigs.checked} checked, {sigs.unsigned} unsigned, {sigs.bad} bad."
+        )
     else:
         say(f"Chain broken at seq {report.first_bad_seq}: {report.reason}.")
     return 0 if report.ok else 1

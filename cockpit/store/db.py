@@ -42,6 +42,9 @@ class Store:
         self.conn = conn
         self.db = sqlite_utils.Database(conn)
         self.clock = clock
+        # Signs the events appended without a signature (the runner's, SPEC 10.1); None:
+        # they are stored as they come.
+        self.signer: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
     @classmethod
     def open(cls, path: Path, clock: Clock = utc_now) -> Store:
@@ -153,17 +156,23 @@ class Store:
                 "SELECT max(seq) FROM events WHERE work_package = ?", (new.work_package,)
             ).fetchone()[0]
             parent_seq = parent
-        payload_text = canonical_json(new.payload).decode()
+        unsigned = {k: v for k, v in new.payload.items() if k != "signature"}
         row: dict[str, Any] = {
             "seq": seq,
-            "event_id": event_id(previous, seq, payload_text),
+            "event_id": event_id(previous, seq, canonical_json(unsigned).decode()),
             "parent_seq": parent_seq,
             "ts": format_ts(self.clock()),
-            "type": new.type,
+            "type": str(new.type),
             "work_package": new.work_package,
             "principal": new.principal,
             "entry_id": new.entry_id,
         }
+        payload = dict(new.payload)
+        if "signature" not in payload and self.signer is not None:
+            # An event nobody signed is the runner's own: signed over the event as it will
+            # be stored, less its signature (SPEC 10.1).
+            payload["signature"] = self.signer(event_object(row, unsigned))
+        payload_text = canonical_json(payload).decode()
         leaf = leaf_hash(event_object(row, json.loads(payload_text)))
         link = chain_hash(previous, leaf)
         row.update(payload=payload_text, leaf=leaf.hex(), chain=link.hex())

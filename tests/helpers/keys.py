@@ -11,6 +11,8 @@ from pathlib import Path
 
 from helpers.workspace import Env, edit_config
 
+from cockpit.engine.trust.keys import init_runner_key
+
 PEOPLE = ("human:owner", "human:reviewer", "agent:implementer-1", "agent:verifier")
 
 
@@ -58,6 +60,10 @@ class Signed:
             for p, line in _config_lines(env).items()
         ]
         edits.append(("policy:\n", "policy:\n  signatures: required\n"))
+        # The runner signs its own events with a key kept outside the workspace.
+        self.runner_key = key_dir / "runner_ed25519"
+        init_runner_key(self.runner_key)
+        edits.append(("runner:\n", f"runner:\n  key: {self.runner_key}\n"))
         edit_config(env, *edits)
 
     @property

@@ -4,94 +4,30 @@ it runs. Watch events are hints; sweeps are the truth (SPEC 3.1, 9)."""
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import functools
 import json
 import os
-import socket
-import stat
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import Any
 
 from cockpit.domain import EventType, Mode, State
 from cockpit.engine.gate.verification import current_claim, run_gate, withholds
 from cockpit.engine.queue import maildir as queue
 from cockpit.engine.queue.sweep import LOG_LIMIT, Sweeper, SweepResult
 from cockpit.engine.runner.agents import AgentCounts, Agents, wait_for_exit
+from cockpit.engine.runner.lock import RunnerLock
+from cockpit.engine.trust import record
 from cockpit.engine.workspace.layout import Workspace
-from cockpit.errors import CockpitError, InputError, RunnerLocked
+from cockpit.errors import CockpitError
 from cockpit.store import Event, Store
 from cockpit.store.events import format_ts, utc_now
 
 RESCAN_SECONDS = 5.0
 YOUNG_RETRIES = 2
 
-
-class RunnerLock:
-    """An exclusive fcntl lock on `.cockpit/runner.lock`; it dies with the process."""
-
-    def __init__(self, ws: Workspace) -> None:
-        self.path = ws.lock_path
-        self._handle: IO[str] | None = None
-
-    def acquire(self) -> RunnerLock:
-        """Take the lock or raise RunnerLocked naming the holder's pid and host. The lock
-        file is never followed through a symlink, and one that is not a regular file of its
-        own (a symlink, a directory, a FIFO, a hard link to another file) is refused with
-        InputError, never truncated."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        refusal = (
-            f"the runner lock {self.path} is not a regular file of its own (a symlink, a "
-            "directory, a device or a hard link); remove it and start again"
-        )
-        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-        try:
-            fd = os.open(self.path, flags, 0o644)
-        except OSError as exc:
-            if exc.errno in (errno.ELOOP, errno.EISDIR, errno.ENXIO):
-                raise InputError(refusal) from None
-            raise
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
-            os.close(fd)
-            raise InputError(refusal)
-        handle = open(fd, "r+", encoding="utf-8")  # noqa: SIM115 - held while running
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = self._describe(handle.read())
-            handle.close()
-            raise RunnerLocked(f"another runner holds this workspace ({holder})") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}))
-        handle.flush()
-        self._handle = handle
-        return self
-
-    @staticmethod
-    def _describe(text: str) -> str:
-        try:
-            info = json.loads(text)
-            return f"pid {info['pid']} on host {info['host']}"
-        except (ValueError, KeyError, TypeError):
-            return "holder unknown"
-
-    def release(self) -> None:
-        if self._handle is not None:
-            fcntl.flock(self._handle.fileno(), fcntl.LOCK_UN)
-            self._handle.close()
-            self._handle = None
-
-    def __enter__(self) -> RunnerLock:
-        return self.acquire()
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
+__all__ = ["RunnerLock", "run_forever", "run_once", "sweep_and_verify"]
 
 
 @dataclass
@@ -236,6 +172,8 @@ def run_once(
     # A dry run changes nothing, not even the lock file, and needs no lock to do so.
     lock = contextlib.nullcontext() if chosen is Mode.DRY_RUN else RunnerLock(ws)
     with lock:
+        if chosen is not Mode.DRY_RUN:
+            record.attach(ws, store)  # the runner's events are signed with its key
         agents = Agents(ws, store, chosen, on_event, once=True)
         try:
             agents.recover_lost()
@@ -347,6 +285,8 @@ def run_forever(
     total = SweepResult()
     dry = mode is Mode.DRY_RUN
     with contextlib.nullcontext() if dry else RunnerLock(ws):
+        if not dry:
+            record.attach(ws, store)  # the runner's events are signed with its key
         if on_start is not None:
             on_start()
         agents = Agents(ws, store, mode, on_event)
@@ -414,7 +354,10 @@ def run_logged(
             "entry_id": event.entry_id,
             "principal": event.principal,
         }
-        for key in ("outcome", "blocking_predicate", "code", "exit_code", "timed_out", "error"):
+        for key in (
+            *("outcome", "blocking_predicate", "code", "exit_code", "timed_out", "error"),
+            *("reason", "sandbox", "sandbox_warning"),  # an unsandboxed agent, said loudly
+        ):
             if key in event.payload:
                 record[key] = event.payload[key]
         line(record)
