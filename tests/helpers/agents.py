@@ -69,8 +69,10 @@ def set_lane(
     *,
     timeout_s: int = 60,
     standing_go: bool = False,
+    sandbox_rw: list[str] | None = None,
 ) -> None:
-    """Give lane `implementation` a command (and timeout, standing go); reload."""
+    """Give lane `implementation` a command (and timeout, standing go, paths its sandbox
+    may write besides its own); reload."""
     path = env.root / "cockpit.yaml"
     text = path.read_text(encoding="utf-8")
     old = "    timeout_s: 600\n"
@@ -81,7 +83,21 @@ def set_lane(
     new += f"    timeout_s: {timeout_s}\n"
     if standing_go:
         new += "    standing_go: true\n"
+    if sandbox_rw:
+        new += f"    sandbox_rw: {json.dumps(sandbox_rw)}\n"
     path.write_text(text.replace(old, new), encoding="utf-8")
+    env.reload()
+
+
+def set_runner(env: Env, **settings: Any) -> None:
+    """Set keys of cockpit.yaml's `runner:` section (sandbox, sandbox_network, key,
+    outbox_max, ...); reload."""
+    path = env.root / "cockpit.yaml"
+    text = path.read_text(encoding="utf-8")
+    old = "runner:\n"
+    assert text.count(old) == 1
+    lines = "".join(f"  {key}: {json.dumps(value)}\n" for key, value in settings.items())
+    path.write_text(text.replace(old, old + lines), encoding="utf-8")
     env.reload()
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from cockpit.domain import Capability, EventType, State
-from cockpit.engine.gate.commands import run_command, validation_env
+from cockpit.engine.gate.commands import run_command, validation_env, validation_sandbox
 from cockpit.engine.lifecycle.transitions import Trigger, transition
 from cockpit.engine.repo import gitops, worktrees
 from cockpit.engine.repo.worktrees import WorktreeError
@@ -92,8 +92,9 @@ def rollback(
             if commands:  # for information: they test the change being rolled back
                 env = validation_env(ws, wp_id)
                 timeout = ws.config.policy.validation_timeout_s
+                box = validation_sandbox(ws, wp)  # in the WP's sandbox, read-only (SPEC 10.3)
                 payload["validation"] = [
-                    run_command(c, worktree, timeout, env).to_json() for c in commands
+                    run_command(c, worktree, timeout, env, None, box).to_json() for c in commands
                 ]
                 gitops.run(tree, "read-tree", "--reset", "-u", base)
                 gitops.run(tree, "clean", "-ffdxq")

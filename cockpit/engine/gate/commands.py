@@ -2,26 +2,32 @@
 whole on timeout or shutdown, output redacted before it reaches the audit chain, an
 allow-listed environment, and a fingerprint of the tree to prove it was left unchanged.
 
+They run in the WP's sandbox (SPEC 10.3, `validation_sandbox`): the worktree and the
+shared git directory read-only (a WP without a target repo: the workspace's files
+read-only, its Cockpit state covered), a fresh home and /tmp, no network, no signing key.
+Under `runner.sandbox: required` without a working bubblewrap nothing runs and the result
+is an error (so `validation_passed` is `error`); under `off` nothing is sandboxed.
+
 Commands come only from the WP as the owner booked it; nothing an agent wrote is run.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
-import signal
 import stat
-import subprocess
 import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from cockpit.engine.canon import redaction
 from cockpit.engine.gate.facts import CommandResult
+from cockpit.engine.repo import gitops, sandbox, worktrees
 from cockpit.engine.workspace.layout import Workspace
+from cockpit.store.rows import WorkPackageRow
 
 # Directories of a workspace root that are Cockpit's own state, not the work product.
 _STATE_DIRS = frozenset({".cockpit", "queue", "handoffs", "worktrees", ".git"})
@@ -68,30 +74,75 @@ def changed_paths(before: dict[str, str], after: dict[str, str]) -> list[str]:
     return sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
 
 
+@dataclass(frozen=True)
+class Confinement:
+    """The sandbox a WP's commands run in (`box` None: unconfined)."""
+
+    available: sandbox.Availability
+    box: sandbox.Box | None
+    required: bool
+
+
+SANDBOX_HOME = "/tmp/home"
+
+
+def validation_sandbox(ws: Workspace, wp: WorkPackageRow) -> Confinement:
+    """The WP's sandbox for commands run on its worktree (see the module text)."""
+    mode = ws.config.runner.sandbox
+    available = sandbox.availability(mode)
+    if not available.confined:
+        return Confinement(available, None, mode == "required")
+    box = sandbox.base_box()
+    box.args += ["--dir", SANDBOX_HOME]
+    if wp.get("target_repo"):
+        worktree = worktrees.worktree_path(ws, wp["id"])
+        box.ro(worktree)
+        repo = worktrees.target_repo_path(ws, wp)
+        try:
+            common = gitops.run(repo, "rev-parse", "--path-format=absolute", "--git-common-dir")
+            box.ro(Path(common.strip()))
+        except gitops.GitError:
+            pass  # git will not work inside; the commands still run read-only
+    else:
+        sandbox.workspace_files(box, ws, writable=False)
+    box.hide(sandbox.secrets(ws))
+    return Confinement(available, box, mode == "required")
+
+
 def run_command(
     command: str,
     cwd: Path,
     timeout_s: int,
     env: dict[str, str],
     stop: threading.Event | None = None,
+    confinement: Confinement | None = None,
 ) -> CommandResult:
-    """Run one validation command with `sh -c` in `cwd`. Its output goes to a temporary
-    file (only the tail is kept); its whole process group is killed on timeout or when
-    `stop` is set (the runner is shutting down)."""
+    """Run one validation command with `sh -c` in `cwd`, in `confinement` (the WP's
+    sandbox; None: unconfined). Its output goes to a temporary file (only the tail is
+    kept); everything it started is killed on timeout or when `stop` is set (the runner
+    is shutting down)."""
     started = time.monotonic()
+    box = confinement.box if confinement is not None else None
+    if confinement is not None and box is None and confinement.required:
+        problem = confinement.available.problem
+        return CommandResult(
+            command, None, 0, error=f"runner.sandbox is required and {problem}: not run"
+        )
+    if box is not None:
+        env = {**env, "HOME": SANDBOX_HOME, "TMPDIR": "/tmp"}
     with tempfile.TemporaryFile() as output:
         try:
-            proc = subprocess.Popen(
+            confined = sandbox.start(
                 ["sh", "-c", command],
                 cwd=cwd,
                 env=env,
-                stdin=subprocess.DEVNULL,
                 stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
+                box=box,
+                bwrap=confinement.available.bwrap if confinement is not None else None,
             )
-        except OSError as exc:
+        except (OSError, sandbox.SandboxError) as exc:
             return CommandResult(command, None, 0, error=str(exc))
+        proc = confined.proc
         deadline = started + timeout_s
         timed_out = interrupted = False
         while proc.poll() is None:
@@ -102,10 +153,8 @@ def run_command(
             else:
                 time.sleep(0.05)
                 continue
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
             break
+        confined.stop()  # nothing it started outlives it
         duration = int((time.monotonic() - started) * 1000)
         size = output.seek(0, os.SEEK_END)
         output.seek(max(size - OUTPUT_TAIL * 4, 0))
@@ -120,7 +169,8 @@ def run_command(
     )
 
 
-# What validation commands inherit from the runner: enough to find tools, nothing secret.
+# What validation commands inherit from the runner: enough to find tools, nothing secret
+# (never SSH_AUTH_SOCK, DBUS_*, *_TOKEN, *_KEY).
 _ENV_ALLOWED = (
     "PATH",
     "HOME",

@@ -150,7 +150,8 @@ def gather(
             before = commands.snapshot(root, workspace_root=root == ws.root)
             env = commands.validation_env(ws, wp["id"])
             timeout = ws.config.policy.validation_timeout_s
-            validation = [commands.run_command(c, root, timeout, env, stop) for c in booked]
+            box = commands.validation_sandbox(ws, wp)  # SPEC 10.3: the worktree read-only
+            validation = [commands.run_command(c, root, timeout, env, stop, box) for c in booked]
             after = commands.snapshot(root, workspace_root=root == ws.root)
             changed_by_gate = commands.changed_paths(before, after)
             if changed_by_gate:

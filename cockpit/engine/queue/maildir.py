@@ -172,26 +172,42 @@ def _write_tmp(directory: Path, name: str, data: bytes) -> Path:
     return tmp
 
 
+def _rename_if_free(source: Path, target: Path) -> None:
+    if os.path.lexists(target):
+        raise FileExistsError(target)
+    os.rename(source, target)
+
+
 def deliver_pair(
-    new_dir: Path, tmp_dir: Path, name: str, data: bytes, signature: bytes | None
+    new_dir: Path,
+    tmp_dir: Path,
+    name: str,
+    data: bytes,
+    signature: bytes | None,
+    *,
+    sole_writer: bool = False,
 ) -> Path:
     """Deliver an entry with its signature (`NAME.sig`) into `new_dir` the Maildir way
-    (written in `tmp_dir` first), under a name free for both: the signature is linked
+    (written in `tmp_dir` first), under a name free for both: the signature is placed
     first (the sweep waits for the `.sig` of a young entry), then the entry. Never
-    replaces a file. Returns the entry's path."""
+    replaces a file. Returns the entry's path.
+
+    `sole_writer` (an agent's own outbox): placed by rename, so no file there ever has a
+    second link (the runner refuses hard-linked files), under a name checked free."""
     target_dir, scratch = new_dir, tmp_dir
     tmp = _write_tmp(scratch, name, data)
     tmp_sig = _write_tmp(scratch, name + ".sig", signature) if signature is not None else None
+    place = _rename_if_free if sole_writer else os.link
     try:
         while True:
             target = unique_path(target_dir, name, reserved_suffixes=(".sig",))
             try:
                 if tmp_sig is not None:
-                    os.link(tmp_sig, target.with_name(target.name + ".sig"))
+                    place(tmp_sig, target.with_name(target.name + ".sig"))
             except FileExistsError:
                 continue
             try:
-                os.link(tmp, target)
+                place(tmp, target)
                 break
             except FileExistsError:
                 if tmp_sig is not None:

@@ -21,24 +21,27 @@ and `cockpit` are the ones the runner runs under).
 from __future__ import annotations
 
 import contextlib
-import subprocess
-import threading
+import logging
 import time
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
 from cockpit.domain import AGENT_STAGES, WORKTREE_STATES, EventType, Mode, State
 from cockpit.engine.canon import redaction
+from cockpit.engine.repo import sandbox as confinement
 from cockpit.engine.repo import worktrees
 from cockpit.engine.repo.gitops import GitError
 from cockpit.engine.repo.worktrees import WorktreeError
 from cockpit.engine.runner import processes
+from cockpit.engine.runner import sandbox as agent_sandbox
 from cockpit.engine.runner.handoff import PREPARED_STATES, next_gate, write_handoff
+from cockpit.engine.runner.processes import AgentCounts, wait_for_exit
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.store import Event, NewEvent, Store
 from cockpit.store.rows import WorkPackageRow
+
+__all__ = ["AgentCounts", "Agents", "wait_for_exit"]  # the loop's names
 
 RESTARTS = 3  # starts per stage after the runner itself stopped or lost the agent
 ONCE_LIMIT = 10  # starts per WP in one `run --once` (a guard against agents that loop)
@@ -46,6 +49,7 @@ ONCE_LIMIT = 10  # starts per WP in one `run --once` (a guard against agents tha
 # again after this (or as soon as its WP moves on).
 RETRY_S = 600
 RUNNER_PRINCIPAL = "cockpit:runner"  # who records worktrees (the runner itself, not a person)
+log_ = logging.getLogger(__name__)
 
 
 def _shown(ws: Workspace, path: Path) -> str:
@@ -61,25 +65,6 @@ def _stage_start(events: list[Event], state: str) -> int:
         (e.seq for e in events if (e.payload.get("transition") or {}).get("to") == state),
         default=0,
     )
-
-
-@dataclass
-class AgentCounts:
-    started: int = 0
-    exited: int = 0
-    timed_out: int = 0
-    failed: int = 0
-    worktrees: int = 0
-    plan: list[dict[str, Any]] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "started": self.started,
-            "exited": self.exited,
-            "timed_out": self.timed_out,
-            "failed": self.failed,
-            "worktrees": self.worktrees,
-        }
 
 
 class Agents:
@@ -269,6 +254,12 @@ class Agents:
         handoff, digest = write_handoff(self.ws, self.store, wp)
         cwd = worktrees.worktree_path(self.ws, wp_id) if wp.get("target_repo") else self.ws.root
         command = processes.resolve_command(lane.command, self.ws.root)
+        available = confinement.availability(self.ws.config.runner.sandbox)
+        if not available.confined and self.ws.config.runner.sandbox == "required":
+            self.counts.failed += 1
+            self._record(agent_sandbox.refused_event(wp_id, available, RUNNER_PRINCIPAL))
+            return
+        made = agent_sandbox.prepare(self.ws, self.store, wp, command, handoff, cwd, available)
         attempt = 1 + sum(1 for e in events if e.type == EventType.AGENT_STARTED)
         log = self.ws.root / ".cockpit" / "agents" / wp_id / f"{attempt}.log"
         # The log is opened first: a failure here (a full disk) is recorded by tick as the
@@ -292,22 +283,29 @@ class Agents:
                     "worktree": _shown(self.ws, cwd),
                     "timeout_s": lane.timeout_s,
                     "log": _shown(self.ws, log),
+                    **made.payload(self.ws, lane.sandbox_rw),
                 },
             )
         )
+        if not available.confined:
+            log_.warning(
+                "%s: agent of %s runs UNSANDBOXED (%s)", self.ws.root, wp_id, available.problem
+            )
         self._starts[wp_id] = self._starts.get(wp_id, 0) + 1
         self.counts.started += 1
+        env = processes.agent_env(self.ws, principal, wp_id, handoff, cwd)
         try:
-            proc = subprocess.Popen(
+            confined = confinement.start(
                 command,
                 cwd=cwd,
-                env=processes.agent_env(self.ws, principal, wp_id, handoff, cwd),
-                stdin=subprocess.DEVNULL,
+                env=agent_sandbox.environment(env, made),
                 stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
+                box=made.box,
+                bwrap=available.bwrap,
+                network=self.ws.config.runner.sandbox_network,
             )
-        except OSError as exc:
+        except (OSError, confinement.SandboxError) as exc:
+            made.outbox.close()
             self.counts.failed += 1
             self._record(
                 NewEvent(
@@ -318,7 +316,7 @@ class Agents:
                     {
                         "launch": started.seq,
                         "exit_code": None,
-                        "error": exc.strerror or str(exc),
+                        "error": getattr(exc, "strerror", None) or str(exc),
                         "duration_ms": 0,
                         "timed_out": False,
                     },
@@ -327,9 +325,11 @@ class Agents:
             return
         finally:
             output.close()
+        proc = confined.proc
         self.running[wp_id] = processes.Running(
             wp_id, principal, started.seq, proc, time.monotonic(), lane.timeout_s, log
         )
+        self.running[wp_id].confined, self.running[wp_id].sandbox = confined, made
         with contextlib.suppress(OSError):  # only for killing it after a runner crash
             log.with_suffix(".pid").write_text(str(proc.pid))
 
@@ -340,12 +340,13 @@ class Agents:
         finished = []
         for wp_id, run in list(self.running.items()):
             code = run.proc.poll()
+            flooded = agent_sandbox.collect(self.ws, run)
             if code is None and time.monotonic() - run.started > run.timeout_s:
                 run.timed_out = True
-                processes.kill_group(run.proc)
-            elif code is None:
+            elif code is None and not flooded:
                 continue
-            processes.kill_group(run.proc)  # nothing the agent left behind outlives it
+            run.stop()  # nothing the agent left behind outlives it
+            agent_sandbox.finish(self.ws, run)
             finished.append(run)
             del self.running[wp_id]
             self.exiting.add(wp_id)
@@ -380,12 +381,16 @@ class Agents:
                 "state": now["state"] if now else None,
                 "log": _shown(self.ws, run.log),
                 "output_tail": redaction.redact(processes.output_tail(run.log)),
+                **agent_sandbox.exit_payload(run),
             }
             if stopped:
                 payload["stopped"] = True
             self.counts.exited += 1
             self.counts.timed_out += run.timed_out
             self._record(NewEvent(EventType.AGENT_EXITED, run.wp_id, run.principal, None, payload))
+            if run.flooded:
+                self.counts.failed += 1
+                self._record(agent_sandbox.flood_event(self.ws, run, RUNNER_PRINCIPAL))
             self.exiting.discard(run.wp_id)
             with contextlib.suppress(OSError):
                 run.log.with_suffix(".pid").unlink()
@@ -394,7 +399,8 @@ class Agents:
         """Shutdown: kill every running agent's process group and record it stopped."""
         finished = list(self.running.values())
         for run in finished:
-            processes.kill_group(run.proc)
+            run.stop()
+            agent_sandbox.finish(self.ws, run)
         self.running.clear()
         self.record_exits(finished, stopped=True)
 
@@ -433,14 +439,3 @@ class Agents:
                     },
                 )
             )
-
-
-def wait_for_exit(agents: Agents, stop: threading.Event | None, seconds: float) -> None:
-    """Sleep up to `seconds`, waking early when an agent ends or `stop` is set."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if stop is not None and stop.is_set():
-            return
-        if any(run.proc.poll() is not None for run in agents.running.values()):
-            return
-        time.sleep(0.05)

@@ -9,9 +9,13 @@ import os
 import signal
 import subprocess
 import sys
-from dataclasses import dataclass
+import threading
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from cockpit.engine.repo.sandbox import Confined
 from cockpit.engine.workspace.layout import Workspace
 
 OUTPUT_TAIL = 2000
@@ -67,6 +71,16 @@ class Running:
     timeout_s: int
     log: Path
     timed_out: bool = False
+    confined: Confined | None = None
+    sandbox: Any = None  # runner.sandbox.AgentSandbox: its outbox and private git
+    flooded: bool = False
+
+    def stop(self) -> None:
+        """Kill every process of the run (its sandbox, or its process group)."""
+        if self.confined is not None:
+            self.confined.stop()
+        else:
+            kill_group(self.proc)
 
 
 def output_tail(log: Path) -> str:
@@ -102,3 +116,33 @@ def kill_stale(pid_file: Path, wp_id: str, root: Path) -> bool:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
     return True
+
+
+@dataclass
+class AgentCounts:
+    started: int = 0
+    exited: int = 0
+    timed_out: int = 0
+    failed: int = 0
+    worktrees: int = 0
+    plan: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "started": self.started,
+            "exited": self.exited,
+            "timed_out": self.timed_out,
+            "failed": self.failed,
+            "worktrees": self.worktrees,
+        }
+
+
+def wait_for_exit(agents: Any, stop: threading.Event | None, seconds: float) -> None:
+    """Sleep up to `seconds`, waking early when an agent ends or `stop` is set."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if stop is not None and stop.is_set():
+            return
+        if any(run.proc.poll() is not None for run in agents.running.values()):
+            return
+        time.sleep(0.05)

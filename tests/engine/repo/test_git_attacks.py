@@ -68,7 +68,7 @@ def main():
     with RAN.open("a") as out:
         out.write(gate + "\\n")
     wp = handoff["work_package"]
-    tag = f"{wp['id']}-{os.getpid()}"
+    tag = f"{wp['id']}-{os.getpid()}-{time.time_ns()}"
     now = datetime.now(UTC).replace(microsecond=0)
     if gate == "scope_confirmation":
         body = {"confirmed": True, "notes": "in scope"}
@@ -132,7 +132,10 @@ def install(env: Env, ran: Path, plan: dict[str, Any] | None = None) -> None:
     )
     (env.root / "agents").mkdir(exist_ok=True)
     (env.root / "agents" / "agent.py").write_text(script, encoding="utf-8")
-    set_lane(env, ["python3", "agents/agent.py"], timeout_s=60, standing_go=True)
+    ran.touch()  # the one file outside its own the sandboxed agent may write
+    set_lane(
+        env, ["python3", "agents/agent.py"], timeout_s=60, standing_go=True, sandbox_rw=[str(ran)]
+    )
 
 
 def ran(path: Path) -> list[str]:

@@ -29,6 +29,7 @@ from helpers.agents import (
     drop_dispatch,
     events_of,
     set_lane,
+    set_runner,
     state,
     worktree_of,
     wp_fields,
@@ -68,7 +69,7 @@ def git(*args):
 
 def deliver(handoff, step, now):
     wp = handoff["work_package"]
-    tag = f"{wp['id']}-{os.getpid()}"
+    tag = f"{wp['id']}-{os.getpid()}-{time.time_ns()}"
     for name, text in step.get("write", {}).items():
         Path(name).parent.mkdir(parents=True, exist_ok=True)
         Path(name).write_text(text)
@@ -147,7 +148,8 @@ def main():
     now = datetime.now(UTC).replace(microsecond=0)
     if gate == "scope_confirmation":
         body = {"confirmed": True, "notes": "in scope"}
-        submit([entry_text(handoff, "scope_confirmation", f"SCP-{os.getpid()}", now, body)])
+        scope_id = f"SCP-{os.getpid()}-{time.time_ns()}"
+        submit([entry_text(handoff, "scope_confirmation", scope_id, now, body)])
     elif gate == "verify":
         deliver(handoff, step, now)
 
@@ -199,7 +201,14 @@ def install_agent(
     )
     (env.root / "agents").mkdir(exist_ok=True)
     (env.root / "agents" / "agent.py").write_text(script, encoding="utf-8")
-    set_lane(env, ["python3", "agents/agent.py"], timeout_s=timeout_s, standing_go=standing_go)
+    record.touch()  # the one file outside its own the sandboxed agent may write
+    set_lane(
+        env,
+        ["python3", "agents/agent.py"],
+        timeout_s=timeout_s,
+        standing_go=standing_go,
+        sandbox_rw=[str(record)],
+    )
 
 
 def starts(record: Path) -> list[dict[str, Any]]:
@@ -625,8 +634,11 @@ def test_an_agent_past_its_timeout_is_killed_with_its_process_group(
     env: Env, tmp_path: Path
 ) -> None:
     """An agent sleeping past `timeout_s: 1` is killed, its whole process group with it,
-    recorded `timed_out: true` and flagged; it is not started again for that stage."""
+    recorded `timed_out: true` and flagged; it is not started again for that stage.
+    Unsandboxed: the pids it records are the host's (a sandboxed agent's whole PID
+    namespace is killed: tests/engine/runner/test_sandbox.py)."""
     repo, _ = new_repo(tmp_path)
+    set_runner(env, sandbox="off")
     record = tmp_path / "record.jsonl"
     install_agent(env, record, {"scope_confirmation": {"sleep": 30, "spawn": True}}, timeout_s=1)
     drop_booking(env, repo)
@@ -849,7 +861,7 @@ def test_dry_run_plans_the_worktree_and_the_agent_but_changes_nothing(
     assert snapshot() == before
     assert not (env.root / "worktrees" / "WP-1").exists()
     assert not (env.root / "handoffs" / OWNER / "WP-1.yaml").exists()
-    assert not record.exists()
+    assert starts(record) == []  # the agent never ran (the file is made for its sandbox)
     assert not events_of(env, "agent_started")
     assert state(env) == "booked"
     assert document["agents"]["started"] == 0
