@@ -25,7 +25,8 @@ from cockpit.domain import Capability
 from cockpit.engine.actions import human
 from cockpit.engine.canon import candidates as canon
 from cockpit.engine.reports.lineage import summarize
-from cockpit.engine.runner.loop import RunnerLock, sweep_and_verify
+from cockpit.engine.runner.lock import RunnerLock, lock_holder
+from cockpit.engine.runner.loop import sweep_and_verify
 from cockpit.engine.text import literal
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.errors import CockpitError, Refused, RunnerLocked
@@ -105,7 +106,7 @@ class CockpitApp(App[None]):
     def take_over(self) -> None:
         """Become the ingester if no runner holds the workspace; else say who does."""
         try:
-            self.lock = RunnerLock(self.ws).acquire()
+            self.lock = RunnerLock(self.ws, agents=False).acquire()
         except RunnerLocked as exc:
             self.follows = str(exc).removeprefix("another runner holds this workspace ")
             return
@@ -156,6 +157,17 @@ class CockpitApp(App[None]):
     @property
     def ingesting(self) -> bool:
         return self.lock is not None
+
+    @property
+    def unstarted_lanes(self) -> tuple[str, ...]:
+        """The lanes with a command whose agents nobody starts now: this app holds the
+        runner lock (it ingests but starts no agents), or no runner that starts agents
+        holds it. Their waiting WPs need attention; empty while a runner runs agents."""
+        if self.lock is None:
+            holder = lock_holder(self.ws)
+            if holder is not None and holder.get("agents", True):
+                return ()
+        return tuple(sorted(n for n, lane in self.ws.config.lanes.items() if lane.command))
 
     @property
     def quitting(self) -> bool:

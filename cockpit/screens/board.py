@@ -52,7 +52,12 @@ class BoardScreen(Screen[None]):
     # -- data ------------------------------------------------------------------------------
 
     def view(self) -> pages.BoardView:
-        return pages.parse_board_view(self.filter_text, attention=self.attention, sort=self.sort)
+        return pages.parse_board_view(
+            self.filter_text,
+            attention=self.attention,
+            sort=self.sort,
+            unstarted_lanes=cockpit(self).unstarted_lanes,
+        )
 
     # The board pages its visible window on the UI thread: one indexed query per page,
     # so scrolling 10,000 rows never waits for a worker.

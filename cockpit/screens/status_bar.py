@@ -32,8 +32,11 @@ class StatusBar(Static):
             line.append("  READ-ONLY", style="bold #ef4444")
         line.append("  · ", style="#6b7280")
         line.append_text(plain(app.ingest_label, "#4ade80" if app.ingesting else "#a78bfa"))
+        if app.unstarted_lanes:  # WPs wait for agents that nobody starts
+            line.append("  · ", style="#6b7280")
+            line.append("agents not started: no runner", style="bold #f97316")
         # Three aggregate counts, read on the UI thread so every header is whole when drawn.
-        summary = pages.board_summary(app.store)
+        summary = pages.board_summary(app.store, app.unstarted_lanes)
         counts, attention, rejected = summary.states, summary.attention, summary.rejected
         second = Text(end="")
         second.append(f"{summary.total} WPs ", style="bold")

@@ -134,7 +134,8 @@ class WorkPackageScreen(Screen[None]):
 
     @work(thread=True, group="wp-read", exclusive=True, exit_on_error=False)
     def load(self) -> None:
-        read_then(self, lambda store: pages.work_package_page(store, self.wp_id), self.show)
+        lanes = cockpit(self).unstarted_lanes
+        read_then(self, lambda store: pages.work_package_page(store, self.wp_id, lanes), self.show)
 
     def show(self, page: WorkPackagePage) -> None:
         self.query_one("#status", StatusBar).refresh_from_app(f"work package {self.wp_id}")

@@ -4,7 +4,7 @@ same named conditions below, and a property test checks that they agree on any r
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from cockpit.domain import ATTENTION_STATES, TERMINAL_STATES, State
@@ -15,21 +15,40 @@ def _in(states: frozenset[State]) -> str:
 
 
 _OPEN = f"state NOT IN {_in(TERMINAL_STATES)}"
-
-# A WP needs a person when it is failed, waits for the gate, is blocked with no recovery
-# owner, had its scope declined, its agent left it stuck, or it carries an untreated
-# serious advisory (the last two only while the WP is open).
-ATTENTION_SQL = (
-    f"(state IN {_in(ATTENTION_STATES)}"
-    f" OR (state = '{State.BLOCKED.value}' AND blocked_unowned = 1)"
-    " OR scope_declined = 1"
-    f" OR (agent_problem IS NOT NULL AND {_OPEN})"
-    f" OR (open_advisory IS NOT NULL AND {_OPEN}))"
-)
+# States in which the runner starts the assignee's agent whatever else holds (a recovering
+# WP's agent starts only if it owns the recovery).
+AGENT_WAIT_STATES = frozenset({State.DISPATCHED, State.IN_PROGRESS})
+UNSTARTED = "its lane's agent is not started: no runner is running agents (`cockpit run`)"
 
 
-def reasons(row: Mapping[str, Any]) -> list[str]:
-    """Why this WP needs a person's attention now (empty when it does not)."""
+def attention_sql(unstarted_lanes: Collection[str] = ()) -> tuple[str, list[str]]:
+    """The rule as an SQL condition and its arguments. A WP needs a person when it is
+    failed, waits for the gate, is blocked with no recovery owner, had its scope declined,
+    its agent left it stuck, or it carries an untreated serious advisory (the last two only
+    while the WP is open); and, given the lanes whose command nobody starts now
+    (`unstarted_lanes`: no runner is running agents), when it waits for such an agent."""
+    lanes = sorted(unstarted_lanes)
+    waiting = ""
+    if lanes:
+        waiting = (
+            f" OR (state IN {_in(AGENT_WAIT_STATES)} AND lane IN ({', '.join('?' for _ in lanes)}))"
+        )
+    sql = (
+        f"(state IN {_in(ATTENTION_STATES)}"
+        f" OR (state = '{State.BLOCKED.value}' AND blocked_unowned = 1)"
+        " OR scope_declined = 1"
+        f" OR (agent_problem IS NOT NULL AND {_OPEN})"
+        f" OR (open_advisory IS NOT NULL AND {_OPEN}){waiting})"
+    )
+    return sql, lanes
+
+
+ATTENTION_SQL = attention_sql()[0]  # with a runner starting agents (no arguments)
+
+
+def reasons(row: Mapping[str, Any], unstarted_lanes: Collection[str] = ()) -> list[str]:
+    """Why this WP needs a person's attention now (empty when it does not), given the lanes
+    whose command nobody starts now."""
     out: list[str] = []
     state = row["state"]
     open_ = state not in TERMINAL_STATES
@@ -45,4 +64,6 @@ def reasons(row: Mapping[str, Any]) -> list[str]:
         out.append(str(row["agent_problem"]) or "its agent left it stuck")
     if row.get("open_advisory") is not None and open_:
         out.append(f"serious advisory {row['open_advisory']} is untreated")
+    if state in AGENT_WAIT_STATES and row.get("lane") in set(unstarted_lanes):
+        out.append(UNSTARTED)
     return out

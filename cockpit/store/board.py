@@ -30,6 +30,9 @@ class BoardFilter:
     states: tuple[str, ...] = ()
     assignee: str | None = None
     attention: bool = False
+    # Lanes whose agents nobody starts now (no runner running agents): their waiting WPs
+    # need attention too.
+    unstarted_lanes: tuple[str, ...] = ()
 
     def where(self) -> tuple[str, list[Any]]:
         clauses: list[str] = []
@@ -47,7 +50,9 @@ class BoardFilter:
             clauses.append("assignee = ?")
             args.append(self.assignee)
         if self.attention:
-            clauses.append(attention.ATTENTION_SQL)
+            sql, lanes = attention.attention_sql(self.unstarted_lanes)
+            clauses.append(sql)
+            args += lanes
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
 
 
@@ -108,5 +113,5 @@ def state_counts(store: Store) -> dict[str, int]:
     return {r[0]: int(r[1]) for r in rows}
 
 
-def attention_count(store: Store) -> int:
-    return count(store, BoardFilter(attention=True))
+def attention_count(store: Store, unstarted_lanes: tuple[str, ...] = ()) -> int:
+    return count(store, BoardFilter(attention=True, unstarted_lanes=unstarted_lanes))

@@ -21,15 +21,20 @@ rows = st.fixed_dictionaries(
         "scope_declined": st.integers(0, 1),
         "agent_problem": st.one_of(st.none(), st.just(""), st.text(min_size=1, max_size=5)),
         "open_advisory": st.one_of(st.none(), st.just(""), st.just("ADV-1")),
+        "lane": st.sampled_from(["implementation", "scripted", "other"]),
     }
 )
+# The lanes whose agents nobody starts (no runner running agents), or none.
+unstarted = st.sampled_from([(), ("scripted",), ("implementation", "scripted")])
 
 
 @settings(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(row=rows)
-def test_sql_and_python_forms_of_the_attention_rule_agree(tmp_path: Path, row: dict) -> None:
+@given(row=rows, lanes=unstarted)
+def test_sql_and_python_forms_of_the_attention_rule_agree(
+    tmp_path: Path, row: dict, lanes: tuple[str, ...]
+) -> None:
     conn = sqlite3.connect(tmp_path / "attention.db")
     try:
         conn.row_factory = sqlite3.Row
@@ -38,22 +43,23 @@ def test_sql_and_python_forms_of_the_attention_rule_agree(tmp_path: Path, row: d
         conn.execute("DELETE FROM work_packages")
         conn.execute(
             "INSERT INTO work_packages (id, title, state, blocked_unowned, scope_declined, "
-            "agent_problem, open_advisory) VALUES ('WP-1', 't', ?, ?, ?, ?, ?)",
+            "agent_problem, open_advisory, lane) VALUES ('WP-1', 't', ?, ?, ?, ?, ?, ?)",
             (
                 row["state"],
                 row["blocked_unowned"],
                 row["scope_declined"],
                 row["agent_problem"],
                 row["open_advisory"],
+                row["lane"],
             ),
         )
-        in_sql = conn.execute(
-            f"SELECT count(*) FROM work_packages WHERE {attention.ATTENTION_SQL}"
-        ).fetchone()[0]
+        sql, args = attention.attention_sql(lanes)
+        in_sql = conn.execute(f"SELECT count(*) FROM work_packages WHERE {sql}", args).fetchone()[0]
         stored = decode_work_package(dict(conn.execute("SELECT * FROM work_packages").fetchone()))
     finally:
         conn.close()
-    assert bool(in_sql) == bool(attention.reasons(stored)), (row, attention.reasons(stored))
+    said = attention.reasons(stored, lanes)
+    assert bool(in_sql) == bool(said), (row, lanes, said)
 
 
 def test_each_condition_of_the_rule_is_named_in_the_reasons() -> None:
@@ -66,3 +72,13 @@ def test_each_condition_of_the_rule_is_named_in_the_reasons() -> None:
     assert attention.reasons({**base, "state": "in_progress", "agent_problem": ""}) == [
         "its agent left it stuck"
     ]
+
+
+def test_a_wp_waiting_for_an_agent_nobody_starts_needs_attention() -> None:
+    row = {"state": "dispatched", "lane": "scripted", "blocked_unowned": 0, "scope_declined": 0}
+    assert attention.reasons(row) == []  # a runner starts its agent
+    assert attention.reasons(row, ("scripted",)) == [attention.UNSTARTED]
+    assert attention.reasons({**row, "state": "claimed"}, ("scripted",)) == [
+        "claim waiting for the gate"
+    ]
+    assert attention.reasons({**row, "lane": "implementation"}, ("scripted",)) == []

@@ -43,7 +43,9 @@ def board(store: Store) -> list[dict[str, Any]]:
     return [status_row(row) for row in store.work_packages()]
 
 
-def work_package_status(store: Store, wp_id: str) -> dict[str, Any]:
+def work_package_status(
+    store: Store, wp_id: str, unstarted_lanes: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """One work package: the status fields plus its booking details and flags.
 
     Raises NotFound if no such WP has been booked."""
@@ -64,7 +66,7 @@ def work_package_status(store: Store, wp_id: str) -> dict[str, Any]:
         "base_ref": row["base_ref"],
         "vetoed": row["vetoed"],
         "scope_declined": row["scope_declined"],
-        "needs_triage": triage(row),
+        "needs_triage": triage(row, unstarted_lanes),
         "agent_problem": row.get("agent_problem"),
         "worktree": _worktree(store, wp_id),
         "agent": _agent(store, wp_id),
@@ -133,10 +135,10 @@ def rejected(store: Store) -> list[dict[str, Any]]:
     ]
 
 
-def triage(row: WorkPackageRow) -> list[str]:
+def triage(row: WorkPackageRow, unstarted_lanes: tuple[str, ...] = ()) -> list[str]:
     """Why this WP needs a person's attention now (empty when it does not); the same rule
     as the board's needs-attention view (cockpit.store.attention)."""
-    return attention.reasons(row)
+    return attention.reasons(row, unstarted_lanes)
 
 
 MAX_RAW_BYTES = 1024 * 1024

@@ -28,6 +28,8 @@ class BoardView:
     assignee: str | None = None
     attention: bool = False
     sort: str = "id"
+    # Lanes whose agents nobody starts now: their waiting WPs need attention.
+    unstarted_lanes: tuple[str, ...] = ()
 
     @property
     def descending(self) -> bool:
@@ -35,11 +37,21 @@ class BoardView:
 
     def _filter(self) -> board_queries.BoardFilter:
         return board_queries.BoardFilter(
-            text=self.text, states=self.states, assignee=self.assignee, attention=self.attention
+            text=self.text,
+            states=self.states,
+            assignee=self.assignee,
+            attention=self.attention,
+            unstarted_lanes=self.unstarted_lanes,
         )
 
 
-def parse_board_view(text: str, *, attention: bool = False, sort: str = "id") -> BoardView:
+def parse_board_view(
+    text: str,
+    *,
+    attention: bool = False,
+    sort: str = "id",
+    unstarted_lanes: tuple[str, ...] = (),
+) -> BoardView:
     """`state:blocked assignee:agent:x words` → a BoardView."""
     states: list[str] = []
     assignee = None
@@ -57,6 +69,7 @@ def parse_board_view(text: str, *, attention: bool = False, sort: str = "id") ->
         assignee=assignee,
         attention=attention,
         sort=sort,
+        unstarted_lanes=unstarted_lanes,
     )
 
 
@@ -96,10 +109,10 @@ class BoardSummary:
         return sum(self.states.values())
 
 
-def board_summary(store: Store) -> BoardSummary:
+def board_summary(store: Store, unstarted_lanes: tuple[str, ...] = ()) -> BoardSummary:
     return BoardSummary(
         states=board_queries.state_counts(store),
-        attention=board_queries.attention_count(store),
+        attention=board_queries.attention_count(store, unstarted_lanes),
         rejected=store.rejection_count(),
     )
 
@@ -117,12 +130,14 @@ class WorkPackagePage:
     steps: list[dict[str, Any]]
 
 
-def work_package_page(store: Store, wp_id: str) -> WorkPackagePage:
+def work_package_page(
+    store: Store, wp_id: str, unstarted_lanes: tuple[str, ...] = ()
+) -> WorkPackagePage:
     """Raises NotFound if no such WP has been booked."""
     grounds = store.entries(wp_id, "common_ground")
     verifies = store.find_events(types=(EventType.VERIFY_COMPLETED,), work_package=wp_id, limit=1)
     return WorkPackagePage(
-        detail=reports.work_package_status(store, wp_id),
+        detail=reports.work_package_status(store, wp_id, unstarted_lanes),
         ground=grounds[-1] if grounds else None,
         lineage=lineage.lineage(store, wp_id),
         entries=store.entries(wp_id),
