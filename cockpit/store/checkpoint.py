@@ -1,8 +1,17 @@
 """Checkpoints: the chain's size, head and RFC 6962 Merkle root written outside the
-database, so a truncated or rewritten log is caught by `audit verify` (SPEC 7)."""
+database, so a truncated or rewritten log is caught by `audit verify` (SPEC 7).
+
+A checkpoint also keeps the leaf hashes it adds to the previous one (`leaves_from`, the
+previous checkpoint's size, and `leaves`, those leaves base64-encoded back to back), so a
+rewrite is named at the first leaf that differs from the checkpoint's tree, not only as
+"somewhere since the last good checkpoint". The leaves are trusted only if, with the
+verified prefix before them, they give the checkpoint's Merkle root. Older checkpoints
+without them still verify, naming the range."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import os
 from pathlib import Path
@@ -27,22 +36,57 @@ def write_checkpoint(store: Store, directory: Path) -> dict[str, Any]:
     with store.transaction():
         size = store.head_seq()
         head = store.conn.execute("SELECT chain FROM events WHERE seq = ?", (size,)).fetchone()
+        leaves = _leaves(store, size)
         document = {
             "size": size,
             "head": head[0] if head else None,
-            "merkle_root": merkle.root(_leaves(store, size)).hex(),
+            "merkle_root": merkle.root(leaves).hex(),
             "ts": store.clock().strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        }
+        since = max(
+            (int(c["size"]) for c in checkpoints(directory) if "problem" not in c),
+            default=0,
+        )
+        since = since if since <= size else 0
+        kept = {
+            "leaves_from": since,
+            "leaves": base64.b64encode(b"".join(leaves[since:])).decode("ascii"),
         }
         path = directory / f"{size:08d}.json"
         tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        tmp.write_text(json.dumps({**document, **kept}, indent=2) + "\n", encoding="utf-8")
         os.replace(tmp, path)
+        # The event records the checkpoint, not its leaves (the chain has those).
         store.append(
             NewEvent(
                 EventType.CHECKPOINT_CREATED, None, None, None, {**document, "file": path.name}
             )
         )
     return {**document, "file": str(path)}
+
+
+def first_differing_leaf(store: Store, cp: dict[str, Any]) -> int | None:
+    """The first seq whose leaf differs from the checkpoint's tree, if the checkpoint keeps
+    its leaves and they are its own (with the log's leaves before them they give its
+    Merkle root); None if it cannot tell."""
+    since, kept = cp.get("leaves_from"), cp.get("leaves")
+    size = int(cp["size"])
+    if not isinstance(since, int) or not isinstance(kept, str) or not 0 <= since <= size:
+        return None
+    try:
+        raw = base64.b64decode(kept, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if len(raw) != 32 * (size - since):
+        return None
+    theirs = [raw[i : i + 32] for i in range(0, len(raw), 32)]
+    ours = _leaves(store, size)
+    if merkle.root(ours[:since] + theirs).hex() != cp.get("merkle_root"):
+        return None  # the kept leaves are not the tree's, or the prefix was changed too
+    for offset, (mine, recorded) in enumerate(zip(ours[since:], theirs, strict=False)):
+        if mine != recorded:
+            return since + offset + 1
+    return None
 
 
 def checkpoints(directory: Path) -> list[dict[str, Any]]:
@@ -85,6 +129,15 @@ def verify_against(store: Store, report: ChainReport, directory: Path) -> ChainR
         head = store.conn.execute("SELECT chain FROM events WHERE seq = ?", (size,)).fetchone()
         root = merkle.root(_leaves(store, size)).hex()
         if head is None or head[0] != cp.get("head") or root != cp.get("merkle_root"):
+            first = first_differing_leaf(store, cp)
+            if first is not None and first > previous_size:
+                return ChainReport(
+                    False,
+                    report.events,
+                    first,
+                    f"event seq {first} differs from checkpoint {cp['file']} (its leaf is not "
+                    "the one the checkpoint's tree holds: history was rewritten from there)",
+                )
             return ChainReport(
                 False,
                 report.events,
