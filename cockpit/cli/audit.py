@@ -107,10 +107,12 @@ def replay(as_json: bool) -> int:
     """Rebuild every projection from the events and compare it with the live one."""
     from cockpit.engine.reports import audit as audit_ops
 
-    with opened() as (_ws, store):
-        document = audit_ops.replay(store)
+    with opened() as (ws, store):
+        document = audit_ops.replay(ws, store)
     if as_json:
         emit_json(document)
+    elif document["first_bad_seq"] is not None:
+        say(f"Replay refuses seq {document['first_bad_seq']}: {document['reason']}.")
     elif document["match"]:
         say(
             f"Replay of {document['events']} events matches the live projections "
@@ -121,7 +123,7 @@ def replay(as_json: bool) -> int:
             f"Replay of {document['events']} events DIFFERS from the live projections: live "
             f"{document['live_digest'][:16]}…, replay {document['replay_digest'][:16]}…."
         )
-    return 0 if document["match"] else 1
+    return 0 if document["ok"] else 1
 
 
 @cli.command()

@@ -45,23 +45,32 @@ def replay(store: Store) -> dict[str, Any]:
     `{match, live_digest, replay_digest, events}`."""
     events = store.events()
     live = projection_digest(store.conn)
+    failed: tuple[int, str] | None = None
     with tempfile.TemporaryDirectory(prefix="cockpit-replay-") as scratch:
         conn = sqlite3.connect(str(Path(scratch) / "replay.db"), isolation_level=None)
         try:
             schema.create_tables(sqlite_utils.Database(conn))
             conn.execute("BEGIN")
             for event in events:
-                projections.apply(conn, event)
+                try:
+                    projections.apply(conn, event)
+                except (KeyError, TypeError, ValueError, sqlite3.Error) as exc:
+                    # A row ingest never wrote (a forged one) cannot be replayed: say where.
+                    failed = (event.seq, f"{type(exc).__name__}: {exc}")
+                    break
             conn.execute("COMMIT")
             rebuilt = projection_digest(conn)
         finally:
             conn.close()
-    return {
-        "match": live == rebuilt,
+    document: dict[str, Any] = {
+        "match": live == rebuilt and failed is None,
         "live_digest": live,
         "replay_digest": rebuilt,
         "events": len(events),
     }
+    if failed is not None:
+        document["failed_seq"], document["failure"] = failed
+    return document
 
 
 __all__ = ["Event", "projection_digest", "replay"]

@@ -25,7 +25,8 @@ from cockpit.engine.workspace.layout import Workspace
 from cockpit.engine.workspace.scaffold import init_workspace
 from cockpit.store import NewEvent, Store, canonical_json, verify_chain
 
-VERIFY_KEYS = {"ok", "events", "first_bad_seq", "reason"}
+# SPEC 8 / 10.4: the chain's verdict and the signatures' counts.
+VERIFY_KEYS = {"ok", "events", "first_bad_seq", "reason", "signatures", "signed_through"}
 
 
 # -- independent implementations of SPEC 7 -------------------------------------------------
@@ -290,7 +291,15 @@ def test_intact_demo_chain_verifies(demo: Workspace) -> None:
     count = len(db_rows(demo.db_path))
     code, document, stderr = audit_verify(demo.root)
     assert code == 0, stderr
-    assert document == {"ok": True, "events": count, "first_bad_seq": None, "reason": None}
+    assert document == {
+        "ok": True,
+        "events": count,
+        "first_bad_seq": None,
+        "reason": None,
+        # The demo runs unsigned here (signatures: optional): every event says so.
+        "signatures": {"checked": 0, "unsigned": count, "bad": 0},
+        "signed_through": None,
+    }
 
 
 def _flip(text: str, choose: str, mask: int) -> bytes:

@@ -20,6 +20,7 @@ from cockpit.engine.lifecycle.effects import (
     ProblemKind,
     answer_edges,
     dispatch_target_problem,
+    duty_conflict,
     review_events,
     veto_lift_problem,
 )
@@ -150,6 +151,12 @@ def dispatch(
     return _act(ws, store, wp_id, build, Act("dispatch", {"to": to}, by, sign))
 
 
+def _no_duty_conflict(store: Store, wp_id: str, by: str, what: str) -> None:
+    conflict = duty_conflict(store, wp_id, by)
+    if conflict is not None:
+        raise Refused(f"{conflict}: it may not {what}")
+
+
 def _check_target(ws: Workspace, to: str, wp: WorkPackageRow | None, wp_id: str) -> None:
     problem = dispatch_target_problem(ws.config, to, wp, wp_id)
     if problem is None:
@@ -225,6 +232,8 @@ def review(
     prepared = _prepare_acceptance(ws, store, wp_id, chosen, merge_sha)
 
     def build(wp: WorkPackageRow) -> list[NewEvent]:
+        if chosen in (Verdict.GO, Verdict.ACCEPTED):
+            _no_duty_conflict(store, wp_id, by, f"give a review '{chosen.value}'")
         payload: dict[str, Any] = {"verdict": chosen.value, "findings": list(findings)}
         if merge_sha:
             payload["merge_sha"] = merge_sha
@@ -295,6 +304,7 @@ def override(
     require(ws, by, Capability.OVERRIDE)
 
     def build(wp: WorkPackageRow) -> list[NewEvent]:
+        _no_duty_conflict(store, wp_id, by, "override it")
         if wp["state"] == target.value:
             raise Refused(f"{wp_id} is already {target.value}; an override must change the state")
         move = {"from": wp["state"], "to": lifecycle_override(State(wp["state"]), target).value}

@@ -165,6 +165,11 @@ class Config(_Strict):
                 raise ValueError(f"runner.verifier: {verifier!r} is not one of the principals")
             if Capability.VERIFY not in self.capabilities(verifier):
                 raise ValueError(f"runner.verifier: {verifier!r} lacks the verify capability")
+            if Capability.CLAIM in self.capabilities(verifier):
+                raise ValueError(
+                    f"runner.verifier: {verifier!r} holds the claim capability, so it could "
+                    "verify its own work (separation of duties)"
+                )
         return self
 
     def capabilities(self, principal: str) -> frozenset[Capability]:

@@ -7,7 +7,7 @@ EntryRejected with its rejection code.
 
 from __future__ import annotations
 
-from cockpit.domain import KIND_CAPABILITIES, Kind, RejectionCode, State
+from cockpit.domain import KIND_CAPABILITIES, Kind, RejectionCode, State, Verdict
 from cockpit.engine.config.model import Config
 from cockpit.engine.entries.models import (
     ClaimBody,
@@ -16,6 +16,7 @@ from cockpit.engine.entries.models import (
     EntryRejected,
     ParsedEntry,
     RecoveryBody,
+    ReviewBody,
     ScopeConfirmationBody,
     VetoBody,
     WorkPackageBody,
@@ -24,6 +25,7 @@ from cockpit.engine.entries.parse import check_paths, entry_refs, parse_ref
 from cockpit.engine.lifecycle.effects import (
     ProblemKind,
     dispatch_target_problem,
+    duty_conflict,
     veto_lift_problem,
 )
 from cockpit.engine.lifecycle.transitions import IllegalTransition, Trigger, transition
@@ -155,6 +157,21 @@ def known_work_package(parsed: ParsedEntry, store: Store) -> WorkPackageRow | No
             parsed,
         )
     return wp
+
+
+def check_duties(parsed: ParsedEntry, store: Store) -> None:
+    """capability_denied: no one who worked on the WP (its assignee, or who filed a claim
+    or evidence for it) gives its `go` or accepts it (SPEC 10.5)."""
+    body = parsed.entry.body
+    if not isinstance(body, ReviewBody) or body.verdict not in (Verdict.GO, Verdict.ACCEPTED):
+        return
+    conflict = duty_conflict(store, parsed.entry.work_package, parsed.entry.principal)
+    if conflict is not None:
+        raise reject(
+            RejectionCode.CAPABILITY_DENIED,
+            f"{conflict}: it may not give a review '{body.verdict.value}'",
+            parsed,
+        )
 
 
 def ref_edges(parsed: ParsedEntry, store: Store) -> list[dict[str, str]]:

@@ -180,6 +180,8 @@ def _plan(
     trust_entries.check_signature(parsed, signature, config, store.clock())
     checks.check_capability(parsed, config)
     wp = checks.known_work_package(parsed, store)
+    if wp is not None:
+        checks.check_duties(parsed, store)
     if isinstance(entry.body, DispatchBody) and wp is not None:
         checks.check_dispatch_target(parsed, config, wp)
     check_paths(entry)

@@ -135,3 +135,19 @@ def answer_edges(wp_events: list[Event], node: str, is_claim: bool) -> list[dict
         and e.payload.get("outcome") in ("blocked", "failed")
     ]
     return [{"from": node, "to": node_id(verifies[-1]), "rel": "recovers"}] if verifies else []
+
+
+def duty_conflict(store: Store, wp_id: str, principal: str) -> str | None:
+    """Separation of duties (SPEC 10.5): why `principal` may not give this WP's `go`, its
+    acceptance review or an override (it was the WP's assignee, or filed a claim or
+    evidence for it); None when it may."""
+    for event in store.find_events(work_package=wp_id, types=(EventType.DISPATCHED,)):
+        to = event.payload.get("to") or ((event.payload.get("entry") or {}).get("body") or {}).get(
+            "to"
+        )
+        if to == principal:
+            return f"{principal} was the assignee of {wp_id} (separation of duties)"
+    for kind in ("claim", "evidence"):
+        if any(row["principal"] == principal for row in store.entries(wp_id, kind)):
+            return f"{principal} filed {kind} for {wp_id} (separation of duties)"
+    return None

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from cockpit.engine.config.ssh_keys import PublicKey
+from cockpit.engine.lifecycle.recheck import recheck
 from cockpit.engine.trust import keys as trust_keys
 from cockpit.engine.trust.verify import SignatureReport, verify_signatures
 from cockpit.engine.workspace.layout import Workspace
@@ -68,7 +69,8 @@ def verify(
     Raises InputError if `key` is not a public key."""
     chain = verify_against(store, store.verify_chain(progress), ws.checkpoints_dir)
     runner = trust_keys.public_key_file(key) if key is not None else _configured_runner_key(ws)
-    signatures = verify_signatures(ws, store, runner, pinned=key is not None)
+    upto = None if chain.first_bad_seq is None else chain.first_bad_seq - 1
+    signatures = verify_signatures(ws, store, runner, pinned=key is not None, upto=upto)
     return AuditReport(chain, signatures)
 
 
@@ -87,6 +89,19 @@ def checkpoint(ws: Workspace, store: Store) -> dict[str, Any]:
     return write_checkpoint(store, ws.checkpoints_dir)
 
 
-def replay(store: Store) -> dict[str, Any]:
-    """Rebuild the projections from the events and compare digests with the live ones."""
-    return replay_projections(store)
+def replay(ws: Workspace, store: Store) -> dict[str, Any]:
+    """Rebuild the projections from the events and compare digests with the live ones, and
+    re-check every state change and entry-caused event against the rules (SPEC 10.5):
+    `{match, live_digest, replay_digest, events, ok, first_bad_seq, reason}`; `ok` is
+    false when the digests differ or a row could not have been produced by the rules."""
+    document = replay_projections(store)
+    checked = recheck(store.events(), ws.config)
+    first, reason = checked.first_bad_seq, checked.reason
+    failed = document.pop("failed_seq", None)
+    failure = document.pop("failure", None)
+    if failed is not None and (first is None or failed < first):
+        first, reason = failed, f"event {failed} cannot be replayed ({failure})"
+    document.update(
+        ok=bool(document["match"]) and first is None, first_bad_seq=first, reason=reason
+    )
+    return document

@@ -1,0 +1,140 @@
+"""What replay re-checks (SPEC 10.5): every state change against the lifecycle table, and
+every entry-caused event against its entry (kind, principal, capability). A row that could
+not have been produced by ingest or an action fails replay, naming its seq.
+
+The checks read only the events and the config: they are what an outsider runs on a copy
+of the record to see that nobody wrote a state the rules would never have allowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from cockpit.domain import KIND_CAPABILITIES, EventType, Kind, State
+from cockpit.engine.config.model import Config
+from cockpit.engine.lifecycle.transitions import (
+    REVIEW_TRIGGERS,
+    IllegalTransition,
+    Trigger,
+    transition,
+)
+from cockpit.store import Event
+
+# The event type an entry of each kind is recorded as (what ingest writes).
+ENTRY_EVENTS: dict[Kind, EventType] = {
+    Kind.WORK_PACKAGE: EventType.TASK_CREATED,
+    Kind.COMMON_GROUND: EventType.COMMON_GROUND_UPDATED,
+    Kind.DISPATCH: EventType.DISPATCHED,
+    Kind.SCOPE_CONFIRMATION: EventType.SCOPE_CONFIRMED,
+    Kind.REVIEW: EventType.REVIEW_RECORDED,
+    Kind.CLAIM: EventType.CLAIM_PACKET_CREATED,
+    Kind.EVIDENCE: EventType.EVIDENCE_PACKET_CREATED,
+    Kind.RECOVERY: EventType.RECOVERY_PACKET_CREATED,
+    Kind.CANDIDATE: EventType.CANDIDATE_CREATED,
+    Kind.VETO: EventType.VETO_CHANGED,
+}
+
+_FIXED: dict[str, Trigger] = {
+    EventType.TASK_CREATED: Trigger.BOOK,
+    EventType.DISPATCHED: Trigger.DISPATCH,
+    EventType.SCOPE_CONFIRMED: Trigger.SCOPE_CONFIRMATION,
+    EventType.CLAIM_PACKET_CREATED: Trigger.CLAIM,
+    EventType.VERIFY_STARTED: Trigger.VERIFY_START,
+    EventType.RECOVERY_PACKET_CREATED: Trigger.RECOVERY,
+    EventType.TASK_COMPLETED: Trigger.REVIEW_ACCEPTED,
+    EventType.ROLLBACK_COMPLETED: Trigger.ROLLBACK,
+    EventType.TASK_CANCELLED: Trigger.CANCEL,
+}
+_OUTCOMES = {
+    "success": Trigger.VERIFY_SUCCESS,
+    "blocked": Trigger.VERIFY_BLOCKED,
+    "failed": Trigger.VERIFY_FAILED,
+    "skipped": Trigger.VERIFY_SKIPPED,
+}
+
+
+@dataclass(frozen=True)
+class Recheck:
+    ok: bool
+    first_bad_seq: int | None = None
+    reason: str | None = None
+
+
+def _trigger(event: Event) -> Trigger | None:
+    if event.type in _FIXED:
+        return _FIXED[event.type]
+    if event.type == EventType.REVIEW_RECORDED:
+        verdict = event.payload.get("verdict")
+        trigger = REVIEW_TRIGGERS.get(str(verdict))
+        return None if trigger is Trigger.REVIEW_ACCEPTED else trigger
+    if event.type == EventType.VERIFY_COMPLETED:
+        return _OUTCOMES.get(str(event.payload.get("outcome")))
+    return None
+
+
+def _state(value: object) -> State | None:
+    try:
+        return State(str(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def recheck(events: Iterable[Event], config: Config) -> Recheck:
+    """Re-check the whole record; the first row no rule could have produced, and why."""
+    states: dict[str, State | None] = {}
+    for event in events:
+        problem = _problem(event, states, config)
+        if problem is not None:
+            return Recheck(False, event.seq, f"event {event.seq} ({event.type}): {problem}")
+        move = event.payload.get("transition")
+        if event.work_package is not None and isinstance(move, dict):
+            states[event.work_package] = _state(move.get("to"))
+    return Recheck(True)
+
+
+def _problem(event: Event, states: dict[str, State | None], config: Config) -> str | None:
+    move = event.payload.get("transition")
+    wp = event.work_package
+    if isinstance(move, dict) and wp is not None:
+        current = states.get(wp)
+        recorded_from = _state(move.get("from"))
+        target = _state(move.get("to"))
+        if target is None:
+            return f"it moves {wp} to {move.get('to')!r}, which is no state"
+        if recorded_from != current:
+            return f"it moves {wp} from {move.get('from')}, but {wp} was {current}"
+        if event.type == EventType.OVERRIDE_APPLIED:
+            if target is State.VERIFYING or target == current:
+                return f"an override cannot move {wp} to {target.value}"
+        else:
+            trigger = _trigger(event)
+            if trigger is None:
+                return f"a {event.type} event never changes a state"
+            try:
+                allowed = transition(current, trigger)
+            except IllegalTransition as exc:
+                return str(exc)
+            if allowed is not target:
+                return f"{trigger.value} leads to {allowed.value}, not {target.value}"
+    entry = event.payload.get("entry")
+    if isinstance(entry, dict) and event.type != EventType.ENTRY_REJECTED:
+        return _entry_problem(event, entry, config)
+    return None
+
+
+def _entry_problem(event: Event, entry: dict[str, object], config: Config) -> str | None:
+    try:
+        kind = Kind(str(entry.get("kind")))
+    except ValueError:
+        return f"its entry has no kind Cockpit knows ({entry.get('kind')!r})"
+    if ENTRY_EVENTS[kind] != event.type:
+        return f"a {kind.value} entry is recorded as {ENTRY_EVENTS[kind]}, not {event.type}"
+    if entry.get("principal") != event.principal or entry.get("id") != event.entry_id:
+        return "the event's principal or entry id is not its entry's"
+    if entry.get("work_package") != event.work_package:
+        return "the event's work package is not its entry's"
+    held = config.capabilities(str(event.principal))
+    if not any(cap in held for cap in KIND_CAPABILITIES[kind]):
+        return f"{event.principal} lacks the capability a {kind.value} entry needs"
+    return None
