@@ -73,10 +73,12 @@ def dispatch_cmd(wp: str, to: str, as_principal: str | None, as_json: bool) -> i
 def verify_cmd(wp: str, as_principal: str | None, as_json: bool) -> int:
     """Run the verify gate now on a claimed work package."""
     from cockpit.engine.actions import human as actions
+    from cockpit.engine.trust.actions import person_signer
 
     with opened() as (ws, store):
         principal = actions.resolve_principal(ws, as_principal)
-        run = actions.verify(ws, store, wp, principal)
+        sign = person_signer(ws, principal, signing_key())
+        run = actions.verify(ws, store, wp, principal, sign=sign)
     document = run.to_json()
     if as_json:
         emit_json(document)

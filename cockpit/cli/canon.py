@@ -14,6 +14,7 @@ from cockpit.cli.base import (
     json_option,
     opened,
     say,
+    signing_key,
     table,
     workspace_option,
 )
@@ -78,10 +79,12 @@ def commission_cmd(candidate: str, as_principal: str | None, as_json: bool) -> i
     from cockpit.engine.actions.human import resolve_principal
     from cockpit.engine.canon import candidates as canon
     from cockpit.engine.text import literal
+    from cockpit.engine.trust.actions import person_signer
 
     with opened() as (ws, store):
         by = resolve_principal(ws, as_principal)
-        result = canon.commission(ws, store, candidate, by)
+        sign = person_signer(ws, by, signing_key())
+        result = canon.commission(ws, store, candidate, by, sign=sign)
     document = {"candidate": candidate, **result.to_json()}
     if as_json:
         emit_json(document)

@@ -11,7 +11,7 @@ from typing import Any
 
 from textual.screen import ModalScreen
 
-from cockpit.engine.actions import human
+from cockpit.engine.actions import choices, human
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.screens.context import Cockpit
 from cockpit.screens.modals import (
@@ -64,7 +64,7 @@ class Action:
 
 
 def _dismiss_dialog(app: Cockpit, wp_id: str, wp: WorkPackage) -> ActionModal | str:
-    advisories = human.open_advisories(app.store, wp_id)
+    advisories = choices.open_advisories(app.store, wp_id)
     if not advisories:
         return f"{wp_id} has no advisory to dismiss."
     return DismissModal(wp_id, advisories)
@@ -77,7 +77,7 @@ ACTIONS: dict[str, Action] = {
     ),
     "dispatch": Action(
         call=lambda r: human.dispatch(r.ws, r.store, r.wp_id, r.answer["to"], r.by),
-        dialog=lambda app, wp_id, wp: DispatchModal(wp_id, human.eligible_assignees(app.ws, wp)),
+        dialog=lambda app, wp_id, wp: DispatchModal(wp_id, choices.eligible_assignees(app.ws, wp)),
     ),
     "recover": Action(
         call=lambda r: human.recover(
@@ -95,7 +95,9 @@ ACTIONS: dict[str, Action] = {
         call=lambda r: human.override(
             r.ws, r.store, r.wp_id, r.answer["to"], r.answer["reason"], r.by
         ),
-        dialog=lambda app, wp_id, wp: OverrideModal(wp_id, human.override_targets(wp), wp["state"]),
+        dialog=lambda app, wp_id, wp: OverrideModal(
+            wp_id, choices.override_targets(wp), wp["state"]
+        ),
         confirm=lambda wp_id, wp, answer: (
             f"Override {wp_id} from {wp['state']} to {answer['to']}? This is recorded forever."
         ),

@@ -414,36 +414,16 @@ def verify(
     by: str,
     mode: Mode | None = None,
     stop: threading.Event | None = None,
+    *,
+    sign: trust_actions.Sign | None = None,
 ) -> GateRun:
     """Run the gate now on a claimed WP, in the configured mode (SPEC 8); `stop` abandons
-    it (unrecorded) when the caller is shutting down."""
-    return run_gate(ws, store, wp_id, by, mode or ws.config.runner.mode, stop)
-
-
-def eligible_assignees(ws: Workspace, wp: Mapping[str, Any]) -> list[str]:
-    """Principals a WP can be dispatched to: they can claim, and serve the WP's lane when
-    they name lanes at all."""
-    out = []
-    for name, principal in ws.config.principals.items():
-        if not ws.config.has(name, Capability.CLAIM):
-            continue
-        if principal.lanes and wp.get("lane") not in principal.lanes:
-            continue
-        out.append(name)
-    return out
-
-
-def open_advisories(store: Store, wp_id: str) -> list[dict[str, Any]]:
-    """The WP's advisories that have not been dismissed, newest first."""
-    events = store.events(wp_id)
-    dismissed = {
-        e.payload.get("advisory") for e in events if e.type == EventType.ADVISORY_DISMISSED
-    }
-    issued = [e.payload for e in events if e.type == EventType.ADVISORY_ISSUED]
-    return [a for a in reversed(issued) if a.get("id") not in dismissed]
-
-
-def override_targets(wp: WorkPackageRow) -> list[str]:
-    """The states an override of this WP may move it to (any other than its own, never
-    the gate's transient `verifying`)."""
-    return [s.value for s in State if s.value != wp["state"] and s is not State.VERIFYING]
+    it (unrecorded) when the caller is shutting down. The person's signed action is checked
+    before any validation command runs (SPEC 10.1)."""
+    chosen = mode or ws.config.runner.mode
+    args = {"mode": chosen.value}
+    signed = trust_actions.sign_with(ws, store, sign, "verify", wp_id, args, by)
+    if store.work_package(wp_id) is None:
+        raise NotFound(f"no work package {wp_id} has been booked in this workspace")
+    signature = trust_actions.check(ws, store, signed, "verify", wp_id, args, by)
+    return run_gate(ws, store, wp_id, by, chosen, stop, signature)

@@ -19,6 +19,7 @@ from cockpit.domain import Capability, EventType, State
 from cockpit.engine.canon import redaction
 from cockpit.engine.canon.evaluator import Evaluation, Evaluator, LexicalEvaluator, fts_query
 from cockpit.engine.config.model import Config
+from cockpit.engine.trust import actions as trust_actions
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.errors import NotFound, Refused
 from cockpit.store import Event, NewEvent, Store
@@ -272,14 +273,22 @@ def commission(
     candidate_id: str,
     by: str,
     evaluator: Evaluator | None = None,
+    *,
+    sign: trust_actions.Sign | None = None,
 ) -> Commission:
     """Run the Canon Gate for `candidate_id` as `by` and record it; when every check
     holds, the candidate becomes canon. Raises NotFound for an unknown candidate and
     Refused for an unknown principal (a principal without the capability is the
-    `identity` check's to refuse, on the record)."""
+    `identity` check's to refuse, on the record) or a signature that does not hold."""
     if by not in ws.config.principals:
         raise Refused(f"{by} is not a principal of this workspace")
+    known = store.candidate(candidate_id)
+    if known is None:
+        raise NotFound(f"no candidate {candidate_id} has been filed in this workspace")
+    wp_id, args = known["work_package"], {"candidate": candidate_id}
+    signed = trust_actions.sign_with(ws, store, sign, "commission", wp_id, args, by)
     with store.transaction():
+        signature = trust_actions.check(ws, store, signed, "commission", wp_id, args, by)
         facts = gather(ws, store, candidate_id, by, evaluator)
         decision = evaluate(facts)
         candidate = facts.candidate
@@ -301,6 +310,7 @@ def commission(
                         **decision.to_json(),
                         "summary": summary,
                         "edges": [{"from": "@self", "to": candidate_id, "rel": "evaluates"}],
+                        "signature": dict(signature),
                     },
                 )
             )
@@ -326,6 +336,7 @@ def commission(
                                 {"from": "@self", "to": candidate_id, "rel": "commissions"},
                                 {"from": "@self", "to": node(events[0]), "rel": "admitted_by"},
                             ],
+                            "signature": dict(signature),
                         },
                     )
                 )

@@ -217,8 +217,11 @@ def run_gate(
     verifier: str,
     mode: Mode,
     stop: threading.Event | None = None,
+    signature: dict[str, Any] | None = None,
 ) -> GateRun:
-    """Verify the WP's current claim as `verifier` in `mode`.
+    """Verify the WP's current claim as `verifier` in `mode`. `signature` is the signed
+    action of a person who asked for this run (SPEC 10.1); the runner's own runs are signed
+    by the store's runner signer.
 
     Returns the decision and the recorded events (nothing is recorded in dry-run). Raises
     NotFound for an unknown WP, Refused if `verifier` lacks `verify` or the WP is not in
@@ -266,6 +269,7 @@ def run_gate(
                     "claim": facts.claim.id if facts.claim else None,
                     "mode": mode.value,
                     "transition": {"from": State.CLAIMED.value, "to": verifying.value},
+                    **({"signature": dict(signature)} if signature is not None else {}),
                 },
             )
         )
@@ -276,7 +280,10 @@ def run_gate(
                 wp_id,
                 verifier,
                 None,
-                _completed_payload(facts, decision, mode, verifier, duration, target),
+                {
+                    **_completed_payload(facts, decision, mode, verifier, duration, target),
+                    **({"signature": dict(signature)} if signature is not None else {}),
+                },
             )
         )
     return GateRun(decision, [started_event, completed], mode)

@@ -111,3 +111,13 @@ def test_optional_signatures_record_an_unsigned_action_as_unsigned(env: Env) -> 
     result = env.cli("cancel", "WP-1", "--reason", "no longer needed", "--json")
     assert result.code == 0, result.err
     assert json.loads(result.out)["payload"]["signature"] == {"unsigned": True}
+
+
+def test_a_person_asking_for_a_gate_run_signs_it_before_any_command_runs(
+    env: Env, signed: Signed
+) -> None:
+    unsigned = env.cli("verify", "WP-1", "--as", "human:owner")
+    assert unsigned.code == 1 and "must be signed" in unsigned.err
+    key = str(signed.keys["human:owner"])
+    keyed = env.cli("verify", "WP-1", "--as", "human:owner", "--key", key)
+    assert keyed.code == 1 and "the gate runs only on a claimed" in keyed.err
