@@ -24,6 +24,7 @@ from cockpit.engine.gate.facts import CommandResult, GateInput, HistoryItem, Out
 from cockpit.engine.gate.predicates import Decision, evaluate
 from cockpit.engine.lifecycle.transitions import Trigger, transition
 from cockpit.engine.repo import gitops, worktrees
+from cockpit.engine.trust.entries import booking_problem
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.errors import NotFound, Refused
 from cockpit.store import Event, NewEvent, Store
@@ -144,6 +145,10 @@ def gather(
             validation_error = f"validation not run: {changed_error}"
         elif not run_commands:
             validation_error = "validation commands are not run in dry-run mode"
+        elif ws.config.signatures_required and (
+            unsigned := booking_problem(store, ws.config, wp["id"])
+        ):
+            validation_error = f"validation not run: {unsigned}"
         elif not root.is_dir():
             validation_error = f"the worktree {root} does not exist"
         else:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from cockpit.domain import EventType, Kind, RejectionCode
+from cockpit.domain import Capability, EventType, Kind, RejectionCode
 from cockpit.engine.config.model import Config
 from cockpit.engine.config.ssh_keys import PublicKey, parse_public_key
 from cockpit.engine.entries.models import EntryRejected, ParsedEntry
@@ -144,3 +144,30 @@ def check_signature(parsed: ParsedEntry, checked: Checked, config: Config, now: 
                 f"{config.policy.max_entry_age_s}",
                 entry.id,
             )
+
+
+def booking_problem(store: Store, config: Config, wp_id: str) -> str | None:
+    """Why the WP's validation commands may not run under `signatures: required`: its
+    booking (the only place a command can come from) must carry a valid signature of a
+    principal who may book, checked again here against the recorded bytes, so a booking
+    row written into the database by anyone without the owner's key names no command."""
+    booked = store.find_events(work_package=wp_id, types=(EventType.TASK_CREATED,), limit=1)
+    if not booked:
+        return f"{wp_id} has no booking"
+    event = booked[0]
+    signature = event.payload.get("signature")
+    if not isinstance(signature, dict) or signature.get("namespace") != sshsig.ENTRY:
+        return f"the booking of {wp_id} is not signed"
+    raw = event.payload.get("raw")
+    data = raw.encode("utf-8") if isinstance(raw, str) else b""
+    try:
+        parsed = sshsig.parse(str(signature.get("sig", "")))
+        sshsig.verify(parsed, data, sshsig.ENTRY)
+    except sshsig.SignatureError as exc:
+        return f"the booking's signature does not hold ({exc})"
+    principal = str(event.principal)
+    if parsed.key.blob not in {k.blob for k in config.keys_of(principal)}:
+        return f"the booking is not signed by a key of {principal}"
+    if not config.has(principal, Capability.BOOK):
+        return f"{principal} may not book"
+    return None
