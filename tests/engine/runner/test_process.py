@@ -540,7 +540,7 @@ def test_a_second_runner_is_refused_naming_the_holder_and_changes_nothing(tmp_pa
             lambda r: r.get("log") == "event" and r.get("type") == "task_created", "WP-1 ingested"
         )
         lock = json.loads((ws / ".cockpit" / "runner.lock").read_text(encoding="utf-8"))
-        assert lock == {"pid": first.pid, "host": socket.gethostname()}
+        assert lock == {"pid": first.pid, "host": socket.gethostname(), "agents": True}
         before = db_fingerprint(ws)
         events_before = audit_log(ws)
 
@@ -572,7 +572,7 @@ def test_a_second_runner_is_refused_naming_the_holder_and_changes_nothing(tmp_pa
         started.append(third)
         assert third.wait_started()["pid"] == third.pid
         lock = json.loads((ws / ".cockpit" / "runner.lock").read_text(encoding="utf-8"))
-        assert lock == {"pid": third.pid, "host": socket.gethostname()}
+        assert lock == {"pid": third.pid, "host": socket.gethostname(), "agents": True}
         third.send(signal.SIGTERM)
         assert third.finish() == 0, third.stderr()
 
