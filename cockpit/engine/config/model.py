@@ -8,7 +8,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from cockpit.domain import Capability, EvidenceClass, Mode, Predicate, Tier
 from cockpit.engine.config.ssh_keys import KeyFormatError, PublicKey, parse_public_key
@@ -93,6 +100,12 @@ class RunnerConfig(_Strict):
     sandbox: Literal["required", "auto", "off"] = "auto"
     sandbox_network: bool = True
     outbox_max: int = Field(default=50, gt=0)  # entries one agent run may file
+
+    @field_validator("sandbox", mode="before")
+    @classmethod
+    def _unquoted_off(cls, value: Any) -> Any:
+        # YAML reads an unquoted `sandbox: off` as the boolean false.
+        return "off" if value is False else value
 
 
 class Config(_Strict):

@@ -299,6 +299,7 @@ def test_a_batch_dropped_at_once_is_verified_before_the_review_after_it(env: Env
 
 
 def test_verify_in_dry_run_mode_runs_no_command_and_records_nothing(env: Env) -> None:
+    set_runner(env, "sandbox", "off")  # the command's write is how the test sees it ran
     set_runner(env, "mode", "shadow")
     flow = Flow(env).ready(validation_commands=["touch ran-in-dry-run.txt"])
     flow.claim()

@@ -37,7 +37,7 @@ from cockpit.engine.gate.surfaces import glob_regex, matches
 
 
 def test_a_good_claim_is_admitted_and_the_verify_records_what_it_decided_on(env: Env) -> None:
-    flow = Flow(env).ready(validation_commands=["test -f cockpit.yaml", "true"])
+    flow = Flow(env).ready(validation_commands=["test -d queue", "true"])
     claim_id = flow.claim()
     payload = admitted(env)
     statuses = {name: r["status"] for name, r in payload["predicates"].items()}
@@ -46,7 +46,7 @@ def test_a_good_claim_is_admitted_and_the_verify_records_what_it_decided_on(env:
         "escalation_path": "not_applicable",  # standard tier
         "scope_respected": "not_applicable",  # no target repo
     }
-    # The commands ran in the workspace root (no target repo): `test -f cockpit.yaml` held.
+    # The commands ran in the workspace root (no target repo): `test -d queue` held.
     assert [r["exit_code"] for r in payload["validation"]] == [0, 0]
     assert payload["claim"]["id"] == claim_id
     ground = flow.pins[-1]
@@ -468,6 +468,9 @@ def test_validation_passed_is_an_error_on_timeout(env: Env) -> None:
 
 
 def test_validation_that_writes_into_the_worktree_is_an_error(env: Env, tmp_path: Path) -> None:
+    # Unsandboxed (`runner.sandbox: off`), the tree's fingerprint catches the write; in
+    # the sandbox the write itself fails (tests/engine/runner/test_sandbox.py).
+    set_runner(env, "sandbox", "off")
     flow, worktree, _ = scoped_flow(
         env, tmp_path, validation_commands=["echo generated > src/generated.txt"]
     )
@@ -479,6 +482,7 @@ def test_validation_that_writes_into_the_worktree_is_an_error(env: Env, tmp_path
 
 
 def test_validation_that_writes_into_the_workspace_root_is_an_error(env: Env) -> None:
+    set_runner(env, "sandbox", "off")  # as above
     flow = Flow(env).ready(validation_commands=["echo x > written-by-check.txt"])
     flow.claim()
     payload = stopped_on(env, "validation_passed", "gate_error", status="error")

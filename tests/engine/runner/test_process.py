@@ -716,9 +716,12 @@ def test_an_agent_orphaned_by_a_killed_runner_is_recorded_lost_killed_and_restar
 ) -> None:
     """SPEC 9: SIGKILL the runner while its agent runs: the agent survives as an orphan;
     the next runner records `agent_exited` with `lost: true`, kills the orphan, and starts
-    the agent again."""
+    the agent again. Unsandboxed: a sandboxed agent dies with its runner
+    (`--die-with-parent`), so there is no orphan to kill."""
     ws = make_workspace(tmp_path / "ws")
     set_lane_command(ws, '["sleep", "60"]')
+    config = ws / "cockpit.yaml"
+    config.write_text(config.read_text().replace("runner:\n", 'runner:\n  sandbox: "off"\n'))
     book_and_dispatch(ws)
     with runners(ws) as started:
         runner = Runner(ws)
