@@ -40,9 +40,12 @@ def entry_text(handoff, kind, entry_id, created, body):
         "id": entry_id,
         "work_package": handoff["work_package"]["id"],
         "principal": handoff["you"],
+        "tenant": handoff["tenant"],
         "created": stamp(created),
         "body": body,
     }
+    if handoff.get("workspace"):  # named by every entry under signatures: required
+        document["workspace"] = handoff["workspace"]
     return yaml.safe_dump(document, sort_keys=False)
 
 

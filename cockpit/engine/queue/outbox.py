@@ -6,7 +6,7 @@ The runner makes the directory before the run and keeps a handle on its `new/`; 
 entries only beneath that handle (`dir_fd`), never following a symlink (`O_NOFOLLOW`),
 never waiting on a FIFO (`O_NONBLOCK` + `fstat`), and takes only regular files with one
 link of at most 1 MiB. Each entry must name the run's agent (`principal`) and its WP;
-its signature (`NAME.sig`, if any) must be the run's agent key's (`outbox_signature_ok`).
+its signature (`NAME.sig`) must be the run's agent key's (`outbox_signature_ok`).
 A taken entry is copied with its `.sig`, as a pair, to names the runner chooses in
 `queue/new/` (never replacing a file), where the sweep ingests it like any other. A
 refused one is moved aside to `queue/rejected/` with `NAME.reason.json` (code
@@ -25,9 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cockpit.engine.config.ssh_keys import PublicKey
 from cockpit.engine.entries.models import EntryRejected
 from cockpit.engine.entries.parse import parse_entry
 from cockpit.engine.queue import maildir
+from cockpit.engine.trust import sshsig
 from cockpit.engine.workspace.layout import Workspace
 
 MAX_BYTES = 1 << 20
@@ -39,13 +41,21 @@ def outbox_dir(ws: Workspace, wp_id: str) -> Path:
 
 
 def outbox_signature_ok(
-    ws: Workspace, entry: bytes, signature: bytes | None, principal: str, wp_id: str
+    entry: bytes, signature: bytes | None, agent_key: PublicKey | None
 ) -> bool | None:
-    """Whether `signature` is the run's agent key's signature over `entry` (SPEC 10.2).
-
-    Agent keys are not issued yet (the trust plane wires this): None means "not checked",
-    and is recorded as such on the run's `agent_exited`; it never passes for checked."""
-    return None
+    """Whether `signature` is the run's agent key's signature over `entry` (SPEC 10.2):
+    an outbox entry must be signed by that key whatever `policy.signatures` says. None
+    only for a run that was issued no key (it never passes for checked)."""
+    if agent_key is None:
+        return None
+    if signature is None:
+        return False
+    try:
+        parsed = sshsig.parse(signature)
+        sshsig.verify(parsed, entry, sshsig.ENTRY)
+    except sshsig.SignatureError:
+        return False
+    return parsed.key.blob == agent_key.blob
 
 
 @dataclass
@@ -57,6 +67,7 @@ class Outbox:
     principal: str
     wp_id: str
     limit: int
+    agent_key: PublicKey | None = None  # the run's key (SPEC 10.2), set when issued
     taken: list[dict[str, Any]] = field(default_factory=list)
     refused: list[dict[str, Any]] = field(default_factory=list)
     flooded: bool = False
@@ -71,7 +82,7 @@ class Outbox:
         return {
             "taken": [t["entry_id"] for t in self.taken],
             "refused": self.refused,
-            # Agent keys are not verified yet (outbox_signature_ok): said as it is.
+            # A run issued no key has nothing to check its entries against: said as it is.
             "signature": "not_checked"
             if any(t["signature"] is None for t in self.taken)
             else ("checked" if self.taken else "none"),
@@ -168,7 +179,7 @@ def collect(ws: Workspace, box: Outbox) -> None:
             )
             _refuse(ws, box, name, data, why)
             continue
-        checked = outbox_signature_ok(ws, data, signature, box.principal, box.wp_id)
+        checked = outbox_signature_ok(data, signature, box.agent_key)
         if checked is False:
             _refuse(ws, box, name, data, "its signature is not this run's agent key's")
             continue

@@ -29,14 +29,16 @@ from typing import IO, Any
 
 from cockpit.domain import AGENT_STAGES, WORKTREE_STATES, EventType, Mode, State
 from cockpit.engine.canon import redaction
+from cockpit.engine.config.ssh_keys import parse_public_key
 from cockpit.engine.repo import sandbox as confinement
 from cockpit.engine.repo import worktrees
 from cockpit.engine.repo.gitops import GitError
 from cockpit.engine.repo.worktrees import WorktreeError
-from cockpit.engine.runner import processes
+from cockpit.engine.runner import lost, processes
 from cockpit.engine.runner import sandbox as agent_sandbox
 from cockpit.engine.runner.handoff import PREPARED_STATES, next_gate, write_handoff
 from cockpit.engine.runner.processes import AgentCounts, wait_for_exit
+from cockpit.engine.trust import agent_keys
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.store import Event, NewEvent, Store
 from cockpit.store.rows import WorkPackageRow
@@ -261,6 +263,10 @@ class Agents:
             return
         made = agent_sandbox.prepare(self.ws, self.store, wp, command, handoff, cwd, available)
         attempt = 1 + sum(1 for e in events if e.type == EventType.AGENT_STARTED)
+        # The run's own key (SPEC 10.2), in its private home: only its sandbox binds it.
+        issued = agent_keys.issue(made.home / ".cockpit", wp["state"])
+        self._record(issued.issued(principal, wp_id, wp["state"], attempt))
+        made.outbox.agent_key = parse_public_key(issued.public_line)
         log = self.ws.root / ".cockpit" / "agents" / wp_id / f"{attempt}.log"
         # The log is opened first: a failure here (a full disk) is recorded by tick as the
         # WP's problem before any agent_started that no agent_exited would ever follow.
@@ -294,6 +300,7 @@ class Agents:
         self._starts[wp_id] = self._starts.get(wp_id, 0) + 1
         self.counts.started += 1
         env = processes.agent_env(self.ws, principal, wp_id, handoff, cwd)
+        env["COCKPIT_SIGNING_KEY"] = str(issued.path)
         try:
             confined = confinement.start(
                 command,
@@ -306,6 +313,7 @@ class Agents:
             )
         except (OSError, confinement.SandboxError) as exc:
             made.outbox.close()
+            self._revoke(issued, principal, wp_id, attempt, "the agent could not start")
             self.counts.failed += 1
             self._record(
                 NewEvent(
@@ -330,6 +338,7 @@ class Agents:
             wp_id, principal, started.seq, proc, time.monotonic(), lane.timeout_s, log
         )
         self.running[wp_id].confined, self.running[wp_id].sandbox = confined, made
+        self.running[wp_id].agent_key = (issued, attempt)
         with contextlib.suppress(OSError):  # only for killing it after a runner crash
             log.with_suffix(".pid").write_text(str(proc.pid))
 
@@ -388,12 +397,21 @@ class Agents:
             self.counts.exited += 1
             self.counts.timed_out += run.timed_out
             self._record(NewEvent(EventType.AGENT_EXITED, run.wp_id, run.principal, None, payload))
+            if run.agent_key is not None:  # after the run's entries were taken and swept
+                issued, attempt = run.agent_key
+                self._revoke(issued, run.principal, run.wp_id, attempt, "the run ended")
             if run.flooded:
                 self.counts.failed += 1
                 self._record(agent_sandbox.flood_event(self.ws, run, RUNNER_PRINCIPAL))
             self.exiting.discard(run.wp_id)
             with contextlib.suppress(OSError):
                 run.log.with_suffix(".pid").unlink()
+
+    def _revoke(
+        self, issued: agent_keys.IssuedKey, principal: str, wp_id: str, run: int, why: str
+    ) -> None:
+        self._record(issued.revoked(principal, wp_id, run, why))
+        agent_keys.destroy(issued)
 
     def stop_all(self) -> None:
         """Shutdown: kill every running agent's process group and record it stopped."""
@@ -406,36 +424,8 @@ class Agents:
 
     def recover_lost(self) -> None:
         """At start: agents a dead runner started and never saw end are recorded `lost`
-        (and killed if they still run), so they can be started again."""
+        (and killed if they still run), so they can be started again; their keys die."""
         if self.mode is Mode.DRY_RUN:
             return
-        started = self.store.find_events(types=(EventType.AGENT_STARTED,), limit=1_000_000)
-        ended = {
-            e.payload.get("launch")
-            for e in self.store.find_events(types=(EventType.AGENT_EXITED,), limit=1_000_000)
-        }
-        for event in started:
-            if event.seq in ended:
-                continue
-            log = self.ws.root / str(event.payload.get("log", ""))
-            killed = processes.kill_stale(
-                log.with_suffix(".pid"), event.work_package or "", self.ws.root
-            )
-            self._record(
-                NewEvent(
-                    EventType.AGENT_EXITED,
-                    event.work_package,
-                    event.principal,
-                    None,
-                    {
-                        "launch": event.seq,
-                        "principal": event.principal,
-                        "exit_code": None,
-                        "timed_out": False,
-                        "lost": True,
-                        "killed": killed,
-                        "log": event.payload.get("log"),
-                        "output_tail": redaction.redact(processes.output_tail(log)),
-                    },
-                )
-            )
+        for new in lost.lost_runs(self.ws, self.store, set(self.running)):
+            self._record(new)

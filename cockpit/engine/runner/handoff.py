@@ -70,6 +70,8 @@ def handoff_document(ws: Workspace, store: Store, wp: WorkPackageRow) -> dict[st
         "schema": HANDOFF_SCHEMA,
         "you": wp["assignee"],
         "tenant": ws.config.tenant,
+        # Entries name their tenant and workspace (required when signatures are, SPEC 10.1).
+        "workspace": ws.config.workspace,
         "work_package": {
             "id": wp_id,
             "title": body.get("title"),

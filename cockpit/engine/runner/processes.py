@@ -74,6 +74,7 @@ class Running:
     confined: Confined | None = None
     sandbox: Any = None  # runner.sandbox.AgentSandbox: its outbox and private git
     flooded: bool = False
+    agent_key: Any = None  # trust.agent_keys.IssuedKey: revoked when the run is recorded
 
     def stop(self) -> None:
         """Kill every process of the run (its sandbox, or its process group)."""

@@ -146,6 +146,13 @@ def main():
     for n in range(PLAN.get("flood", 0)):
         text = entry_text(handoff, "scope_confirmation", f"SCP-{n}",
             datetime.now(UTC), {"confirmed": True, "notes": str(n)})
+        # Signed with the run's key (SPEC 10.2), as `cockpit submit` would sign it.
+        sig = subprocess.run(
+            ["ssh-keygen", "-q", "-Y", "sign", "-n", "cockpit-entry", "-f",
+             os.environ["COCKPIT_SIGNING_KEY"]],
+            input=text.encode(), capture_output=True,
+        ).stdout
+        (outbox / f"{n}.yaml.sig").write_bytes(sig)
         (outbox / f"{n}.yaml").write_text(text)
     facts = {"home": os.environ.get("HOME"), "outbox": str(outbox)}
     for port in PLAN.get("ports", []):
