@@ -1,11 +1,20 @@
 """Cockpit benchmarks: one command, ratios against a baseline measured in the same run.
 
-    .venv/bin/python benchmarks/run.py [--wps 10000]
+    .venv/bin/python benchmarks/run.py [--wps 10000] [--entries 500]
+        [--signed-wps 500] [--repeat 3] [--profile-signed FILE]
 
 The baseline is reading every work package's id, title and state from the same SQLite
 file (what a board that loads everything would pay before drawing anything), so the ratios
 say what the product's own work costs against it on this machine, comparable across
 machines: a paged board must stay far below 1.
+
+Then ingest throughput under `policy.signatures: required` against unsigned, in fresh real
+workspaces (benchmarks/ingest_signatures.py): `--signed-wps` bookings plus a dispatch of
+each, swept `--repeat` times each way; it prints entries/s of each, the ratio signed/unsigned
+and PASS or FAIL against 0.80 (SPEC 10.1's acceptance), and the stricter ratio against
+unsigned entries that do not name their tenant and workspace. `--profile-signed FILE` also
+writes a cProfile of one more signed sweep to FILE (`python -m pstats FILE`).
+`--signed-wps 0` skips it.
 """
 
 from __future__ import annotations
@@ -16,6 +25,8 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+import ingest_signatures  # benchmarks/, beside this file
 
 from cockpit.engine.queue.sweep import Sweeper
 from cockpit.engine.workspace.scaffold import init_workspace
@@ -56,6 +67,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--wps", type=int, default=10_000)
     parser.add_argument("--entries", type=int, default=500)
+    parser.add_argument("--signed-wps", type=int, default=500)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--profile-signed", type=Path, default=None)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         ws = init_workspace(Path(tmp) / "bench", tenant="demo")
@@ -136,6 +150,12 @@ def main() -> None:
     print(f"{'measure':<42} {'median':>10} {'x baseline':>12}")
     for name, seconds in rows:
         print(f"{name:<42} {seconds * 1000:>8.2f}ms {seconds / baseline:>12.1f}")
+    if args.signed_wps > 0:
+        print()
+        signatures = ingest_signatures.run(
+            args.signed_wps, args.repeat, profile=args.profile_signed
+        )
+        ingest_signatures.report(signatures)
 
 
 if __name__ == "__main__":
