@@ -40,6 +40,7 @@ from cockpit.errors import InputError
 @click.option("--tenant", help="Tenant name for a new, empty workspace (default: default).")
 def init(directory: Path, demo: bool, tenant: str | None) -> int:
     """Create a workspace in DIRECTORY."""
+    from cockpit.engine.trust.demo import sign_demo
     from cockpit.engine.workspace.scaffold import init_workspace
 
     if demo and tenant:
@@ -47,6 +48,8 @@ def init(directory: Path, demo: bool, tenant: str | None) -> int:
     ws = init_workspace(directory, demo=demo, tenant=tenant)
     say(f"Created workspace {ws.root}")
     if demo:
+        keys = sign_demo(ws.root)
+        say(f"The demo runs signed; its keys (never commit them) are in {keys}")
         say(f"Ingest the walkthrough with: cockpit run --once --workspace {ws.root}")
     return 0
 
@@ -71,6 +74,7 @@ def demo(directory: Path | None, fresh: bool) -> int:
     import shutil
 
     from cockpit.engine.runner.loop import run_once
+    from cockpit.engine.trust.demo import keys_dir, sign_demo
     from cockpit.engine.workspace.layout import Workspace
     from cockpit.engine.workspace.scaffold import init_workspace
 
@@ -83,10 +87,13 @@ def demo(directory: Path | None, fresh: bool) -> int:
         )
     if fresh and marker.exists():
         shutil.rmtree(target)
+        shutil.rmtree(keys_dir(target), ignore_errors=True)
     if (target / "cockpit.yaml").exists():
         ws = Workspace.load(target)
     else:
         ws = init_workspace(target, demo=True)
+        sign_demo(ws.root)
+        ws = Workspace.load(target)
         marker.write_text("created by `cockpit demo`; `cockpit demo --fresh` may delete this\n")
     with ws.open_store() as store:
         summary = run_once(ws, store)

@@ -64,6 +64,8 @@ def entry(kind: str, entry_id: str, handoff: dict, created: datetime, body: dict
         "tenant": handoff["tenant"],
         "created": stamp(created),
         "body": body,
+        # The workspace's id: a signed entry names it (the demo runs signed).
+        **({"workspace": handoff["workspace"]} if handoff.get("workspace") else {}),
     }
 
 

@@ -59,7 +59,7 @@ def submit(
     for path, data, entry in parsed:
         sig = _existing_signature(path)
         if sig is None and sign:
-            source = signer.choose_key(ws.config, entry.entry.principal, key)
+            source = signer.choose_key(ws.config, entry.entry.principal, key, workspace=ws.root)
             sig = signer.sign(data, sshsig.ENTRY, source).encode()
         signed.append((path, data, sig, entry))
     for path, data, sig, entry in signed:

@@ -348,7 +348,7 @@ class Sweeper:
         if parsed is not None:
             payload["claimed_principal"] = parsed.entry.principal
         if error.signature is not None:  # a validly signed entry uses its id up (10.1)
-            payload.update(signature=error.signature, signed=True)
+            payload.update(entry_signature=error.signature, signed=True)
         with self._transaction():
             event = self.store.append(
                 NewEvent(EventType.ENTRY_REJECTED, work_package, None, entry_id, payload)

@@ -137,7 +137,7 @@ def person_signer(ws: Workspace, principal: str, key: Path | None = None) -> Sig
 
     def sign(doc: dict[str, Any]) -> SignedAction | None:
         try:
-            source = signer.choose_key(ws.config, principal, key)
+            source = signer.choose_key(ws.config, principal, key, workspace=ws.root)
         except Refused:
             return None
         return SignedAction(doc, signer.sign(message(doc), sshsig.ACTION, source))

@@ -18,6 +18,7 @@ from pathlib import Path
 from cockpit.engine.config.model import Config
 from cockpit.engine.config.ssh_keys import KeyFormatError, PublicKey, parse_public_key
 from cockpit.engine.trust import sshsig
+from cockpit.engine.trust.demo import demo_key
 from cockpit.errors import InputError, Refused
 
 SIGN_TIMEOUT_S = 120  # a hardware key waits for a touch
@@ -66,8 +67,10 @@ def choose_key(
     principal: str,
     key: Path | None = None,
     env: Mapping[str, str] | None = None,
+    workspace: Path | None = None,
 ) -> KeySource:
-    """The key to sign with for `principal`; raises Refused when none can be found."""
+    """The key to sign with for `principal`; raises Refused when none can be found. For
+    a demo workspace (`cockpit demo`), the demo key made beside it is the last resort."""
     env = os.environ if env is None else env
     if key is not None:
         return KeySource(path=key)
@@ -77,6 +80,9 @@ def choose_key(
     for candidate in agent_keys(env):
         if candidate.blob in mine:
             return KeySource(agent_key=candidate)
+    demo = demo_key(workspace, principal) if workspace is not None else None
+    if demo is not None:
+        return KeySource(path=demo)
     raise Refused(
         f"no key to sign as {principal}: pass --key FILE, set $COCKPIT_SIGNING_KEY, or add "
         "one of its keys from cockpit.yaml to ssh-agent"
