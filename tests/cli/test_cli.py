@@ -20,7 +20,10 @@ import pytest
 from helpers.process import clean_env
 from helpers.workspace import SPEC_EVENT_FIELDS, CliResult
 
+from cockpit.engine.config.model import load_config
+from cockpit.engine.entries.parse import parse_entry
 from cockpit.engine.runner.loop import run_once
+from cockpit.engine.trust import sshsig
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.engine.workspace.scaffold import init_workspace
 
@@ -502,8 +505,17 @@ def test_demo_walkthrough(tmp_path: Path, cli: Cli) -> None:
             "message": row["message"],
             "entry_id": row["entry_id"],
         }
-    assert len(list((target / "queue" / "done").iterdir())) == 30
+    done = list((target / "queue" / "done").iterdir())
+    entries = [p for p in done if not p.name.endswith(".sig")]
+    assert len(entries) == 30
+    # The demo runs signed: every entry, the walkthrough's and the agent's, has its NAME.sig.
+    assert sorted(p.name for p in done if p.name.endswith(".sig")) == sorted(
+        f"{p.name}.sig" for p in entries
+    )
     assert list((target / "queue" / "new").iterdir()) == []
+    verified = cli("audit", "verify", "--json", "-w", str(target)).json()
+    assert verified["ok"] is True
+    assert verified["signatures"]["unsigned"] == 0 and verified["signatures"]["bad"] == 0
 
     states = {row["id"]: row["state"] for row in cli("status", "--json", "-w", str(target)).json()}
     assert sorted(states) == DEMO_WPS
@@ -553,7 +565,23 @@ def test_demo_walkthrough(tmp_path: Path, cli: Cli) -> None:
 
 def test_init_demo_reproduces_the_bundled_workspace(tmp_path: Path, cli: Cli) -> None:
     assert cli("init", "--demo", str(tmp_path / "d")).code == 0
-    assert relative_files(tmp_path / "d") == relative_files(REPO / "workspace")
+    made, bundled = relative_files(tmp_path / "d"), relative_files(REPO / "workspace")
+    signed = {n for n in bundled if n == "cockpit.yaml" or n.startswith("queue/new/")}
+    # Everything but the config and the queued entries is the bundled walkthrough as it is;
+    # those are made signed (SPEC 10.1): each entry has its NAME.sig, by its principal's key.
+    assert {n: made[n] for n in bundled if n not in signed} == {
+        n: bundled[n] for n in bundled if n not in signed
+    }
+    assert set(made) == set(bundled) | {f"{n}.sig" for n in signed if n != "cockpit.yaml"}
+    config = load_config(tmp_path / "d" / "cockpit.yaml")
+    assert config.signatures_required and config.workspace and config.runner.key
+    for name in sorted(signed - {"cockpit.yaml"}):
+        parsed = parse_entry(made[name], name)
+        assert parsed.entry.workspace == config.workspace and parsed.entry.tenant == "demo"
+        signature = sshsig.parse(made[f"{name}.sig"])
+        sshsig.verify(signature, made[name], "cockpit-entry")
+        assert signature.key.blob in {k.blob for k in config.keys_of(parsed.entry.principal)}
+    assert (tmp_path / "d.keys" / "human_owner").is_file()  # beside it, not inside
     # ... and makes the demo's target repo a git repository with the same one commit.
     log = subprocess.run(
         ["git", "log", "--format=%H %s"],
