@@ -60,43 +60,68 @@ def audit_log(wp: str | None, as_json: bool) -> int:
     type=click.Path(path_type=Path),
     help="Trust only this runner public key (OpenSSH .pub) for the runner's signatures.",
 )
+@click.option(
+    "--against",
+    type=click.Path(path_type=Path),
+    help="Also hold the chain against this signed checkpoint note (a published one).",
+)
 @workspace_option
 @json_option
-def audit_verify(runner_key: Path | None, as_json: bool) -> int:
+def audit_verify(runner_key: Path | None, against: Path | None, as_json: bool) -> int:
     """Recompute the chain; exit 1 naming the first bad seq if it is broken."""
     from cockpit.engine.reports import audit as audit_ops
 
     with opened() as (ws, store):
-        report = audit_ops.verify(ws, store, key=runner_key)
+        report = audit_ops.verify(ws, store, key=runner_key, against=against)
     if as_json:
         emit_json(report.to_json())
     elif report.ok:
         sigs = report.signatures
-        say(
-            f"Chain intact: verified through seq {report.events} ({report.events} events); "
-            f"signatures: {sigs.checked} checked, {sigs.unsigned} unsigned, {sigs.bad} bad."
+        signed = (
+            f" signed checkpoints through seq {report.signed_through};"
+            if report.signed_through is not None
+            else " no signed checkpoint verified;"
         )
+        say(
+            f"Chain intact: verified through seq {report.events} ({report.events} events);"
+            f"{signed} signatures: {sigs.checked} checked, {sigs.unsigned} unsigned, "
+            f"{sigs.bad} bad."
+        )
+    elif report.first_bad_seq is None:
+        say(f"Verification failed: {report.reason}.")
     else:
         say(f"Chain broken at seq {report.first_bad_seq}: {report.reason}.")
     return 0 if report.ok else 1
 
 
 @audit.command("checkpoint")
+@click.option(
+    "--publish",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Also copy the signed note and runner.pub to DIR (a place agents cannot write).",
+)
 @workspace_option
 @json_option
-def audit_checkpoint(as_json: bool) -> int:
-    """Write a checkpoint: chain size, head and RFC 6962 Merkle root."""
+def audit_checkpoint(publish: Path | None, as_json: bool) -> int:
+    """Write a checkpoint: chain size, head and RFC 6962 Merkle root, signed by the runner
+    key as a C2SP signed note when one is configured."""
     from cockpit.engine.reports import audit as audit_ops
 
     with opened() as (ws, store):
-        document = audit_ops.checkpoint(ws, store)
+        document = audit_ops.checkpoint(ws, store, publish=publish)
     if as_json:
         emit_json(document)
+        return 0
+    say(
+        f"Checkpoint {document['file']}: {document['size']} events, head {document['head']}, "
+        f"Merkle root {document['merkle_root']}."
+    )
+    if "note" in document:
+        say(f"Signed note {document['note']} (origin {document['origin']}).")
     else:
-        say(
-            f"Checkpoint {document['file']}: {document['size']} events, head {document['head']}, "
-            f"Merkle root {document['merkle_root']}."
-        )
+        say("Not signed: runner.key names no usable key.")
+    for path in document.get("published", []):
+        say(f"Published {path}.")
     return 0
 
 
