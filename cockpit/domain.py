@@ -228,3 +228,19 @@ REF_PATTERN = re.compile(
 
 def is_valid_id(value: object) -> bool:
     return isinstance(value, str) and ID_PATTERN.fullmatch(value) is not None
+
+
+# The event type an entry of each kind is recorded as (SPEC 7 names): what ingest writes
+# and what replay holds an entry's event to.
+ENTRY_EVENT_TYPES: dict[Kind, EventType] = {
+    Kind.WORK_PACKAGE: EventType.TASK_CREATED,
+    Kind.COMMON_GROUND: EventType.COMMON_GROUND_UPDATED,
+    Kind.DISPATCH: EventType.DISPATCHED,
+    Kind.SCOPE_CONFIRMATION: EventType.SCOPE_CONFIRMED,
+    Kind.REVIEW: EventType.REVIEW_RECORDED,
+    Kind.CLAIM: EventType.CLAIM_PACKET_CREATED,
+    Kind.EVIDENCE: EventType.EVIDENCE_PACKET_CREATED,
+    Kind.RECOVERY: EventType.RECOVERY_PACKET_CREATED,
+    Kind.CANDIDATE: EventType.CANDIDATE_CREATED,
+    Kind.VETO: EventType.VETO_CHANGED,
+}

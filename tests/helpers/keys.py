@@ -9,9 +9,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from helpers.workspace import Env, edit_config
-
 from cockpit.engine.trust.keys import init_runner_key
+from helpers.workspace import Env, edit_config
 
 PEOPLE = ("human:owner", "human:reviewer", "agent:implementer-1", "agent:verifier")
 

@@ -20,9 +20,9 @@ from typing import Any
 from cockpit.domain import Capability, EventType, Mode, State
 from cockpit.engine.gate import commands, surfaces
 from cockpit.engine.gate.advisory import advisory_id
-from cockpit.engine.gate.facts import CommandResult, GateInput, HistoryItem, Outcome, Packet
+from cockpit.engine.gate.facts import CommandResult, GateInput, HistoryItem, Packet
 from cockpit.engine.gate.predicates import Decision, evaluate
-from cockpit.engine.lifecycle.transitions import Trigger, transition
+from cockpit.engine.lifecycle.transitions import VERIFY_OUTCOME_TRIGGERS, Trigger, transition
 from cockpit.engine.repo import gitops, worktrees
 from cockpit.engine.trust.entries import booking_problem
 from cockpit.engine.workspace.layout import Workspace
@@ -190,14 +190,6 @@ def gather(
     )
 
 
-_OUTCOME_TRIGGERS = {
-    Outcome.SUCCESS: Trigger.VERIFY_SUCCESS,
-    Outcome.BLOCKED: Trigger.VERIFY_BLOCKED,
-    Outcome.FAILED: Trigger.VERIFY_FAILED,
-    Outcome.SKIPPED: Trigger.VERIFY_SKIPPED,
-}
-
-
 def refreshed(facts: GateInput, store: Store, wp: WorkPackageRow) -> GateInput:
     """The same gate run's facts with the WP's packets and history read again (validation
     results and changed files are kept): what the gate decides on is what is recorded."""
@@ -278,7 +270,7 @@ def run_gate(
                 },
             )
         )
-        target = transition(verifying, _OUTCOME_TRIGGERS[decision.outcome])
+        target = transition(verifying, VERIFY_OUTCOME_TRIGGERS[decision.outcome.value])
         completed = store.append(
             NewEvent(
                 EventType.VERIFY_COMPLETED,

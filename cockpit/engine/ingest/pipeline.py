@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from cockpit.domain import EventType, Kind, RejectionCode, State, Verdict
+from cockpit.domain import ENTRY_EVENT_TYPES, Kind, RejectionCode, State, Verdict
 from cockpit.engine.canon.intake import candidate_payload
 from cockpit.engine.config.model import Config
 from cockpit.engine.entries.models import (
@@ -37,20 +37,6 @@ from cockpit.engine.workspace.layout import Workspace
 from cockpit.errors import CockpitError
 from cockpit.store import NewEvent, Store
 from cockpit.store.rows import WorkPackageRow
-
-# The event type each kind's entry is recorded as (SPEC 7 names).
-EVENT_TYPES: dict[Kind, EventType] = {
-    Kind.WORK_PACKAGE: EventType.TASK_CREATED,
-    Kind.COMMON_GROUND: EventType.COMMON_GROUND_UPDATED,
-    Kind.DISPATCH: EventType.DISPATCHED,
-    Kind.SCOPE_CONFIRMATION: EventType.SCOPE_CONFIRMED,
-    Kind.REVIEW: EventType.REVIEW_RECORDED,
-    Kind.CLAIM: EventType.CLAIM_PACKET_CREATED,
-    Kind.EVIDENCE: EventType.EVIDENCE_PACKET_CREATED,
-    Kind.RECOVERY: EventType.RECOVERY_PACKET_CREATED,
-    Kind.CANDIDATE: EventType.CANDIDATE_CREATED,
-    Kind.VETO: EventType.VETO_CHANGED,
-}
 
 
 @dataclass(frozen=True)
@@ -200,7 +186,7 @@ def _plan(
         return review_events(wp, entry.body.verdict, entry.principal, entry.id, payload)
     if target is not None:
         payload["transition"] = {"from": wp["state"] if wp else None, "to": target.value}
-    events = [NewEvent(EVENT_TYPES[entry.kind], wp_id, entry.principal, entry.id, payload)]
+    events = [NewEvent(ENTRY_EVENT_TYPES[entry.kind], wp_id, entry.principal, entry.id, payload)]
     lane = config.lanes.get(wp["lane"]) if wp is not None else None
     if target is State.SCOPE_CONFIRMED and lane is not None and lane.standing_go:
         events.append(standing_go(config, store, wp_id))

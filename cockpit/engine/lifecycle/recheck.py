@@ -11,29 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from cockpit.domain import KIND_CAPABILITIES, EventType, Kind, State
+from cockpit.domain import ENTRY_EVENT_TYPES, KIND_CAPABILITIES, EventType, Kind, State
 from cockpit.engine.config.model import Config
 from cockpit.engine.lifecycle.transitions import (
     REVIEW_TRIGGERS,
+    VERIFY_OUTCOME_TRIGGERS,
     IllegalTransition,
     Trigger,
     transition,
 )
 from cockpit.store import Event
-
-# The event type an entry of each kind is recorded as (what ingest writes).
-ENTRY_EVENTS: dict[Kind, EventType] = {
-    Kind.WORK_PACKAGE: EventType.TASK_CREATED,
-    Kind.COMMON_GROUND: EventType.COMMON_GROUND_UPDATED,
-    Kind.DISPATCH: EventType.DISPATCHED,
-    Kind.SCOPE_CONFIRMATION: EventType.SCOPE_CONFIRMED,
-    Kind.REVIEW: EventType.REVIEW_RECORDED,
-    Kind.CLAIM: EventType.CLAIM_PACKET_CREATED,
-    Kind.EVIDENCE: EventType.EVIDENCE_PACKET_CREATED,
-    Kind.RECOVERY: EventType.RECOVERY_PACKET_CREATED,
-    Kind.CANDIDATE: EventType.CANDIDATE_CREATED,
-    Kind.VETO: EventType.VETO_CHANGED,
-}
 
 _FIXED: dict[str, Trigger] = {
     EventType.TASK_CREATED: Trigger.BOOK,
@@ -45,12 +32,6 @@ _FIXED: dict[str, Trigger] = {
     EventType.TASK_COMPLETED: Trigger.REVIEW_ACCEPTED,
     EventType.ROLLBACK_COMPLETED: Trigger.ROLLBACK,
     EventType.TASK_CANCELLED: Trigger.CANCEL,
-}
-_OUTCOMES = {
-    "success": Trigger.VERIFY_SUCCESS,
-    "blocked": Trigger.VERIFY_BLOCKED,
-    "failed": Trigger.VERIFY_FAILED,
-    "skipped": Trigger.VERIFY_SKIPPED,
 }
 
 
@@ -69,7 +50,7 @@ def _trigger(event: Event) -> Trigger | None:
         trigger = REVIEW_TRIGGERS.get(str(verdict))
         return None if trigger is Trigger.REVIEW_ACCEPTED else trigger
     if event.type == EventType.VERIFY_COMPLETED:
-        return _OUTCOMES.get(str(event.payload.get("outcome")))
+        return VERIFY_OUTCOME_TRIGGERS.get(str(event.payload.get("outcome")))
     return None
 
 
@@ -128,8 +109,8 @@ def _entry_problem(event: Event, entry: dict[str, object], config: Config) -> st
         kind = Kind(str(entry.get("kind")))
     except ValueError:
         return f"its entry has no kind Cockpit knows ({entry.get('kind')!r})"
-    if ENTRY_EVENTS[kind] != event.type:
-        return f"a {kind.value} entry is recorded as {ENTRY_EVENTS[kind]}, not {event.type}"
+    if ENTRY_EVENT_TYPES[kind] != event.type:
+        return f"a {kind.value} entry is recorded as {ENTRY_EVENT_TYPES[kind]}, not {event.type}"
     if entry.get("principal") != event.principal or entry.get("id") != event.entry_id:
         return "the event's principal or entry id is not its entry's"
     if entry.get("work_package") != event.work_package:

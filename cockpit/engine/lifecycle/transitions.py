@@ -77,6 +77,14 @@ PHRASES: dict[Trigger, str] = {
     Trigger.CANCEL: "a cancel",
 }
 
+# A gate run's outcome (`verify_completed.outcome`) and the trigger it fires.
+VERIFY_OUTCOME_TRIGGERS: dict[str, Trigger] = {
+    "success": Trigger.VERIFY_SUCCESS,
+    "blocked": Trigger.VERIFY_BLOCKED,
+    "failed": Trigger.VERIFY_FAILED,
+    "skipped": Trigger.VERIFY_SKIPPED,
+}
+
 # Review verdicts that move the lifecycle (diagnostic changes no state).
 REVIEW_TRIGGERS: dict[str, Trigger] = {
     "go": Trigger.REVIEW_GO,

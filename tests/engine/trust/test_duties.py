@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.forge import forge_row
 from helpers.workspace import Env, edit_config, entry, t, work_package
 
 from cockpit.engine.config.model import parse_config
 from cockpit.engine.entries.safe_yaml import load_yaml
 from cockpit.errors import ConfigError
-from cockpit.store import canonical_json
-from cockpit.store.audit import chain_hash, event_object, leaf_hash
-from cockpit.store.db import event_id
 
 pytestmark = pytest.mark.usefixtures("no_ambient_principal")
 
@@ -87,45 +84,6 @@ def test_a_verifier_that_can_claim_is_refused_by_config_validation(env: Env) -> 
         parse_config(data)
 
 
-def forge(
-    env: Env,
-    event_type: str,
-    wp: str,
-    principal: str,
-    payload: dict[str, Any],
-    entry_id: str | None = None,
-) -> int:
-    """A row appended straight into the database, hashes as SPEC 7 says."""
-    conn = sqlite3.connect(env.root / ".cockpit" / "cockpit.db")
-    try:
-        seq, chain = conn.execute("SELECT seq, chain FROM events ORDER BY seq DESC").fetchone()
-        parent = conn.execute("SELECT max(seq) FROM events WHERE work_package = ?", (wp,))
-        row = {
-            "seq": seq + 1,
-            "event_id": event_id(bytes.fromhex(chain), seq + 1, canonical_json(payload).decode()),
-            "parent_seq": parent.fetchone()[0],
-            "ts": "2026-12-04T10:00:00.000000Z",
-            "type": event_type,
-            "work_package": wp,
-            "principal": principal,
-            "entry_id": entry_id,
-        }
-        leaf = leaf_hash(event_object(row, payload))
-        row.update(
-            payload=canonical_json(payload).decode(),
-            leaf=leaf.hex(),
-            chain=chain_hash(bytes.fromhex(chain), leaf).hex(),
-        )
-        conn.execute(
-            f"INSERT INTO events ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
-            tuple(row.values()),
-        )
-        conn.commit()
-        return int(seq + 1)
-    finally:
-        conn.close()
-
-
 def replay(env: Env) -> tuple[int, dict[str, Any]]:
     result = env.cli("replay", "--json")
     return result.code, json.loads(result.out)
@@ -137,7 +95,7 @@ def test_replay_refuses_a_state_change_the_lifecycle_never_allows(env: Env) -> N
     code, document = replay(env)
     assert code == 0 and document["ok"] is True, document
     move = {"transition": {"from": "booked", "to": "complete"}}
-    seq = forge(env, "task_completed", "WP-1", "human:owner", move)
+    seq = forge_row(env, "task_completed", "WP-1", "human:owner", move)
     assert env.cli("audit", "verify").code == 0  # the chain itself is consistent
     code, document = replay(env)
     assert code == 1
@@ -168,7 +126,7 @@ def test_replay_refuses_an_entry_event_its_principal_could_not_have_caused(env: 
         "active": True,
         "reason": "stop",
     }
-    seq = forge(env, "veto_changed", "WP-1", "agent:implementer-1", payload, "VETO-X")
+    seq = forge_row(env, "veto_changed", "WP-1", "agent:implementer-1", payload, "VETO-X")
     code, document = replay(env)
     assert code == 1 and document["first_bad_seq"] == seq
     assert "lacks the capability a veto entry needs" in document["reason"]

@@ -5,19 +5,18 @@ first row that nobody with a key wrote."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.forge import forge_row
 from helpers.keys import Signed, make_key, now_stamp
 from helpers.workspace import Env, work_package
 
 from cockpit.domain import EventType
 from cockpit.engine.trust import sshsig
 from cockpit.store import canonical_json
-from cockpit.store.audit import chain_hash, event_object, leaf_hash
-from cockpit.store.db import event_id
+from cockpit.store.audit import event_object
 
 pytestmark = pytest.mark.usefixtures("no_ambient_principal")
 
@@ -66,41 +65,11 @@ def test_the_runner_signs_its_events_and_records_the_keys_in_force(
     assert report["signatures"]["checked"] == len(events)
 
 
-def forge(env: Env, event_type: str, principal: str, payload: dict[str, Any]) -> int:
-    """Append a row straight into the database, every hash computed as SPEC 7 says (the
-    attack of the issue); returns its seq."""
-    conn = sqlite3.connect(env.root / ".cockpit" / "cockpit.db")
-    try:
-        seq, chain = conn.execute("SELECT seq, chain FROM events ORDER BY seq DESC").fetchone()
-        parent = conn.execute("SELECT max(seq) FROM events WHERE work_package = 'WP-1'")
-        row = {
-            "seq": seq + 1,
-            "event_id": event_id(bytes.fromhex(chain), seq + 1, canonical_json(payload).decode()),
-            "parent_seq": parent.fetchone()[0],
-            "ts": "2026-12-04T10:00:00.000000Z",
-            "type": event_type,
-            "work_package": "WP-1",
-            "principal": principal,
-            "entry_id": None,
-        }
-        leaf = leaf_hash(event_object(row, payload))
-        link = chain_hash(bytes.fromhex(chain), leaf)
-        row.update(payload=canonical_json(payload).decode(), leaf=leaf.hex(), chain=link.hex())
-        conn.execute(
-            f"INSERT INTO events ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
-            tuple(row.values()),
-        )
-        conn.commit()
-        return int(seq + 1)
-    finally:
-        conn.close()
-
-
 def test_a_row_appended_straight_into_the_database_is_named_by_audit_verify(
     env: Env, signed: Signed
 ) -> None:
     move = {"reason": "x", "transition": {"from": "booked", "to": "accepted"}}
-    seq = forge(env, EventType.OVERRIDE_APPLIED, "human:owner", move)
+    seq = forge_row(env, EventType.OVERRIDE_APPLIED, "WP-1", "human:owner", move)
     code, report = verify(env)
     assert code == 1
     assert report["ok"] is False and report["first_bad_seq"] == seq
@@ -113,7 +82,9 @@ def test_a_forged_row_carrying_a_copied_signature_is_bad(env: Env, signed: Signe
     [booked] = [e for e in env.events("WP-1") if e.type == EventType.TASK_CREATED]
     stolen = booked.payload["signature"]
     move = {"reason": "x", "transition": {"from": "booked", "to": "accepted"}}
-    seq = forge(env, EventType.OVERRIDE_APPLIED, "human:owner", {**move, "signature": stolen})
+    seq = forge_row(
+        env, EventType.OVERRIDE_APPLIED, "WP-1", "human:owner", {**move, "signature": stolen}
+    )
     code, report = verify(env)
     assert code == 1 and report["first_bad_seq"] == seq
     assert report["signatures"]["bad"] == 1
@@ -132,7 +103,7 @@ def test_a_forged_runner_event_signed_with_another_key_is_bad(
         "namespace": "cockpit-runner",
         "sig": rogue.sign(canonical_json(probe), "cockpit-runner"),
     }
-    seq = forge(env, EventType.AGENT_EXITED, "agent:implementer-1", payload)
+    seq = forge_row(env, EventType.AGENT_EXITED, "WP-1", "agent:implementer-1", payload)
     code, report = verify(env)
     assert code == 1 and report["first_bad_seq"] == seq
     assert "not the runner's key" in report["reason"]
