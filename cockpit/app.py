@@ -3,7 +3,8 @@
 The app either is the workspace's ingester (it holds the runner lock, sweeps on start, on
 every change in queue/new/ and every few seconds) or follows a headless runner that holds
 it, reading new events from the store. Never two ingesters. Every action is one engine
-call made in a worker; refusals come back as notifications.
+call made in a worker (screens/driver.py), signed by the session's key (screens/signing.py);
+refusals come back as notifications.
 """
 
 from __future__ import annotations
@@ -14,44 +15,41 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, ClassVar
 
-from rich.text import Text
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Input, TextArea
 
-from cockpit.domain import Capability
-from cockpit.engine.actions import human
-from cockpit.engine.canon import candidates as canon
-from cockpit.engine.reports.lineage import summarize
+from cockpit.engine.repo.sandbox import Availability, availability
 from cockpit.engine.runner.lock import RunnerLock, lock_holder
 from cockpit.engine.runner.loop import sweep_and_verify
 from cockpit.engine.text import literal
 from cockpit.engine.workspace.layout import Workspace
-from cockpit.errors import CockpitError, Refused, RunnerLocked
+from cockpit.errors import CockpitError, RunnerLocked
 from cockpit.messages import StoreChanged
-from cockpit.screens.actions import ACTIONS, Answer, Request
 from cockpit.screens.audit import AuditScreen
 from cockpit.screens.board import BoardScreen
 from cockpit.screens.canon import CanonScreen
+from cockpit.screens.driver import ActionDriver
 from cockpit.screens.help import HelpScreen
 from cockpit.screens.keys import VIEWS, WP_ACTIONS, bindings
 from cockpit.screens.metrics import MetricsScreen
-from cockpit.screens.modals import ConfirmModal
 from cockpit.screens.palette import CockpitCommands
 from cockpit.screens.rejected import RejectedScreen
+from cockpit.screens.signing import Signing, look_up_at_start
 from cockpit.screens.status_bar import StatusBar
 from cockpit.screens.stepper import StepperScreen
+from cockpit.screens.trust import Note, Probe, header_notes, probe_at_start
 from cockpit.screens.work_package import WorkPackageScreen
-from cockpit.store import Event, Store
+from cockpit.store import Store
 from cockpit.store.events import utc_now
 
 SWEEP_SECONDS = 5.0
 POLL_SECONDS = 0.5
 
 
-class CockpitApp(App[None]):
+class CockpitApp(ActionDriver, App[None]):
     CSS_PATH = "styles/cockpit.tcss"
     TITLE = "Cockpit"
     COMMANDS: ClassVar[set[Any]] = {*App.COMMANDS, CockpitCommands}
@@ -72,6 +70,7 @@ class CockpitApp(App[None]):
         poll_seconds: float = POLL_SECONDS,
         sweep_seconds: float = SWEEP_SECONDS,
         blink: bool = True,
+        sandbox_probe: Probe = availability,
     ) -> None:
         super().__init__()
         self.ws = ws
@@ -90,6 +89,9 @@ class CockpitApp(App[None]):
         self._halt = threading.Event()  # the same, for engine work in threads
         self._sweep_lock = threading.Lock()
         self._in_flight: set[tuple[str, str]] = set()
+        self.signing = Signing(ws, principal)  # who signs this session's actions
+        self.sandbox_probe = sandbox_probe
+        self.sandbox: Availability | None = None  # what confines agents, once probed
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -97,6 +99,9 @@ class CockpitApp(App[None]):
         self.theme = "textual-dark"
         self.push_screen(BoardScreen())
         self.set_interval(self.poll_seconds, self.poll)
+        probe_at_start(self, self.sandbox_probe)
+        if not self.readonly:
+            look_up_at_start(self)
         if self.want_ingest:
             self.take_over()
             self.set_interval(self.sweep_seconds, self.tick)
@@ -177,6 +182,17 @@ class CockpitApp(App[None]):
     def open_reader(self) -> Store:
         """A store connection of its own for a worker's reads (read-only if the app is)."""
         return self.ws.open_store(self.clock, readonly=self.readonly)
+
+    @property
+    def trust_notes(self) -> list[Note]:
+        """What the header says of the sandbox and of optional signatures."""
+        config = self.ws.config
+        return header_notes(config.runner.sandbox, self.sandbox, config.policy.signatures)
+
+    @property
+    def signing_label(self) -> str:
+        """Which key signs this session's actions (empty when nothing needs saying)."""
+        return "" if self.readonly else self.signing.label
 
     @property
     def ingest_label(self) -> str:
@@ -267,157 +283,6 @@ class CockpitApp(App[None]):
                     return
                 self.call_later(target.run_action, action)
                 return
-
-    def refuse_readonly(self) -> bool:
-        if self.readonly:
-            self.say(
-                "Read-only: actions are disabled (started with --readonly).", severity="warning"
-            )
-        return self.readonly
-
-    def perform(
-        self,
-        title: str,
-        wp_id: str,
-        call: Callable[[Store], object],
-        done: Callable[[object], None] | None = None,
-    ) -> None:
-        """Make one engine call in a worker; report success or the engine's refusal. The same
-        action on the same WP is not started twice while the first is running."""
-        if (title, wp_id) in self._in_flight:
-            self.say(f"{title} of {wp_id} is already running", severity="warning")
-            return
-        self._in_flight.add((title, wp_id))
-        self._perform(title, wp_id, call, done)
-
-    def _action_finished(self, title: str, wp_id: str) -> None:
-        self._in_flight.discard((title, wp_id))
-
-    @work(thread=True, group="action", exit_on_error=False)
-    def _perform(
-        self,
-        title: str,
-        wp_id: str,
-        call: Callable[[Store], object],
-        done: Callable[[object], None] | None,
-    ) -> None:
-        try:
-            store = self.ws.open_store(self.clock)
-            try:
-                result = call(store)
-            finally:
-                store.close()
-        except CockpitError as exc:
-            self.call_from_thread(self.say, str(exc), title=f"{title} refused", severity="error")
-            return
-        except Exception as exc:
-            self.call_from_thread(
-                self.say, f"{type(exc).__name__}: {exc}", title=f"{title} failed", severity="error"
-            )
-            return
-        finally:
-            self.call_from_thread(self._action_finished, title, wp_id)
-        try:
-            if isinstance(result, list) and result and isinstance(result[0], Event):
-                last = result[-1]
-                move = last.payload.get("transition")
-                moved = f": {move['from']} → {move['to']}" if move else ""
-                said = summarize(last.type, last.payload)
-                what = f"{last.type.replace('_', ' ')} {last.work_package}{moved}" + (
-                    f": {said}" if said and not moved else ""
-                )
-                self.call_from_thread(self.say, what, title=title)
-            self.call_from_thread(self.poll)
-            if done is not None:
-                self.call_from_thread(done, result)
-        except Exception as exc:  # the action happened; say that showing it went wrong
-            if not self._halt.is_set():
-                self.call_from_thread(
-                    self.say,
-                    f"{title} was recorded, but showing it failed: {exc}",
-                    severity="warning",
-                )
-
-    def start_action(self, name: str, wp_id: str) -> None:
-        """Open the dialog for action `name` on `wp_id`, ask before a destructive one, then
-        make its engine call (the table in cockpit.screens.actions says which)."""
-        if self.refuse_readonly():
-            return
-        title = name.capitalize()
-        try:
-            human.check_allowed(self.ws, self.principal, name)
-        except CockpitError as exc:  # refuse before asking for anything
-            self.say(str(exc), title=f"{title} refused", severity="error")
-            return
-        wp = self.store.work_package(wp_id)
-        if wp is None:
-            self.say(f"No work package {wp_id}.", severity="error")
-            return
-        action = ACTIONS[name]
-        dialog = action.dialog(self, wp_id, wp)
-        if isinstance(dialog, str):
-            self.say(dialog, severity="warning")
-            return
-
-        def run(answer: Answer) -> None:
-            ws, by, stop = self.ws, self.principal, self._halt
-            shown = action.result
-            self.perform(
-                title,
-                wp_id,
-                lambda s: action.call(Request(ws, s, wp_id, by, answer, stop)),
-                None if shown is None else lambda result: self.push_screen(shown(wp_id, result)),
-            )
-
-        def answered(answer: Answer | None) -> None:
-            if not answer:
-                return
-            if action.confirm is None:
-                run(answer)
-                return
-            question = Text(action.confirm(wp_id, wp, answer))
-            self.push_screen(ConfirmModal(question), lambda yes: run(answer) if yes else None)
-
-        if dialog is None:
-            run({})
-        else:
-            self.push_screen(dialog, answered)
-
-    def start_commission(self, candidate_id: str) -> None:
-        """Ask before commissioning `candidate_id`, then run the Canon Gate and record it
-        (refused up front in read-only mode or without the commission capability)."""
-        if self.refuse_readonly():
-            return
-        ws, by = self.ws, self.principal
-        try:
-            human.require(ws, by, Capability.COMMISSION)
-        except Refused as exc:
-            self.say(str(exc), title="Commission refused", severity="error")
-            return
-
-        def reported(result: object) -> None:
-            decision = result.decision  # type: ignore[attr-defined]
-            if decision.admits:
-                self.say(f"{candidate_id} is canon now (by {by}).", title="Commission")
-                return
-            failed = "; ".join(f"{n} ({decision.checks[n].detail})" for n in decision.failed)
-            self.say(
-                f"The Canon Gate refused {candidate_id}: {failed}.",
-                title="Commission refused",
-                severity="error",
-            )
-
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self.perform(
-                    "Commission",
-                    candidate_id,
-                    lambda s: canon.commission(ws, s, candidate_id, by),
-                    reported,
-                )
-
-        question = Text(f"Commission {candidate_id} as canon? This is recorded forever.")
-        self.push_screen(ConfirmModal(question), confirmed)
 
     # -- navigation ----------------------------------------------------------------------------
 

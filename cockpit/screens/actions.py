@@ -1,6 +1,7 @@
 """The human actions as a table: for each, the dialog that asks for its input, the
-question asked before a destructive one, and the one engine call it makes. The app's
-`start_action` drives any row the same way; nothing is decided here."""
+question asked before a destructive one, and the one engine call it makes, signed by the
+session's signer (`r.sign`, screens/signing.py). The app's `start_action` drives any row
+the same way; nothing is decided here."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 from textual.screen import ModalScreen
 
 from cockpit.engine.actions import choices, human
+from cockpit.engine.trust.actions import Sign
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.screens.context import Cockpit
 from cockpit.screens.modals import (
@@ -35,7 +37,7 @@ WorkPackage = dict[str, Any]
 @dataclass(frozen=True)
 class Request:
     """What an engine call is made with: where, as whom, on which WP, the dialog's answer,
-    and the app's stop signal (set when it quits)."""
+    the app's stop signal (set when it quits) and the session's signer (None: unsigned)."""
 
     ws: Workspace
     store: Store
@@ -43,6 +45,7 @@ class Request:
     by: str
     answer: Answer
     stop: threading.Event
+    sign: Sign | None = None
 
 
 # The dialog for a WP: a dialog to open, None to ask nothing, or a sentence refusing.
@@ -72,28 +75,28 @@ def _dismiss_dialog(app: Cockpit, wp_id: str, wp: WorkPackage) -> ActionModal | 
 
 ACTIONS: dict[str, Action] = {
     "verify": Action(
-        call=lambda r: human.verify(r.ws, r.store, r.wp_id, r.by, stop=r.stop),
+        call=lambda r: human.verify(r.ws, r.store, r.wp_id, r.by, stop=r.stop, sign=r.sign),
         result=lambda wp_id, run: VerifyResultModal(wp_id, run.to_json()),
     ),
     "dispatch": Action(
-        call=lambda r: human.dispatch(r.ws, r.store, r.wp_id, r.answer["to"], r.by),
+        call=lambda r: human.dispatch(r.ws, r.store, r.wp_id, r.answer["to"], r.by, sign=r.sign),
         dialog=lambda app, wp_id, wp: DispatchModal(wp_id, choices.eligible_assignees(app.ws, wp)),
     ),
     "recover": Action(
         call=lambda r: human.recover(
-            r.ws, r.store, r.wp_id, r.answer["owner"], r.answer["next_action"], r.by
+            r.ws, r.store, r.wp_id, r.answer["owner"], r.answer["next_action"], r.by, sign=r.sign
         ),
         dialog=lambda app, wp_id, wp: RecoverModal(wp_id, wp.get("assignee") or app.principal),
     ),
     "review": Action(
         call=lambda r: human.review(
-            r.ws, r.store, r.wp_id, r.answer["verdict"], r.answer["findings"], r.by
+            r.ws, r.store, r.wp_id, r.answer["verdict"], r.answer["findings"], r.by, sign=r.sign
         ),
         dialog=lambda app, wp_id, wp: ReviewModal(wp_id),
     ),
     "override": Action(
         call=lambda r: human.override(
-            r.ws, r.store, r.wp_id, r.answer["to"], r.answer["reason"], r.by
+            r.ws, r.store, r.wp_id, r.answer["to"], r.answer["reason"], r.by, sign=r.sign
         ),
         dialog=lambda app, wp_id, wp: OverrideModal(
             wp_id, choices.override_targets(wp), wp["state"]
@@ -103,24 +106,26 @@ ACTIONS: dict[str, Action] = {
         ),
     ),
     "cancel": Action(
-        call=lambda r: human.cancel(r.ws, r.store, r.wp_id, r.answer["reason"], r.by),
+        call=lambda r: human.cancel(r.ws, r.store, r.wp_id, r.answer["reason"], r.by, sign=r.sign),
         dialog=lambda app, wp_id, wp: ReasonModal(wp_id),
         confirm=lambda wp_id, wp, answer: f"Cancel {wp_id}? It cannot be resumed.",
     ),
     "rollback": Action(
-        call=lambda r: human.rollback(r.ws, r.store, r.wp_id, r.answer["reason"], r.by),
+        call=lambda r: human.rollback(
+            r.ws, r.store, r.wp_id, r.answer["reason"], r.by, sign=r.sign
+        ),
         dialog=lambda app, wp_id, wp: RollbackModal(wp_id),
         confirm=lambda wp_id, wp, answer: f"Roll {wp_id} back to its base commit?",
     ),
     "veto": Action(
         call=lambda r: human.veto(
-            r.ws, r.store, r.wp_id, r.answer["reason"], r.by, lift=r.answer["lift"]
+            r.ws, r.store, r.wp_id, r.answer["reason"], r.by, lift=r.answer["lift"], sign=r.sign
         ),
         dialog=lambda app, wp_id, wp: VetoModal(wp_id, bool(wp["vetoed"])),
     ),
     "dismiss": Action(
         call=lambda r: human.dismiss_advisory(
-            r.ws, r.store, r.wp_id, r.answer["advisory"], r.answer["reason"], r.by
+            r.ws, r.store, r.wp_id, r.answer["advisory"], r.answer["reason"], r.by, sign=r.sign
         ),
         dialog=_dismiss_dialog,
     ),

@@ -1,5 +1,10 @@
-"""The header every screen shows: where you are, who you act as, who ingests, and the
-board's counts by state."""
+"""The header every screen shows: where you are, who you act as and which key signs, who
+ingests, what the header must warn about (agents nobody starts, agents that run
+unsandboxed, signatures that are optional), and the board's counts by state.
+
+Two lines; each flag goes on the first line where it fits whole, and a third line is
+added only when one would otherwise be cut off (a warning is never hidden by the width).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,8 @@ from cockpit.screens.context import cockpit
 from cockpit.screens.keys import VIEWS
 from cockpit.screens.text import STATE_STYLES, plain
 
+SEPARATOR = ("  · ", "#6b7280")
+
 
 class StatusBar(Static):
     DEFAULT_CSS = """
@@ -18,7 +25,16 @@ class StatusBar(Static):
                 text-overflow: ellipsis; }
     """
 
-    def refresh_from_app(self, view: str = "") -> None:
+    view = ""  # what the screen shows, kept for refreshes that do not name it
+
+    def on_resize(self) -> None:
+        # What fits on which line depends on the width: lay the flags out again.
+        if self.is_attached and self.app.is_running:
+            self.refresh_from_app()
+
+    def refresh_from_app(self, view: str | None = None) -> None:
+        if view is not None:
+            self.view = view
         app = cockpit(self)
         ws = app.ws
         line = Text(end="")
@@ -30,11 +46,8 @@ class StatusBar(Static):
         line.append_text(plain(app.principal, "bold #facc15"))
         if app.readonly:
             line.append("  READ-ONLY", style="bold #ef4444")
-        line.append("  · ", style="#6b7280")
+        line.append(*SEPARATOR)
         line.append_text(plain(app.ingest_label, "#4ade80" if app.ingesting else "#a78bfa"))
-        if app.unstarted_lanes:  # WPs wait for agents that nobody starts
-            line.append("  · ", style="#6b7280")
-            line.append("agents not started: no runner", style="bold #f97316")
         # Three aggregate counts, read on the UI thread so every header is whole when drawn.
         summary = pages.board_summary(app.store, app.unstarted_lanes)
         counts, attention, rejected = summary.states, summary.attention, summary.rejected
@@ -47,17 +60,38 @@ class StatusBar(Static):
         second.append(f"attention {attention}", style="bold #f97316" if attention else "#6b7280")
         second.append("  ")
         second.append(f"rejected {rejected}", style="bold #ef4444" if rejected else "#6b7280")
-        if view:
-            second.append("  · ", style="#6b7280")
-            second.append_text(plain(view, "#38bdf8"))
+        if self.view:
+            second.append(*SEPARATOR)
+            second.append_text(plain(self.view, "#38bdf8"))
+        # The flags, most important first; each whole on the first line with room for it.
+        notes = app.trust_notes
+        flags: list[tuple[Text, bool]] = []  # (flag, quiet: set off by spaces alone)
+        flags += [(Text(text, style=style), False) for text, style, q in notes if not q]
+        if app.unstarted_lanes:  # WPs wait for agents that nobody starts
+            flags.append((Text("agents not started: no runner", style="bold #f97316"), False))
+        if app.signing_label:
+            flags.append((plain(app.signing_label, "#38bdf8"), False))
+        flags += [(Text(text, style=style), True) for text, style, q in notes if q]
+        width = self.size.width or 118
+        lines = [line, second]
+        for flag, quiet in flags:
+            piece = Text("  " if quiet else SEPARATOR[0], style="" if quiet else SEPARATOR[1])
+            piece.end = ""
+            piece.append_text(flag)
+            target = next((t for t in lines if t.cell_len + piece.cell_len <= width), None)
+            if target is None:
+                target = Text(end="")
+                lines.append(target)
+                piece = flag  # a line of its own starts with the flag, not a separator
+            target.append_text(piece)
         keys = Text(" ", end="")  # one space between the keys: all five fit beside the header
         views = [(c.key, c.id) for c in VIEWS if c.action.startswith("app.open_")]
         for key, word in (*views, (":", "commands")):
             keys.append(f" {key}", style="bold #facc15")
             keys.append(f" {word}", style="#9ca3af")
-        width = self.size.width or 120
-        for target in (line, second):  # the view keys go where they fit
-            if target.cell_len + keys.cell_len <= width - 2:
+        for target in lines:  # the view keys go where they fit
+            if target.cell_len + keys.cell_len <= width:
                 target.append_text(keys)
                 break
-        self.update(Text("\n").join([line, second]))
+        self.styles.height = len(lines)
+        self.update(Text("\n").join(lines))

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from cockpit.app import CockpitApp
+from cockpit.engine.repo.sandbox import Availability
 from cockpit.engine.runner.loop import RunnerLock, sweep_and_verify
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.engine.workspace.scaffold import init_workspace
@@ -42,8 +43,26 @@ async def reads_settled(pilot: Any) -> None:
     raise AssertionError("the screens kept reading")
 
 
+def sandboxed(mode: str) -> Availability:
+    """A fixed sandbox probe: bubblewrap works (the header must not depend on the host)."""
+    return Availability("bubblewrap", "/usr/bin/bwrap", None)
+
+
+@pytest.fixture(autouse=True)
+def no_ambient_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app looks for a signing key in ssh-agent and $COCKPIT_SIGNING_KEY: start from
+    neither, so what a test sees does not depend on the developer's keys."""
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    monkeypatch.delenv("COCKPIT_SIGNING_KEY", raising=False)
+
+
 def make_app(ws: Workspace, **kwargs: object) -> CockpitApp:
-    options: dict[str, object] = {"principal": "human:owner", "clock": fixed_clock, "blink": False}
+    options: dict[str, object] = {
+        "principal": "human:owner",
+        "clock": fixed_clock,
+        "blink": False,
+        "sandbox_probe": sandboxed,
+    }
     options.update(kwargs)
     return CockpitApp(ws, **options)  # type: ignore[arg-type]
 

@@ -276,3 +276,50 @@ def test_canon_search(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -
         await canon_settled(pilot)
 
     assert snap_compare(app_for(demo_ws), run_before=search, terminal_size=SIZE)
+
+
+# -- signing: the key asked for once per session (SPEC 10.1) ---------------------------------
+
+OWNER_KEY = (
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINHaD+gZ8rMN3JbpRFomdLTWtag2f7M8y1qvFZpYsraC owner@laptop"
+)
+
+
+def signatures_required(ws: Workspace) -> Workspace:
+    """The demo under `signatures: required`, the owner with a (fixed) public key."""
+    path = ws.root / "cockpit.yaml"
+    lines = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("  human:owner:") and "{" in line and "keys:" not in line:
+            line = line.replace("{", f'{{keys: ["{OWNER_KEY}"], ', 1)
+        if line.strip().startswith("signatures:"):
+            continue
+        lines.append(line)
+        if line == "policy:":
+            lines.append("  signatures: required")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return Workspace.load(ws.root)
+
+
+def test_signing_key_modal(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
+    """An override confirmed with no key in ssh-agent or $COCKPIT_SIGNING_KEY: the key file
+    is asked for (once per session)."""
+    ws = signatures_required(demo_ws)
+
+    async def override(pilot: Any) -> None:
+        from textual.widgets import Input, Select
+
+        from cockpit.screens.modals import SigningKeyModal
+
+        await pilot.press("down", "o")
+        screen = pilot.app.screen
+        screen.query_one("#to", Select).value = "accepted"
+        screen.query_one("#reason", Input).value = "merged by hand after review"
+        await pilot.press("ctrl+s", "y")
+        for _ in range(100):
+            await settled(pilot, "signing")
+            if isinstance(pilot.app.screen, SigningKeyModal):
+                return
+        raise AssertionError("the key was not asked for")
+
+    assert snap_compare(app_for(ws), run_before=override, terminal_size=SIZE)

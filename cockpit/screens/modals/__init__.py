@@ -11,6 +11,7 @@ from cockpit.screens.modals.override import OverrideModal
 from cockpit.screens.modals.recover import RecoverModal
 from cockpit.screens.modals.review import ReviewModal
 from cockpit.screens.modals.rollback import RollbackModal
+from cockpit.screens.modals.signing_key import SigningKeyModal
 from cockpit.screens.modals.text import TextModal
 from cockpit.screens.modals.verify_result import VerifyResultModal
 from cockpit.screens.modals.veto import VetoModal
@@ -25,6 +26,7 @@ __all__ = [
     "RecoverModal",
     "ReviewModal",
     "RollbackModal",
+    "SigningKeyModal",
     "TextModal",
     "VerifyResultModal",
     "VetoModal",
