@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
-from helpers.keys import Signed, now_stamp, public_line
+from helpers.keys import Signed, make_key, now_stamp, public_line
 from helpers.workspace import Env, edit_config, work_package
 from rich.text import Text
 from textual.pilot import Pilot
@@ -25,10 +26,11 @@ from cockpit.engine.trust import sshsig
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.screens import modals
 from cockpit.screens.board import BoardScreen
+from cockpit.screens.canon import CanonScreen
 from cockpit.screens.signing import short
 from cockpit.screens.status_bar import StatusBar
 from cockpit.store.events import utc_now
-from tui.conftest import make_app
+from tui.conftest import fixed_clock, make_app
 from tui.test_pilot import choose, drive, notes, select_row, type_into, wait_until
 
 pytestmark = pytest.mark.usefixtures("no_ambient_principal")
@@ -305,3 +307,41 @@ def test_the_key_dialog_needs_a_path(env: Env, signed: Signed) -> None:
         assert "Name the private key file." in str(screen.query_one("#problem").content)  # type: ignore[attr-defined]
 
     drive(app, scenario)
+
+
+def test_commission_on_the_canon_screen_is_signed(demo_ws: Workspace, tmp_path: Path) -> None:
+    """Commissioning goes through the same signer: the reviewer has a key in cockpit.yaml
+    (signatures optional), so it is asked for once and signs both events."""
+    key = make_key(tmp_path / "keys", "reviewer")
+    path = demo_ws.root / "cockpit.yaml"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("  human:reviewer:") and "{" in line:
+            lines[i] = line.replace("{", f'{{keys: ["{public_line(key)}"], ', 1)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ws = Workspace.load(demo_ws.root)
+    app = make_app(ws, principal="human:reviewer")
+    before = len(events_of(ws))
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await pilot.press("C")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, CanonScreen), 5)
+        screen = app.screen
+        assert await wait_until(pilot, lambda: not screen.busy, 10)  # type: ignore[attr-defined]
+        await pilot.press("m", "y")
+        await idle(pilot)
+        await give_key(pilot, key)
+        assert app.screen is screen
+
+    drive(app, scenario)
+    new = events_of(ws)[before:]
+    assert [e.type for e in new] == ["canon_gate_evaluated", "candidate_commissioned"]
+    for event in new:
+        signature = event.payload["signature"]
+        assert signature["namespace"] == "cockpit-action"
+        assert signature["signed"]["action"] == "commission"
+
+
+def events_of(ws: Workspace) -> list[Any]:
+    with ws.open_store(fixed_clock) as store:
+        return store.events()
