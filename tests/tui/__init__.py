@@ -1,0 +1,1 @@
+"""The TUI: pilot tests of behaviour and snapshots of every screen and modal."""

@@ -1,0 +1,1 @@
+"""Trust: signed entries and actions, agent keys, the checkable record, separation of duties."""

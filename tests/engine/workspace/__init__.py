@@ -1,0 +1,1 @@
+"""Workspace: the demo's one source and what init makes of it."""
