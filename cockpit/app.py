@@ -25,6 +25,7 @@ from cockpit.engine.repo.sandbox import Availability, availability
 from cockpit.engine.runner.lock import RunnerLock, lock_holder
 from cockpit.engine.runner.loop import sweep_and_verify
 from cockpit.engine.text import literal
+from cockpit.engine.trust import record
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.errors import CockpitError, RunnerLocked
 from cockpit.messages import StoreChanged
@@ -116,6 +117,15 @@ class CockpitApp(ActionDriver, App[None]):
             self.follows = str(exc).removeprefix("another runner holds this workspace ")
             return
         except CockpitError as exc:  # an unusable lock file: refuse to ingest, say why
+            self.follows = f"nobody ({exc})"
+            return
+        try:
+            # Ingesting, the app is the runner: under `signatures: required` it must sign
+            # the runner's events, so without a usable runner key it does not ingest.
+            record.runner_key_usable(self.ws)
+        except CockpitError as exc:
+            self.lock.release()
+            self.lock = None
             self.follows = f"nobody ({exc})"
             return
         self.follows = None
@@ -233,6 +243,9 @@ class CockpitApp(ActionDriver, App[None]):
         try:
             store = self.ws.open_store(self.clock)
             try:
+                # Ingesting here, the app is the runner: its events carry the runner's
+                # signature, and the keys in force are recorded (SPEC 10.1).
+                record.attach(self.ws, store)
                 sweep_and_verify(self.ws, store, stop=self._halt)
             finally:
                 store.close()

@@ -25,6 +25,7 @@ from typing import Any
 from cockpit.engine.config.ssh_keys import KeyFormatError, PublicKey, parse_public_key
 from cockpit.engine.trust import signer, sshsig
 from cockpit.engine.trust.actions import Sign, SignedAction, message
+from cockpit.engine.trust.demo import demo_key
 from cockpit.engine.trust.signer import KeySource
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.screens.modals.signing_key import ActUnsigned, KeyAnswer, SigningKeyModal
@@ -145,6 +146,9 @@ class Signing:
             if found.problem:
                 return Found(problem=f"$COCKPIT_SIGNING_KEY: {found.problem}")
             return found
+        demo = demo_key(self.ws.root, self.principal)  # `cockpit demo`'s keys, beside it
+        if demo is not None:
+            return read_key_file(demo, mine, self.principal)
         return Found()
 
     def adopt(self, found: Found) -> None:
@@ -162,7 +166,9 @@ class Signing:
             return None
 
         def signed(doc: dict[str, Any]) -> SignedAction:
-            return SignedAction(doc, signer.sign(message(doc), sshsig.ACTION, source))
+            # Detached from the TUI's terminal: a hardware key's PIN prompt cannot draw over it.
+            signature = signer.sign(message(doc), sshsig.ACTION, source, detach=True)
+            return SignedAction(doc, signature)
 
         return signed
 

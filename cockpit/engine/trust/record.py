@@ -35,18 +35,25 @@ def config_digest(ws: Workspace) -> str:
     return hashlib.sha256((ws.root / CONFIG_FILE).read_bytes()).hexdigest()
 
 
+def runner_key_usable(ws: Workspace) -> keys.HeldKey | None:
+    """The runner key, checked: raises ConfigError when the config names one that cannot
+    be used, or names none under `signatures: required`; None when none is needed."""
+    held = keys.runner_key(ws)
+    if held is None and ws.config.signatures_required:
+        raise ConfigError(
+            "runner.key: required when policy.signatures is required (the runner signs "
+            "its own events); `cockpit keys init` makes one"
+        )
+    return held
+
+
 def attach(ws: Workspace, store: Store) -> keys.HeldKey | None:
     """Make `store` sign the runner's events with the runner key, and record the config in
     force if it changed. Under `signatures: required` a runner without a usable key is a
     ConfigError (it would write a record nobody can check). Returns the key (None when
     none is configured under `optional`)."""
-    held = keys.runner_key(ws)
+    held = runner_key_usable(ws)
     if held is None:
-        if ws.config.signatures_required:
-            raise ConfigError(
-                "runner.key: required when policy.signatures is required (the runner signs "
-                "its own events); `cockpit keys init` makes one"
-            )
         return None
     store.signer = runner_signer(held)
     if ws.config.signatures_required:

@@ -90,7 +90,12 @@ def choose_key(
 
 
 def sign(
-    message: bytes, namespace: str, source: KeySource, env: Mapping[str, str] | None = None
+    message: bytes,
+    namespace: str,
+    source: KeySource,
+    env: Mapping[str, str] | None = None,
+    *,
+    detach: bool = False,
 ) -> str:
     """The armored SSHSIG of `message` made by `ssh-keygen -Y sign`; raises InputError with
     ssh-keygen's own reason when it cannot sign (a missing key, a wrong passphrase)."""
@@ -109,6 +114,9 @@ def sign(
                 capture_output=True,
                 timeout=SIGN_TIMEOUT_S,
                 check=False,
+                # A TUI signs detached from its terminal (no prompt can draw over it); the
+                # CLI keeps it, so a hardware key's PIN can be typed.
+                start_new_session=detach,
             )
         except FileNotFoundError:
             raise InputError("ssh-keygen is not installed (OpenSSH's client tools)") from None
