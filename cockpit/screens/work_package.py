@@ -86,6 +86,16 @@ def fields_table(detail: dict[str, Any], ground: dict[str, Any] | None) -> Table
             ended = agent.get("problem") or f"exited {agent.get('exit_code')}"
             run = f"{agent['principal']} attempt {agent['attempt']} ({agent['stage']}): {ended}"
         grid.add_row("agent", plain(run), "log", plain(agent.get("log") or "-"))
+        confined = agent.get("sandbox")
+        if confined is not None:
+            weakened = agent.get("sandbox_weakened") or []
+            shown = plain(str(confined), "bold #f97316" if confined == "none" else "")
+            extra = (
+                plain("writable beyond its own: " + ", ".join(weakened), "bold #f97316")
+                if weakened
+                else plain("-")
+            )
+            grid.add_row("sandbox", shown, "weakened", extra)
     last = detail["last_verify"]
     if last:
         grid.add_row("last verify", outcome(last["outcome"], last["blocking_predicate"]), "", "")

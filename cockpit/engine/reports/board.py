@@ -107,6 +107,9 @@ def _agent(store: Store, wp_id: str) -> dict[str, Any] | None:
         "started": last.ts,
         "log": last.payload.get("log"),
         "running": not ended,
+        # What confined the run (SPEC 10.3), and the writable paths its lane added.
+        "sandbox": last.payload.get("sandbox"),
+        "sandbox_weakened": list(last.payload.get("sandbox_weakened") or []),
     }
     if ended:
         payload = ended[-1].payload
