@@ -5,6 +5,11 @@ event's principal at that point as the chain itself records it (`config_applied`
 people and the runner, `agent_key_issued`/`agent_key_revoked` for agent runs), it signs this
 very event (the entry whose sha256 the event names, the action document that matches the
 event, or, for the runner, the event itself), and it is not used again by another cause.
+An entry signature counts only for an event that entry could have caused: the signed bytes
+parse as an entry with the event's id, principal, WP and workspace, of a kind that causes
+that event type (once), not used up by a signed rejection, and within an agent key's kinds.
+Keys change only by the runner's word: a `config_applied` or agent key event that the
+runner key signed.
 
 Once the chain records `signatures: required` (a `config_applied`), every later event must
 carry such a signature: a row appended straight into the database by anyone without a key
@@ -19,9 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cockpit.domain import EventType
+from cockpit.domain import ENTRY_EVENT_TYPES, EventType, Kind
 from cockpit.engine.config.ssh_keys import KeyFormatError, PublicKey, parse_public_key
+from cockpit.engine.entries.models import EntryRejected
+from cockpit.engine.entries.parse import parse_entry
 from cockpit.engine.trust import sshsig
+from cockpit.engine.trust.entries import NEVER_AGENT_SIGNED
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.store import Event, Store, canonical_json
 from cockpit.store.audit import event_object
@@ -53,6 +61,11 @@ class _Keys:
     runner: set[bytes] = field(default_factory=set)
     agents: dict[bytes, tuple[str, str, frozenset[str]]] = field(default_factory=dict)
     required: bool = False
+    workspace: str | None = None
+    # Entry ids used up by a signed rejection, and the (entry id, event type) pairs already
+    # caused: a signed entry causes each of its events once, and a rejected one none.
+    used_ids: set[str] = field(default_factory=set)
+    caused: set[tuple[str, str]] = field(default_factory=set)
 
 
 def _blobs(lines: list[str]) -> set[bytes]:
@@ -68,7 +81,8 @@ def _blobs(lines: list[str]) -> set[bytes]:
 def initial_keys(ws: Workspace, runner_key: PublicKey | None) -> _Keys:
     """Before the first `config_applied`: the keys of the config as it is now."""
     keys = _Keys(
-        people={name: {k.blob for k in ws.config.keys_of(name)} for name in ws.config.principals}
+        people={name: {k.blob for k in ws.config.keys_of(name)} for name in ws.config.principals},
+        workspace=ws.config.workspace,
     )
     if runner_key is not None:
         keys.runner = {runner_key.blob}
@@ -94,6 +108,7 @@ def verify_signatures(
     for event in _events(store, upto):
         signature = event.payload.get("signature")
         problem: str | None = None
+        cause: tuple[str, str] | None = None
         if not isinstance(signature, dict) or signature.get("unsigned") or not signature:
             report.unsigned += 1
             if keys.required:
@@ -113,9 +128,20 @@ def verify_signatures(
             if problem is not None:
                 report.bad += 1
                 report.fail(event.seq, f"event {event.seq} ({event.type}): {problem}")
-        if problem is None and event.type == EventType.CONFIG_APPLIED:
+        if problem is not None:
+            continue
+        if event.type == EventType.ENTRY_REJECTED:
+            _use_up(keys, used, event)
+        # Who may sign what changes only by the runner's word: a `config_applied` signed by
+        # the runner key, agent keys issued or revoked by it (unsigned only while the chain
+        # does not require signatures). An entry or action signature, even a valid one,
+        # grants nothing.
+        by_runner = cause is not None and cause[0] == "runner"
+        if event.type == EventType.CONFIG_APPLIED and by_runner:
             _apply_config(keys, event, pinned)
-        elif event.type == EventType.AGENT_KEY_ISSUED and problem is None:
+        elif not (by_runner or (cause is None and not keys.required)):
+            continue
+        elif event.type == EventType.AGENT_KEY_ISSUED:
             payload = event.payload
             blobs = _blobs([str(payload.get("public_key", ""))])
             for blob in blobs:
@@ -124,7 +150,7 @@ def verify_signatures(
                     str(payload.get("work_package")),
                     frozenset(payload.get("kinds") or []),
                 )
-        elif event.type == EventType.AGENT_KEY_REVOKED and problem is None:
+        elif event.type == EventType.AGENT_KEY_REVOKED:
             for blob in _blobs([str(event.payload.get("public_key", ""))]):
                 keys.agents.pop(blob, None)
     return report
@@ -150,6 +176,18 @@ def _apply_config(keys: _Keys, event: Event, pinned: bool) -> None:
     if not pinned and payload.get("runner_key"):
         keys.runner = _blobs([str(payload["runner_key"])])
     keys.required = payload.get("signatures") == "required"
+    if "workspace" in payload:
+        keys.workspace = payload.get("workspace")
+
+
+def _use_up(keys: _Keys, used: set[str], event: Event) -> None:
+    """A validly signed entry that was rejected uses up its id and its signature (10.1):
+    no later event may be caused by it."""
+    signature = event.payload.get("entry_signature")
+    if event.payload.get("signed") and isinstance(signature, dict):
+        used.add(str(signature.get("sig")))
+        if event.entry_id is not None:
+            keys.used_ids.add(event.entry_id)
 
 
 def _check(
@@ -181,6 +219,8 @@ def _check(
                 raise _Bad("the signed action is another principal's")
             if doc.get("work_package") != event.work_package:
                 raise _Bad("the signed action is about another work package")
+            if doc.get("workspace") != keys.workspace:
+                raise _Bad(f"the signed action is for workspace {doc.get('workspace')!r}")
             _held_by(blob, event.principal, keys, parsed.signer)
             sshsig.verify(parsed, canonical_json(doc), sshsig.ACTION)
             return ("action", str(parsed.armored))
@@ -188,17 +228,55 @@ def _check(
             if event.entry_id is None:
                 raise _Bad("an entry signature on an event no entry caused")
             data = _entry_bytes(ws, store, event, str(signature.get("signed", "")))
+            kind = _signed_entry_causes(event, data, keys)
             agent = keys.agents.get(blob)
             if agent is not None:
                 if agent[0] != event.principal or agent[1] != event.work_package:
                     raise _Bad("signed by another run's agent key")
+                if kind.value not in agent[2] or kind in NEVER_AGENT_SIGNED:
+                    raise _Bad(f"an agent key may not sign a {kind.value} entry")
             else:
                 _held_by(blob, event.principal, keys, parsed.signer)
             sshsig.verify(parsed, data, sshsig.ENTRY)
+            keys.caused.add((event.entry_id, str(event.type)))
             return ("entry", event.entry_id)
     except sshsig.SignatureError as exc:
         raise _Bad(str(exc)) from None
     raise _Bad(f"namespace {namespace!r} is not one Cockpit signs in")
+
+
+def _signed_entry_causes(event: Event, data: bytes, keys: _Keys) -> Kind:
+    """Raise _Bad unless the signed bytes are an entry that could have caused `event`: its
+    id, principal, WP and workspace are the event's, the event is one its kind causes, and
+    it has not caused this event type already nor been used up by a signed rejection."""
+    entry = None
+    for name in ("entry.yaml", "entry.md"):  # a YAML entry, or Markdown with front matter
+        try:
+            entry = parse_entry(data, name).entry
+            break
+        except EntryRejected as exc:
+            problem = exc.message
+    if entry is None:
+        raise _Bad(f"the signed bytes are not an entry ({problem})")
+    for what, theirs, ours in (
+        ("id", entry.id, event.entry_id),
+        ("principal", entry.principal, event.principal),
+        ("work package", entry.work_package, event.work_package),
+    ):
+        if theirs != ours:
+            raise _Bad(f"the signed entry's {what} is {theirs!r}, not the event's {ours!r}")
+    if entry.workspace is not None and entry.workspace != keys.workspace:
+        raise _Bad(f"the signed entry is for workspace {entry.workspace!r}")
+    types = {ENTRY_EVENT_TYPES[entry.kind]}
+    if entry.kind is Kind.REVIEW:
+        types.add(EventType.TASK_COMPLETED)
+    if event.type not in types:
+        raise _Bad(f"a {entry.kind.value} entry does not cause {event.type}")
+    if entry.id in keys.used_ids:
+        raise _Bad(f"entry id {entry.id} was used up by a signed rejection")
+    if (entry.id, str(event.type)) in keys.caused:
+        raise _Bad(f"entry {entry.id} already caused a {event.type} event")
+    return entry.kind
 
 
 def _held_by(blob: bytes, principal: str | None, keys: _Keys, signer: str) -> None:
