@@ -170,6 +170,12 @@ def t(minute: int) -> str:
 
 def book_to_in_progress(env: Env) -> None:
     """Drop (without sweeping) WP-1's booking, dispatch, scope confirmation and go."""
+    book_to_scope_confirmed(env)
+    env.drop("d.yaml", entry("review", "REV-1", "WP-1", "human:owner", "verdict: go", created=t(3)))
+
+
+def book_to_scope_confirmed(env: Env) -> None:
+    """Drop (without sweeping) WP-1's booking, dispatch and scope confirmation."""
     env.drop("a.yaml", work_package("WP-1", created=t(0)))
     env.drop(
         "b.yaml",
@@ -186,7 +192,6 @@ def book_to_in_progress(env: Env) -> None:
             created=t(2),
         ),
     )
-    env.drop("d.yaml", entry("review", "REV-1", "WP-1", "human:owner", "verdict: go", created=t(3)))
 
 
 def dispatch(

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from helpers.forge import forge_row
-from helpers.workspace import Env, edit_config, entry, t, work_package
+from helpers.workspace import Env, book_to_scope_confirmed, edit_config, entry, t, work_package
 
 from cockpit.engine.config.model import parse_config
 from cockpit.engine.entries.safe_yaml import load_yaml
@@ -29,22 +29,7 @@ def worker_who_reviews(env: Env) -> None:
 
 
 def booked_and_confirmed(env: Env) -> None:
-    env.drop("a.yaml", work_package("WP-1", created=t(0)))
-    env.drop(
-        "b.yaml",
-        entry("dispatch", "DSP-1", "WP-1", "human:owner", "to: agent:implementer-1", created=t(1)),
-    )
-    env.drop(
-        "c.yaml",
-        entry(
-            "scope_confirmation",
-            "SCP-1",
-            "WP-1",
-            "agent:implementer-1",
-            "confirmed: true",
-            created=t(2),
-        ),
-    )
+    book_to_scope_confirmed(env)
     assert env.sweep().sweep.ingested == 3
 
 
