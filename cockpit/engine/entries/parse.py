@@ -138,7 +138,10 @@ def parse_entry(data: bytes, filename: str) -> ParsedEntry:
         raise EntryRejected(
             RejectionCode.SCHEMA_ERROR, _schema_message(exc, ""), entry_id
         ) from None
-    return ParsedEntry(entry=entry, sha256=sha256_hex(data), raw=text, file=filename, data=data)
+    # The stored text is the file's exact text (a byte-order mark included), so its UTF-8
+    # bytes are the bytes the entry's sha256 and signature cover.
+    raw = data.decode("utf-8")
+    return ParsedEntry(entry=entry, sha256=sha256_hex(data), raw=raw, file=filename, data=data)
 
 
 def path_escapes(path: str) -> bool:

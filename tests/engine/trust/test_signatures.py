@@ -273,3 +273,20 @@ def test_keys_init_creates_the_runner_key_outside_the_workspace_and_prints_the_l
     assert inside.code == 2 and "inside the workspace" in inside.err
     listed = env.cli("keys", "list", "--json")
     assert json.loads(listed.out)["runner_key"] is None  # not configured yet
+
+
+def test_a_signed_entry_with_a_byte_order_mark_keeps_its_exact_bytes_in_the_record(
+    env: Env, signed: Signed
+) -> None:
+    """The record stores the file's exact text, so its signature checks from the record
+    alone (the gate's re-check of a booking and `audit verify` both read it)."""
+    text = "\ufeff" + booking(signed)
+    data = text.encode("utf-8")
+    (env.new / "wp.yaml.sig").write_bytes(ssh_sign(signed.keys["human:owner"], data))
+    env.drop("wp.yaml", data)
+    assert env.sweep().sweep.ingested == 1
+    [event] = [e for e in env.events("WP-1") if e.type == EventType.TASK_CREATED]
+    assert event.payload["raw"].encode("utf-8") == data
+    sshsig.verify(sshsig.parse(event.payload["signature"]["sig"]), data, "cockpit-entry")
+    report = json.loads(env.cli("audit", "verify", "--json").out)
+    assert report["ok"] is True and report["signatures"]["bad"] == 0
