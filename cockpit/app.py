@@ -26,6 +26,7 @@ from cockpit.engine.runner.lock import RunnerLock, lock_holder
 from cockpit.engine.runner.loop import sweep_and_verify
 from cockpit.engine.text import literal
 from cockpit.engine.trust import record
+from cockpit.engine.trust.keys import HeldKey
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.errors import CockpitError, RunnerLocked
 from cockpit.messages import StoreChanged
@@ -85,6 +86,9 @@ class CockpitApp(ActionDriver, App[None]):
         self.store: Store = ws.open_store(clock, readonly=readonly)
         self.last_seq = self.store.head_seq()
         self.lock: RunnerLock | None = None
+        # Loaded once when the app becomes the ingester; its sweeps sign with it.
+        self.runner_key: HeldKey | None = None
+        self.config_recorded = False
         self.follows: str | None = None
         self._stop = asyncio.Event()
         self._halt = threading.Event()  # the same, for engine work in threads
@@ -122,7 +126,7 @@ class CockpitApp(ActionDriver, App[None]):
         try:
             # Ingesting, the app is the runner: under `signatures: required` it must sign
             # the runner's events, so without a usable runner key it does not ingest.
-            record.runner_key_usable(self.ws)
+            self.runner_key = record.runner_key_usable(self.ws)
         except CockpitError as exc:
             self.lock.release()
             self.lock = None
@@ -245,7 +249,10 @@ class CockpitApp(ActionDriver, App[None]):
             try:
                 # Ingesting here, the app is the runner: its events carry the runner's
                 # signature, and the keys in force are recorded (SPEC 10.1).
-                record.attach(self.ws, store)
+                record.attach_held(
+                    self.ws, store, self.runner_key, record_config=not self.config_recorded
+                )
+                self.config_recorded = True
                 sweep_and_verify(self.ws, store, stop=self._halt)
             finally:
                 store.close()

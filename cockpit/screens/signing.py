@@ -25,9 +25,9 @@ from typing import Any
 from cockpit.engine.config.ssh_keys import KeyFormatError, PublicKey, parse_public_key
 from cockpit.engine.trust import signer, sshsig
 from cockpit.engine.trust.actions import Sign, SignedAction, message
-from cockpit.engine.trust.demo import demo_key
 from cockpit.engine.trust.signer import KeySource
 from cockpit.engine.workspace.layout import Workspace
+from cockpit.errors import Refused
 from cockpit.screens.modals.signing_key import ActUnsigned, KeyAnswer, SigningKeyModal
 
 READ_TIMEOUT_S = 10
@@ -133,23 +133,21 @@ class Signing:
         return ""
 
     def look_up(self) -> Found:
-        """In a worker: the principal's ssh-agent key, else $COCKPIT_SIGNING_KEY."""
-        mine = self.keys()
-        blobs = {k.blob for k in mine}
-        if blobs:
-            for candidate in signer.agent_keys(self.env):
-                if candidate.blob in blobs:
-                    return Found(KeySource(agent_key=candidate), candidate)
-        named = self.env.get("COCKPIT_SIGNING_KEY")
-        if named:
-            found = read_key_file(Path(named).expanduser(), mine, self.principal)
-            if found.problem:
-                return Found(problem=f"$COCKPIT_SIGNING_KEY: {found.problem}")
-            return found
-        demo = demo_key(self.ws.root, self.principal)  # `cockpit demo`'s keys, beside it
-        if demo is not None:
-            return read_key_file(demo, mine, self.principal)
-        return Found()
+        """In a worker: the key the engine's signer would choose (the principal's ssh-agent
+        key, else $COCKPIT_SIGNING_KEY, else a demo's key), a key file checked first."""
+        try:
+            source = signer.choose_key(
+                self.ws.config, self.principal, env=self.env, workspace=self.ws.root
+            )
+        except Refused:
+            return Found()
+        if source.agent_key is not None:
+            return Found(source, source.agent_key)
+        assert source.path is not None
+        found = read_key_file(source.path, self.keys(), self.principal)
+        if found.problem and self.env.get("COCKPIT_SIGNING_KEY"):
+            return Found(problem=f"$COCKPIT_SIGNING_KEY: {found.problem}")
+        return found
 
     def adopt(self, found: Found) -> None:
         """On the UI thread: remember what a look or the dialog found."""

@@ -185,10 +185,16 @@ class Store:
 
     # -- reads ---------------------------------------------------------------------------
 
-    def events(self, work_package: str | None = None, since_seq: int = 0) -> list[Event]:
-        """Events in seq order, optionally of one work package and after `since_seq`."""
+    def events(
+        self, work_package: str | None = None, since_seq: int = 0, until_seq: int | None = None
+    ) -> list[Event]:
+        """Events in seq order, optionally of one work package, after `since_seq` and up to
+        `until_seq`."""
         sql = "SELECT * FROM events WHERE seq > ?"
         args: list[Any] = [since_seq]
+        if until_seq is not None:
+            sql += " AND seq <= ?"
+            args.append(until_seq)
         if work_package is not None:
             sql += " AND work_package = ?"
             args.append(work_package)

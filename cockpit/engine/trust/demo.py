@@ -62,7 +62,7 @@ def sign_demo(workspace: Path) -> Path:
         f"Demo keys of {workspace}, made by Cockpit; they sign its walkthrough.\n"
     )
     people = {p: _key(directory, key_name(p), p) for p in config.principals}
-    runner = _key(directory, RUNNER_KEY, "cockpit-runner")
+    _key(directory, RUNNER_KEY, "cockpit-runner")
     workspace_id = str(uuid.uuid4())
     text = config_path.read_text(encoding="utf-8")
     text = _configured(text, workspace_id, people, directory / RUNNER_KEY)
@@ -82,7 +82,6 @@ def sign_demo(workspace: Path) -> Path:
         signature = people[principal.group(1)].sign(data.encode("utf-8"), sshsig.ENTRY)
         path.with_name(path.name + ".sig").write_text(signature, encoding="ascii")
     load_config(config_path)  # what was written must still be a valid config
-    del runner
     return directory
 
 

@@ -53,12 +53,20 @@ def attach(ws: Workspace, store: Store) -> keys.HeldKey | None:
     ConfigError (it would write a record nobody can check). Returns the key (None when
     none is configured under `optional`)."""
     held = runner_key_usable(ws)
-    if held is None:
-        return None
-    store.signer = runner_signer(held)
-    if ws.config.signatures_required:
-        apply_config(ws, store, held)
+    attach_held(ws, store, held, record_config=True)
     return held
+
+
+def attach_held(
+    ws: Workspace, store: Store, held: keys.HeldKey | None, *, record_config: bool
+) -> None:
+    """`attach` with a key already loaded (a long-lived ingester loads it once); the
+    config is recorded only when `record_config` (once per start is enough)."""
+    if held is None:
+        return
+    store.signer = runner_signer(held)
+    if record_config and ws.config.signatures_required:
+        apply_config(ws, store, held)
 
 
 def apply_config(ws: Workspace, store: Store, held: keys.HeldKey) -> None:

@@ -75,7 +75,7 @@ def choose_key(
     if key is not None:
         return KeySource(path=key)
     if env.get("COCKPIT_SIGNING_KEY"):
-        return KeySource(path=Path(env["COCKPIT_SIGNING_KEY"]))
+        return KeySource(path=Path(env["COCKPIT_SIGNING_KEY"]).expanduser())
     mine = {k.blob for k in config.keys_of(principal)}
     for candidate in agent_keys(env):
         if candidate.blob in mine:

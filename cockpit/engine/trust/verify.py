@@ -19,7 +19,6 @@ makes the record not ok, with that row as `first_bad_seq`.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,10 +101,11 @@ def verify_signatures(
     runner's public key; with `pinned` (`audit verify --key`) it is the only runner key
     trusted, whatever the chain's `config_applied` events say."""
     report = SignatureReport()
+    files = _QueueFiles(ws)
     keys = initial_keys(ws, runner_key)
     last_cause: tuple[str, str] | None = None
     used: set[str] = set()
-    for event in _events(store, upto):
+    for event in store.events(until_seq=upto):
         signature = event.payload.get("signature")
         problem: str | None = None
         cause: tuple[str, str] | None = None
@@ -116,7 +116,7 @@ def verify_signatures(
         else:
             report.checked += 1
             try:
-                cause = _check(ws, store, event, signature, keys)
+                cause = _check(files, store, event, signature, keys)
             except _Bad as exc:
                 problem = str(exc)
             else:
@@ -156,15 +156,6 @@ def verify_signatures(
     return report
 
 
-def _events(store: Store, upto: int | None) -> Iterator[Event]:
-    rows = store.conn.execute(
-        "SELECT * FROM events WHERE seq <= ? ORDER BY seq",
-        (upto if upto is not None else 2**62,),
-    )
-    for row in rows:
-        yield Event.from_row(dict(row))
-
-
 class _Bad(Exception):
     pass
 
@@ -191,7 +182,7 @@ def _use_up(keys: _Keys, used: set[str], event: Event) -> None:
 
 
 def _check(
-    ws: Workspace, store: Store, event: Event, signature: dict[str, Any], keys: _Keys
+    files: _QueueFiles, store: Store, event: Event, signature: dict[str, Any], keys: _Keys
 ) -> tuple[str, str]:
     """Raise _Bad unless `signature` signs this event as its principal; returns the
     event's cause (what one signature may cover)."""
@@ -227,7 +218,7 @@ def _check(
         if namespace == sshsig.ENTRY:
             if event.entry_id is None:
                 raise _Bad("an entry signature on an event no entry caused")
-            data = _entry_bytes(ws, store, event, str(signature.get("signed", "")))
+            data = _entry_bytes(files, store, event, str(signature.get("signed", "")))
             kind = _signed_entry_causes(event, data, keys)
             agent = keys.agents.get(blob)
             if agent is not None:
@@ -284,7 +275,7 @@ def _held_by(blob: bytes, principal: str | None, keys: _Keys, signer: str) -> No
         raise _Bad(f"signed by {signer}, which is not a key of {principal}")
 
 
-def _entry_bytes(ws: Workspace, store: Store, event: Event, sha256: str) -> bytes:
+def _entry_bytes(files: _QueueFiles, store: Store, event: Event, sha256: str) -> bytes:
     """The entry's exact bytes, by the sha256 the signature names: from the event's raw
     text, the entries projection, or the queue's done/ and rejected/ files."""
     candidates: list[bytes] = []
@@ -297,25 +288,36 @@ def _entry_bytes(ws: Workspace, store: Store, event: Event, sha256: str) -> byte
     for data in candidates:
         if hashlib.sha256(data).hexdigest() == sha256:
             return data
-    for directory in (ws.queue_dir("done"), ws.queue_dir("rejected")):
-        found = _file_with_hash(directory, sha256)
-        if found is not None:
-            return found
+    found = files.get(sha256)
+    if found is not None:
+        return found
     raise _Bad(f"the signed entry (sha256 {sha256[:12]}…) is not in the record or the queue")
 
 
-def _file_with_hash(directory: Path, sha256: str) -> bytes | None:
+class _QueueFiles:
+    """The entry files of the queue's done/ and rejected/, by sha256: read once per
+    verification, and only when an entry's bytes are not in the record itself."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.directories = (ws.queue_dir("done"), ws.queue_dir("rejected"))
+        self.by_hash: dict[str, bytes] | None = None
+
+    def get(self, sha256: str) -> bytes | None:
+        if self.by_hash is None:
+            self.by_hash = {}
+            for directory in self.directories:
+                for path in _entry_files(directory):
+                    try:
+                        data = path.read_bytes()
+                    except OSError:
+                        continue
+                    self.by_hash.setdefault(hashlib.sha256(data).hexdigest(), data)
+        return self.by_hash.get(sha256)
+
+
+def _entry_files(directory: Path) -> list[Path]:
     try:
-        names = sorted(p for p in directory.iterdir() if p.is_file() and not p.is_symlink())
+        paths = sorted(p for p in directory.iterdir() if p.is_file() and not p.is_symlink())
     except OSError:
-        return None
-    for path in names:
-        if path.name.endswith((".sig", ".reason.json")):
-            continue
-        try:
-            data = path.read_bytes()
-        except OSError:
-            continue
-        if hashlib.sha256(data).hexdigest() == sha256:
-            return data
-    return None
+        return []
+    return [p for p in paths if not p.name.endswith((".sig", ".reason.json"))]
