@@ -186,7 +186,7 @@ class CockpitApp(ActionDriver, App[None]):
             holder = lock_holder(self.ws)
             if holder is not None and holder.get("agents", True):
                 return ()
-        return tuple(sorted(n for n, lane in self.ws.config.lanes.items() if lane.command))
+        return tuple(sorted(n for n, lane in self.ws.config.lanes.items() if lane.starts_agents))
 
     @property
     def quitting(self) -> bool:

@@ -7,7 +7,7 @@ error; errors are one sentence on stderr.
 what they work on, and importing them registers them on the group.
 """
 
-from cockpit.cli import actions, audit, canon, keys, workspace
+from cockpit.cli import actions, audit, canon, keys, logs, workspace
 from cockpit.cli.base import cli, main
 
-__all__ = ["actions", "audit", "canon", "cli", "keys", "main", "workspace"]
+__all__ = ["actions", "audit", "canon", "cli", "keys", "logs", "main", "workspace"]

@@ -205,6 +205,26 @@ def _metrics_table(document: dict[str, Any]) -> str:
     for key, value in document.items():
         if key == "advisory":
             rows += [(f"advisory.{k}", cell_text(v)) for k, v in value.items()]
+        elif key == "usage":
+            rows += _usage_rows(value)
         else:
             rows.append((key, cell_text(value)))
     return table(rows, ("metric", "value"), width=100)
+
+
+def _usage_rows(usage: dict[str, Any]) -> list[tuple[str, str]]:
+    """Tokens and cost (SPEC 9.1): totals, shares with their denominators, per lane."""
+    from cockpit.engine.reports.metrics import cell_text
+
+    def tally(t: dict[str, Any]) -> str:
+        cost = f"${t['cost_usd']}" if t["runs_with_cost"] else "cost not reported"
+        return (
+            f"{t['runs']} runs, {t['input_tokens']} in / {t['output_tokens']} out tokens, "
+            f"{cost} ({t['runs_with_cost']}/{t['runs']} runs reported a cost)"
+        )
+
+    rows = [("usage.total", tally(usage["total"]))]
+    for key in ("cost_per_accepted_wp", "tokens_per_accepted_wp", "cost_on_withheld"):
+        rows.append((f"usage.{key}", cell_text(usage[key])))
+    rows += [(f"usage.lane.{lane}", tally(t)) for lane, t in usage["by_lane"].items()]
+    return rows

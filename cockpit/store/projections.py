@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from decimal import Decimal
 from typing import Any, cast
 
 import sqlite_utils
@@ -207,6 +208,8 @@ def apply(conn: sqlite3.Connection, event: Event) -> None:
         updates["blocked_unowned"] = 1 if payload.get("outcome") == "blocked" else 0
     elif event.type == EventType.RECOVERY_PACKET_CREATED:
         updates["blocked_unowned"] = 0
+    elif event.type == EventType.AGENT_EXITED and isinstance(payload.get("usage"), dict):
+        updates.update(_spent(conn, wp, payload["usage"]))
     elif event.type == EventType.CLAIM_PACKET_CREATED:
         updates["open_advisory"] = None
     elif event.type == EventType.ADVISORY_ISSUED and payload.get("severity") == "serious":
@@ -231,6 +234,27 @@ def apply(conn: sqlite3.Connection, event: Event) -> None:
     conn.execute(f"UPDATE work_packages SET {assignments} WHERE id = ?", (*updates.values(), wp))
 
 
+def _spent(conn: sqlite3.Connection, wp: str, usage: dict[str, Any]) -> dict[str, Any]:
+    """The WP's cost and tokens so far, with one more run's usage (SPEC 9.1): the cost is
+    a decimal string, and stays NULL until some run reported one."""
+    row = conn.execute("SELECT cost_usd, tokens FROM work_packages WHERE id = ?", (wp,)).fetchone()
+    cost, tokens = (row[0], row[1] or 0) if row else (None, 0)
+    for key in ("input_tokens", "output_tokens"):
+        value = usage.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            tokens += value
+    reported = usage.get("cost_usd")
+    if isinstance(reported, str):
+        try:
+            amount = Decimal(reported)
+        except ArithmeticError:
+            amount = None
+        if amount is not None and amount.is_finite() and amount >= 0:
+            total = Decimal(cost or 0) + amount
+            cost = format(total.normalize(), "f") if total else "0"
+    return {"cost_usd": cost, "tokens": tokens}
+
+
 def _from_assignee(conn: sqlite3.Connection, event: Event) -> bool:
     if "entry" not in event.payload:
         return False
@@ -249,6 +273,8 @@ def problem_of(event_type: str, payload: dict[str, Any]) -> str | None:
     """`agent_problem` of an `agent_exited`, `agent_failed` or `worktree_failed` payload."""
     if event_type == EventType.WORKTREE_FAILED:
         return f"its worktree could not be made: {payload.get('error')}"
+    if event_type == EventType.AGENT_FAILED and payload.get("driver"):
+        return f"its {payload['driver']} agent ({payload.get('reason')}): {payload.get('error')}"
     if event_type == EventType.AGENT_FAILED:
         return f"the runner could not work on it: {payload.get('error')}"
     if payload.get("timed_out"):

@@ -29,6 +29,8 @@ class WorkPackageRow(TypedDict):
     blocked_unowned: bool
     open_advisory: str | None
     agent_problem: str | None
+    cost_usd: str | None  # what its agents' runs cost so far (SPEC 9.1)
+    tokens: int
     created: str
     booked_seq: int
     last_seq: int

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlite_utils
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # The tables derived from events (dropped and derived again on a schema upgrade).
 PROJECTION_TABLES = ("work_packages", "entries", "edges", "rejections", "candidates", "canon")
@@ -74,6 +74,8 @@ def create_tables(db: sqlite_utils.Database) -> None:
             "blocked_unowned": int,
             "open_advisory": str,
             "agent_problem": str,
+            "cost_usd": str,  # what its agents' runs cost so far (a decimal string; SPEC 9.1)
+            "tokens": int,  # their input and output tokens so far
             "created": str,
             "booked_seq": int,
             "last_seq": int,
@@ -83,7 +85,13 @@ def create_tables(db: sqlite_utils.Database) -> None:
         },
         pk="id",
         not_null={"state", "title"},
-        defaults={"overridden": 0, "vetoed": 0, "scope_declined": 0, "blocked_unowned": 0},
+        defaults={
+            "overridden": 0,
+            "vetoed": 0,
+            "scope_declined": 0,
+            "blocked_unowned": 0,
+            "tokens": 0,
+        },
         if_not_exists=True,
     )
     if "agent_problem" not in db.table("work_packages").columns_dict:  # a store from 0.1

@@ -5,8 +5,9 @@ Unknown keys are errors, because a typo must never silently weaken policy.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -38,10 +39,24 @@ class PrincipalConfig(_Strict):
     keys: list[str] = Field(default_factory=list)
 
 
+# A lane's `driver:` (SPEC 9.1): a real agent CLI the runner drives, or `command` (a
+# program that reads its handoff and submits entries itself).
+DRIVER_NAMES = ("claude-code", "codex", "gemini", "aider", "command")
+# The drivers whose CLI reports what a run cost: only they can keep to a `budget_usd`.
+COSTED_DRIVERS = ("claude-code", "aider")
+
+
 class LaneConfig(_Strict):
-    # None: the lane's agents run on their own (they read their handoff and submit);
-    # the runner writes handoffs and worktrees for them but starts nothing.
+    # With `driver: command` (or no driver): the program to start. With a CLI driver: the
+    # CLI's executable, when it is not the driver's binary on PATH. None and no driver:
+    # the lane's agents run on their own (they read their handoff and submit); the runner
+    # writes handoffs and worktrees for them but starts nothing.
     command: list[str] | None = Field(default=None, min_length=1)
+    driver: Literal["claude-code", "codex", "gemini", "aider", "command"] | None = None
+    model: str | None = Field(default=None, min_length=1)
+    args: list[str] = Field(default_factory=list)  # appended to the CLI's arguments
+    max_turns: int | None = Field(default=None, gt=0)
+    budget_usd: Decimal | None = Field(default=None, gt=0, max_digits=12, decimal_places=6)
     timeout_s: int = Field(default=600, gt=0)
     # Paths the lane's sandbox adds read-only / writable (SPEC 10.3); every writable one
     # weakens the sandbox and is shown as such.
@@ -50,6 +65,38 @@ class LaneConfig(_Strict):
     # The owner approves this lane's scope confirmations in advance: the go is recorded
     # at once (a review `go` in the booker's name, marked `standing`).
     standing_go: bool = False
+
+    @field_validator("budget_usd", mode="before")
+    @classmethod
+    def _exact_budget(cls, value: Any) -> Any:
+        # YAML reads `5.10` as a float; the budget is dollars, kept exact.
+        return str(value) if isinstance(value, float) else value
+
+    @model_validator(mode="after")
+    def _driver_needs(self) -> LaneConfig:
+        if self.driver == "command" and self.command is None:
+            raise ValueError("command: required with driver: command (the program to start)")
+        if self.driver in (None, "command"):
+            for key in ("model", "max_turns", "budget_usd"):
+                if getattr(self, key) is not None:
+                    raise ValueError(f"{key}: only for a lane with an agent CLI driver")
+            if self.args:
+                raise ValueError("args: only for a lane with an agent CLI driver")
+        elif self.budget_usd is not None and self.driver not in COSTED_DRIVERS:
+            raise ValueError(
+                f"budget_usd: the {self.driver} CLI does not report what a run costs, so "
+                "a budget could not be kept"
+            )
+        return self
+
+    @property
+    def effective_driver(self) -> str | None:
+        """The lane's driver: its `driver:`, else `command` when it has a command."""
+        return self.driver or ("command" if self.command is not None else None)
+
+    @property
+    def starts_agents(self) -> bool:
+        return self.effective_driver is not None
 
 
 class TierConfig(_Strict):
@@ -108,6 +155,21 @@ class RunnerConfig(_Strict):
         return "off" if value is False else value
 
 
+# When a work package needs its owner (issue 12): the reasons a notification is raised.
+NotifyReason = Literal["scope_waiting", "claim_withheld", "agent_failed", "agent_timed_out"]
+
+
+class NotifyConfig(_Strict):
+    """Telling the owner when a WP needs them: the TUI's notification and bell, and a
+    command the runner runs with the event as JSON on stdin (never with agent text as
+    arguments)."""
+
+    bell: bool = True
+    command: list[str] | None = Field(default=None, min_length=1)
+    timeout_s: int = Field(default=10, gt=0)
+    on: list[NotifyReason] = Field(default_factory=lambda: list(get_args(NotifyReason)))
+
+
 class Config(_Strict):
     """A validated cockpit.yaml."""
 
@@ -122,6 +184,7 @@ class Config(_Strict):
     tiers: dict[Tier, TierConfig] = Field(default_factory=_default_tiers)
     policy: PolicyConfig
     runner: RunnerConfig = Field(default_factory=RunnerConfig)
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
 
     @model_validator(mode="before")
     @classmethod

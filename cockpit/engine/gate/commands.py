@@ -157,6 +157,10 @@ def run_command(
         confined.stop()  # nothing it started outlives it
         duration = int((time.monotonic() - started) * 1000)
         size = output.seek(0, os.SEEK_END)
+        output.seek(0)
+        whole = hashlib.sha256()
+        while chunk := output.read(1 << 20):
+            whole.update(chunk)
         output.seek(max(size - OUTPUT_TAIL * 4, 0))
         # What a command printed goes into the audit chain: never a secret it printed.
         tail = redaction.redact(output.read().decode("utf-8", "replace")[-OUTPUT_TAIL:])
@@ -165,13 +169,19 @@ def run_command(
             command, None, duration, error="interrupted: the runner is stopping", output_tail=tail
         )
     return CommandResult(
-        command, None if timed_out else proc.returncode, duration, timed_out, None, tail
+        command,
+        None if timed_out else proc.returncode,
+        duration,
+        timed_out,
+        None,
+        tail,
+        whole.hexdigest(),
     )
 
 
 # What validation commands inherit from the runner: enough to find tools, nothing secret
 # (never SSH_AUTH_SOCK, DBUS_*, *_TOKEN, *_KEY).
-_ENV_ALLOWED = (
+ENV_ALLOWED = (
     "PATH",
     "HOME",
     "USER",
@@ -186,7 +196,7 @@ _ENV_ALLOWED = (
 
 
 def validation_env(ws: Workspace, wp_id: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k in _ENV_ALLOWED or k.startswith("LC_")}
+    env = {k: v for k, v in os.environ.items() if k in ENV_ALLOWED or k.startswith("LC_")}
     env.update(
         COCKPIT_WORKSPACE=str(ws.root),
         COCKPIT_WORK_PACKAGE=wp_id,

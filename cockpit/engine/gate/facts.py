@@ -62,6 +62,7 @@ class CommandResult:
     timed_out: bool = False
     error: str | None = None
     output_tail: str = ""
+    output_sha256: str | None = None  # of everything it printed (the tail is what is kept)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from cockpit.domain import EventType
+from cockpit.engine.reports.usage import usage_metrics
 from cockpit.store import Event, Store
 
 _ADMITTED = frozenset({"accepted", "complete"})
@@ -24,6 +26,12 @@ def cell_text(value: Any) -> str:
     """A metric as people read it: a share as `a/b = x%`, a count map as `k n, ...`."""
     if isinstance(value, dict) and set(value) == {"num", "den"}:
         num, den = value["num"], value["den"]
+        if isinstance(num, str) and isinstance(den, str):  # dollars over dollars
+            shown = f"${num}/${den}"
+            return f"{shown} = {100 * Decimal(num) / Decimal(den):.1f}%" if Decimal(den) else shown
+        if isinstance(num, str):  # dollars over a count
+            each = f"${Decimal(num) / den:.4f} each" if den else "n/a"
+            return f"${num}/{den} = {each}"
         return f"{num}/{den} = {100 * num / den:.1f}%" if den else f"{num}/{den} = n/a"
     if isinstance(value, dict):
         return ", ".join(f"{k} {v}" for k, v in value.items()) or "-"
@@ -88,6 +96,7 @@ def compute(events: list[Event], states: dict[str, str], tiers: dict[str, str]) 
         "events_by_tier": dict(
             Counter(tiers.get(e.work_package, "unknown") for e in events if e.work_package)
         ),
+        "usage": usage_metrics(events, states),
     }
 
 

@@ -25,18 +25,16 @@ import logging
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from cockpit.domain import AGENT_STAGES, WORKTREE_STATES, EventType, Mode, State
 from cockpit.engine.canon import redaction
-from cockpit.engine.config.ssh_keys import parse_public_key
-from cockpit.engine.repo import sandbox as confinement
 from cockpit.engine.repo import worktrees
 from cockpit.engine.repo.gitops import GitError
 from cockpit.engine.repo.worktrees import WorktreeError
-from cockpit.engine.runner import lost, processes
+from cockpit.engine.runner import driven, launch, lost, processes
 from cockpit.engine.runner import sandbox as agent_sandbox
-from cockpit.engine.runner.handoff import PREPARED_STATES, next_gate, write_handoff
+from cockpit.engine.runner.handoff import PREPARED_STATES, write_handoff
 from cockpit.engine.runner.processes import AgentCounts, wait_for_exit
 from cockpit.engine.trust import agent_keys
 from cockpit.engine.workspace.layout import Workspace
@@ -50,7 +48,7 @@ ONCE_LIMIT = 10  # starts per WP in one `run --once` (a guard against agents tha
 # A worktree that could not be made, or a WP whose handoff or start failed, is tried
 # again after this (or as soon as its WP moves on).
 RETRY_S = 600
-RUNNER_PRINCIPAL = "cockpit:runner"  # who records worktrees (the runner itself, not a person)
+RUNNER_PRINCIPAL = launch.RUNNER_PRINCIPAL
 log_ = logging.getLogger(__name__)
 
 
@@ -96,7 +94,7 @@ class Agents:
 
     # -- events ---------------------------------------------------------------------------
 
-    def _record(self, new: NewEvent) -> Event:
+    def record(self, new: NewEvent) -> Event:
         with self.store.transaction():
             event = self.store.append(new)
         if self.on_event is not None:
@@ -129,7 +127,7 @@ class Agents:
                 # One WP's trouble (a handoff that cannot be written, a full disk) is that
                 # WP's problem, on the record; the runner goes on with the others.
                 self.counts.failed += 1
-                self._record(
+                self.record(
                     NewEvent(
                         EventType.AGENT_FAILED,
                         wp["id"],
@@ -149,7 +147,7 @@ class Agents:
         if self._due(wp, events):
             if len(self.running) >= self.ws.config.runner.max_agents:
                 return  # looked at again when a slot frees
-            self._launch(wp, events)
+            launch.launch(self, wp, events, _stage_start(events, wp["state"]))
             wp = self.store.work_package(wp["id"]) or wp
         self._seen[wp["id"]] = wp["last_seq"]
 
@@ -178,7 +176,7 @@ class Agents:
                 try:
                     made = worktrees.provision(self.ws, wp, recorded)
                 except WorktreeError as exc:
-                    self._record(
+                    self.record(
                         NewEvent(
                             EventType.WORKTREE_FAILED,
                             wp_id,
@@ -189,7 +187,7 @@ class Agents:
                     )
                 else:
                     self.counts.worktrees += 1
-                    self._record(
+                    self.record(
                         NewEvent(
                             EventType.WORKTREE_PROVISIONED,
                             wp_id,
@@ -223,7 +221,7 @@ class Agents:
         if State(state) not in AGENT_STAGES or not wp.get("assignee"):
             return False
         lane = self.ws.config.lanes.get(wp["lane"])
-        if lane is None or lane.command is None or wp["id"] in self.running:
+        if lane is None or not lane.starts_agents or wp["id"] in self.running:
             return False
         if state == State.RECOVERING:
             recoveries = [e for e in events if e.type == EventType.RECOVERY_PACKET_CREATED]
@@ -248,100 +246,6 @@ class Agents:
         last = exits[-1].payload
         return bool(last.get("stopped") or last.get("lost")) and len(starts) <= RESTARTS
 
-    def _launch(self, wp: WorkPackageRow, events: list[Event]) -> None:
-        wp_id, principal = wp["id"], wp["assignee"]
-        assert principal is not None  # only WPs with an assignee are due
-        lane = self.ws.config.lanes[wp["lane"]]
-        assert lane.command is not None
-        handoff, digest = write_handoff(self.ws, self.store, wp)
-        cwd = worktrees.worktree_path(self.ws, wp_id) if wp.get("target_repo") else self.ws.root
-        command = processes.resolve_command(lane.command, self.ws.root)
-        available = confinement.availability(self.ws.config.runner.sandbox)
-        if not available.confined and self.ws.config.runner.sandbox == "required":
-            self.counts.failed += 1
-            self._record(agent_sandbox.refused_event(wp_id, available, RUNNER_PRINCIPAL))
-            return
-        made = agent_sandbox.prepare(self.ws, self.store, wp, command, handoff, cwd, available)
-        attempt = 1 + sum(1 for e in events if e.type == EventType.AGENT_STARTED)
-        # The run's own key (SPEC 10.2), in its private home: only its sandbox binds it.
-        issued = agent_keys.issue(made.home / ".cockpit", wp["state"])
-        self._record(issued.issued(principal, wp_id, wp["state"], attempt))
-        made.outbox.agent_key = parse_public_key(issued.public_line)
-        log = self.ws.root / ".cockpit" / "agents" / wp_id / f"{attempt}.log"
-        # The log is opened first: a failure here (a full disk) is recorded by tick as the
-        # WP's problem before any agent_started that no agent_exited would ever follow.
-        log.parent.mkdir(parents=True, exist_ok=True)
-        output: IO[bytes] = open(log, "ab")  # noqa: SIM115 - handed to the child
-        started = self._record(
-            NewEvent(
-                EventType.AGENT_STARTED,
-                wp_id,
-                principal,
-                None,
-                {
-                    "principal": principal,
-                    "lane": wp["lane"],
-                    "command": command,
-                    "stage": wp["state"],
-                    "next_gate": next_gate(wp["state"]),
-                    "attempt": attempt,
-                    "handoff": {"path": _shown(self.ws, handoff), "sha256": digest},
-                    "worktree": _shown(self.ws, cwd),
-                    "timeout_s": lane.timeout_s,
-                    "log": _shown(self.ws, log),
-                    **made.payload(self.ws, lane.sandbox_rw),
-                },
-            )
-        )
-        if not available.confined:
-            log_.warning(
-                "%s: agent of %s runs UNSANDBOXED (%s)", self.ws.root, wp_id, available.problem
-            )
-        self._starts[wp_id] = self._starts.get(wp_id, 0) + 1
-        self.counts.started += 1
-        env = processes.agent_env(self.ws, principal, wp_id, handoff, cwd)
-        env["COCKPIT_SIGNING_KEY"] = str(issued.path)
-        try:
-            confined = confinement.start(
-                command,
-                cwd=cwd,
-                env=agent_sandbox.environment(env, made),
-                stdout=output,
-                box=made.box,
-                bwrap=available.bwrap,
-                network=self.ws.config.runner.sandbox_network,
-            )
-        except (OSError, confinement.SandboxError) as exc:
-            made.outbox.close()
-            self._revoke(issued, principal, wp_id, attempt, "the agent could not start")
-            self.counts.failed += 1
-            self._record(
-                NewEvent(
-                    EventType.AGENT_EXITED,
-                    wp_id,
-                    principal,
-                    None,
-                    {
-                        "launch": started.seq,
-                        "exit_code": None,
-                        "error": getattr(exc, "strerror", None) or str(exc),
-                        "duration_ms": 0,
-                        "timed_out": False,
-                    },
-                )
-            )
-            return
-        finally:
-            output.close()
-        proc = confined.proc
-        self.running[wp_id] = processes.Running(
-            wp_id, principal, started.seq, proc, time.monotonic(), lane.timeout_s, log
-        )
-        self.running[wp_id].confined, self.running[wp_id].sandbox = confined, made
-        self.running[wp_id].agent_key = (issued, attempt)
-        with contextlib.suppress(OSError):  # only for killing it after a runner crash
-            log.with_suffix(".pid").write_text(str(proc.pid))
-
     # -- exits ----------------------------------------------------------------------------
 
     def reap(self) -> list[processes.Running]:
@@ -350,12 +254,16 @@ class Agents:
         for wp_id, run in list(self.running.items()):
             code = run.proc.poll()
             flooded = agent_sandbox.collect(self.ws, run)
+            if run.transcript is not None:
+                run.transcript.pump()
+                run.output_flooded = run.transcript.printed() > driven.OUTPUT_MAX
             if code is None and time.monotonic() - run.started > run.timeout_s:
                 run.timed_out = True
-            elif code is None and not flooded:
+            elif code is None and not flooded and not run.output_flooded:
                 continue
             run.stop()  # nothing the agent left behind outlives it
             agent_sandbox.finish(self.ws, run)
+            driven.conclude(self.ws, self.store, run)  # its driver files for the agent
             finished.append(run)
             del self.running[wp_id]
             self.exiting.add(wp_id)
@@ -391,26 +299,37 @@ class Agents:
                 "log": _shown(self.ws, run.log),
                 "output_tail": redaction.redact(processes.output_tail(run.log)),
                 **agent_sandbox.exit_payload(run),
+                **(run.driven.exit_payload() if run.driven is not None else {}),
             }
+            if run.transcript is not None:
+                payload["transcript"] = _shown(self.ws, run.transcript.path)
             if stopped:
                 payload["stopped"] = True
             self.counts.exited += 1
             self.counts.timed_out += run.timed_out
-            self._record(NewEvent(EventType.AGENT_EXITED, run.wp_id, run.principal, None, payload))
+            self.record(NewEvent(EventType.AGENT_EXITED, run.wp_id, run.principal, None, payload))
             if run.agent_key is not None:  # after the run's entries were taken and swept
                 issued, attempt = run.agent_key
-                self._revoke(issued, run.principal, run.wp_id, attempt, "the run ended")
+                self.revoke(issued, run.principal, run.wp_id, attempt, "the run ended")
             if run.flooded:
                 self.counts.failed += 1
-                self._record(agent_sandbox.flood_event(self.ws, run, RUNNER_PRINCIPAL))
+                self.record(agent_sandbox.flood_event(self.ws, run, RUNNER_PRINCIPAL))
+            failed = driven.failed_event(run, RUNNER_PRINCIPAL)
+            if failed is not None:
+                self.counts.failed += 1
+                self.record(failed)
             self.exiting.discard(run.wp_id)
             with contextlib.suppress(OSError):
                 run.log.with_suffix(".pid").unlink()
 
-    def _revoke(
+    def note_start(self, wp_id: str) -> None:
+        self._starts[wp_id] = self._starts.get(wp_id, 0) + 1
+        self.counts.started += 1
+
+    def revoke(
         self, issued: agent_keys.IssuedKey, principal: str, wp_id: str, run: int, why: str
     ) -> None:
-        self._record(issued.revoked(principal, wp_id, run, why))
+        self.record(issued.revoked(principal, wp_id, run, why))
         agent_keys.destroy(issued)
 
     def stop_all(self) -> None:
@@ -418,7 +337,9 @@ class Agents:
         finished = list(self.running.values())
         for run in finished:
             run.stop()
+            run.stopped_by_runner = True
             agent_sandbox.finish(self.ws, run)
+            driven.conclude(self.ws, self.store, run)
         self.running.clear()
         self.record_exits(finished, stopped=True)
 
@@ -428,4 +349,4 @@ class Agents:
         if self.mode is Mode.DRY_RUN:
             return
         for new in lost.lost_runs(self.ws, self.store, set(self.running)):
-            self._record(new)
+            self.record(new)

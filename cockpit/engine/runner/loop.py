@@ -18,6 +18,7 @@ from cockpit.engine.queue import maildir as queue
 from cockpit.engine.queue.sweep import LOG_LIMIT, Sweeper, SweepResult
 from cockpit.engine.runner.agents import AgentCounts, Agents, wait_for_exit
 from cockpit.engine.runner.lock import RunnerLock
+from cockpit.engine.runner.notify import Notifier
 from cockpit.engine.trust import record
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.errors import CockpitError
@@ -339,6 +340,7 @@ def run_logged(
     """`run_forever` (or `run_once`) writing one JSON object per line: `start` (once the
     lock is held), every `event`, every `sweep` that did something, and `stop`."""
     chosen = mode or ws.config.runner.mode
+    notifier = Notifier(ws, store)
 
     def line(record: dict[str, Any]) -> None:
         write(json.dumps({"ts": format_ts(utc_now()), **record}, sort_keys=True))
@@ -361,6 +363,8 @@ def run_logged(
             if key in event.payload:
                 record[key] = event.payload[key]
         line(record)
+        if not planned:
+            notifier(event)  # the owner's hook, when the event needs them
 
     def on_sweep(result: SweepResult) -> None:
         if any(result.counts().values()):
@@ -377,5 +381,6 @@ def run_logged(
         summary = run_forever(
             ws, store, stop, chosen, on_event=on_event, on_sweep=on_sweep, on_start=on_start
         )
+    notifier.reap(final=True)
     line({"log": "stop", **summary.sweep.counts()})
     return summary

@@ -75,6 +75,11 @@ class Running:
     sandbox: Any = None  # runner.sandbox.AgentSandbox: its outbox and private git
     flooded: bool = False
     agent_key: Any = None  # trust.agent_keys.IssuedKey: revoked when the run is recorded
+    attempt: int = 0  # the WP's run number (its transcript's name)
+    transcript: Any = None  # drivers.transcript.TranscriptWriter: the run's output, redacted
+    driven: Any = None  # runner.driven.DrivenRun: a driver's run (None: a lane command)
+    output_flooded: bool = False  # printed more than driven.OUTPUT_MAX: stopped
+    stopped_by_runner: bool = False  # the runner stopped it (shutdown): nothing is filed
 
     def stop(self) -> None:
         """Kill every process of the run (its sandbox, or its process group)."""

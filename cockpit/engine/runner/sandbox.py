@@ -92,9 +92,13 @@ def prepare(
     handoff: Path,
     cwd: Path,
     availability: Availability,
+    *,
+    readonly: list[Path] | None = None,
 ) -> AgentSandbox:
     """The outbox, home and (confined, with a target repo) private repository of one run,
-    and the box it runs in. Raises OSError, GitError or WorktreeError."""
+    and the box it runs in; `readonly`: files of the home shown read-only over it (a
+    driver's CLI credentials and settings, SPEC 10.3). Raises OSError, GitError or
+    WorktreeError."""
     wp_id, principal = wp["id"], str(wp["assignee"])
     home = home_dir(ws, wp_id)
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -121,6 +125,8 @@ def prepare(
         if path.is_absolute() and path.resolve().is_relative_to(ws.root) and path.is_file():
             box.ro(path)
     box.ro(handoff).rw(made.outbox.path).rw(home)
+    for path in readonly or []:
+        box.ro(path)
     for path in _extra(ws, lane.sandbox_ro):
         box.ro(path)
     for path in _extra(ws, lane.sandbox_rw):

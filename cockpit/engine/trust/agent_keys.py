@@ -49,6 +49,9 @@ class IssuedKey:
     fingerprint: str
     public_line: str
     kinds: tuple[str, ...]
+    # Only for a driver's run (SPEC 9.1): the runner files for the agent, so the key is
+    # held in memory and never written where the agent could read it.
+    held: keys.HeldKey | None = None
 
     def issued(self, principal: str, wp_id: str, stage: str, run: int) -> NewEvent:
         payload: dict[str, Any] = {
@@ -72,6 +75,18 @@ class IssuedKey:
             "reason": why,
         }
         return NewEvent(EventType.AGENT_KEY_REVOKED, wp_id, principal, None, payload)
+
+
+def issue_held(directory: Path, stage: str) -> IssuedKey:
+    """A fresh key for one driver run, kept in memory only (any key an earlier run left
+    in `directory` is removed)."""
+    for old in (directory / KEY_FILE, directory / (KEY_FILE + ".pub")):
+        with contextlib.suppress(FileNotFoundError):
+            old.unlink()
+    held = keys.new_agent_key()
+    kinds = tuple(k.value for k in STAGE_KINDS.get(State(stage), ()))
+    public = held.public
+    return IssuedKey(directory / KEY_FILE, public.fingerprint, public.line(), kinds, held)
 
 
 def issue(directory: Path, stage: str) -> IssuedKey:

@@ -1,0 +1,57 @@
+"""The agent's CLI home (SPEC 10.3): `.cockpit/agent-home/<WP>/`, its HOME in the sandbox.
+
+Made from the owner's login when the WP's agent is first started: only the credential and
+settings files the driver's CLI needs are copied (never the owner's session stores, never
+a symlink's target); the sandbox binds them read-only over the writable home, so the agent
+can use them but not change them, and keeps its own session store there. The owner's real
+CLI state is never bound.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from cockpit.engine.drivers.base import Driver
+
+MARK = ".cockpit-home"  # written once the copy was made (lists what was copied)
+FILE_MAX = 1 << 20
+
+
+def owner_home() -> Path | None:
+    home = os.environ.get("HOME")
+    return Path(home) if home else None
+
+
+def prepare_home(home: Path, driver: Driver, source: Path | None) -> list[Path]:
+    """Copy the driver's credential files from `source` (the owner's home) into `home`
+    the first time; returns the copied files present now (to be bound read-only)."""
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    mark = home / MARK
+    if not mark.exists() and source is not None and source.resolve() != home.resolve():
+        copied = []
+        for rel in driver.credential_files:
+            origin = source / rel
+            try:
+                if origin.is_symlink() or not origin.is_file() or origin.stat().st_size > FILE_MAX:
+                    continue
+                target = home / rel
+                target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                shutil.copyfile(origin, target, follow_symlinks=False)
+                os.chmod(target, 0o400)
+                copied.append(rel)
+            except OSError:
+                continue
+        mark.write_text("".join(f"{rel}\n" for rel in copied), encoding="utf-8")
+    return credentials(home, driver)
+
+
+def credentials(home: Path, driver: Driver) -> list[Path]:
+    """The driver's credential files in `home` (regular files only)."""
+    found = []
+    for rel in driver.credential_files:
+        path = home / rel
+        if path.is_file() and not path.is_symlink():
+            found.append(path)
+    return found
