@@ -167,7 +167,8 @@ class NotifyConfig(_Strict):
     bell: bool = True
     command: list[str] | None = Field(default=None, min_length=1)
     timeout_s: int = Field(default=10, gt=0)
-    on: list[NotifyReason] = Field(default_factory=lambda: list(get_args(NotifyReason)))
+    # (not `on:`, which YAML reads as the boolean true)
+    reasons: list[NotifyReason] = Field(default_factory=lambda: list(get_args(NotifyReason)))
 
 
 class Config(_Strict):

@@ -226,7 +226,7 @@ def _rows(driver: Driver | None, record: Record) -> list[Row]:
     if driver is None:
         return [Row("text", "agent", record)] if isinstance(record, str) and record else []
     try:
-        return driver.rows(record) if isinstance(record, dict) else driver.text_rows(record)
+        return driver.rows(record)
     except Exception:  # a driver must never fail a reader on what an agent printed
         return [Row("system", "cli", json.dumps(record)[:200])]
 

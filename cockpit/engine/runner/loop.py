@@ -8,7 +8,7 @@ import functools
 import json
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -172,7 +172,7 @@ def run_once(
     chosen = mode or ws.config.runner.mode
     # A dry run changes nothing, not even the lock file, and needs no lock to do so.
     lock = contextlib.nullcontext() if chosen is Mode.DRY_RUN else RunnerLock(ws)
-    with lock:
+    with lock, _notifying(ws, store, chosen, on_event) as on_event:
         if chosen is not Mode.DRY_RUN:
             record.attach(ws, store)  # the runner's events are signed with its key
         agents = Agents(ws, store, chosen, on_event, once=True)
@@ -213,6 +213,28 @@ def run_once(
             agents.stop_all()
         summary.agents = agents.counts
         return summary
+
+
+@contextlib.contextmanager
+def _notifying(
+    ws: Workspace, store: Store, mode: Mode, on_event: Callable[[Event], None] | None
+) -> Iterator[Callable[[Event], None] | None]:
+    """`on_event`, also running the owner's notify hook for the events that need them
+    (never in a dry run: its events are the plan, not history)."""
+    if mode is Mode.DRY_RUN or ws.config.notify.command is None:
+        yield on_event
+        return
+    notifier = Notifier(ws, store)
+
+    def both(event: Event) -> None:
+        if on_event is not None:
+            on_event(event)
+        notifier(event)
+
+    try:
+        yield both
+    finally:
+        notifier.reap(final=True)
 
 
 def _again(summary: RunSummary, again: RunSummary) -> None:
@@ -285,7 +307,8 @@ def run_forever(
     mode = mode or ws.config.runner.mode
     total = SweepResult()
     dry = mode is Mode.DRY_RUN
-    with contextlib.nullcontext() if dry else RunnerLock(ws):
+    lock = contextlib.nullcontext() if dry else RunnerLock(ws)
+    with lock, _notifying(ws, store, mode, on_event) as on_event:
         if not dry:
             record.attach(ws, store)  # the runner's events are signed with its key
         if on_start is not None:
@@ -340,7 +363,6 @@ def run_logged(
     """`run_forever` (or `run_once`) writing one JSON object per line: `start` (once the
     lock is held), every `event`, every `sweep` that did something, and `stop`."""
     chosen = mode or ws.config.runner.mode
-    notifier = Notifier(ws, store)
 
     def line(record: dict[str, Any]) -> None:
         write(json.dumps({"ts": format_ts(utc_now()), **record}, sort_keys=True))
@@ -363,8 +385,6 @@ def run_logged(
             if key in event.payload:
                 record[key] = event.payload[key]
         line(record)
-        if not planned:
-            notifier(event)  # the owner's hook, when the event needs them
 
     def on_sweep(result: SweepResult) -> None:
         if any(result.counts().values()):
@@ -381,6 +401,5 @@ def run_logged(
         summary = run_forever(
             ws, store, stop, chosen, on_event=on_event, on_sweep=on_sweep, on_start=on_start
         )
-    notifier.reap(final=True)
     line({"log": "stop", **summary.sweep.counts()})
     return summary

@@ -26,7 +26,7 @@ HOOKS_MAX = 8  # hooks alive at once; past that a notification is dropped (and l
 
 
 def needs_owner(event: Event, store: Store | None = None) -> str | None:
-    """The reason `event` needs the owner (one of `notify.on`), or None. A scope
+    """The reason `event` needs the owner (one of `notify.reasons`), or None. A scope
     confirmation needs them only while the WP still waits on it (no standing go)."""
     payload = event.payload
     if event.type == EventType.SCOPE_CONFIRMED:
@@ -74,7 +74,7 @@ class Notifier:
     def __call__(self, event: Event) -> None:
         settings = self.ws.config.notify
         reason = needs_owner(event, self.store)
-        if settings.command is None or reason is None or reason not in settings.on:
+        if settings.command is None or reason is None or reason not in settings.reasons:
             return
         self.reap()
         if len(self.alive) >= HOOKS_MAX:

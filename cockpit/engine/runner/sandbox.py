@@ -107,9 +107,9 @@ def prepare(
         return made
     lane = ws.config.lanes[wp["lane"]]
     box = sandbox.base_box()
-    executable = shutil.which(command[0]) if command else None
-    if executable and not Path(executable).resolve().parent.is_relative_to(ws.root):
-        box.ro(Path(executable).resolve().parent)
+    for place in program_dirs(command[0] if command else None):
+        if not place.is_relative_to(ws.root):
+            box.ro(place)
     if wp.get("target_repo"):
         box.rw(cwd)
         made.tree = worktrees.open_worktree(ws, store, wp)
@@ -134,6 +134,38 @@ def prepare(
     box.hide(sandbox.secrets(ws))
     made.box = box
     return made
+
+
+def _prefix(binary: Path) -> Path:
+    """Where a program is installed: the directory above its `bin/` (a Node, pipx or
+    virtualenv install keeps its modules beside it), else its own directory."""
+    folder = binary.parent
+    return folder.parent if folder.name == "bin" and folder.parent != Path("/") else folder
+
+
+def program_dirs(program: str | None) -> list[Path]:
+    """The directories a lane's program needs to run (SPEC 10.3): its own (as found on
+    PATH and as its links resolve), and, for a script, its interpreter's (`#!/usr/bin/env
+    node`): an agent CLI installed under the home (npm, nvm, pipx) runs as it does there."""
+    found = shutil.which(program) if program else None
+    if found is None:
+        return []
+    dirs = [Path(found).parent]
+    binaries = [Path(found).resolve()]
+    try:
+        with open(binaries[0], "rb") as handle:
+            first = handle.readline(256)
+    except OSError:
+        first = b""
+    if first.startswith(b"#!"):
+        words = first[2:].decode("utf-8", "replace").split()
+        name = words[1] if words and words[0].endswith("/env") and len(words) > 1 else None
+        interpreter = shutil.which(name) if name else (words[0] if words else None)
+        if interpreter:
+            dirs.append(Path(interpreter).parent)
+            binaries.append(Path(interpreter).resolve())
+    dirs += [_prefix(binary) for binary in binaries]
+    return [d for d in dict.fromkeys(dirs) if d.is_dir() and d != Path("/")]
 
 
 def environment(env: dict[str, str], made: AgentSandbox) -> dict[str, str]:

@@ -45,7 +45,8 @@ def book(env: Env, tmp_path: Path, **body: object) -> Path:
 def test_a_drivers_lane_carries_a_wp_from_dispatch_to_accepted(
     env: Env, tmp_path: Path, driver: str
 ) -> None:
-    set_driver_lane(env, driver, "--standin-edit", "src/standin.txt")
+    # $0.0069 a run: aider prints costs under a cent with all their digits.
+    set_driver_lane(env, driver, "--standin-edit", "src/standin.txt", "--standin-cost", "0.0069")
     book(env, tmp_path)
     summary = env.sweep()
     assert summary.sweep.rejected == 0, summary.sweep.log
@@ -65,7 +66,7 @@ def test_a_drivers_lane_carries_a_wp_from_dispatch_to_accepted(
     usage = [e.payload["usage"] for e in exits]
     assert all(u["input_tokens"] and u["output_tokens"] for u in usage), usage
     if driver in ("claude-code", "aider"):
-        assert [u["cost_usd"] for u in usage] == ["0.0106", "0.0106"]
+        assert [u["cost_usd"] for u in usage] == ["0.0069", "0.0069"]
     else:
         assert [u["cost_usd"] for u in usage] == [None, None]  # the CLI does not say
     if driver in RESUMING:  # the work run resumes the scope run's session, by its id
@@ -88,7 +89,7 @@ def test_a_drivers_lane_carries_a_wp_from_dispatch_to_accepted(
     assert document["cost_per_accepted_wp"]["den"] == 1
     logs = env.cli("logs", "WP-1", "--json")
     assert logs.code == 0, logs.err
-    assert {"message", "tool_call"} & {line["kind"] for line in logs.json()}
+    assert {"message", "tool_call", "tool_result"} & {line["kind"] for line in logs.json()}
 
 
 @pytest.mark.parametrize("driver", RESUMING)
@@ -116,10 +117,12 @@ def test_a_blocked_verify_resumes_the_session_with_the_failed_predicate(
 
 
 def test_a_wp_over_its_budget_is_not_restarted(env: Env, tmp_path: Path) -> None:
-    set_driver_lane(env, "claude-code", "--standin-edit", "src/standin.txt", budget_usd=0.01)
+    budget = 0.0106  # what the stand-in's scope run costs
+    set_driver_lane(env, "claude-code", "--standin-edit", "src/standin.txt", budget_usd=budget)
     book(env, tmp_path)
     env.sweep()
-    assert len(calls(env)) == 1  # the scope run cost $0.0106 of $0.01
+    assert len(calls(env)) == 1  # the scope run spent the whole budget
+    assert "--max-budget-usd" in calls(env)[0]["argv"]
     [failed] = events_of(env, "agent_failed")
     assert failed.payload["reason"] == "budget_exhausted"
     assert "$0.0106" in failed.payload["error"]
@@ -240,7 +243,7 @@ def test_the_notify_hook_gets_the_event_on_stdin(env: Env, tmp_path: Path) -> No
     )
     path = env.root / "cockpit.yaml"
     command = json.dumps(["python3", str(hook)])
-    path.write_text(path.read_text() + f"notify:\n  command: {command}\n  on: [agent_failed]\n")
+    path.write_text(path.read_text() + f"notify:\n  command: {command}\n  reasons: [agent_failed]\n")
     env.reload()
     book(env, tmp_path)
     drop_scope_confirmed(env)
