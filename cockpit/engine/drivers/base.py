@@ -18,6 +18,7 @@ from typing import Any
 # is not plain is not recorded (the next run starts a fresh session).
 SESSION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 COUNT_MAX = 1 << 53  # a count past this is not a count a CLI reported (SQLite holds < 2**63)
+COST_MAX = Decimal(1_000_000)  # dollars one run could cost; past it, not a real figure
 ROW_TEXT_MAX = 2000  # characters of one readable row (the raw line is kept whole)
 
 Record = dict[str, Any] | str  # one output line: a JSON object, or a line of text
@@ -36,7 +37,7 @@ def cost_string(value: Any) -> str | None:
         amount = Decimal(str(value))
     except (InvalidOperation, ValueError):
         return None
-    if not amount.is_finite() or amount < 0:
+    if not amount.is_finite() or amount < 0 or amount > COST_MAX:
         return None
     return format(amount.quantize(Decimal("0.000001")).normalize(), "f")
 

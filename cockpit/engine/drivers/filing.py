@@ -14,6 +14,7 @@ run's agent key (SPEC 10.2), once every process of the run is gone.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 from dataclasses import dataclass, field
@@ -193,7 +194,8 @@ class Filer:
             item: dict[str, Any] = {"class": "source_trace", "ref": path}
             target = root / path
             if target.is_file() and not target.is_symlink():
-                item["sha256"] = hashlib.sha256(target.read_bytes()).hexdigest()
+                with contextlib.suppress(OSError):
+                    item["sha256"] = commands.file_digest(target)
             items.append(item)
         anchor = changed[0] if changed else "."
         for result in results:

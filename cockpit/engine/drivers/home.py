@@ -10,12 +10,11 @@ CLI state is never bound.
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 from cockpit.engine.drivers.base import Driver
 
-MARK = ".cockpit-home"  # written once the copy was made (lists what was copied)
+MARK = ".copied"  # beside the home, once the copy was made (lists what was copied)
 FILE_MAX = 1 << 20
 
 
@@ -24,11 +23,25 @@ def owner_home() -> Path | None:
     return Path(home) if home else None
 
 
+def plain_below(home: Path, rel: str) -> bool:
+    """Whether no part of `home/rel` that exists is a symlink (the agent writes its home:
+    a link it planted must never turn a copy into a write elsewhere on the host)."""
+    path = home
+    for part in Path(rel).parts:
+        path = path / part
+        if path.is_symlink():
+            return False
+        if not path.exists():
+            return True
+    return True
+
+
 def prepare_home(home: Path, driver: Driver, source: Path | None) -> list[Path]:
     """Copy the driver's credential files from `source` (the owner's home) into `home`
-    the first time; returns the copied files present now (to be bound read-only)."""
+    the first time; returns the copied files present now (to be bound read-only). The
+    mark that the copy was made lies beside the home, where the agent cannot remove it."""
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
-    mark = home / MARK
+    mark = home.with_name(f".{home.name}.{driver.name}{MARK}")
     if not mark.exists() and source is not None and source.resolve() != home.resolve():
         copied = []
         for rel in driver.credential_files:
@@ -36,10 +49,16 @@ def prepare_home(home: Path, driver: Driver, source: Path | None) -> list[Path]:
             try:
                 if origin.is_symlink() or not origin.is_file() or origin.stat().st_size > FILE_MAX:
                     continue
+                if not plain_below(home, rel):
+                    continue
                 target = home / rel
                 target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-                shutil.copyfile(origin, target, follow_symlinks=False)
-                os.chmod(target, 0o400)
+                if not plain_below(home, rel):  # made between the two looks: not followed
+                    continue
+                data = origin.read_bytes()
+                fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o400)
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
                 copied.append(rel)
             except OSError:
                 continue
@@ -48,10 +67,10 @@ def prepare_home(home: Path, driver: Driver, source: Path | None) -> list[Path]:
 
 
 def credentials(home: Path, driver: Driver) -> list[Path]:
-    """The driver's credential files in `home` (regular files only)."""
+    """The driver's credential files in `home` (regular files, reached through no link)."""
     found = []
     for rel in driver.credential_files:
         path = home / rel
-        if path.is_file() and not path.is_symlink():
+        if plain_below(home, rel) and path.is_file():
             found.append(path)
     return found

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from cockpit.domain import EventType
 from cockpit.engine.drivers.base import Driver, plain_session_id
+from cockpit.engine.drivers.home import plain_below
 from cockpit.store import Event
 
 FILES_MAX = 20_000  # files of a session store hashed (more: the digest says so)
@@ -30,6 +31,9 @@ def session_digest(home: Path, driver: Driver) -> str:
     count = 0
     for rel in driver.session_dirs:
         root = home / rel
+        if not plain_below(home, rel):  # a link the agent planted: never followed
+            digest.update(b"linked:" + os.fsencode(rel))
+            continue
         for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
             dirnames.sort()
             for name in sorted(filenames):

@@ -34,7 +34,7 @@ _STATE_DIRS = frozenset({".cockpit", "queue", "handoffs", "worktrees", ".git"})
 OUTPUT_TAIL = 2000
 
 
-def _digest(path: Path) -> str:
+def file_digest(path: Path) -> str:
     """A file's fingerprint, never blocking on a FIFO nor following a link."""
     info = path.lstat()
     if stat.S_ISLNK(info.st_mode):
@@ -64,7 +64,7 @@ def snapshot(root: Path, *, workspace_root: bool) -> dict[str, str]:
         for name in filenames:
             rel = os.path.normpath(os.path.join(rel_dir, name))
             try:
-                digests[rel] = _digest(Path(dirpath) / name)
+                digests[rel] = file_digest(Path(dirpath) / name)
             except OSError as exc:
                 digests[rel] = f"unreadable:{exc.errno}"
     return digests

@@ -243,7 +243,8 @@ def test_the_notify_hook_gets_the_event_on_stdin(env: Env, tmp_path: Path) -> No
     )
     path = env.root / "cockpit.yaml"
     command = json.dumps(["python3", str(hook)])
-    path.write_text(path.read_text() + f"notify:\n  command: {command}\n  reasons: [agent_failed]\n")
+    notify = f"notify:\n  command: {command}\n  reasons: [agent_failed]\n"
+    path.write_text(path.read_text() + notify)
     env.reload()
     book(env, tmp_path)
     drop_scope_confirmed(env)
