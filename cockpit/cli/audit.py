@@ -225,6 +225,6 @@ def _usage_rows(usage: dict[str, Any]) -> list[tuple[str, str]]:
 
     rows = [("usage.total", tally(usage["total"]))]
     for key in ("cost_per_accepted_wp", "tokens_per_accepted_wp", "cost_on_withheld"):
-        rows.append((f"usage.{key}", cell_text(usage[key])))
+        rows.append((f"usage.{key}", cell_text(usage[key], per=key.endswith("_per_accepted_wp"))))
     rows += [(f"usage.lane.{lane}", tally(t)) for lane, t in usage["by_lane"].items()]
     return rows

@@ -47,6 +47,8 @@ def init(directory: Path, demo: bool, tenant: str | None) -> int:
         raise InputError("--tenant applies to an empty workspace; the demo's tenant is 'demo'")
     ws = init_workspace(directory, demo=demo, tenant=tenant)
     say(f"Created workspace {ws.root}")
+    if not demo:
+        say(f"Use it with --workspace {ws.root}, or: export COCKPIT_WORKSPACE={ws.root}")
     if demo:
         keys = sign_demo(ws.root)
         say(f"The demo runs signed; its keys (never commit them) are in {keys}")

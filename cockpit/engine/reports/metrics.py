@@ -22,10 +22,13 @@ def share(num: int, den: int) -> dict[str, int]:
     return {"num": num, "den": den}
 
 
-def cell_text(value: Any) -> str:
-    """A metric as people read it: a share as `a/b = x%`, a count map as `k n, ...`."""
+def cell_text(value: Any, *, per: bool = False) -> str:
+    """A metric as people read it: a share as `a/b = x%` (`per`: an amount per item, as
+    `a/b = x each`), a count map as `k n, ...`."""
     if isinstance(value, dict) and set(value) == {"num", "den"}:
         num, den = value["num"], value["den"]
+        if per and isinstance(num, int):
+            return f"{num}/{den} = {num / den:.1f} each" if den else f"{num}/{den} = n/a"
         if isinstance(num, str) and isinstance(den, str):  # dollars over dollars
             shown = f"${num}/${den}"
             return f"{shown} = {100 * Decimal(num) / Decimal(den):.1f}%" if Decimal(den) else shown

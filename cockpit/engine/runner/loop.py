@@ -381,9 +381,13 @@ def run_logged(
         for key in (
             *("outcome", "blocking_predicate", "code", "exit_code", "timed_out", "error"),
             *("reason", "sandbox", "sandbox_warning"),  # an unsandboxed agent, said loudly
+            "driver",
         ):
             if key in event.payload:
                 record[key] = event.payload[key]
+        usage = event.payload.get("usage")
+        if isinstance(usage, dict):  # what a driver's run cost (SPEC 9.1)
+            record["cost_usd"] = usage.get("cost_usd")
         line(record)
 
     def on_sweep(result: SweepResult) -> None:

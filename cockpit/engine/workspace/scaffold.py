@@ -29,9 +29,13 @@ roles:                           # capability bundles
   worker:   [confirm_scope, claim, evidence, recover, candidate]
 lanes:                           # how the runner launches the agent of a lane (never from an entry)
   implementation:
-    # With a command, `cockpit run` starts the agent whenever it has the next move, in the
-    # WP's worktree (paths of workspace files are the workspace's). Without one, agents
-    # run on their own: they read handoffs/<principal>/<WP>.yaml and `cockpit submit`.
+    # A driver runs your agent CLI headless in the WP's worktree and sandbox, and files
+    # its scope confirmation, evidence and claim for it (docs/agents.md, "Agent CLI
+    # drivers"): claude-code | codex | gemini | aider.
+    # driver: claude-code
+    # With a command instead, `cockpit run` starts your own program whenever the agent
+    # has the next move (paths of workspace files are the workspace's). With neither,
+    # agents run on their own: they read handoffs/<principal>/<WP>.yaml and `cockpit submit`.
     # command: ["python3", "agents/agent.py"]
     timeout_s: 600
 tiers:
