@@ -410,6 +410,9 @@ def status(wp: str | None, as_json: bool) -> int:
             )
         say(f"{'last verify:':<18}{verdict if last else '-'}")
         say(f"{'needs attention:':<18}{literal('; '.join(detail['needs_triage'])) or '-'}")
+        if detail["cost_usd"] is not None or detail["tokens"]:
+            cost = f"${detail['cost_usd']}" if detail["cost_usd"] is not None else "not reported"
+            say(f"{'agents cost:':<18}{cost}, {detail['tokens']} tokens")
         say(f"{'entries:':<18}{', '.join(literal(e['id']) for e in detail['entries'])}")
     return 0
 

@@ -68,6 +68,9 @@ def work_package_status(
         "scope_declined": row["scope_declined"],
         "needs_triage": triage(row, unstarted_lanes),
         "agent_problem": row.get("agent_problem"),
+        # What its agents' runs cost so far (SPEC 9.1; null until a CLI reported a cost).
+        "cost_usd": row.get("cost_usd"),
+        "tokens": row.get("tokens") or 0,
         "worktree": _worktree(store, wp_id),
         "agent": _agent(store, wp_id),
         "entries": [

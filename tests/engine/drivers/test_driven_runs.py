@@ -65,10 +65,15 @@ def test_a_drivers_lane_carries_a_wp_from_dispatch_to_accepted(
     exits = events_of(env, "agent_exited")
     usage = [e.payload["usage"] for e in exits]
     assert all(u["input_tokens"] and u["output_tokens"] for u in usage), usage
+    status = env.cli("status", "WP-1", "--json").json()
+    tokens = sum(u["input_tokens"] + u["output_tokens"] for u in usage)
+    assert status["tokens"] == tokens
     if driver in ("claude-code", "aider"):
         assert [u["cost_usd"] for u in usage] == ["0.0069", "0.0069"]
+        assert status["cost_usd"] == "0.0138"  # the WP's cost so far, on the board too
     else:
         assert [u["cost_usd"] for u in usage] == [None, None]  # the CLI does not say
+        assert status["cost_usd"] is None
     if driver in RESUMING:  # the work run resumes the scope run's session, by its id
         assert usage[0]["session_id"] and resumed_id(driver, work["argv"]) == usage[0]["session_id"]
         assert resumed_id(driver, scope["argv"]) is None
