@@ -29,6 +29,7 @@ from cockpit.store.events import format_ts, utc_now
 TRANSCRIPT_SCHEMA = "cockpit.transcript/v1"
 LINE_MAX = 256 * 1024  # bytes of one output line kept (longer: kept shortened, not parsed)
 CHUNK = 1 << 20
+DEPTH_MAX = 64  # nesting of a JSON line kept as JSON (a CLI's lines nest a few levels)
 PUMP_MAX = 4 << 20  # bytes taken per look (a flooding agent must not stall the runner)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -65,16 +66,31 @@ def _redacted(value: Any) -> Any:
     return value
 
 
+def _depth(value: Any) -> int:
+    """How deeply `value` nests (counted without recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            if deepest > DEPTH_MAX:
+                break
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
 def parse_line(raw: bytes) -> Record:
-    """One output line as a record: its JSON object, else its text (redacted either way)."""
+    """One output line as a record: its JSON object, else its text (redacted either way).
+    JSON nested deeper than any CLI writes is kept as text (nothing walks it)."""
     text = raw.decode("utf-8", "replace").rstrip("\r\n")
     if text.lstrip().startswith("{"):
         try:
             value = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             pass
         else:
-            if isinstance(value, dict):
+            if isinstance(value, dict) and _depth(value) <= DEPTH_MAX:
                 redacted: dict[str, Any] = _redacted(value)
                 return redacted
     return str(_redacted(text))
@@ -117,6 +133,7 @@ class TranscriptWriter:
             "started": format_ts(clock()),
         }
         writer._write(header)
+        writer._out.flush()  # a reader knows the driver before the first line
         return writer
 
     def _write(self, record: dict[str, Any]) -> None:
