@@ -255,7 +255,12 @@ class Agents:
             code = run.proc.poll()
             flooded = agent_sandbox.collect(self.ws, run)
             if run.transcript is not None:
-                run.transcript.pump()
+                try:
+                    run.transcript.pump()
+                except Exception:  # the transcript is the run's record, not the runner's life
+                    log_.exception(
+                        "%s: the transcript of %s could not be read", self.ws.root, wp_id
+                    )
                 run.output_flooded = run.transcript.printed() > driven.OUTPUT_MAX
             if code is None and time.monotonic() - run.started > run.timeout_s:
                 run.timed_out = True

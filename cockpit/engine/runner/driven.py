@@ -7,6 +7,7 @@ digest of the session store it leaves.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sys
@@ -42,6 +43,7 @@ _NETWORK_ENV = (
     "SSL_CERT_DIR",
     "NODE_EXTRA_CA_CERTS",
 )
+log_ = logging.getLogger(__name__)
 OUTPUT_MAX = 64 << 20  # bytes one run may print before it is stopped (`output_flood`)
 
 
@@ -238,7 +240,27 @@ def conclude(
     stop: threading.Event | None = None,
 ) -> None:
     """After the run's processes are gone (and its commits taken back): the transcript's
-    last lines and the CLI's outcome, what the driver files, the session digest."""
+    last lines and the CLI's outcome, what the driver files, the session digest. Never
+    raises: a driver's failure on one run is that run's `agent_failed`, and the runner
+    goes on."""
+    try:
+        _conclude(ws, store, running, stop)
+    except Exception as exc:
+        log_.exception("%s: the driver failed on the run of %s", ws.root, running.wp_id)
+        driven: DrivenRun | None = running.driven
+        if driven is not None:
+            driven.key = None
+            driven.filing = Filing(
+                reason="driver_error", problem=f"the driver failed: {type(exc).__name__}: {exc}"
+            )
+
+
+def _conclude(
+    ws: Workspace,
+    store: Store,
+    running: Any,
+    stop: threading.Event | None = None,
+) -> None:
     transcript: TranscriptWriter | None = running.transcript
     driven: DrivenRun | None = running.driven
     exit_code = None if (running.timed_out or running.output_flooded) else running.proc.returncode
