@@ -45,6 +45,9 @@ class Store:
         # Signs the events appended without a signature (the runner's, SPEC 10.1); None:
         # they are stored as they come.
         self.signer: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+        # The public key line of the signer above (the runner's): what it signed is known
+        # by it (SPEC 10.2: evidence a driver measured is signed with the runner key).
+        self.signer_public: str | None = None
 
     @classmethod
     def open(cls, path: Path, clock: Clock = utc_now) -> Store:

@@ -234,6 +234,9 @@ def apply(conn: sqlite3.Connection, event: Event) -> None:
     conn.execute(f"UPDATE work_packages SET {assignments} WHERE id = ?", (*updates.values(), wp))
 
 
+TOKENS_MAX = 2**62  # a WP's token count is held by SQLite's 64-bit INTEGER
+
+
 def _spent(conn: sqlite3.Connection, wp: str, usage: dict[str, Any]) -> dict[str, Any]:
     """The WP's cost and tokens so far, with one more run's usage (SPEC 9.1): the cost is
     a decimal string, and stays NULL until some run reported one."""
@@ -241,8 +244,8 @@ def _spent(conn: sqlite3.Connection, wp: str, usage: dict[str, Any]) -> dict[str
     cost, tokens = (row[0], row[1] or 0) if row else (None, 0)
     for key in ("input_tokens", "output_tokens"):
         value = usage.get(key)
-        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-            tokens += value
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < TOKENS_MAX:
+            tokens = min(tokens + value, TOKENS_MAX)
     reported = usage.get("cost_usd")
     if isinstance(reported, str):
         try:
@@ -252,7 +255,7 @@ def _spent(conn: sqlite3.Connection, wp: str, usage: dict[str, Any]) -> dict[str
         if amount is not None and amount.is_finite() and amount >= 0:
             total = Decimal(cost or 0) + amount
             cost = format(total.normalize(), "f") if total else "0"
-    return {"cost_usd": cost, "tokens": tokens}
+    return {"cost_usd": cost, "tokens": min(tokens, TOKENS_MAX)}
 
 
 def _from_assignee(conn: sqlite3.Connection, event: Event) -> bool:

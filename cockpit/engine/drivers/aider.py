@@ -26,6 +26,7 @@ from cockpit.engine.drivers.base import (
     Row,
     RunRequest,
     add_counts,
+    as_count,
     cost_string,
     row,
 )
@@ -62,9 +63,9 @@ def _plain(line: str) -> str:
     return text[1:].strip() if text.startswith(">") else text
 
 
-def _tokens(count: str) -> int:
+def _tokens(count: str) -> int | None:
     amount = Decimal(count.removesuffix("k").replace(",", ""))
-    return int(amount * 1000) if count.endswith("k") else int(amount)
+    return as_count(int(amount * 1000) if count.endswith("k") else int(amount))
 
 
 def _is_report(text: str) -> bool:
@@ -117,6 +118,12 @@ class AiderDriver(Driver):
     binary = "aider"
     cli = CLI
     version = "0.86.2"
+    settings_files = (
+        (".aider.conf.yml", "{}\n"),
+        (".aider.model.settings.yml", "[]\n"),
+        (".aider.model.metadata.json", "{}\n"),
+        (".env", ""),
+    )
     session_dirs = (".aider",)
     credential_files = (
         ".aider.conf.yml",

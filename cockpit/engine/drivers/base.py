@@ -14,6 +14,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from cockpit.engine.canon import redaction
+
 # A session id is used as one argv element (`--resume ID`) and nowhere else; an id that
 # is not plain is not recorded (the next run starts a fresh session).
 SESSION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
@@ -25,7 +27,14 @@ Record = dict[str, Any] | str  # one output line: a JSON object, or a line of te
 
 
 def plain_session_id(value: Any) -> str | None:
-    return value if isinstance(value, str) and SESSION_ID.fullmatch(value) else None
+    """A session id a CLI reported, if it is one: plain characters, and never a word a
+    CLI's resume reads as "the latest" or as an index (SPEC 9.1: by id, never the
+    latest session)."""
+    if not isinstance(value, str) or not SESSION_ID.fullmatch(value):
+        return None
+    if value.lower() in ("latest", "last") or value.isdigit():
+        return None
+    return value
 
 
 def cost_string(value: Any) -> str | None:
@@ -54,7 +63,10 @@ def as_count(value: Any) -> int | None:
 
 
 def add_counts(a: int | None, b: int | None) -> int | None:
-    return b if a is None else a if b is None else a + b
+    """The sum of two reported counts; None once it is past any real count (a CLI that
+    reports absurd figures gets no figure, never one the store cannot hold)."""
+    total = b if a is None else a if b is None else a + b
+    return total if total is None or total < COUNT_MAX else None
 
 
 @dataclass
@@ -70,15 +82,21 @@ class Usage:
     session_id: str | None = None
 
     def payload(self) -> dict[str, Any]:
+        """The usage as recorded: a model name or session id that looks like a secret
+        (a key a CLI printed where its model belongs) is not recorded."""
         return {
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
             "cache_read_tokens": self.cache_read_tokens,
             "cost_usd": self.cost_usd,
-            "model": self.model,
+            "model": _not_secret(self.model),
             "turns": self.turns,
-            "session_id": self.session_id,
+            "session_id": _not_secret(self.session_id),
         }
+
+
+def _not_secret(value: str | None) -> str | None:
+    return None if value is None or redaction.scan(value) else value
 
 
 @dataclass(frozen=True)
@@ -179,6 +197,13 @@ class Driver:
     # Environment variables the CLI needs (API keys), passed from the runner's environment.
     credential_env: tuple[str, ...] = ()
     resumable: bool = True  # resumes its own session by id (aider cannot)
+    # Relative to the agent's home: the CLI's settings, hooks, MCP configuration and
+    # memory, shown read-only (SPEC 10.3) so a run cannot plant them for the next one;
+    # made (with this content) when the owner has none. And whole directories of them.
+    settings_files: tuple[tuple[str, str], ...] = ()
+    settings_dirs: tuple[str, ...] = ()
+    # State the CLI must write on every start, removed before each run (it starts clean).
+    reset_files: tuple[str, ...] = ()
 
     def argv(self, request: RunRequest) -> list[str]:  # pragma: no cover - abstract
         raise NotImplementedError

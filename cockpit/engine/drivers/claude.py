@@ -191,6 +191,11 @@ class ClaudeDriver(Driver):
     binary = "claude"
     cli = CLI
     version = "2.1.240"
+    settings_files = ((".claude/settings.json", "{}\n"), (".claude/CLAUDE.md", ""))
+    settings_dirs = (".claude/commands", ".claude/agents", ".claude/hooks")
+    # Claude Code rewrites ~/.claude.json on every start (it hangs when it cannot), and
+    # user-scope MCP servers live there: it is writable, and removed before each run.
+    reset_files = (".claude.json",)
     session_dirs = (".claude/projects",)
     credential_files = (".claude/.credentials.json", ".claude/settings.json", ".claude/CLAUDE.md")
     credential_env = (

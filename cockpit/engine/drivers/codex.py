@@ -215,6 +215,8 @@ class CodexDriver(Driver):
     binary = "codex"
     cli = CLI
     version = "codex-rs exec @ 0280533 (2026-08)"
+    settings_files = ((".codex/config.toml", ""), (".codex/AGENTS.md", ""))
+    settings_dirs = (".codex/prompts",)
     session_dirs = (".codex/sessions",)
     credential_files = (".codex/auth.json", ".codex/config.toml", ".codex/AGENTS.md")
     credential_env = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "CODEX_API_KEY")

@@ -94,6 +94,9 @@ class RunFacts:
     key: ed25519.Ed25519PrivateKey
     before: Measure | None
     outcome: Outcome
+    # Signs the evidence the driver measured (SPEC 10.2: `measured_by: runner`); None
+    # when the workspace has no runner key (`signatures: optional`): left unsigned then.
+    runner_key: ed25519.Ed25519PrivateKey | None = None
 
 
 def _stamp(moment: datetime) -> str:
@@ -119,8 +122,16 @@ class Filer:
         self.filing = Filing()
 
     def _deliver(
-        self, kind: str, entry_id: str, offset: int, body: dict[str, Any], refs: list[str]
+        self,
+        kind: str,
+        entry_id: str,
+        offset: int,
+        body: dict[str, Any],
+        refs: list[str],
+        *,
+        measured: bool = False,
     ) -> str:
+        """Write, sign (the run's key; the runner's for what it `measured`) and deliver."""
         wp = self.facts.wp
         document: dict[str, Any] = {
             "schema": "cockpit.entry/v1",
@@ -136,7 +147,8 @@ class Filer:
         if self.ws.config.workspace:
             document["workspace"] = self.ws.config.workspace
         data = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100).encode()
-        signature = sshsig.sign(self.facts.key, data, sshsig.ENTRY).encode()
+        key = self.facts.runner_key if measured else self.facts.key
+        signature = sshsig.sign(key, data, sshsig.ENTRY).encode() if key is not None else None
         maildir.deliver_pair(
             self.ws.queue_dir("new"), self.ws.queue_dir("tmp"), f"{entry_id}.yaml", data, signature
         )
@@ -221,8 +233,10 @@ class Filer:
                 "missing": [] if results else ["not_proven"],
                 "quality": f"measured by Cockpit's {self.facts.driver} driver"
                 + (f"; diff stat: {stat.splitlines()[-1].strip()}" if stat else ""),
+                "measured_by": "runner",
             },
             [],
+            measured=True,
         )
         said = redaction.redact((self.facts.outcome.final_message or "").strip())
         summary = f"{self.facts.driver} run {run}: {len(changed)} file(s) changed"

@@ -160,6 +160,8 @@ class GeminiDriver(Driver):
     binary = "gemini"
     cli = CLI
     version = "0.56.0"
+    settings_files = ((".gemini/settings.json", "{}\n"), (".gemini/GEMINI.md", ""))
+    settings_dirs = (".gemini/commands", ".gemini/extensions")
     session_dirs = (".gemini/tmp",)
     credential_files = (
         ".gemini/oauth_creds.json",

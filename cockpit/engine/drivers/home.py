@@ -9,7 +9,9 @@ CLI state is never bound.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 from pathlib import Path
 
 from cockpit.engine.drivers.base import Driver
@@ -63,7 +65,56 @@ def prepare_home(home: Path, driver: Driver, source: Path | None) -> list[Path]:
             except OSError:
                 continue
         mark.write_text("".join(f"{rel}\n" for rel in copied), encoding="utf-8")
-    return credentials(home, driver)
+    return list(dict.fromkeys(credentials(home, driver) + protect(home, driver)))
+
+
+def _clear(path: Path) -> None:
+    """Remove what is at `path` (a link itself, never its target)."""
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.is_dir():
+        shutil.rmtree(path)
+
+
+def protect(home: Path, driver: Driver) -> list[Path]:
+    """The CLI's settings, hooks, MCP configuration and memory in `home`, made where
+    missing (and put back where a run left a link or something else in their place),
+    to be bound read-only; the files the CLI rewrites on each start are removed. Returns
+    the paths to bind read-only."""
+    shown: list[Path] = []
+    for rel in driver.reset_files:
+        if plain_below(home, str(Path(rel).parent)):
+            with contextlib.suppress(OSError):
+                _clear(home / rel)
+    for rel, content in driver.settings_files:
+        path = home / rel
+        try:
+            if not plain_below(home, str(Path(rel).parent)):
+                continue
+            if path.is_symlink() or (path.exists() and not path.is_file()):
+                _clear(path)
+            if not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o400)
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    handle.write(content)
+        except OSError:
+            continue
+        if plain_below(home, rel) and path.is_file():
+            shown.append(path)
+    for rel in driver.settings_dirs:
+        path = home / rel
+        try:
+            if not plain_below(home, str(Path(rel).parent)):
+                continue
+            if path.is_symlink() or (path.exists() and not path.is_dir()):
+                _clear(path)
+            path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError:
+            continue
+        if plain_below(home, rel) and path.is_dir():
+            shown.append(path)
+    return list(dict.fromkeys(shown))
 
 
 def credentials(home: Path, driver: Driver) -> list[Path]:

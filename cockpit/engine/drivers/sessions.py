@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -19,9 +20,11 @@ from pathlib import Path
 from cockpit.domain import EventType
 from cockpit.engine.drivers.base import Driver, plain_session_id
 from cockpit.engine.drivers.home import plain_below
+from cockpit.engine.gate import commands
 from cockpit.store import Event
 
 FILES_MAX = 20_000  # files of a session store hashed (more: the digest says so)
+FILE_MAX = 256 << 20  # bytes of one session file read
 
 
 def session_digest(home: Path, driver: Driver) -> str:
@@ -44,10 +47,12 @@ def session_digest(home: Path, driver: Driver) -> str:
                     return digest.hexdigest()
                 digest.update(os.fsencode(str(path.relative_to(home))) + b"\0")
                 try:
-                    if path.is_symlink():
-                        digest.update(b"link:" + os.fsencode(os.readlink(path)))
-                    else:
-                        digest.update(hashlib.sha256(path.read_bytes()).digest())
+                    info = path.lstat()
+                    if stat.S_ISREG(info.st_mode) and info.st_size > FILE_MAX:
+                        # Not read whole: its size and time stand for it.
+                        digest.update(f"big:{info.st_size}:{info.st_mtime_ns}".encode())
+                    else:  # a link, a FIFO or a device is named, never opened
+                        digest.update(commands.file_digest(path).encode())
                 except OSError:
                     digest.update(b"unreadable")
     return digest.hexdigest()
@@ -84,11 +89,14 @@ def last_run_end(events: list[Event]) -> int:
 
 
 def spent(events: list[Event]) -> tuple[Decimal, int]:
-    """What the WP's runs cost (the sum of their recorded `cost_usd`), and how many runs
-    recorded no cost."""
+    """What the WP's runs cost (the sum of their recorded `cost_usd`), and how many of a
+    driver's runs recorded no cost though they ended by themselves (a run the runner
+    stopped or lost is not the agent's doing)."""
     total, unknown = Decimal(0), 0
     for event in events:
-        if event.type != EventType.AGENT_EXITED or event.payload.get("lost"):
+        if event.type != EventType.AGENT_EXITED:
+            continue
+        if event.payload.get("lost") or event.payload.get("stopped"):
             continue
         usage = event.payload.get("usage")
         cost = usage.get("cost_usd") if isinstance(usage, dict) else None

@@ -61,9 +61,18 @@ def _redacted(value: Any) -> Any:
         return redaction.redact(value) if redaction.scan(value) else value
     if isinstance(value, list):
         return [_redacted(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _redacted(v) for k, v in value.items()}
+    if isinstance(value, dict):  # keys too: a CLI's keys are data the agent chose
+        return {_redacted(str(k)): _redacted(v) for k, v in value.items()}
     return value
+
+
+def _storable(value: Any) -> bool:
+    """Whether `value` can be written as UTF-8 (JSON escapes can spell lone surrogates)."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except (UnicodeEncodeError, ValueError, RecursionError):
+        return False
+    return True
 
 
 def _depth(value: Any) -> int:
@@ -90,7 +99,7 @@ def parse_line(raw: bytes) -> Record:
         except (ValueError, RecursionError):
             pass
         else:
-            if isinstance(value, dict) and _depth(value) <= DEPTH_MAX:
+            if isinstance(value, dict) and _depth(value) <= DEPTH_MAX and _storable(value):
                 redacted: dict[str, Any] = _redacted(value)
                 return redacted
     return str(_redacted(text))

@@ -168,6 +168,9 @@ class EvidenceBody(_Body):
     items: list[EvidenceItem] = Field(default_factory=list)
     missing: list[str] = Field(default_factory=list)
     quality: str | None = None
+    # Evidence a driver measured itself (SPEC 9.1, 10.2): signed with the runner key, so
+    # it is never confused with what an agent says.
+    measured_by: Literal["runner"] | None = None
 
 
 class RecoveryBody(_Body):

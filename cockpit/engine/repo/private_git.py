@@ -99,12 +99,23 @@ def _defuse(private: PrivateGit, config: str) -> None:
         ("objects/info/alternates", f"{private.shared_objects}\n"),
     ):
         path = git_dir / name
+        _real_dirs(git_dir, path.parent.relative_to(git_dir))
         with contextlib.suppress(FileNotFoundError, IsADirectoryError):
             path.unlink()
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)
-        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
+
+
+def _real_dirs(root: Path, rel: Path) -> None:
+    """Each directory from `root` down to `root/rel` a real one: a link or file the agent
+    put in its place is removed (never followed), then the directory made."""
+    path = root
+    for part in rel.parts:
+        path = path / part
+        if path.is_symlink() or (path.exists() and not path.is_dir()):
+            path.unlink()
+        path.mkdir(exist_ok=True)
 
 
 def absorb(ws: Workspace, tree: gitops.Worktree, wp_id: str, branch: str) -> dict[str, Any]:

@@ -280,52 +280,63 @@ class Agents:
         return wp_id in self.running or wp_id in self.exiting
 
     def record_exits(self, finished: list[processes.Running], *, stopped: bool = False) -> None:
-        """Record `agent_exited` for each (after their entries were swept in)."""
+        """Record `agent_exited` for each (after their entries were swept in). One run that
+        cannot be recorded is logged and left for the next start's lost-run recovery; the
+        runner goes on with the others."""
         for run in finished:
-            returned = any(
-                row["principal"] == run.principal and row["seq"] > run.launch_seq
-                for row in self.store.entries(run.wp_id)
-            )
-            now = self.store.work_package(run.wp_id)
-            moved = any(
-                "transition" in e.payload
-                for e in self.store.events(run.wp_id, since_seq=run.launch_seq)
-            )
-            payload: dict[str, Any] = {
-                "launch": run.launch_seq,
-                "principal": run.principal,
-                "exit_code": None if (run.timed_out or stopped) else run.proc.returncode,
-                "duration_ms": int((time.monotonic() - run.started) * 1000),
-                "timed_out": run.timed_out,
-                "timeout_s": run.timeout_s,
-                "returned": returned,
-                "moved": moved,
-                "state": now["state"] if now else None,
-                "log": _shown(self.ws, run.log),
-                "output_tail": redaction.redact(processes.output_tail(run.log)),
-                **agent_sandbox.exit_payload(run),
-                **(run.driven.exit_payload() if run.driven is not None else {}),
-            }
-            if run.transcript is not None:
-                payload["transcript"] = _shown(self.ws, run.transcript.path)
-            if stopped:
-                payload["stopped"] = True
-            self.counts.exited += 1
-            self.counts.timed_out += run.timed_out
-            self.record(NewEvent(EventType.AGENT_EXITED, run.wp_id, run.principal, None, payload))
-            if run.agent_key is not None:  # after the run's entries were taken and swept
-                issued, attempt = run.agent_key
-                self.revoke(issued, run.principal, run.wp_id, attempt, "the run ended")
-            if run.flooded:
-                self.counts.failed += 1
-                self.record(agent_sandbox.flood_event(self.ws, run, RUNNER_PRINCIPAL))
-            failed = driven.failed_event(run, RUNNER_PRINCIPAL)
-            if failed is not None:
-                self.counts.failed += 1
-                self.record(failed)
-            self.exiting.discard(run.wp_id)
-            with contextlib.suppress(OSError):
-                run.log.with_suffix(".pid").unlink()
+            try:
+                self._record_exit(run, stopped)
+            except Exception:
+                log_.exception(
+                    "%s: the exit of %s's agent could not be recorded", self.ws.root, run.wp_id
+                )
+                self.exiting.discard(run.wp_id)
+
+    def _record_exit(self, run: processes.Running, stopped: bool) -> None:
+        returned = any(
+            row["principal"] == run.principal and row["seq"] > run.launch_seq
+            for row in self.store.entries(run.wp_id)
+        )
+        now = self.store.work_package(run.wp_id)
+        moved = any(
+            "transition" in e.payload
+            for e in self.store.events(run.wp_id, since_seq=run.launch_seq)
+        )
+        payload: dict[str, Any] = {
+            "launch": run.launch_seq,
+            "principal": run.principal,
+            "exit_code": None if (run.timed_out or stopped) else run.proc.returncode,
+            "duration_ms": int((time.monotonic() - run.started) * 1000),
+            "timed_out": run.timed_out,
+            "timeout_s": run.timeout_s,
+            "returned": returned,
+            "moved": moved,
+            "state": now["state"] if now else None,
+            "log": _shown(self.ws, run.log),
+            "output_tail": redaction.redact(processes.output_tail(run.log)),
+            **agent_sandbox.exit_payload(run),
+            **(run.driven.exit_payload() if run.driven is not None else {}),
+        }
+        if run.transcript is not None:
+            payload["transcript"] = _shown(self.ws, run.transcript.path)
+        if stopped:
+            payload["stopped"] = True
+        self.counts.exited += 1
+        self.counts.timed_out += run.timed_out
+        self.record(NewEvent(EventType.AGENT_EXITED, run.wp_id, run.principal, None, payload))
+        if run.agent_key is not None:  # after the run's entries were taken and swept
+            issued, attempt = run.agent_key
+            self.revoke(issued, run.principal, run.wp_id, attempt, "the run ended")
+        if run.flooded:
+            self.counts.failed += 1
+            self.record(agent_sandbox.flood_event(self.ws, run, RUNNER_PRINCIPAL))
+        failed = driven.failed_event(run, RUNNER_PRINCIPAL)
+        if failed is not None:
+            self.counts.failed += 1
+            self.record(failed)
+        self.exiting.discard(run.wp_id)
+        with contextlib.suppress(OSError):
+            run.log.with_suffix(".pid").unlink()
 
     def note_start(self, wp_id: str) -> None:
         self._starts[wp_id] = self._starts.get(wp_id, 0) + 1

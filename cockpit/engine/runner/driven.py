@@ -17,6 +17,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from cockpit.domain import EventType
 from cockpit.engine.config.model import LaneConfig
 from cockpit.engine.drivers import filing, home, prompt, sessions
@@ -26,8 +28,10 @@ from cockpit.engine.drivers.transcript import TranscriptWriter
 from cockpit.engine.gate import commands
 from cockpit.engine.repo import gitops
 from cockpit.engine.runner.handoff import handoff_document
+from cockpit.engine.trust import keys
 from cockpit.engine.trust.keys import HeldKey
 from cockpit.engine.workspace.layout import Workspace
+from cockpit.errors import ConfigError
 from cockpit.store import Event, NewEvent, Store
 from cockpit.store.rows import WorkPackageRow
 
@@ -113,7 +117,8 @@ def check_budget(lane: LaneConfig, events: list[Event], stage_start: int) -> Dec
     """Dollars left of the WP's `budget_usd` (None: no budget); Refusal once it is spent.
     The refusal is recorded once per stage: None is returned silently after that."""
     left = sessions.budget_left(events, lane.budget_usd)
-    if left is None or left > 0:
+    spent, unknown = sessions.spent(events)
+    if left is None or (left > 0 and not unknown):
         return left
     already = any(
         e.type == EventType.AGENT_FAILED
@@ -121,11 +126,13 @@ def check_budget(lane: LaneConfig, events: list[Event], stage_start: int) -> Dec
         and e.payload.get("reason") == "budget_exhausted"
         for e in events
     )
-    spent = sessions.spent(events)[0]
+    why = f"has cost ${spent} of its lane's budget_usd ${lane.budget_usd}"
+    if unknown:  # fail closed: a run whose cost nobody knows may have spent it all
+        why += f", and {unknown} of its runs reported no cost, so the budget cannot be kept"
     raise Refusal(
         "budget_exhausted",
-        f"the work package has cost ${spent} of its lane's budget_usd ${lane.budget_usd}, so "
-        "its agent is not started again (the owner raises the budget, or takes the work over)",
+        f"the work package {why}; its agent is not started again (the owner raises the "
+        "budget, or takes the work over)",
         quiet=already,
     )
 
@@ -299,6 +306,7 @@ def _conclude(
             key=driven.key.private,
             before=driven.before,
             outcome=outcome,
+            runner_key=_runner_key(ws),
         )
         try:
             driven.filing = filing.file_run(ws, store, facts, stop)
@@ -312,6 +320,15 @@ def _conclude(
     if driven.filing is not None and driven.filing.reason:
         ending.update(reason=driven.filing.reason, problem=driven.filing.problem)
     transcript.finish(ending)
+
+
+def _runner_key(ws: Workspace) -> Ed25519PrivateKey | None:
+    """The runner key's private half, to sign the evidence the driver measured."""
+    try:
+        held = keys.runner_key(ws)
+    except ConfigError:
+        return None
+    return held.private if held is not None else None
 
 
 def failed_event(running: Any, by: str) -> NewEvent | None:

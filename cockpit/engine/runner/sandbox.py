@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cockpit.domain import EventType
+from cockpit.domain import EventType, State
 from cockpit.engine.queue import outbox
 from cockpit.engine.queue.outbox import Outbox, open_outbox
 from cockpit.engine.repo import private_git, sandbox, worktrees
@@ -110,16 +110,19 @@ def prepare(
     for place in program_dirs(command[0] if command else None):
         if not place.is_relative_to(ws.root):
             box.ro(place)
+    # Confirming the scope changes nothing (SPEC 9): the work product is read-only then.
+    writable = wp["state"] != State.DISPATCHED
     if wp.get("target_repo"):
-        box.rw(cwd)
+        (box.rw if writable else box.ro)(cwd)
         made.tree = worktrees.open_worktree(ws, store, wp)
         branch = worktrees.branch_name(wp_id)
         private_git.absorb(ws, made.tree, wp_id, branch)  # a lost run's commits first
         made.private = private_git.make(ws, made.tree, wp_id, branch)
-        box.rw(made.private.git_dir).file_over(made.private.gitfile, cwd / ".git")
+        (box.rw if writable else box.ro)(made.private.git_dir)
+        box.file_over(made.private.gitfile, cwd / ".git")
         box.ro(made.private.shared_objects)
     else:
-        sandbox.workspace_files(box, ws, writable=True)
+        sandbox.workspace_files(box, ws, writable=writable)
     for arg in command:
         path = Path(arg)
         if path.is_absolute() and path.resolve().is_relative_to(ws.root) and path.is_file():
@@ -165,7 +168,32 @@ def program_dirs(program: str | None) -> list[Path]:
             dirs.append(Path(interpreter).parent)
             binaries.append(Path(interpreter).resolve())
     dirs += [_prefix(binary) for binary in binaries]
-    return [d for d in dict.fromkeys(dirs) if d.is_dir() and d != Path("/")]
+    return [d for d in dict.fromkeys(dirs) if d.is_dir() and _may_bind(d)]
+
+
+# Directories of a home too broad to show an agent even read-only (they hold keyrings,
+# tokens, other programs' state), and those that hold nothing but secrets.
+_BROAD = (".local", ".config", ".cache", ".var")
+_SECRET = (".ssh", ".gnupg", ".aws", ".kube", ".docker", ".password-store", ".netrc")
+
+
+def _may_bind(place: Path) -> bool:
+    """Whether a program's directory may be shown to its agent: never `/`, never the
+    home or a directory holding it, never a home's catch-all or secret directories (an
+    install under `~/bin` or `~/.local/bin` shows that directory, not the home)."""
+    if place == Path("/"):
+        return False
+    home = os.environ.get("HOME")
+    if not home:
+        return True
+    mine = Path(home).resolve()
+    if mine.is_relative_to(place):
+        return False
+    if place.is_relative_to(mine):
+        parts = place.relative_to(mine).parts
+        if parts[0] in _SECRET or (len(parts) == 1 and parts[0] in _BROAD):
+            return False
+    return True
 
 
 def environment(env: dict[str, str], made: AgentSandbox) -> dict[str, str]:

@@ -77,9 +77,21 @@ class IssuedKey:
         return NewEvent(EventType.AGENT_KEY_REVOKED, wp_id, principal, None, payload)
 
 
+def _own_dir(directory: Path) -> None:
+    """`directory` as a real directory of its own, 0700: a link or file an agent left
+    there (in its home, between runs) is removed, never followed."""
+    if directory.is_symlink() or (directory.exists() and not directory.is_dir()):
+        directory.unlink()
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if directory.is_symlink() or not directory.is_dir():
+        raise OSError(f"{directory} is not a directory of the runner's")
+    os.chmod(directory, 0o700)
+
+
 def issue_held(directory: Path, stage: str) -> IssuedKey:
     """A fresh key for one driver run, kept in memory only (any key an earlier run left
     in `directory` is removed)."""
+    _own_dir(directory)
     for old in (directory / KEY_FILE, directory / (KEY_FILE + ".pub")):
         with contextlib.suppress(FileNotFoundError):
             old.unlink()
@@ -92,8 +104,7 @@ def issue_held(directory: Path, stage: str) -> IssuedKey:
 def issue(directory: Path, stage: str) -> IssuedKey:
     """A fresh key for one run, its private half written to `directory/signing_key`
     (0600, the directory 0700 and emptied of any earlier run's key first)."""
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(directory, 0o700)
+    _own_dir(directory)
     path = directory / KEY_FILE
     for old in (path, path.with_name(KEY_FILE + ".pub")):
         with contextlib.suppress(FileNotFoundError):
@@ -106,7 +117,9 @@ def issue(directory: Path, stage: str) -> IssuedKey:
 
 def destroy(issued: IssuedKey) -> None:
     """Remove the run's private key from disk (the revocation is what counts; this keeps
-    a dead key from lying around)."""
+    a dead key from lying around). Never through a link the agent put in its place."""
+    if issued.path.parent.is_symlink():
+        return
     for path in (issued.path, issued.path.with_name(KEY_FILE + ".pub")):
         with contextlib.suppress(FileNotFoundError):
             path.unlink()

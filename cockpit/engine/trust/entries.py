@@ -4,19 +4,22 @@ checks, in that order, after `unknown_principal` and before `capability_denied`.
 A signature is OpenSSH's SSHSIG in namespace `cockpit-entry` over the entry file's exact
 bytes, in the file `NAME.sig` beside it. It speaks for the entry's principal when its key is
 one of that principal's keys in cockpit.yaml, or the live key the runner issued to that
-principal's agent run for that WP, and the entry's kind is one that run may file.
+principal's agent run for that WP, and the entry's kind is one that run may file. The
+runner key signs one thing only: evidence a driver measured itself (`measured_by: runner`,
+SPEC 10.2), which no other key may sign.
 """
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from cockpit.domain import Capability, EventType, Kind, RejectionCode
 from cockpit.engine.config.model import Config
-from cockpit.engine.config.ssh_keys import PublicKey, parse_public_key
-from cockpit.engine.entries.models import EntryRejected, ParsedEntry
+from cockpit.engine.config.ssh_keys import KeyFormatError, PublicKey, parse_public_key
+from cockpit.engine.entries.models import EntryRejected, EvidenceBody, ParsedEntry
 from cockpit.engine.trust import sshsig
 from cockpit.store import Store
 
@@ -59,6 +62,20 @@ def live_agent_keys(store: Store, wp_id: str) -> list[AgentKey]:
     return keys
 
 
+def runner_keys(store: Store) -> set[bytes]:
+    """The runner keys in force: the one signing this store's events, and the one the
+    chain's last `config_applied` names."""
+    lines = [store.signer_public] if store.signer_public else []
+    applied = store.find_events(types=(EventType.CONFIG_APPLIED,), limit=1_000_000)
+    if applied and applied[-1].payload.get("runner_key"):
+        lines.append(str(applied[-1].payload["runner_key"]))
+    blobs = set()
+    for line in lines:
+        with contextlib.suppress(KeyFormatError):
+            blobs.add(parse_public_key(line).blob)
+    return blobs
+
+
 @dataclass(frozen=True)
 class Checked:
     """The outcome of reading an entry's signature, before the checks decide on it: the
@@ -86,6 +103,19 @@ def read_signature(
         return Checked({"unsigned": True}, valid=False, problem=f"{parsed.file}.sig: {exc}")
     payload = {**sshsig.describe(signature), "signed": parsed.sha256}
     entry = parsed.entry
+    measured = isinstance(entry.body, EvidenceBody) and entry.body.measured_by == "runner"
+    if signature.key.blob in runner_keys(store):
+        if not measured:
+            return Checked(
+                payload, valid=False, problem="the runner key signs only evidence it measured"
+            )
+        return Checked({**payload, "runner_key": True}, valid=True)
+    if measured:
+        return Checked(
+            payload,
+            valid=False,
+            problem="evidence marked measured_by: runner must be signed by the runner key",
+        )
     if signature.key.blob in {k.blob for k in config.keys_of(entry.principal)}:
         return Checked(payload, valid=True)
     for agent in live_agent_keys(store, entry.work_package):

@@ -65,6 +65,7 @@ def attach_held(
     if held is None:
         return
     store.signer = runner_signer(held)
+    store.signer_public = held.public.line()
     if record_config and ws.config.signatures_required:
         apply_config(ws, store, held)
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from cockpit.domain import ENTRY_EVENT_TYPES, EventType, Kind
 from cockpit.engine.config.ssh_keys import KeyFormatError, PublicKey, parse_public_key
-from cockpit.engine.entries.models import EntryRejected
+from cockpit.engine.entries.models import Entry, EntryRejected, EvidenceBody
 from cockpit.engine.entries.parse import parse_entry
 from cockpit.engine.trust import sshsig
 from cockpit.engine.trust.entries import NEVER_AGENT_SIGNED
@@ -219,9 +219,14 @@ def _check(
             if event.entry_id is None:
                 raise _Bad("an entry signature on an event no entry caused")
             data = _entry_bytes(files, store, event, str(signature.get("signed", "")))
-            kind = _signed_entry_causes(event, data, keys)
+            entry = _signed_entry_causes(event, data, keys)
+            kind = entry.kind
+            measured = isinstance(entry.body, EvidenceBody) and entry.body.measured_by == "runner"
             agent = keys.agents.get(blob)
-            if agent is not None:
+            if blob in keys.runner or measured:
+                if not (blob in keys.runner and measured):
+                    raise _Bad("only evidence measured by the runner is signed by its key")
+            elif agent is not None:
                 if agent[0] != event.principal or agent[1] != event.work_package:
                     raise _Bad("signed by another run's agent key")
                 if kind.value not in agent[2] or kind in NEVER_AGENT_SIGNED:
@@ -236,7 +241,7 @@ def _check(
     raise _Bad(f"namespace {namespace!r} is not one Cockpit signs in")
 
 
-def _signed_entry_causes(event: Event, data: bytes, keys: _Keys) -> Kind:
+def _signed_entry_causes(event: Event, data: bytes, keys: _Keys) -> Entry:
     """Raise _Bad unless the signed bytes are an entry that could have caused `event`: its
     id, principal, WP and workspace are the event's, the event is one its kind causes, and
     it has not caused this event type already nor been used up by a signed rejection."""
@@ -267,7 +272,7 @@ def _signed_entry_causes(event: Event, data: bytes, keys: _Keys) -> Kind:
         raise _Bad(f"entry id {entry.id} was used up by a signed rejection")
     if (entry.id, str(event.type)) in keys.caused:
         raise _Bad(f"entry {entry.id} already caused a {event.type} event")
-    return entry.kind
+    return entry
 
 
 def _held_by(blob: bytes, principal: str | None, keys: _Keys, signer: str) -> None:

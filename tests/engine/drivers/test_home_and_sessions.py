@@ -37,7 +37,17 @@ def test_the_owners_credentials_are_copied_once_read_only_and_nothing_else(
     owner = owner_home(tmp_path)
     agent = tmp_path / "agent-home" / "WP-1"
     bound = home.prepare_home(agent, CLAUDE, owner)
-    assert sorted(p.name for p in bound) == [".credentials.json", "settings.json"]
+    # The owner's credentials and settings, and (made empty) the CLI's other settings,
+    # hooks and memory: all read-only in the sandbox.
+    assert {p.relative_to(agent).as_posix() for p in bound} == {
+        ".claude/.credentials.json",
+        ".claude/settings.json",
+        ".claude/CLAUDE.md",
+        ".claude/commands",
+        ".claude/agents",
+        ".claude/hooks",
+    }
+    assert (agent / ".claude" / "CLAUDE.md").read_text() == ""  # the owner has none
     copied = agent / ".claude" / ".credentials.json"
     assert copied.read_text() == '{"token": "owner-secret"}'
     assert stat.S_IMODE(copied.stat().st_mode) == 0o400
