@@ -142,3 +142,18 @@ def test_a_built_wheel_carries_the_workspace_as_the_demo(tmp_path: Path) -> None
             assert (outside / "made" / name).exists(), name
             continue
         assert (outside / "made" / name).read_bytes() == (WORKSPACE / name).read_bytes(), name
+
+
+def test_the_demo_has_a_claude_lane_that_nothing_is_dispatched_to(tmp_path: Path) -> None:
+    """Issue 12: beside the scripted lane, a lane driven by Claude Code (it needs the real
+    CLI); the demo's own work never goes there, so the walkthrough runs offline."""
+    from cockpit.engine.runner.loop import run_once
+
+    ws = init_workspace(tmp_path / "demo", demo=True)
+    lane = ws.config.lanes["claude"]
+    assert lane.driver == "claude-code" and lane.command is None
+    assert ws.config.principals["agent:claude"].lanes == ["claude"]
+    with ws.open_store() as store:
+        run_once(ws, store)
+        assert all(wp["lane"] != "claude" for wp in store.work_packages())
+        assert not [e for e in store.events() if e.type == "agent_failed"]
