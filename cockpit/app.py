@@ -4,7 +4,8 @@ The app either is the workspace's ingester (it holds the runner lock, sweeps on 
 every change in queue/new/ and every few seconds) or follows a headless runner that holds
 it, reading new events from the store. Never two ingesters. Every action is one engine
 call made in a worker (screens/driver.py), signed by the session's key (screens/signing.py);
-refusals come back as notifications.
+refusals come back as notifications. New events that need the owner are told as
+notifications, with the terminal bell (screens/notices.py, `notify:` in cockpit.yaml).
 """
 
 from __future__ import annotations
@@ -35,8 +36,9 @@ from cockpit.screens.board import BoardScreen
 from cockpit.screens.canon import CanonScreen
 from cockpit.screens.driver import ActionDriver
 from cockpit.screens.help import HelpScreen
-from cockpit.screens.keys import VIEWS, WP_ACTIONS, bindings
+from cockpit.screens.keys import TRANSCRIPT, VIEWS, WP_ACTIONS, bindings
 from cockpit.screens.metrics import MetricsScreen
+from cockpit.screens.notices import notices
 from cockpit.screens.palette import CockpitCommands
 from cockpit.screens.rejected import RejectedScreen
 from cockpit.screens.signing import Signing, look_up_at_start
@@ -44,11 +46,12 @@ from cockpit.screens.status_bar import StatusBar
 from cockpit.screens.stepper import StepperScreen
 from cockpit.screens.trust import Note, Probe, header_notes, probe_at_start
 from cockpit.screens.work_package import WorkPackageScreen
-from cockpit.store import Store
+from cockpit.store import Event, Store
 from cockpit.store.events import utc_now
 
 SWEEP_SECONDS = 5.0
 POLL_SECONDS = 0.5
+NOTICE_SECONDS = 20.0  # how long a "needs you" notification stays
 
 
 class CockpitApp(ActionDriver, App[None]):
@@ -283,13 +286,32 @@ class CockpitApp(ActionDriver, App[None]):
         self.last_seq = events[-1].seq
         for screen in self.screen_stack:
             screen.post_message(StoreChanged(events))
+        self.tell_owner(events)
+
+    def tell_owner(self, events: list[Event]) -> None:
+        """A notification for each new event that needs the owner (`notify.reasons`), and the
+        terminal bell when `notify.bell` is on; not for what the acting principal did.
+        Events that were there when the app opened are never looked at: `last_seq` starts
+        at the head."""
+        settings = self.ws.config.notify
+        found = notices(events, self.store, settings.reasons, me=self.principal)
+        for text in found:
+            self.notify(
+                literal(text),
+                title="needs you",
+                severity="warning",
+                timeout=NOTICE_SECONDS,
+                markup=False,
+            )
+        if found and settings.bell:
+            self.bell()
 
     # -- actions -----------------------------------------------------------------------------
 
     def run_command(self, command_id: str) -> None:
         """Run a command of the key table by id (from the palette)."""
         screen = self.screen
-        for command in [*WP_ACTIONS, *VIEWS]:
+        for command in [*WP_ACTIONS, *VIEWS, *TRANSCRIPT]:
             if command.id == command_id:
                 target = self if command.action.startswith("app.") else screen
                 action = command.action.removeprefix("app.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
 from rich.style import Style
@@ -30,9 +31,10 @@ COLUMNS: list[tuple[str, str, int]] = [
     ("assignee", "ASSIGNEE", 20),
     ("verify", "LAST VERIFY", 28),
     ("ovr", "OVR", 4),
+    ("cost", "COST", 9),
     ("age", "AGE", 5),
 ]
-# On a narrow terminal the overridden mark moves next to the state and tier and age go.
+# On a narrow terminal the overridden mark moves next to the state; tier, cost and age go.
 NARROW = 110
 NARROW_COLUMNS: list[tuple[str, str, int]] = [
     ("id", "ID", 10),
@@ -46,6 +48,20 @@ NARROW_COLUMNS: list[tuple[str, str, int]] = [
 
 def columns_for(width: int) -> list[tuple[str, str, int]]:
     return COLUMNS if width >= NARROW else NARROW_COLUMNS
+
+
+def cost_text(value: str | None) -> str:
+    """What a WP's agents cost so far, `$0.0212` (cents of a cent shown below $10), `-`
+    when no run reported a cost."""
+    if value is None:
+        return "-"
+    try:
+        amount = Decimal(value)
+    except (InvalidOperation, ValueError):
+        return "-"
+    if not amount.is_finite():
+        return "-"
+    return f"${amount:.4f}" if amount < 10 else f"${amount:,.2f}"
 
 
 def _fit(text: Text, width: int) -> Text:
@@ -68,6 +84,9 @@ def row_text(row: dict[str, Any], width: int, now: datetime) -> Text:
         "assignee": plain(row.get("assignee") or "-"),
         "verify": outcome(verify.get("outcome"), verify.get("blocking_predicate")),
         "ovr": Text("⚑" if row.get("overridden") else "", style="bold #ef4444"),
+        "cost": Text(
+            cost_text(row.get("cost_usd")), style="" if row.get("cost_usd") else "#6b7280"
+        ),
         "age": Text(age(row.get("created"), now), style="#9ca3af"),
     }
     line = Text(end="")

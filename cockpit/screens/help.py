@@ -11,9 +11,15 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
-from cockpit.screens.keys import VIEWS, WP_ACTIONS
+from cockpit.screens.keys import TRANSCRIPT, VIEWS, WP_ACTIONS
 
-KEY_NAMES = {"slash": "/", "question_mark": "?", "colon": ":"}
+KEY_NAMES = {
+    "slash": "/",
+    "question_mark": "?",
+    "colon": ":",
+    "left_square_bracket": "[",
+    "right_square_bracket": "]",
+}
 
 NAVIGATION = [
     ("enter", "open the selected work package"),
@@ -21,6 +27,7 @@ NAVIGATION = [
     ("↑ ↓ j k", "move"),
     ("g / G", "first / last"),
     ("n / p", "next / previous step (lineage stepper)"),
+    ("G on transcript", "last row, and follow a live agent again"),
     ("V", "verify the chain again (audit screen)"),
     ("/ on audit", "filter events: type:T[,T] principal:P wp:W"),
     ("m on canon", "commission the selected candidate (after a confirmation)"),
@@ -35,7 +42,7 @@ def keys_table() -> Table:
     table = Table(expand=True, show_edge=False)
     table.add_column("key", style="bold #facc15", no_wrap=True)
     table.add_column("does")
-    for command in [*WP_ACTIONS, *VIEWS]:
+    for command in [*WP_ACTIONS, *VIEWS, *TRANSCRIPT]:
         table.add_row(KEY_NAMES.get(command.key, command.key), f"{command.title}: {command.help}")
     for key, does in NAVIGATION:
         table.add_row(key, does)

@@ -59,6 +59,34 @@ WP_ACTIONS: list[Command] = [
     ),
 ]
 
+# On the work package screen's Transcript tab (shown in the footer only there).
+TRANSCRIPT: list[Command] = [
+    Command(
+        "transcript.previous",
+        "left_square_bracket",
+        "transcript_run(-1)",
+        "Previous run",
+        "the transcript of the WP's previous agent run",
+        show=False,  # the tab's header says `[ ] runs`; the footer keeps its room
+    ),
+    Command(
+        "transcript.next",
+        "right_square_bracket",
+        "transcript_run(1)",
+        "Next run",
+        "the transcript of the WP's next agent run",
+        show=False,
+    ),
+    Command(
+        "transcript.raw",
+        "t",
+        "transcript_raw",
+        "Raw record",
+        "the selected transcript row's raw record (JSON), or its text again",
+        label="raw",
+    ),
+]
+
 # Views and navigation.
 VIEWS: list[Command] = [
     Command("filter", "slash", "filter", "Filter", "filter by text, state:S, assignee:P"),

@@ -1,8 +1,10 @@
-"""The gate's accounting: SPEC 8 metrics as tables of `a/b = x%` cells, and charts for
-what people would rather look at than read."""
+"""The gate's accounting: SPEC 8 metrics as tables of `a/b = x%` cells, what the agents
+cost (tokens and dollars, SPEC 9.1), and charts for what people would rather look at than
+read."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from rich.console import Group
@@ -21,11 +23,13 @@ from cockpit.engine.reports.metrics import cell_text
 from cockpit.messages import StoreChanged
 from cockpit.screens.context import read_then
 from cockpit.screens.status_bar import StatusBar
-from cockpit.screens.text import OUTCOME_STYLES
+from cockpit.screens.text import OUTCOME_STYLES, plain
 
 BAR = 40
+TOP_WPS = 10  # work packages listed by cost
 DECISIONS = frozenset(
     {
+        EventType.AGENT_EXITED,  # a run's usage
         EventType.VERIFY_COMPLETED,
         EventType.ADVISORY_ISSUED,
         EventType.CLAIM_PACKET_CREATED,
@@ -40,12 +44,85 @@ def metrics_table(document: dict[str, Any]) -> Table:
     table.add_column("metric", style="bold", no_wrap=True)
     table.add_column("value")
     for key, value in document.items():
+        if key == "usage":
+            continue  # its own section: usage_section
         if key == "advisory":
             for name, share in value.items():
                 table.add_row(Text(f"advisory.{name}"), Text(cell_text(share)))
         else:
             table.add_row(Text(key), Text(cell_text(value)))
     return table
+
+
+def _tokens(count: int) -> str:
+    return f"{count:,}"
+
+
+def _costed(tally: dict[str, Any]) -> str:
+    return cell_text({"num": tally["runs_with_cost"], "den": tally["runs"]})
+
+
+def breakdown_table(
+    lanes: list[tuple[str, dict[str, Any]]], wps: list[tuple[str, dict[str, Any]]], title: str
+) -> Table:
+    """Cost, tokens and runs with a reported cost: per lane, then per work package."""
+    table = Table(title=title, title_justify="left", expand=True)
+    table.add_column("lane / work package", no_wrap=True)
+    for name in ("cost", "input", "output", "cache read"):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("runs with a reported cost")
+    for group, (label, tallies) in enumerate((("lane ", lanes), ("", wps))):
+        if group and lanes and wps:
+            table.add_section()
+        for name, tally in tallies:
+            table.add_row(
+                plain(label + name),
+                Text(f"${tally['cost_usd']}"),
+                Text(_tokens(tally["input_tokens"])),
+                Text(_tokens(tally["output_tokens"])),
+                Text(_tokens(tally["cache_read_tokens"])),
+                Text(_costed(tally)),
+            )
+    return table
+
+
+def per_accepted_tokens(share: dict[str, int]) -> str:
+    """Tokens per accepted WP, `a/b = n each` (a count over a count, not a percentage)."""
+    num, den = share["num"], share["den"]
+    return f"{num:,}/{den} = {num / den:,.0f} each" if den else f"{num:,}/{den} = n/a"
+
+
+def usage_section(usage: dict[str, Any]) -> Group | Text:
+    """Tokens and cost: totals, per lane, the costliest work packages, and the shares,
+    each with its denominator. A run whose CLI reported no cost is counted apart."""
+    if not usage["total"]["runs"]:
+        return Text("tokens and cost: no agent run has reported its usage yet", style="#9ca3af")
+    total = usage["total"]
+    shares = Table(title="tokens and cost", title_justify="left", expand=True)
+    shares.add_column("metric", style="bold", no_wrap=True)
+    shares.add_column("value")
+    shares.add_row(
+        "total",
+        Text(
+            f"${total['cost_usd']} · {_tokens(total['input_tokens'])} in · "
+            f"{_tokens(total['output_tokens'])} out · "
+            f"{_tokens(total['cache_read_tokens'])} cache read · {total['runs']} runs"
+        ),
+    )
+    shares.add_row("runs with a reported cost", Text(cell_text(usage["runs_with_cost"])))
+    shares.add_row("cost per accepted WP", Text(cell_text(usage["cost_per_accepted_wp"])))
+    shares.add_row(
+        "tokens per accepted WP", Text(per_accepted_tokens(usage["tokens_per_accepted_wp"]))
+    )
+    shares.add_row("cost on withheld work", Text(cell_text(usage["cost_on_withheld"])))
+    lanes = sorted(usage["by_lane"].items())
+    by_cost = sorted(
+        usage["by_work_package"].items(), key=lambda kv: (-Decimal(kv[1]["cost_usd"]), kv[0])
+    )
+    title = "per lane, then work packages by cost"
+    if len(by_cost) > TOP_WPS:
+        title += f" (the top {TOP_WPS} of {len(by_cost)})"
+    return Group(shares, breakdown_table(lanes, by_cost[:TOP_WPS], title))
 
 
 def outcomes_chart(days: list[tuple[str, dict[str, int]]]) -> Text:
@@ -90,6 +167,7 @@ class MetricsScreen(Screen[None]):
         yield StatusBar(id="status")
         with VerticalScroll():
             yield Static(id="metrics-table")
+            yield Static(id="usage")
             yield Static(id="charts", classes="chart")
         yield Footer(compact=True, show_command_palette=False)
 
@@ -108,6 +186,7 @@ class MetricsScreen(Screen[None]):
         document = page.document
         self.query_one("#status", StatusBar).refresh_from_app("metrics")
         self.query_one("#metrics-table", Static).update(metrics_table(document))
+        self.query_one("#usage", Static).update(usage_section(document["usage"]))
         charts = Group(
             outcomes_chart(page.outcomes_by_day),
             Text(""),
@@ -117,6 +196,7 @@ class MetricsScreen(Screen[None]):
         self.query_one("#charts", Static).update(charts)
 
     def on_store_changed(self, message: StoreChanged) -> None:
-        # Only decisions move the accounting; a burst of other events costs nothing here.
+        # Only decisions and agents' exits (their usage) move the accounting; a burst of
+        # other events costs nothing here.
         if any(e.type in DECISIONS for e in message.events):
             self.fill()

@@ -8,7 +8,8 @@ from typing import cast
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from cockpit.screens.context import Cockpit
-from cockpit.screens.keys import VIEWS, WP_ACTIONS
+from cockpit.screens.help import KEY_NAMES
+from cockpit.screens.keys import TRANSCRIPT, VIEWS, WP_ACTIONS
 
 
 class CockpitCommands(Provider):
@@ -17,18 +18,18 @@ class CockpitCommands(Provider):
     async def discover(self) -> Hits:
         """With nothing typed yet, list every command."""
         app = cast(Cockpit, self.app)
-        for command in [*WP_ACTIONS, *VIEWS]:
+        for command in [*WP_ACTIONS, *VIEWS, *TRANSCRIPT]:
             if command.id != "command":
                 yield DiscoveryHit(
                     f"{command.title}: {command.help}",
                     partial(app.run_command, command.id),
-                    help=f"key {command.key}",
+                    help=f"key {KEY_NAMES.get(command.key, command.key)}",
                 )
 
     async def search(self, query: str) -> Hits:
         app = cast(Cockpit, self.app)
         matcher = self.matcher(query)
-        for command in [*WP_ACTIONS, *VIEWS]:
+        for command in [*WP_ACTIONS, *VIEWS, *TRANSCRIPT]:
             if command.id == "command":
                 continue
             label = f"{command.title}: {command.help}"
@@ -38,5 +39,5 @@ class CockpitCommands(Provider):
                     score,
                     matcher.highlight(label),
                     partial(app.run_command, command.id),
-                    help=f"key {command.key}",
+                    help=f"key {KEY_NAMES.get(command.key, command.key)}",
                 )

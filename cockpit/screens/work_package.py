@@ -1,5 +1,5 @@
 """One work package: its fields and common ground, and tabs for lineage, packets (with
-diffs), the last gate run, and its audit events."""
+diffs), the last gate run, its audit events, and its agent runs' transcripts."""
 
 from __future__ import annotations
 
@@ -30,11 +30,12 @@ from cockpit.engine.reports.pages import WorkPackagePage
 from cockpit.engine.text import literal
 from cockpit.messages import StoreChanged
 from cockpit.screens.context import cockpit, read_then
-from cockpit.screens.keys import WP_ACTIONS, bindings
+from cockpit.screens.keys import TRANSCRIPT, WP_ACTIONS, bindings
 from cockpit.screens.modals.predicates import predicate_table
 from cockpit.screens.status_bar import StatusBar
 from cockpit.screens.tables import sync_rows
 from cockpit.screens.text import badge, outcome, plain
+from cockpit.screens.transcript import TranscriptView
 from cockpit.store import Event
 
 AUDIT_COLUMNS = ("seq", "ts", "type", "principal", "entry", "what")
@@ -108,8 +109,10 @@ def fields_table(detail: dict[str, Any], ground: dict[str, Any] | None) -> Table
 class WorkPackageScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         *bindings(WP_ACTIONS),
+        *bindings(TRANSCRIPT),
         Binding("escape", "app.pop_screen", "back", id="cockpit.wp.back"),
     ]
+    TRANSCRIPT_ACTIONS = frozenset(c.action.partition("(")[0] for c in TRANSCRIPT)
 
     def __init__(self, wp_id: str) -> None:
         super().__init__()
@@ -133,6 +136,8 @@ class WorkPackageScreen(Screen[None]):
                     yield Static(id="verify-body")
             with TabPane("Audit", id="tab-audit"):
                 yield DataTable(id="wp-audit", cursor_type="row", zebra_stripes=True)
+            with TabPane("Transcript", id="tab-transcript"):
+                yield TranscriptView(self.wp_id, id="transcript")
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -154,6 +159,7 @@ class WorkPackageScreen(Screen[None]):
         self._fill_packets(page)
         self._fill_verify(page.last_verify)
         self._fill_audit(page.steps)
+        self.query_one(TranscriptView).set_agent(page.detail.get("agent"))
 
     def _fill_lineage(self, document: dict[str, Any]) -> None:
         tree = self.query_one("#lineage", Tree)
@@ -253,6 +259,29 @@ class WorkPackageScreen(Screen[None]):
     def on_store_changed(self, message: StoreChanged) -> None:
         if self.wp_id in message.work_packages:
             self.load()
+            self.query_one(TranscriptView).rescan()  # a new run has its transcript already
+
+    # -- the Transcript tab -------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The transcript's keys act (and show in the footer) on its tab only."""
+        if action in self.TRANSCRIPT_ACTIONS:
+            return self.query_one(TabbedContent).active == "tab-transcript"
+        return True
+
+    @on(TabbedContent.TabActivated)
+    def tab_changed(self) -> None:
+        self.refresh_bindings()
+
+    def _on_transcript(self) -> TranscriptView:
+        self.query_one(TabbedContent).active = "tab-transcript"  # from the palette
+        return self.query_one(TranscriptView)
+
+    def action_transcript_run(self, delta: int) -> None:
+        self._on_transcript().step(delta)
+
+    def action_transcript_raw(self) -> None:
+        self._on_transcript().toggle_raw()
 
     def action_act(self, name: str) -> None:
         cockpit(self).start_action(name, self.wp_id)

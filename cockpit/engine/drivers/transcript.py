@@ -31,7 +31,8 @@ LINE_MAX = 256 * 1024  # bytes of one output line kept (longer: kept shortened, 
 CHUNK = 1 << 20
 DEPTH_MAX = 64  # nesting of a JSON line kept as JSON (a CLI's lines nest a few levels)
 PUMP_MAX = 4 << 20  # bytes taken per look (a flooding agent must not stall the runner)
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Control characters and the bidirectional overrides (text that reads otherwise than it is).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def transcripts_dir(ws: Workspace, wp_id: str) -> Path:
@@ -53,7 +54,12 @@ def runs(ws: Workspace, wp_id: str) -> list[int]:
 
 def visible(text: str) -> str:
     """`text` with control characters (terminal escapes among them) shown, not obeyed."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return _CONTROL.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def _redacted(value: Any) -> Any:
@@ -129,6 +135,7 @@ class TranscriptWriter:
         raw: Path,
         reader: OutputReader,
         clock: Callable[[], datetime] = utc_now,
+        stage: str | None = None,
     ) -> TranscriptWriter:
         path = transcript_path(ws, wp_id, run)
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -139,6 +146,7 @@ class TranscriptWriter:
             "driver": driver_name,
             "work_package": wp_id,
             "run": run,
+            "stage": stage,
             "started": format_ts(clock()),
         }
         writer._write(header)

@@ -305,7 +305,11 @@ class Agents:
         payload: dict[str, Any] = {
             "launch": run.launch_seq,
             "principal": run.principal,
-            "exit_code": None if (run.timed_out or stopped) else run.proc.returncode,
+            # None when the runner ended it (its timeout, a flood, shutdown): its own
+            # status would only say it was killed.
+            "exit_code": None
+            if (run.timed_out or stopped or run.output_flooded)
+            else run.proc.returncode,
             "duration_ms": int((time.monotonic() - run.started) * 1000),
             "timed_out": run.timed_out,
             "timeout_s": run.timeout_s,

@@ -107,7 +107,7 @@ def launch(agents: Agents, wp: WorkPackageRow, events: list[Event], stage_start:
     output: IO[bytes] = open(log, "ab")  # noqa: SIM115 - handed to the child
     reader = drv.reader() if drv is not None else PlainReader()
     transcript = TranscriptWriter.start(
-        ws, wp_id, attempt, drv.name if drv else "command", log, reader, store.clock
+        ws, wp_id, attempt, drv.name if drv else "command", log, reader, store.clock, wp["state"]
     )
     payload: dict[str, Any] = {
         "principal": principal,

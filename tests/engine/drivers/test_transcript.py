@@ -51,7 +51,7 @@ def test_what_a_hostile_cli_prints_is_kept_as_data(env: Env) -> None:
     lines = [
         json.dumps({"type": "assistant", "message": {"content": [{"text": SECRET}]}}).encode(),
         deep,
-        b"\xff\xfe not utf-8 \x1b]0;title\x07",
+        b"\xff\xfe not utf-8 \x1b]0;title\x07 " + "\u202eevil".encode(),
         b"x" * (transcript.LINE_MAX + 10),
         b"no newline at the end",
     ]  # fmt: skip
@@ -66,7 +66,8 @@ def test_what_a_hostile_cli_prints_is_kept_as_data(env: Env) -> None:
     assert records[5]["text"] == "no newline at the end"
     shown = transcript.read_transcript(made.path)
     assert any("\\x1b" in line.text for line in shown)  # shown, not obeyed
-    assert not any("\x1b" in line.text for line in shown)
+    assert not any("\x1b" in line.text or "\u202e" in line.text for line in shown)
+    assert any("\\u202e" in line.text for line in shown)  # a bidi override is shown too
 
 
 def test_a_runs_list_names_only_transcripts(env: Env) -> None:
