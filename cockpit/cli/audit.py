@@ -214,17 +214,29 @@ def _metrics_table(document: dict[str, Any]) -> str:
 
 def _usage_rows(usage: dict[str, Any]) -> list[tuple[str, str]]:
     """Tokens and cost (SPEC 9.1): totals, shares with their denominators, per lane."""
+    from decimal import Decimal
+
     from cockpit.engine.reports.metrics import cell_text
 
     def tally(t: dict[str, Any]) -> str:
         cost = f"${t['cost_usd']}" if t["runs_with_cost"] else "cost not reported"
+        runs = f"{t['runs']} run{'' if t['runs'] == 1 else 's'}"
         return (
-            f"{t['runs']} runs, {t['input_tokens']} in / {t['output_tokens']} out tokens, "
-            f"{cost} ({t['runs_with_cost']}/{t['runs']} runs reported a cost)"
+            f"{runs}, {t['input_tokens']} in / {t['output_tokens']} out tokens, "
+            f"{cost} ({t['runs_with_cost']}/{t['runs']} reported a cost)"
         )
 
     rows = [("usage.total", tally(usage["total"]))]
     for key in ("cost_per_accepted_wp", "tokens_per_accepted_wp", "cost_on_withheld"):
         rows.append((f"usage.{key}", cell_text(usage[key], per=key.endswith("_per_accepted_wp"))))
     rows += [(f"usage.lane.{lane}", tally(t)) for lane, t in usage["by_lane"].items()]
+    costliest = sorted(
+        usage["by_work_package"].items(), key=lambda item: -Decimal(item[1]["cost_usd"])
+    )
+    rows += [(f"usage.wp.{wp}", tally(t)) for wp, t in costliest[:WPS_SHOWN]]
+    if len(costliest) > WPS_SHOWN:
+        rows.append(("usage.wp.…", f"{len(costliest) - WPS_SHOWN} more (--json has them all)"))
     return rows
+
+
+WPS_SHOWN = 10  # work packages listed by cost in the text form

@@ -409,6 +409,8 @@ def status(wp: str | None, as_json: bool) -> int:
                 f", blocked on {blocking} [{last['blocked_reason_class']}]" if blocking else ""
             )
         say(f"{'last verify:':<18}{verdict if last else '-'}")
+        if last and last["blocking_predicate"] and detail["blocking_detail"]:
+            say(f"{'':<18}{literal(detail['blocking_detail'])}")
         say(f"{'needs attention:':<18}{literal('; '.join(detail['needs_triage'])) or '-'}")
         if detail["cost_usd"] is not None or detail["tokens"]:
             cost = f"${detail['cost_usd']}" if detail["cost_usd"] is not None else "not reported"

@@ -77,13 +77,18 @@ def breakdown_table(
         for name, tally in tallies:
             table.add_row(
                 plain(label + name),
-                Text(f"${tally['cost_usd']}"),
+                Text(_dollars(tally)),
                 Text(_tokens(tally["input_tokens"])),
                 Text(_tokens(tally["output_tokens"])),
                 Text(_tokens(tally["cache_read_tokens"])),
                 Text(_costed(tally)),
             )
     return table
+
+
+def _dollars(tally: dict[str, Any]) -> str:
+    """A tally's cost, or `-` when none of its runs reported one (unknown, not free)."""
+    return f"${tally['cost_usd']}" if tally["runs_with_cost"] else "-"
 
 
 def per_accepted_tokens(share: dict[str, int]) -> str:
@@ -104,7 +109,7 @@ def usage_section(usage: dict[str, Any]) -> Group | Text:
     shares.add_row(
         "total",
         Text(
-            f"${total['cost_usd']} · {_tokens(total['input_tokens'])} in · "
+            f"{_dollars(total)} · {_tokens(total['input_tokens'])} in · "
             f"{_tokens(total['output_tokens'])} out · "
             f"{_tokens(total['cache_read_tokens'])} cache read · {total['runs']} runs"
         ),

@@ -16,6 +16,7 @@ import re
 import select
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -709,7 +710,13 @@ def test_runs_in_a_sandbox_that_binds_only_cwd_and_home(box: Box, cli: str) -> N
     if bwrap is None or subprocess.run([bwrap, "--ro-bind", "/", "/", "true"]).returncode:
         pytest.skip("bubblewrap cannot run here")
     sandbox = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-    sandbox += ["--tmpfs", "/tmp", "--bind", str(box.cwd), str(box.cwd)]
+    sandbox += ["--tmpfs", "/tmp"]
+    # The stand-ins and the interpreter stay visible read-only when they live under /tmp
+    # (a checkout there, as CI makes one), as the runner binds a CLI's directories.
+    for shown in dict.fromkeys([BIN, Path(sys.prefix), Path(sys.base_prefix)]):
+        if shown.resolve().is_relative_to("/tmp"):
+            sandbox += ["--ro-bind", str(shown), str(shown)]
+    sandbox += ["--bind", str(box.cwd), str(box.cwd)]
     sandbox += ["--bind", str(box.home), str(box.home), "--"]
     done = box.run([*sandbox, *box.command(cli)])
     check_success(cli, done)

@@ -82,6 +82,10 @@ class LaneConfig(_Strict):
                     raise ValueError(f"{key}: only for a lane with an agent CLI driver")
             if self.args:
                 raise ValueError("args: only for a lane with an agent CLI driver")
+        elif self.max_turns is not None and self.driver != "claude-code":
+            raise ValueError(
+                f"max_turns: the {self.driver} CLI takes no turn limit on its command line"
+            )
         elif self.budget_usd is not None and self.driver not in COSTED_DRIVERS:
             raise ValueError(
                 f"budget_usd: the {self.driver} CLI does not report what a run costs, so "

@@ -333,10 +333,11 @@ class TranscriptTail:
 def _ending(record: dict[str, Any]) -> str:
     end = record.get("end") if isinstance(record.get("end"), dict) else {}
     assert isinstance(end, dict)
-    parts = [f"run ended: exit {end.get('exit_code')}"]
+    code = end.get("exit_code")
+    parts = [f"run ended: exit {code}" if code is not None else "run ended: stopped by the runner"]
     if end.get("timed_out"):
         parts.append("timed out")
-    if end.get("reason"):
+    if end.get("reason") and end.get("reason") != "timed_out":
         parts.append(str(end["reason"]))
     if end.get("problem"):
         parts.append(str(end["problem"]))

@@ -71,6 +71,7 @@ def work_package_status(
         # What its agents' runs cost so far (SPEC 9.1; null until a CLI reported a cost).
         "cost_usd": row.get("cost_usd"),
         "tokens": row.get("tokens") or 0,
+        "blocking_detail": _blocking_detail(store, wp_id),
         "worktree": _worktree(store, wp_id),
         "agent": _agent(store, wp_id),
         "entries": [
@@ -79,6 +80,16 @@ def work_package_status(
         ],
         "updated": row["updated_ts"],
     }
+
+
+def _blocking_detail(store: Store, wp_id: str) -> str | None:
+    """What the last gate run said of the predicate that withheld the claim."""
+    runs = store.find_events(work_package=wp_id, types=(EventType.VERIFY_COMPLETED,), limit=1)
+    if not runs:
+        return None
+    payload = runs[-1].payload
+    result = (payload.get("predicates") or {}).get(payload.get("blocking_predicate") or "")
+    return str(result.get("detail")) if isinstance(result, dict) else None
 
 
 def _worktree(store: Store, wp_id: str) -> dict[str, Any] | None:

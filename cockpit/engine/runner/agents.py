@@ -207,6 +207,8 @@ class Agents:
         failures = [e for e in events if e.type == failure]
         if not failures:
             return True
+        if failures[-1].payload.get("reason") == "budget_exhausted":
+            return True  # the budget decides, at once when the owner raised it (quietly)
         moved = max((e.seq for e in events if "transition" in e.payload), default=0)
         if moved > failures[-1].seq:
             return True

@@ -104,11 +104,15 @@ def program(driver: Driver, lane: LaneConfig, root: Path, path: str | None) -> l
     else:
         argv = [driver.binary]
     if shutil.which(argv[0], path=path) is None:
+        where = (
+            "the lane's `command` names, is not there (check the path)"
+            if lane.command
+            else "is not installed on the runner's PATH (install it, or set the lane's "
+            "`command` to its path)"
+        )
         raise Refusal(
             "cli_missing",
-            f"the {driver.name} driver needs {driver.cli}'s `{argv[0]}` executable, which is "
-            "not installed on the runner's PATH (install it, or set the lane's `command` to "
-            "its path)",
+            f"the {driver.name} driver needs {driver.cli}'s `{argv[0]}` executable, which {where}",
         )
     return argv
 

@@ -110,6 +110,8 @@ def test_a_blocked_verify_resumes_the_session_with_the_failed_predicate(
     assert state(env) == "blocked"
     [verdict] = events_of(env, "verify_completed")
     assert verdict.payload["blocking_predicate"] == "evidence_floor"
+    detail = verdict.payload["predicates"]["evidence_floor"]["detail"]
+    assert detail in env.cli("status", "WP-1").out  # the owner reads why, not only which
     session = events_of(env, "agent_exited")[-1].payload["usage"]["session_id"]
 
     drop_recovery(env, 30, next_action="prove it at runtime")
@@ -137,6 +139,13 @@ def test_a_wp_over_its_budget_is_not_restarted(env: Env, tmp_path: Path) -> None
     env.sweep()  # looked at again: still not started, and not recorded twice
     assert len(calls(env)) == 1
     assert len(events_of(env, "agent_failed")) == 1
+    # The owner raises the budget: the agent is started at once (resuming its session).
+    path = env.root / "cockpit.yaml"
+    path.write_text(path.read_text().replace(f"budget_usd: {budget}", "budget_usd: 1.0"))
+    env.reload()
+    env.sweep()
+    assert len(calls(env)) == 2 and "--resume" in calls(env)[1]["argv"]
+    assert state(env) == "accepted"
 
 
 @pytest.mark.parametrize("driver", DRIVERS)
@@ -157,6 +166,18 @@ def test_a_cli_that_fails_or_prints_garbage_leaves_the_wp_for_triage(
     assert failed.payload["reason"] == ("no_change" if driver == "aider" else expected)
     row = env.wp("WP-1")
     assert row is not None and failed.payload["reason"] in str(row["agent_problem"])
+    # Started once per stage; the owner sends the work back to it (docs/quickstart.md).
+    result = env.cli("override", "WP-1", "--to", "failed", "--reason", "its CLI failed")
+    assert result.code == 0, result.err
+    again = ["--owner", "agent:implementer-1", "--next-action", "try again"]
+    result = env.cli("recover", "WP-1", *again)
+    assert result.code == 0, result.err
+    env.sweep()
+    assert [e.payload["stage"] for e in events_of(env, "agent_started")] == [
+        "in_progress",
+        "recovering",
+    ]
+    assert "try again" in prompt_of(driver, calls(env)[-1]["argv"])
 
 
 @pytest.mark.parametrize("driver", ["claude-code", "aider"])
