@@ -7,7 +7,7 @@ import time
 
 import click
 
-from cockpit.cli.base import cli, emit_json, json_option, opened, say, workspace_option
+from cockpit.cli.base import cli, emit_json, json_option, opened, say, warn, workspace_option
 from cockpit.errors import InputError, NotFound
 
 FOLLOW_POLL_S = 0.2
@@ -41,6 +41,14 @@ def logs(wp: str, follow: bool, run_no: int | None, as_json: bool) -> int:
         if store.work_package(wp) is None:
             raise NotFound(f"no work package {wp}")
         runs = transcript.runs(ws, wp)
+        if not runs and follow and run_no is None:
+            # `-f` right after a dispatch: wait for the first run (Ctrl-C stops waiting).
+            warn(f"waiting for the first agent run of {wp}…")
+            try:
+                while not (runs := transcript.runs(ws, wp)):
+                    time.sleep(FOLLOW_POLL_S)
+            except KeyboardInterrupt:
+                return 0
         if not runs:
             raise InputError(f"{wp} has no agent transcript yet: no agent run of it was started")
         chosen = run_no if run_no is not None else runs[-1]
