@@ -180,7 +180,7 @@ def test_a_cli_that_fails_or_prints_garbage_leaves_the_wp_for_triage(
     assert "try again" in prompt_of(driver, calls(env)[-1]["argv"])
 
 
-@pytest.mark.parametrize("driver", ["claude-code", "aider"])
+@pytest.mark.parametrize("driver", DRIVERS)
 def test_a_cli_that_floods_its_output_is_stopped(env: Env, tmp_path: Path, driver: str) -> None:
     set_driver_lane(env, driver, "--standin", "flood")
     book(env, tmp_path)
@@ -237,7 +237,7 @@ def test_a_tampered_session_is_not_resumed(env: Env, tmp_path: Path) -> None:
     assert len(calls(env)) == 1
 
 
-@pytest.mark.parametrize("driver", ["claude-code", "codex", "gemini"])
+@pytest.mark.parametrize("driver", DRIVERS)
 def test_nothing_the_agent_printed_is_run_shown_as_markup_or_kept_secret(
     env: Env, tmp_path: Path, driver: str
 ) -> None:
