@@ -18,6 +18,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from cockpit.screens.tables import keep_in_view
 from cockpit.screens.text import age, badge, outcome, plain
 
 PAGE = 200
@@ -217,13 +218,7 @@ class BoardTable(ScrollView, can_focus=True):
         return Strip(list(text.render(self.app.console))).adjust_cell_length(width)
 
     def watch_cursor(self, old: int, new: int) -> None:
-        height = self.size.height or 1
-        top = round(self.scroll_offset.y)
-        if new < top:
-            self.scroll_to(y=new, animate=False)
-        elif new >= top + height:
-            self.scroll_to(y=new - height + 1, animate=False)
-        self.refresh()
+        keep_in_view(self, new)
         self.post_message(self.Highlighted(self.selected_id()))
 
     def on_resize(self) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from textual.scroll_view import ScrollView
 from textual.widgets import DataTable
 
 
@@ -33,3 +34,14 @@ def sync_rows(table: DataTable[Any], rows: dict[str, Sequence[Any]]) -> bool:
         for key in wanted[len(kept) :]:
             table.add_row(*rows[key], key=key)
         return False
+
+
+def keep_in_view(view: ScrollView, row: int) -> None:
+    """Scroll a virtual list of one-line rows so `row` is on screen, and redraw it."""
+    height = view.size.height or 1
+    top = round(view.scroll_offset.y)
+    if row < top:
+        view.scroll_to(y=row, animate=False)
+    elif row >= top + height:
+        view.scroll_to(y=row - height + 1, animate=False)
+    view.refresh()

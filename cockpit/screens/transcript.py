@@ -30,6 +30,7 @@ from textual.widgets import Static
 
 from cockpit.engine.drivers.transcript import Line, TranscriptTail, runs, transcript_path
 from cockpit.screens.context import cockpit
+from cockpit.screens.tables import keep_in_view
 from cockpit.screens.text import plain
 
 MAX_ROWS = 5000  # rows kept in the view; older ones are dropped (and counted)
@@ -193,13 +194,7 @@ class TranscriptLog(ScrollView, can_focus=True):
         return strip.apply_style(Style())
 
     def watch_cursor(self, old: int, new: int) -> None:
-        height = self.size.height or 1
-        top = round(self.scroll_offset.y)
-        if new < top:
-            self.scroll_to(y=new, animate=False)
-        elif new >= top + height:
-            self.scroll_to(y=new - height + 1, animate=False)
-        self.refresh()
+        keep_in_view(self, new)
         self.post_message(self.Moved())
 
     def on_resize(self) -> None:

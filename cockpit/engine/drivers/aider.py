@@ -13,10 +13,8 @@ token counts are rounded (`1.6k`). The runner judges the worktree, not this read
 
 from __future__ import annotations
 
-import json
 import re
 from decimal import Decimal
-from typing import Any
 
 from cockpit.engine.drivers.base import (
     Driver,
@@ -27,6 +25,7 @@ from cockpit.engine.drivers.base import (
     RunRequest,
     add_counts,
     as_count,
+    compact,
     cost_string,
     row,
 )
@@ -172,7 +171,7 @@ class AiderDriver(Driver):
 
     def rows(self, record: Record) -> list[Row]:
         if not isinstance(record, str):
-            return [row("system", "cli", clip(_compact(record), SHORT))]
+            return [row("system", "cli", clip(compact(record), SHORT))]
         text = _plain(record)
         if not text:
             return []
@@ -185,11 +184,3 @@ class AiderDriver(Driver):
         if LITELLM_ERROR.search(text):
             return [row("error", "cli", text)]
         return [row("text", "agent", record.rstrip())]
-
-
-def _compact(value: Any) -> str:
-    """A JSON line aider printed (its reply can hold one), compact."""
-    try:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-    except (TypeError, ValueError, RecursionError):
-        return "…"

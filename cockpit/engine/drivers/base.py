@@ -8,6 +8,7 @@ shown as plain text, never run, never used as a path.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -24,6 +25,39 @@ COST_MAX = Decimal(1_000_000)  # dollars one run could cost; past it, not a real
 ROW_TEXT_MAX = 2000  # characters of one readable row (the raw line is kept whole)
 
 Record = dict[str, Any] | str  # one output line: a JSON object, or a line of text
+
+
+# A model name worth recording ("<synthetic>", on a message a CLI made up, is not one).
+MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+\[\]-]{0,199}")
+
+
+# -- reading what a CLI printed: untrusted, of any type -----------------------------------
+
+
+def text_of(value: Any) -> str | None:
+    """`value` if it is a string, else None."""
+    return value if isinstance(value, str) else None
+
+
+def mapping(value: Any) -> dict[str, Any]:
+    """`value` if it is a JSON object, else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
+def model_name(value: Any) -> str | None:
+    return value if isinstance(value, str) and MODEL.fullmatch(value) else None
+
+
+def compact(value: Any) -> str:
+    """`value` as one line of JSON (never raises, whatever it holds)."""
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    except (TypeError, ValueError, RecursionError):
+        return "…"
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def plain_session_id(value: Any) -> str | None:
@@ -178,6 +212,19 @@ class OutputReader:
 
     def finish(self, exit_code: int | None) -> Outcome:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def missing(self, cli: str, what: str = "printed no result line") -> tuple[str, str]:
+        """The reason and sentence for a run whose output lacks its ending (`what`):
+        `malformed_output` when lines were not the CLI's JSON, else `no_result`."""
+        if self.lines == 0:
+            return "malformed_output", f"{cli} printed nothing"
+        if self.bad_lines or not self.json_lines:
+            bad = self.lines - self.json_lines
+            verb = "was" if bad == 1 else "were"
+            return "malformed_output", (
+                f"{cli} {what} ({bad} of {plural(self.lines, 'line')} {verb} not valid JSON)"
+            )
+        return "no_result", f"{cli} {what}"
 
 
 class Driver:

@@ -9,7 +9,6 @@ see docs/agent-cli-formats.md, section 1.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -22,9 +21,14 @@ from cockpit.engine.drivers.base import (
     RunRequest,
     add_counts,
     as_count,
+    compact,
     cost_string,
+    mapping,
+    model_name,
     plain_session_id,
+    plural,
     row,
+    text_of,
 )
 from cockpit.engine.text import clip
 
@@ -32,16 +36,6 @@ CLI = "Claude Code"
 SHORT = 200  # characters of untrusted text quoted in a sentence or a fallback row
 # A word from the CLI (a result subtype, an API error code) that may go into a sentence.
 LABEL = re.compile(r"[A-Za-z0-9_.-]{1,64}")
-# A model name worth recording ("<synthetic>", on a message the CLI made up, is not one).
-MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+\[\]-]{0,199}")
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _blocks(message: dict[str, Any]) -> list[dict[str, Any]]:
@@ -54,21 +48,6 @@ def _blocks(message: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _label(value: Any) -> str | None:
     return value if isinstance(value, str) and LABEL.fullmatch(value) else None
-
-
-def _model(value: Any) -> str | None:
-    return value if isinstance(value, str) and MODEL.fullmatch(value) else None
-
-
-def _compact(value: Any) -> str:
-    try:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-    except (TypeError, ValueError, RecursionError):
-        return "…"
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _tool_result_text(block: dict[str, Any]) -> str:
@@ -88,10 +67,10 @@ def _result_summary(record: dict[str, Any]) -> str:
         label = "error"
     parts = [label]
     if (turns := as_count(record.get("num_turns"))) is not None:
-        parts.append(_plural(turns, "turn"))
+        parts.append(plural(turns, "turn"))
     if (cost := cost_string(record.get("total_cost_usd"))) is not None:
         parts.append(f"${cost}")
-    usage = _dict(record.get("usage"))
+    usage = mapping(record.get("usage"))
     tokens_in, tokens_out = (
         as_count(usage.get("input_tokens")),
         as_count(usage.get("output_tokens")),
@@ -119,10 +98,10 @@ class ClaudeReader(OutputReader):
         self.usage.session_id = plain_session_id(record.get("session_id")) or self.usage.session_id
         kind = record.get("type")
         if kind == "system" and record.get("subtype") == "init":
-            self.init_model = _model(record.get("model")) or self.init_model
+            self.init_model = model_name(record.get("model")) or self.init_model
         elif kind == "assistant":
-            message = _dict(record.get("message"))
-            self.message_model = _model(message.get("model")) or self.message_model
+            message = mapping(record.get("message"))
+            self.message_model = model_name(message.get("model")) or self.message_model
             texts = [
                 b["text"]
                 for b in _blocks(message)
@@ -135,7 +114,7 @@ class ClaudeReader(OutputReader):
 
     def finish(self, exit_code: int | None) -> Outcome:
         result = self.result or {}
-        usage, per_model = _dict(result.get("usage")), _dict(result.get("modelUsage"))
+        usage, per_model = mapping(result.get("usage")), mapping(result.get("modelUsage"))
         u = self.usage
         u.input_tokens = as_count(usage.get("input_tokens"))
         u.output_tokens = as_count(usage.get("output_tokens"))
@@ -143,13 +122,13 @@ class ClaudeReader(OutputReader):
         if u.cache_read_tokens is None:
             for entry in per_model.values():
                 u.cache_read_tokens = add_counts(
-                    u.cache_read_tokens, as_count(_dict(entry).get("cacheReadInputTokens"))
+                    u.cache_read_tokens, as_count(mapping(entry).get("cacheReadInputTokens"))
                 )
         u.cost_usd = cost_string(result.get("total_cost_usd"))
         u.turns = as_count(result.get("num_turns"))
-        first = next((m for m in map(_model, per_model) if m), None)
+        first = next((m for m in map(model_name, per_model) if m), None)
         u.model = first or self.message_model or self.init_model
-        final = _str(result.get("result")) or self.last_text
+        final = text_of(result.get("result")) or self.last_text
         verdict = self._verdict(exit_code)
         if verdict is None:
             return Outcome(u, ok=True, final_message=final)
@@ -166,7 +145,7 @@ class ClaudeReader(OutputReader):
             subtype = _label(result.get("subtype"))
             what = subtype if subtype and subtype != "success" else "an error"
             turns = as_count(result.get("num_turns"))
-            after = f" after {_plural(turns, 'turn')}" if turns is not None else ""
+            after = f" after {plural(turns, 'turn')}" if turns is not None else ""
             return "cli_failed", f"{CLI} ended with {what}{because}{after}"
         if exit_code is None:
             return "cli_failed", f"{CLI} was killed before it exited"
@@ -174,16 +153,7 @@ class ClaudeReader(OutputReader):
             return "cli_failed", f"{CLI} exited with code {exit_code}{because}"
         if result is not None:
             return None
-        if self.lines == 0:
-            return "malformed_output", f"{CLI} printed nothing"
-        if self.bad_lines or not self.json_lines:
-            bad = self.lines - self.json_lines
-            verb = "was" if bad == 1 else "were"
-            return "malformed_output", (
-                f"{CLI} printed no result line "
-                f"({bad} of {_plural(self.lines, 'line')} {verb} not valid JSON)"
-            )
-        return "no_result", f"{CLI} printed no result line"
+        return self.missing(CLI)
 
 
 class ClaudeDriver(Driver):
@@ -241,23 +211,23 @@ class ClaudeDriver(Driver):
             else:
                 rows.append(row("system", "cli", _label(record.get("subtype")) or "system"))
         elif kind == "assistant":
-            rows += _message_rows(_dict(record.get("message")), "agent")
-            if (error := _str(record.get("error"))) is not None:
+            rows += _message_rows(mapping(record.get("message")), "agent")
+            if (error := text_of(record.get("error"))) is not None:
                 rows.append(row("error", "cli", error))
         elif kind == "user":
-            rows += _message_rows(_dict(record.get("message")), "user")
+            rows += _message_rows(mapping(record.get("message")), "user")
         elif kind == "result":
             rows.append(row("result", "cli", _result_summary(record)))
         return rows or [
-            row("system", "cli", clip(kind if isinstance(kind, str) else _compact(record), SHORT))
+            row("system", "cli", clip(kind if isinstance(kind, str) else compact(record), SHORT))
         ]
 
 
 def _init_summary(record: dict[str, Any]) -> str:
     parts = ["init"]
-    if (session := _str(record.get("session_id"))) is not None:
+    if (session := text_of(record.get("session_id"))) is not None:
         parts.append(f"session {session}")
-    if (model := _str(record.get("model"))) is not None:
+    if (model := text_of(record.get("model"))) is not None:
         parts.append(f"model {model}")
     return " · ".join(parts)
 
@@ -272,8 +242,8 @@ def _message_rows(message: dict[str, Any], who: str) -> list[Row]:
         elif kind == "thinking" and isinstance(text := block.get("thinking"), str) and text:
             rows.append(row("thinking", who, text))
         elif kind == "tool_use":
-            name = _str(block.get("name")) or "tool"
-            rows.append(row("tool_call", who, f"{name} {_compact(block.get('input'))}"))
+            name = text_of(block.get("name")) or "tool"
+            rows.append(row("tool_call", who, f"{name} {compact(block.get('input'))}"))
         elif kind == "tool_result":
             rows.append(row("tool_result", "tool", _tool_result_text(block)))
     return rows

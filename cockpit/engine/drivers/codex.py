@@ -12,7 +12,6 @@ printed, `codex-rs/exec/src/event_processor_with_jsonl_output.rs` @
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from cockpit.engine.drivers.base import (
@@ -24,8 +23,11 @@ from cockpit.engine.drivers.base import (
     RunRequest,
     add_counts,
     as_count,
+    compact,
+    mapping,
     plain_session_id,
     row,
+    text_of,
 )
 from cockpit.engine.text import clip, literal
 
@@ -38,30 +40,11 @@ QUIET_ITEMS = frozenset(
 )
 
 
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _compact(value: Any) -> str:
-    try:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-    except (TypeError, ValueError, RecursionError):
-        return "…"
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
 def _error_message(record: dict[str, Any]) -> str:
     """The message of `turn.failed` (`error.message`) or of `error` (`message`)."""
     if record.get("type") == "turn.failed":
-        return _str(_dict(record.get("error")).get("message")) or "turn failed"
-    return _str(record.get("message")) or "error"
+        return text_of(mapping(record.get("error")).get("message")) or "turn failed"
+    return text_of(record.get("message")) or "error"
 
 
 class CodexReader(OutputReader):
@@ -82,7 +65,7 @@ class CodexReader(OutputReader):
             u.session_id = plain_session_id(record.get("thread_id")) or u.session_id
         elif kind == "turn.completed":
             u.turns = (u.turns or 0) + 1
-            usage = _dict(record.get("usage"))
+            usage = mapping(record.get("usage"))
             u.input_tokens = add_counts(u.input_tokens, as_count(usage.get("input_tokens")))
             u.output_tokens = add_counts(u.output_tokens, as_count(usage.get("output_tokens")))
             u.cache_read_tokens = add_counts(
@@ -94,7 +77,7 @@ class CodexReader(OutputReader):
             self.failure = _error_message(record)
             self.turn_failed = self.turn_failed or kind == "turn.failed"
         elif kind == "item.completed":
-            item = _dict(record.get("item"))
+            item = mapping(record.get("item"))
             if item.get("type") == "agent_message" and isinstance(item.get("text"), str):
                 self.final_message = item["text"]
 
@@ -115,16 +98,7 @@ class CodexReader(OutputReader):
             return "cli_failed", f"{CLI} exited with code {exit_code}"
         if self.usage.turns:
             return None
-        if self.lines == 0:
-            return "malformed_output", f"{CLI} printed nothing"
-        if self.bad_lines or not self.json_lines:
-            bad = self.lines - self.json_lines
-            verb = "was" if bad == 1 else "were"
-            return "malformed_output", (
-                f"{CLI} completed no turn "
-                f"({bad} of {_plural(self.lines, 'line')} {verb} not valid JSON)"
-            )
-        return "no_result", f"{CLI} completed no turn"
+        return self.missing(CLI, "completed no turn")
 
 
 def _usage_summary(usage: dict[str, Any]) -> str:
@@ -148,24 +122,24 @@ def _tail(output: str) -> str:
 
 def _command_rows(done: bool, item: dict[str, Any]) -> list[Row]:
     if not done:
-        command = _str(item.get("command")) or _compact(item.get("command"))
+        command = text_of(item.get("command")) or compact(item.get("command"))
         return [row("tool_call", "agent", f"$ {command}")]
     code = item.get("exit_code")
     if isinstance(code, int) and not isinstance(code, bool):
         head = f"exit {code}"
     else:
-        head = _str(item.get("status")) or "ended"
+        head = text_of(item.get("status")) or "ended"
     return [
-        row("tool_result", "tool", f"{head}: {_tail(_str(item.get('aggregated_output')) or '')}")
+        row("tool_result", "tool", f"{head}: {_tail(text_of(item.get('aggregated_output')) or '')}")
     ]
 
 
 def _mcp_rows(done: bool, item: dict[str, Any]) -> list[Row]:
-    name = f"{_str(item.get('server')) or '?'}.{_str(item.get('tool')) or '?'}"
+    name = f"{text_of(item.get('server')) or '?'}.{text_of(item.get('tool')) or '?'}"
     if not done:
-        return [row("tool_call", "agent", f"{name} {_compact(item.get('arguments'))}")]
-    error = _str(_dict(item.get("error")).get("message"))
-    text = f"error: {error}" if error is not None else _compact(item.get("result"))
+        return [row("tool_call", "agent", f"{name} {compact(item.get('arguments'))}")]
+    error = text_of(mapping(item.get("error")).get("message"))
+    text = f"error: {error}" if error is not None else compact(item.get("result"))
     return [row("tool_result", "tool", text)]
 
 
@@ -178,20 +152,20 @@ def _done_rows(item: dict[str, Any]) -> list[Row]:
         return [row("thinking", "agent", text)]
     if item_type == "todo_list" and isinstance(steps := item.get("items"), list):
         todo = [
-            f"[{'x' if s.get('completed') is True else ' '}] {_str(s.get('text')) or ''}"
+            f"[{'x' if s.get('completed') is True else ' '}] {text_of(s.get('text')) or ''}"
             for s in steps
             if isinstance(s, dict)
         ]
         return [row("thinking", "agent", "\n".join(["plan:", *todo]))]
     if item_type == "file_change" and isinstance(changes := item.get("changes"), list):
         edits = [
-            f"{_str(c.get('path')) or '?'} ({_str(c.get('kind')) or '?'})"
+            f"{text_of(c.get('path')) or '?'} ({text_of(c.get('kind')) or '?'})"
             for c in changes
             if isinstance(c, dict)
         ]
         return [row("tool_call", "agent", "edit " + ", ".join(edits))]
     if item_type == "web_search":
-        return [row("tool_call", "agent", f"search {_str(item.get('query')) or ''}".rstrip())]
+        return [row("tool_call", "agent", f"search {text_of(item.get('query')) or ''}".rstrip())]
     if item_type == "error" and isinstance(text := item.get("message"), str):
         return [row("error", "cli", text)]
     return []
@@ -240,15 +214,15 @@ class CodexDriver(Driver):
         kind = record.get("type")
         if kind == "thread.started":
             thread = record.get("thread_id")
-            return [row("system", "cli", f"session {_str(thread) or _compact(thread)}")]
+            return [row("system", "cli", f"session {text_of(thread) or compact(thread)}")]
         if kind in ("turn.started", "item.updated"):
             return []
         if kind == "turn.completed":
-            return [row("usage", "cli", _usage_summary(_dict(record.get("usage"))))]
+            return [row("usage", "cli", _usage_summary(mapping(record.get("usage"))))]
         if kind in ("turn.failed", "error"):
             return [row("error", "cli", _error_message(record))]
         if kind in ("item.started", "item.completed"):
-            return _item_rows(kind, _dict(record.get("item")))
+            return _item_rows(kind, mapping(record.get("item")))
         return [
-            row("system", "cli", clip(kind if isinstance(kind, str) else _compact(record), SHORT))
+            row("system", "cli", clip(kind if isinstance(kind, str) else compact(record), SHORT))
         ]

@@ -10,8 +10,6 @@ docs/agent-cli-formats.md, section 3.
 
 from __future__ import annotations
 
-import json
-import re
 from typing import Any
 
 from cockpit.engine.drivers.base import (
@@ -22,14 +20,17 @@ from cockpit.engine.drivers.base import (
     Row,
     RunRequest,
     as_count,
+    compact,
+    mapping,
+    model_name,
     plain_session_id,
     row,
+    text_of,
 )
 from cockpit.engine.text import clip, literal
 
 CLI = "Gemini CLI"
 SHORT = 200  # characters of untrusted text quoted in a sentence or a fallback row
-MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+\[\]-]{0,199}")
 # Exit codes with a documented meaning (docs/cli/headless.md; packages/*/src/utils/errors.ts).
 EXIT_MEANINGS = {
     41: "authentication failed",
@@ -43,32 +44,9 @@ EXIT_MEANINGS = {
 }
 
 
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _model(value: Any) -> str | None:
-    return value if isinstance(value, str) and MODEL.fullmatch(value) else None
-
-
-def _compact(value: Any) -> str:
-    try:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-    except (TypeError, ValueError, RecursionError):
-        return "…"
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
 def _error_text(value: Any) -> str | None:
     """An `error` field: `{type, message}` or, from a hostile line, anything."""
-    return _str(_dict(value).get("message")) or _str(value)
+    return text_of(mapping(value).get("message")) or text_of(value)
 
 
 class GeminiReader(OutputReader):
@@ -86,7 +64,7 @@ class GeminiReader(OutputReader):
             self.usage.session_id = (
                 plain_session_id(record.get("session_id")) or self.usage.session_id
             )
-            self.usage.model = _model(record.get("model")) or self.usage.model
+            self.usage.model = model_name(record.get("model")) or self.usage.model
         elif kind == "message" and isinstance(content := record.get("content"), str):
             if record.get("role") == "user":
                 self.reply = []
@@ -97,11 +75,13 @@ class GeminiReader(OutputReader):
 
     def finish(self, exit_code: int | None) -> Outcome:
         result = self.result or {}
-        stats, u = _dict(result.get("stats")), self.usage
+        stats, u = mapping(result.get("stats")), self.usage
         u.input_tokens = as_count(stats.get("input_tokens"))
         u.output_tokens = as_count(stats.get("output_tokens"))
         u.cache_read_tokens = as_count(stats.get("cached"))
-        u.model = u.model or next((m for m in map(_model, _dict(stats.get("models"))) if m), None)
+        u.model = u.model or next(
+            (m for m in map(model_name, mapping(stats.get("models"))) if m), None
+        )
         final = "".join(self.reply) or None
         verdict = self._verdict(exit_code)
         if verdict is None:
@@ -124,23 +104,14 @@ class GeminiReader(OutputReader):
             return "cli_failed", f"{CLI} exited with code {exit_code}{because}"
         if result is not None:
             return None
-        if self.lines == 0:
-            return "malformed_output", f"{CLI} printed nothing"
-        if self.bad_lines or not self.json_lines:
-            bad = self.lines - self.json_lines
-            verb = "was" if bad == 1 else "were"
-            return "malformed_output", (
-                f"{CLI} printed no result line "
-                f"({bad} of {_plural(self.lines, 'line')} {verb} not valid JSON)"
-            )
-        return "no_result", f"{CLI} printed no result line"
+        return self.missing(CLI)
 
 
 def _result_summary(record: dict[str, Any]) -> str:
     """`success · 0 in / 0 out`, or `error · <message>`."""
-    status = _str(record.get("status")) or "result"
+    status = text_of(record.get("status")) or "result"
     parts = [clip(status, 40)]
-    stats = _dict(record.get("stats"))
+    stats = mapping(record.get("stats"))
     tokens_in, tokens_out = (
         as_count(stats.get("input_tokens")),
         as_count(stats.get("output_tokens")),
@@ -196,9 +167,9 @@ class GeminiDriver(Driver):
         kind = record.get("type")
         if kind == "init":
             parts = ["init"]
-            if (session := _str(record.get("session_id"))) is not None:
+            if (session := text_of(record.get("session_id"))) is not None:
                 parts.append(f"session {session}")
-            if (model := _str(record.get("model"))) is not None:
+            if (model := text_of(record.get("model"))) is not None:
                 parts.append(f"model {model}")
             return [row("system", "cli", " · ".join(parts))]
         if kind == "message" and isinstance(content := record.get("content"), str):
@@ -207,18 +178,18 @@ class GeminiDriver(Driver):
                 who = "agent" if role == "assistant" else "user"
                 return [row("message", who, content)] if content.strip() else []
         if kind == "tool_use":
-            name = _str(record.get("tool_name")) or "tool"
-            return [row("tool_call", "agent", f"{name} {_compact(record.get('parameters'))}")]
+            name = text_of(record.get("tool_name")) or "tool"
+            return [row("tool_call", "agent", f"{name} {compact(record.get('parameters'))}")]
         if kind == "tool_result":
             if record.get("status") == "error":
-                error = _error_text(record.get("error")) or _str(record.get("output")) or ""
+                error = _error_text(record.get("error")) or text_of(record.get("output")) or ""
                 return [row("tool_result", "tool", f"error: {error}")]
-            return [row("tool_result", "tool", _str(record.get("output")) or "")]
+            return [row("tool_result", "tool", text_of(record.get("output")) or "")]
         if kind == "error" and isinstance(message := record.get("message"), str):
             warning = record.get("severity") == "warning"
             return [row("error", "cli", f"warning: {message}" if warning else message)]
         if kind == "result":
             return [row("result", "cli", _result_summary(record))]
         return [
-            row("system", "cli", clip(kind if isinstance(kind, str) else _compact(record), SHORT))
+            row("system", "cli", clip(kind if isinstance(kind, str) else compact(record), SHORT))
         ]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import sys
 import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -27,6 +26,7 @@ from cockpit.engine.drivers.filing import Filing, Measure
 from cockpit.engine.drivers.transcript import TranscriptWriter
 from cockpit.engine.gate import commands
 from cockpit.engine.repo import gitops
+from cockpit.engine.runner import processes
 from cockpit.engine.runner.handoff import handoff_document
 from cockpit.engine.trust import keys
 from cockpit.engine.trust.keys import HeldKey
@@ -177,17 +177,8 @@ def environment(
         if k in commands.ENV_ALLOWED or k.startswith("LC_") or k in _NETWORK_ENV
     }
     env.update({k: os.environ[k] for k in driver.credential_env if k in os.environ})
-    env.update(
-        COCKPIT_WORKSPACE=str(ws.root),
-        COCKPIT_PRINCIPAL=principal,
-        COCKPIT_WORK_PACKAGE=wp_id,
-        COCKPIT_HANDOFF=str(handoff),
-        COCKPIT_WORKTREE=str(cwd),
-        HOME=str(home_dir),
-    )
-    bindir = str(Path(sys.executable).parent)
-    env["PATH"] = os.pathsep.join([bindir, env.get("PATH", os.defpath)])
-    return env
+    env["HOME"] = str(home_dir)
+    return processes.agent_env(ws, principal, wp_id, handoff, cwd, base=env)
 
 
 @dataclass

@@ -44,9 +44,17 @@ def resolve_command(command: list[str], root: Path) -> list[str]:
 
 
 def agent_env(
-    ws: Workspace, principal: str, wp_id: str, handoff: Path, cwd: Path
+    ws: Workspace,
+    principal: str,
+    wp_id: str,
+    handoff: Path,
+    cwd: Path,
+    base: dict[str, str] | None = None,
 ) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COCKPIT_")}
+    """An agent's environment: `base` (the runner's own, by default) with Cockpit's
+    variables and the runner's interpreter directory first on PATH."""
+    source = os.environ if base is None else base
+    env = {k: v for k, v in source.items() if not k.startswith("COCKPIT_")}
     env.update(
         COCKPIT_WORKSPACE=str(ws.root),
         COCKPIT_PRINCIPAL=principal,
