@@ -520,3 +520,34 @@ def test_random_logs_verify_and_any_payload_change_is_named(
     assert not bad.ok
     assert bad.first_bad_seq == rows[index]["seq"]
     assert bad.events == index
+
+
+_TEXT = st.text(max_size=12)
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | _TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_TEXT, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    payload=st.dictionaries(_TEXT, _JSON, max_size=5),
+    seq=st.integers(1, 2**40),
+    parent=st.none() | st.integers(1, 2**40),
+    names=st.lists(st.none() | _TEXT, min_size=6, max_size=6),
+)
+def test_the_verifiers_leaf_from_stored_text_is_the_spec_leaf(
+    payload: dict[str, Any], seq: int, parent: int | None, names: list[str | None]
+) -> None:
+    """audit.leaf_of_stored composes the event's canonical bytes around the stored payload
+    text (the verifier's fast path); it must be SPEC 7's leaf for any event."""
+    from cockpit.store.audit import event_object, leaf_hash, leaf_of_stored
+
+    event_id, ts, kind, wp, principal, entry_id = names
+    row = {
+        "seq": seq, "event_id": event_id, "parent_seq": parent, "ts": ts, "type": kind,
+        "work_package": wp, "principal": principal, "entry_id": entry_id,
+    }  # fmt: skip
+    text = canonical_json(payload).decode()
+    assert leaf_of_stored(row, text) == leaf_hash(event_object(row, payload))
