@@ -36,7 +36,7 @@ from cockpit.screens.board import BoardScreen
 from cockpit.screens.canon import CanonScreen
 from cockpit.screens.driver import ActionDriver
 from cockpit.screens.help import HelpScreen
-from cockpit.screens.keys import TRANSCRIPT, VIEWS, WP_ACTIONS, bindings
+from cockpit.screens.keys import TRANSCRIPT, VIEWS, WP_ACTIONS, WP_TABS, bindings
 from cockpit.screens.metrics import MetricsScreen
 from cockpit.screens.notices import notices
 from cockpit.screens.palette import CockpitCommands
@@ -311,7 +311,7 @@ class CockpitApp(ActionDriver, App[None]):
     def run_command(self, command_id: str) -> None:
         """Run a command of the key table by id (from the palette)."""
         screen = self.screen
-        for command in [*WP_ACTIONS, *VIEWS, *TRANSCRIPT]:
+        for command in [*WP_ACTIONS, *WP_TABS, *VIEWS, *TRANSCRIPT]:
             if command.id == command_id:
                 target = self if command.action.startswith("app.") else screen
                 action = command.action.removeprefix("app.")

@@ -11,7 +11,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
-from cockpit.screens.keys import TRANSCRIPT, VIEWS, WP_ACTIONS
+from cockpit.screens.keys import TRANSCRIPT, VIEWS, WP_ACTIONS, WP_TABS
 
 KEY_NAMES = {
     "slash": "/",
@@ -42,7 +42,7 @@ def keys_table() -> Table:
     table = Table(expand=True, show_edge=False)
     table.add_column("key", style="bold #facc15", no_wrap=True)
     table.add_column("does")
-    for command in [*WP_ACTIONS, *VIEWS, *TRANSCRIPT]:
+    for command in [*WP_ACTIONS, *WP_TABS, *VIEWS, *TRANSCRIPT]:
         table.add_row(KEY_NAMES.get(command.key, command.key), f"{command.title}: {command.help}")
     for key, does in NAVIGATION:
         table.add_row(key, does)

@@ -87,6 +87,19 @@ TRANSCRIPT: list[Command] = [
     ),
 ]
 
+# The work package screen's tabs, by number.
+WP_TABS: list[Command] = [
+    Command(
+        f"tab.{name.lower()}",
+        str(number),
+        f"show_tab('tab-{name.lower()}')",
+        f"{name} tab",
+        f"the work package's {name} tab",
+        show=False,
+    )
+    for number, name in enumerate(("Lineage", "Packets", "Verify", "Audit", "Transcript"), 1)
+]
+
 # Views and navigation.
 VIEWS: list[Command] = [
     Command("filter", "slash", "filter", "Filter", "filter by text, state:S, assignee:P"),

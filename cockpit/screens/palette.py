@@ -9,7 +9,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from cockpit.screens.context import Cockpit
 from cockpit.screens.help import KEY_NAMES
-from cockpit.screens.keys import TRANSCRIPT, VIEWS, WP_ACTIONS
+from cockpit.screens.keys import TRANSCRIPT, VIEWS, WP_ACTIONS, WP_TABS
 
 
 class CockpitCommands(Provider):
@@ -18,7 +18,7 @@ class CockpitCommands(Provider):
     async def discover(self) -> Hits:
         """With nothing typed yet, list every command."""
         app = cast(Cockpit, self.app)
-        for command in [*WP_ACTIONS, *VIEWS, *TRANSCRIPT]:
+        for command in [*WP_ACTIONS, *WP_TABS, *VIEWS, *TRANSCRIPT]:
             if command.id != "command":
                 yield DiscoveryHit(
                     f"{command.title}: {command.help}",
@@ -29,7 +29,7 @@ class CockpitCommands(Provider):
     async def search(self, query: str) -> Hits:
         app = cast(Cockpit, self.app)
         matcher = self.matcher(query)
-        for command in [*WP_ACTIONS, *VIEWS, *TRANSCRIPT]:
+        for command in [*WP_ACTIONS, *WP_TABS, *VIEWS, *TRANSCRIPT]:
             if command.id == "command":
                 continue
             label = f"{command.title}: {command.help}"

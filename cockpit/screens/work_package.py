@@ -30,7 +30,7 @@ from cockpit.engine.reports.pages import WorkPackagePage
 from cockpit.engine.text import literal
 from cockpit.messages import StoreChanged
 from cockpit.screens.context import cockpit, read_then
-from cockpit.screens.keys import TRANSCRIPT, WP_ACTIONS, bindings
+from cockpit.screens.keys import TRANSCRIPT, WP_ACTIONS, WP_TABS, bindings
 from cockpit.screens.modals.predicates import predicate_table
 from cockpit.screens.status_bar import StatusBar
 from cockpit.screens.tables import sync_rows
@@ -110,6 +110,7 @@ class WorkPackageScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         *bindings(WP_ACTIONS),
         *bindings(TRANSCRIPT),
+        *bindings(WP_TABS),
         Binding("escape", "app.pop_screen", "back", id="cockpit.wp.back"),
     ]
     TRANSCRIPT_ACTIONS = frozenset(c.action.partition("(")[0] for c in TRANSCRIPT)
@@ -272,6 +273,10 @@ class WorkPackageScreen(Screen[None]):
     @on(TabbedContent.TabActivated)
     def tab_changed(self) -> None:
         self.refresh_bindings()
+
+    def action_show_tab(self, tab: str) -> None:
+        """`1`…`5`: the Lineage, Packets, Verify, Audit or Transcript tab."""
+        self.query_one(TabbedContent).active = tab
 
     def _on_transcript(self) -> TranscriptView:
         self.query_one(TabbedContent).active = "tab-transcript"  # from the palette

@@ -100,14 +100,17 @@ def detail(app: CockpitApp) -> str:
 
 
 async def open_transcript(pilot: Pilot[None], wp_id: str) -> TranscriptLog:
-    """Open the WP from the board and go to its Transcript tab with the keys."""
+    """Open the WP from the board and go to its Transcript tab with its key (`5`; `1`
+    is the Lineage tab, wherever the focus is)."""
     await select_row(pilot, wp_id)
     await pilot.press("enter")
     await reads_settled(pilot)
-    await pilot.press("right", "right", "right", "right")
-    await reads_settled(pilot)
     screen = pilot.app.screen
     assert isinstance(screen, WorkPackageScreen)
+    await pilot.press("4")
+    assert screen.query_one(TabbedContent).active == "tab-audit"
+    await pilot.press("5")
+    await reads_settled(pilot)
     assert screen.query_one(TabbedContent).active == "tab-transcript"
     return screen.query_one(TranscriptLog)
 
