@@ -57,15 +57,19 @@ def logs(wp: str, follow: bool, run_no: int | None, as_json: bool) -> int:
             raise InputError(f"{wp} has no run {chosen}; its runs are {listed}")
         tail = transcript.TranscriptTail(transcript.transcript_path(ws, wp, chosen))
 
+        launches = [
+            e.seq
+            for e in store.find_events(work_package=wp, types=(EventType.AGENT_STARTED,))
+            if e.payload.get("attempt") == chosen
+        ]
+
         def run_over() -> bool:
-            started = [
-                e.seq
-                for e in store.events(wp)
-                if e.type == EventType.AGENT_STARTED and e.payload.get("attempt") == chosen
-            ]
-            return not started or any(
-                e.type == EventType.AGENT_EXITED and e.payload.get("launch") in started
-                for e in store.events(wp, since_seq=started[0])
+            """Whether the run's `agent_exited` is on record (looked up, not re-read whole,
+            at each poll)."""
+            return not launches or any(
+                e.payload.get("launch") in launches
+                for e in store.events(wp, since_seq=launches[0])
+                if e.type == EventType.AGENT_EXITED
             )
 
         lines = tail.read()

@@ -91,12 +91,6 @@ def _dollars(tally: dict[str, Any]) -> str:
     return f"${tally['cost_usd']}" if tally["runs_with_cost"] else "-"
 
 
-def per_accepted_tokens(share: dict[str, int]) -> str:
-    """Tokens per accepted WP, `a/b = n each` (a count over a count, not a percentage)."""
-    num, den = share["num"], share["den"]
-    return f"{num:,}/{den} = {num / den:,.0f} each" if den else f"{num:,}/{den} = n/a"
-
-
 def usage_section(usage: dict[str, Any]) -> Group | Text:
     """Tokens and cost: totals, per lane, the costliest work packages, and the shares,
     each with its denominator. A run whose CLI reported no cost is counted apart."""
@@ -117,7 +111,7 @@ def usage_section(usage: dict[str, Any]) -> Group | Text:
     shares.add_row("runs with a reported cost", Text(cell_text(usage["runs_with_cost"])))
     shares.add_row("cost per accepted WP", Text(cell_text(usage["cost_per_accepted_wp"])))
     shares.add_row(
-        "tokens per accepted WP", Text(per_accepted_tokens(usage["tokens_per_accepted_wp"]))
+        "tokens per accepted WP", Text(cell_text(usage["tokens_per_accepted_wp"], per=True))
     )
     shares.add_row("cost on withheld work", Text(cell_text(usage["cost_on_withheld"])))
     lanes = sorted(usage["by_lane"].items())

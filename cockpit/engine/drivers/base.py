@@ -85,9 +85,16 @@ def cost_string(value: Any) -> str | None:
     return format(amount.quantize(Decimal("0.000001")).normalize(), "f")
 
 
-def add_costs(*values: str | None) -> str | None:
-    known = [Decimal(v) for v in values if v is not None]
-    return format(sum(known, Decimal(0)).normalize(), "f") if known else None
+def recorded_cost(usage: Any) -> Decimal | None:
+    """The cost a recorded `usage` holds: a finite, non-negative decimal; else None."""
+    cost = usage.get("cost_usd") if isinstance(usage, dict) else None
+    if not isinstance(cost, str):
+        return None
+    try:
+        amount = Decimal(cost)
+    except ArithmeticError:
+        return None
+    return amount if amount.is_finite() and amount >= 0 else None
 
 
 def as_count(value: Any) -> int | None:

@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from cockpit.domain import EventType
-from cockpit.engine.drivers.base import Driver, plain_session_id
+from cockpit.engine.drivers.base import Driver, plain_session_id, recorded_cost
 from cockpit.engine.drivers.home import plain_below
 from cockpit.engine.gate import commands
 from cockpit.store import Event
@@ -99,21 +99,11 @@ def spent(events: list[Event]) -> tuple[Decimal, int]:
         if event.payload.get("lost") or event.payload.get("stopped"):
             continue
         usage = event.payload.get("usage")
-        cost = usage.get("cost_usd") if isinstance(usage, dict) else None
         if not isinstance(usage, dict):
-            continue
-        if isinstance(cost, str):
-            try:
-                total += Decimal(cost)
-                continue
-            except ArithmeticError:
-                pass
-        unknown += 1
+            continue  # not a driver's run
+        cost = recorded_cost(usage)
+        if cost is None:
+            unknown += 1
+        else:
+            total += cost
     return total, unknown
-
-
-def budget_left(events: list[Event], budget: Decimal | None) -> Decimal | None:
-    """Dollars left of `budget` (None: no budget); never below zero."""
-    if budget is None:
-        return None
-    return max(budget - spent(events)[0], Decimal(0))

@@ -72,15 +72,6 @@ def _redacted(value: Any) -> Any:
     return value
 
 
-def _storable(value: Any) -> bool:
-    """Whether `value` can be written as UTF-8 (JSON escapes can spell lone surrogates)."""
-    try:
-        json.dumps(value, ensure_ascii=False).encode("utf-8")
-    except (UnicodeEncodeError, ValueError, RecursionError):
-        return False
-    return True
-
-
 def _depth(value: Any) -> int:
     """How deeply `value` nests (counted without recursion)."""
     deepest, stack = 0, [(value, 1)]
@@ -105,7 +96,7 @@ def parse_line(raw: bytes) -> Record:
         except (ValueError, RecursionError):
             pass
         else:
-            if isinstance(value, dict) and _depth(value) <= DEPTH_MAX and _storable(value):
+            if isinstance(value, dict) and _depth(value) <= DEPTH_MAX:
                 redacted: dict[str, Any] = _redacted(value)
                 return redacted
     return str(_redacted(text))
@@ -123,7 +114,7 @@ class TranscriptWriter:
     partial: bytes = b""
     dropped: int = 0  # bytes of over-long lines not kept
     clock: Callable[[], datetime] = utc_now
-    _out: IO[str] | None = field(default=None, repr=False)
+    _out: IO[bytes] | None = field(default=None, repr=False)
 
     @classmethod
     def start(
@@ -140,7 +131,7 @@ class TranscriptWriter:
         path = transcript_path(ws, wp_id, run)
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         writer = cls(path, raw, reader, clock=clock)
-        writer._out = open(path, "w", encoding="utf-8")  # noqa: SIM115 - closed in finish
+        writer._out = open(path, "wb")  # noqa: SIM115 - closed in finish
         header = {
             "transcript": TRANSCRIPT_SCHEMA,
             "driver": driver_name,
@@ -154,8 +145,11 @@ class TranscriptWriter:
         return writer
 
     def _write(self, record: dict[str, Any]) -> None:
+        """One record, one line; raises UnicodeEncodeError, having written nothing, for a
+        record that cannot be UTF-8 (JSON escapes can spell lone surrogates)."""
         assert self._out is not None
-        self._out.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+        line = json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n"
+        self._out.write(line.encode("utf-8"))
 
     def _line(self, raw: bytes, cut: int = 0) -> None:
         self.lines += 1
@@ -167,7 +161,11 @@ class TranscriptWriter:
             return
         record = parse_line(raw)
         key = "json" if isinstance(record, dict) else "text"
-        self._write({"n": self.lines, "ts": stamp, key: record})
+        try:
+            self._write({"n": self.lines, "ts": stamp, key: record})
+        except UnicodeEncodeError:  # kept as the text it was, not lost with its chunk
+            record = str(_redacted(raw.decode("utf-8", "replace")))
+            self._write({"n": self.lines, "ts": stamp, "text": record})
         self.reader.feed(record)
 
     def pump(self, limit: int = PUMP_MAX) -> None:

@@ -28,7 +28,7 @@ def cell_text(value: Any, *, per: bool = False) -> str:
     if isinstance(value, dict) and set(value) == {"num", "den"}:
         num, den = value["num"], value["den"]
         if per and isinstance(num, int):
-            return f"{num}/{den} = {num / den:.1f} each" if den else f"{num}/{den} = n/a"
+            return f"{num:,}/{den} = {num / den:,.0f} each" if den else f"{num:,}/{den} = n/a"
         if isinstance(num, str) and isinstance(den, str):  # dollars over dollars
             shown = f"${num}/${den}"
             return f"{shown} = {100 * Decimal(num) / Decimal(den):.1f}%" if Decimal(den) else shown

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from cockpit.domain import EventType
+from cockpit.engine.drivers.base import recorded_cost
 from cockpit.store import Event
 
 TOKENS = ("input_tokens", "output_tokens", "cache_read_tokens")
@@ -36,12 +37,8 @@ class _Tally:
             value = usage.get(key)
             if isinstance(value, int) and not isinstance(value, bool):
                 self.tokens[key] += value
-        cost = usage.get("cost_usd")
-        try:
-            amount = Decimal(cost) if isinstance(cost, str) else None
-        except ArithmeticError:
-            amount = None
-        if amount is not None and amount.is_finite():
+        amount = recorded_cost(usage)
+        if amount is not None:
             self.cost += amount
             self.costed += 1
         return amount
@@ -95,13 +92,3 @@ def usage_metrics(events: list[Event], states: dict[str, str]) -> dict[str, Any]
         "tokens_per_accepted_wp": {"num": accepted_tokens, "den": len(accepted)},
         "cost_on_withheld": {"num": _dollars(withheld), "den": _dollars(decided)},
     }
-
-
-def cost_so_far(events: list[Event]) -> str | None:
-    """A WP's recorded cost (its events), None when no run reported one."""
-    tally = _Tally()
-    for event in events:
-        usage = event.payload.get("usage")
-        if event.type == EventType.AGENT_EXITED and isinstance(usage, dict):
-            tally.add(usage)
-    return _dollars(tally.cost) if tally.costed else None

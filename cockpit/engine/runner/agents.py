@@ -24,7 +24,6 @@ import contextlib
 import logging
 import time
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from cockpit.domain import AGENT_STAGES, WORKTREE_STATES, EventType, Mode, State
@@ -50,13 +49,6 @@ ONCE_LIMIT = 10  # starts per WP in one `run --once` (a guard against agents tha
 RETRY_S = 600
 RUNNER_PRINCIPAL = launch.RUNNER_PRINCIPAL
 log_ = logging.getLogger(__name__)
-
-
-def _shown(ws: Workspace, path: Path) -> str:
-    try:
-        return str(path.relative_to(ws.root))
-    except ValueError:
-        return str(path)
 
 
 def _stage_start(events: list[Event], state: str) -> int:
@@ -318,13 +310,13 @@ class Agents:
             "returned": returned,
             "moved": moved,
             "state": now["state"] if now else None,
-            "log": _shown(self.ws, run.log),
+            "log": launch.shown(self.ws, run.log),
             "output_tail": redaction.redact(processes.output_tail(run.log)),
             **agent_sandbox.exit_payload(run),
             **(run.driven.exit_payload() if run.driven is not None else {}),
         }
         if run.transcript is not None:
-            payload["transcript"] = _shown(self.ws, run.transcript.path)
+            payload["transcript"] = launch.shown(self.ws, run.transcript.path)
         if stopped:
             payload["stopped"] = True
         self.counts.exited += 1

@@ -120,9 +120,11 @@ def program(driver: Driver, lane: LaneConfig, root: Path, path: str | None) -> l
 def check_budget(lane: LaneConfig, events: list[Event], stage_start: int) -> Decimal | None:
     """Dollars left of the WP's `budget_usd` (None: no budget); Refusal once it is spent.
     The refusal is recorded once per stage: None is returned silently after that."""
-    left = sessions.budget_left(events, lane.budget_usd)
+    if lane.budget_usd is None:
+        return None
     spent, unknown = sessions.spent(events)
-    if left is None or (left > 0 and not unknown):
+    left = max(lane.budget_usd - spent, Decimal(0))
+    if left > 0 and not unknown:
         return left
     already = any(
         e.type == EventType.AGENT_FAILED

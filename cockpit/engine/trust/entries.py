@@ -66,7 +66,7 @@ def runner_keys(store: Store) -> set[bytes]:
     """The runner keys in force: the one signing this store's events, and the one the
     chain's last `config_applied` names."""
     lines = [store.signer_public] if store.signer_public else []
-    applied = store.find_events(types=(EventType.CONFIG_APPLIED,), limit=1_000_000)
+    applied = store.find_events(types=(EventType.CONFIG_APPLIED,), limit=1)
     if applied and applied[-1].payload.get("runner_key"):
         lines.append(str(applied[-1].payload["runner_key"]))
     blobs = set()
