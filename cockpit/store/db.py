@@ -25,7 +25,7 @@ from cockpit.store.audit import (
     canonical_json,
     chain_hash,
     event_object,
-    leaf_hash,
+    leaf_of_stored,
     verify_chain,
 )
 from cockpit.store.events import Clock, Event, NewEvent, format_ts, utc_now
@@ -134,12 +134,29 @@ class Store:
         try:
             yield self
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            if self.conn.in_transaction:  # SQLite may have rolled it back itself (SQLITE_FULL)
+                self.conn.execute("ROLLBACK")
             raise
         if commit:
             self.conn.execute("COMMIT")
         else:
             self.conn.execute("ROLLBACK")
+
+    @contextmanager
+    def savepoint(self, name: str = "part") -> Iterator[Store]:
+        """A part of the open transaction that is undone alone if it raises (SAVEPOINT):
+        one entry of a sweep's batch. Must be called inside `transaction()`."""
+        if not self.conn.in_transaction:
+            raise RuntimeError("a savepoint is taken inside Store.transaction() only")
+        self.conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield self
+        except BaseException:
+            if self.conn.in_transaction:  # SQLite may have rolled the whole one back
+                self.conn.execute(f"ROLLBACK TO {name}")
+                self.conn.execute(f"RELEASE {name}")
+            raise
+        self.conn.execute(f"RELEASE {name}")
 
     def append(self, new: NewEvent) -> Event:
         """Append one event to the chain and apply it to the projections.
@@ -160,9 +177,10 @@ class Store:
             ).fetchone()[0]
             parent_seq = parent
         unsigned = {k: v for k, v in new.payload.items() if k != "signature"}
+        unsigned_text, stored = _canonical(unsigned)
         row: dict[str, Any] = {
             "seq": seq,
-            "event_id": event_id(previous, seq, canonical_json(unsigned).decode()),
+            "event_id": event_id(previous, seq, unsigned_text),
             "parent_seq": parent_seq,
             "ts": format_ts(self.clock()),
             "type": str(new.type),
@@ -170,19 +188,22 @@ class Store:
             "principal": new.principal,
             "entry_id": new.entry_id,
         }
-        payload = dict(new.payload)
-        if "signature" not in payload and self.signer is not None:
+        payload_text = unsigned_text
+        signature = new.payload.get("signature")
+        if signature is None and "signature" not in new.payload and self.signer is not None:
             # An event nobody signed is the runner's own: signed over the event as it will
             # be stored, less its signature (SPEC 10.1).
-            payload["signature"] = self.signer(event_object(row, unsigned))
-        payload_text = canonical_json(payload).decode()
-        leaf = leaf_hash(event_object(row, json.loads(payload_text)))
+            signature = self.signer(event_object(row, stored))
+        if signature is not None or "signature" in new.payload:
+            payload_text, stored = _canonical({**unsigned, "signature": signature})
+        # The leaf is composed around the payload's canonical text (SPEC 7's leaf).
+        leaf = leaf_of_stored(row, payload_text)
         link = chain_hash(previous, leaf)
         row.update(payload=payload_text, leaf=leaf.hex(), chain=link.hex())
         columns = ", ".join(row)
         marks = ", ".join("?" for _ in row)
         self.conn.execute(f"INSERT INTO events ({columns}) VALUES ({marks})", tuple(row.values()))
-        event = Event.from_row(row)
+        event = Event(**{**row, "payload": stored})
         projections.apply(self.conn, event)
         return event
 
@@ -360,6 +381,28 @@ class Store:
             (original_file, sha256),
         ).fetchone()
         return dict(row) if row else None
+
+
+class _Float(ValueError):
+    pass
+
+
+def _no_float(text: str) -> Any:
+    raise _Float(text)
+
+
+def _canonical(value: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """(`canonical_json(value)` as text, a fresh copy of `value` parsed back from it).
+
+    The text is serialised once, in C; a float (or NaN) is caught when it is parsed back
+    (which also gives the stored event its own copy of the payload), and only then is the
+    value walked, to say where the float is."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return text, json.loads(text, parse_float=_no_float, parse_constant=_no_float)
+    except _Float:
+        canonical_json(value)  # raises TypeError naming where the float is
+        raise
 
 
 def event_id(previous_chain: bytes, seq: int, payload_text: str) -> str:

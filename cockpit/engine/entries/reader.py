@@ -64,14 +64,22 @@ def read_entry_file(path: Path) -> bytes:
     return data
 
 
-def read_and_parse(path: Path) -> tuple[ParsedEntry | None, EntryRejected | None, str | None]:
+Reading = tuple[ParsedEntry | None, EntryRejected | None, str | None]
+
+
+def read_and_parse(path: Path, earlier: Reading | None = None) -> Reading:
     """(parsed entry, rejection, sha256 of the bytes read) for one queue file; OSError
-    (the file vanished or cannot be opened) is the caller's to handle."""
+    (the file vanished or cannot be opened) is the caller's to handle.
+
+    `earlier` is what an earlier read of the same file gave: if the bytes read now hash
+    the same, it is returned as it was instead of parsing them again."""
     try:
         data = read_entry_file(path)
     except EntryRejected as exc:
         return None, exc, None
     digest = sha256_hex(data)
+    if earlier is not None and earlier[2] == digest:
+        return earlier
     try:
         return parse_entry(data, display_name(path.name)), None, digest
     except EntryRejected as exc:

@@ -62,7 +62,9 @@ class StalePreparation(CockpitError):
     """The WP moved between `prepare` and `plan_entry`: prepare again."""
 
 
-def _accepts(parsed: ParsedEntry) -> bool:
+def needs_preparation(parsed: ParsedEntry) -> bool:
+    """True if `prepare` has work to do for this entry (git, outside any transaction): a
+    review that accepts its WP. Every other entry is planned on the store alone."""
     body = parsed.entry.body
     return isinstance(body, ReviewBody) and body.verdict is Verdict.ACCEPTED
 
@@ -70,7 +72,7 @@ def _accepts(parsed: ParsedEntry) -> bool:
 def prepare(parsed: ParsedEntry, ws: Workspace, store: Store) -> Prepared:
     """Run, outside any transaction, the git checks an entry's planning depends on.
     Never raises for the entry's sake: a failed check is carried as `refusal`."""
-    if not _accepts(parsed):
+    if not needs_preparation(parsed):
         return Prepared()
     wp = store.work_package(parsed.entry.work_package)
     if wp is None:
@@ -201,7 +203,7 @@ def _acceptance(
 ) -> dict[str, Any] | None:
     """For a review `accepted`: the prepared check of the admitted work and merge proof
     (SPEC 6), still valid for the WP as it is now; bad_ref if it failed."""
-    if not _accepts(parsed) or wp is None:
+    if not needs_preparation(parsed) or wp is None:
         return None
     if prepared is None or prepared.basis != worktrees.acceptance_basis(store, wp):
         raise StalePreparation(parsed.entry.id)

@@ -13,7 +13,7 @@ import json
 import os
 import stat
 import time
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -86,14 +86,22 @@ def fit_name(name: str) -> str:
     return f"{short}-{digest}{dot if ext else ''}{ext}"
 
 
-def unique_path(directory: Path, name: str, reserved_suffixes: Iterable[str] = ()) -> Path:
+def unique_path(
+    directory: Path,
+    name: str,
+    reserved_suffixes: Iterable[str] = (),
+    taken: Container[str] = (),
+) -> Path:
     """A path in `directory` for `name` (shortened if too long) that exists neither itself
-    nor with any of the reserved suffixes (name-1.ext, name-2.ext, ... on collision)."""
+    nor with any of the reserved suffixes (name-1.ext, name-2.ext, ... on collision), and
+    is none of the names in `taken` (promised to files not moved there yet)."""
     name = fit_name(name)
     stem, dot, ext = name.partition(".")
     candidate = name
     n = 1
-    while any(os.path.lexists(directory / (candidate + s)) for s in ("", *reserved_suffixes)):
+    while candidate in taken or any(
+        os.path.lexists(directory / (candidate + s)) for s in ("", *reserved_suffixes)
+    ):
         candidate = f"{stem}-{n}{dot}{ext}"
         n += 1
     return directory / candidate
@@ -245,8 +253,8 @@ def finish(path: Path, done: Path) -> Path | None:
     return target
 
 
-def reject_target(rejected: Path, name: str) -> Path:
-    return unique_path(rejected, name, reserved_suffixes=(".reason.json", SIG_SUFFIX))
+def reject_target(rejected: Path, name: str, taken: Container[str] = ()) -> Path:
+    return unique_path(rejected, name, (".reason.json", SIG_SUFFIX), taken)
 
 
 def move_rejected(path: Path, target: Path, reason: dict[str, Any]) -> None:

@@ -16,19 +16,26 @@ import os
 import sqlite3
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cockpit.domain import EventType, RejectionCode
+from cockpit.domain import EventType, RejectionCode, State
 from cockpit.engine.entries.models import (
     EntryRejected,
     ParsedEntry,
 )
 from cockpit.engine.entries.reader import display_name, read_and_parse, read_signature_file
-from cockpit.engine.ingest.pipeline import StalePreparation, plan_entry, prepare
+from cockpit.engine.ingest.pipeline import (
+    Prepared,
+    StalePreparation,
+    needs_preparation,
+    plan_entry,
+    prepare,
+)
 from cockpit.engine.queue import maildir as queue
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.store import Event, NewEvent, Store
@@ -51,6 +58,11 @@ _ENVIRONMENT_ERRNOS = frozenset(
     {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.ENOMEM, errno.EMFILE, errno.ENFILE}
 )
 _MESSAGE_LIMIT = 500
+# Group commit: a batch holds at most this many entries, and takes no more once it has been
+# open this long (the write lock is never held for longer, and a lone entry is committed at
+# once: a batch never waits for entries to come).
+BATCH_MAX = 256
+BATCH_SECONDS = 0.2
 
 
 def environmental(exc: BaseException) -> bool:
@@ -120,6 +132,8 @@ class _QueuedFile:
     sha256: str | None = None
     # NAME.sig's bytes (None: no signature; text: why it could not be read).
     sig: bytes | str | None = None
+    # Taken into cur/ by this sweep already (its batch failed and it waits to be planned again).
+    claimed: bool = False
 
     @property
     def name(self) -> str:
@@ -169,7 +183,14 @@ class Sweeper:
 
     def sweep(self, stop: threading.Event | None = None) -> SweepResult:
         """Ingest every pending entry once (stopping between entries if `stop` is set);
-        returns the counts and a log of outcomes."""
+        returns the counts and a log of outcomes.
+
+        Entries are ingested in batches (group commit): up to BATCH_MAX entries, or what
+        BATCH_SECONDS allow, are claimed, planned and appended in one transaction (each
+        entry in its own savepoint, so a rejection undoes only its own part), committed
+        with one fsync, and only then moved to done/ or rejected/. A crash anywhere leaves
+        the batch's files in cur/, where the next sweep finds them as orphans: the store
+        says which were committed, so every entry is ingested exactly once."""
         if not self.dry_run:
             self.ws.ensure_dirs()
         result = SweepResult()
@@ -195,11 +216,13 @@ class Sweeper:
                 continue
             ready.append(item)
         ready.sort(key=_QueuedFile.order_key)
+        waiting = deque(ready)
         with self.store.transaction(commit=False) if self.dry_run else contextlib.nullcontext():
-            for item in ready:
-                if stop is not None and stop.is_set():
-                    break
-                result.merge(self._guarded(item))
+            while waiting and not (stop is not None and stop.is_set()):
+                if waiting[0].parsed is not None and needs_preparation(waiting[0].parsed):
+                    result.merge(self._prepared(waiting.popleft()))
+                else:
+                    result.merge(self._batch(waiting, stop))
             if self.dry_run and self.planned is not None:
                 self.planned()
         return result
@@ -215,70 +238,172 @@ class Sweeper:
             and queue.is_young(item.path, now)
         )
 
-    def _guarded(self, item: _QueuedFile) -> SweepResult:
-        try:
-            return self._ingest(item)
-        except Exception as exc:  # the environment failed (or recording a rejection did):
-            # one entry must never stop the queue; the file stays for the next sweep.
-            result = SweepResult(errors=1)
-            result.log.append(
-                {
-                    "file": item.name,
-                    "outcome": "error",
-                    "entry_id": item.parsed.entry.id if item.parsed else None,
-                    "message": f"{type(exc).__name__}: {exc}",
-                }
-            )
-            return result
+    # -- one batch ----------------------------------------------------------------------
 
-    def _ingest(self, item: _QueuedFile) -> SweepResult:
+    def _batch(self, waiting: deque[_QueuedFile], stop: threading.Event | None) -> SweepResult:
+        """Claim, plan and append the next entries that need no preparation in one
+        transaction; then, once it is committed, move their files and report them."""
+        taken: set[str] = set()  # rejected/ names promised in this batch
+        staged: list[_Staged] = []
+        failing: _QueuedFile | None = None  # the entry being claimed or planned
+        started = time.monotonic()
+        try:
+            with self._batch_transaction():
+                while waiting and len(staged) < BATCH_MAX:
+                    item = waiting[0]
+                    if staged and (
+                        (item.parsed is not None and needs_preparation(item.parsed))
+                        or time.monotonic() - started >= BATCH_SECONDS
+                        or (stop is not None and stop.is_set())
+                    ):
+                        break
+                    failing = waiting.popleft()
+                    current = self._claimed(item)
+                    if current is not None:
+                        self._plan(current, taken)
+                        staged.append(current)
+                    failing = None
+                    if current is not None and self._verifies(current):
+                        break  # the gate judges this claim before any later entry is planned
+        except Exception as exc:  # the environment failed: nothing of the batch was kept
+            return self._failed_batch(staged, failing, waiting, exc)
         result = SweepResult()
+        for current in staged:
+            result.merge(self._settle(current))
+        return result
+
+    def _batch_transaction(self) -> Any:
+        if self.dry_run:  # inside the sweep's rolled-back transaction: a part of it
+            return self.store.savepoint("batch")
+        return self.store.transaction()
+
+    def _failed_batch(
+        self,
+        staged: list[_Staged],
+        failing: _QueuedFile | None,
+        waiting: deque[_QueuedFile],
+        exc: Exception,
+    ) -> SweepResult:
+        """The batch's transaction was rolled back because the environment failed (the
+        store locked, full or unwritable; the disk full). The entry being claimed or planned
+        when it failed is counted as an error and its file stays for the next sweep; the
+        entries planned before it, claimed already, wait to be planned again in the next
+        batch, so one failing entry never takes the others' outcome with it. If the commit
+        itself failed, every entry of the batch is an error."""
+        result = SweepResult()
+        if failing is None and not staged:  # the transaction could not even begin
+            failing = waiting.popleft() if waiting else None
+        if failing is None:
+            for current in staged:
+                result.merge(_error(current.original, current.item.parsed, exc))
+            return result
+        result.merge(_error(failing.name, failing.parsed, exc))
+        for current in reversed(staged):
+            current.item.path, current.item.claimed = current.path, True
+            waiting.appendleft(current.item)
+        return result
+
+    def _claimed(self, item: _QueuedFile) -> _Staged | None:
+        """Take the file into cur/ (unless it is an orphan there already, or a dry run) and
+        read what was taken; None if another sweeper took it first."""
         path = item.path
-        original = item.name
-        if not item.orphan and not self.dry_run:
+        if not item.orphan and not item.claimed and not self.dry_run:
             claimed = queue.claim(path, self.ws.queue_dir("cur"))
             if claimed is None:
-                return result
+                return None
             path = claimed
             # What is ingested is what was claimed: re-read if the file changed meanwhile.
             try:
-                item.parsed, item.error, item.sha256 = read_and_parse(path)
+                item.parsed, item.error, item.sha256 = read_and_parse(
+                    path, (item.parsed, item.error, item.sha256)
+                )
             except OSError as exc:  # unreadable (permissions): rejected now, not next sweep
                 item.parsed, item.sha256 = None, None
                 item.error = EntryRejected(RejectionCode.PARSE_ERROR, f"cannot be read ({exc})")
-        item.sig = read_signature_file(queue.sig_path(path))
-        if item.orphan:
-            result.recovered += 1
-            recorded = self.store.rejection_for(original, item.sha256 or "")
-            if recorded is not None:  # rejected before a crash; only the move was missing
-                reason = {
-                    "code": recorded["code"],
-                    "message": recorded["message"],
-                    "entry_id": recorded["entry_id"],
-                }
-                queue.move_rejected(path, self.ws.queue_dir("rejected") / recorded["file"], reason)
-                result.log.append(
-                    {"file": original, "outcome": "recovered", "entry_id": reason["entry_id"]}
-                )
-                return result
+        return _Staged(item, path, item.name, read_signature_file(queue.sig_path(path)))
 
+    def _plan(self, current: _Staged, taken: set[str]) -> None:
+        """Plan and append one entry's events (or its rejection) in a savepoint of the
+        open transaction. Raises only when the environment fails."""
+        item = current.item
+        if item.orphan:
+            recorded = self.store.rejection_for(current.original, item.sha256 or "")
+            if recorded is not None:  # rejected before a crash; only the move was missing
+                current.outcome = "moved"
+                current.recorded = recorded
+                return
         error = item.error
-        events: list[Event] = []
-        duplicate = False
         if error is None:
             assert item.parsed is not None
             try:
-                duplicate, events = self._apply(item.parsed, item.sig)
+                with self.store.savepoint():
+                    plan = plan_entry(
+                        item.parsed, self.ws.config, self.store, Prepared(), current.sig
+                    )
+                    current.events = [self.store.append(e) for e in plan.events]
+                    current.duplicate = plan.duplicate
             except EntryRejected as exc:
                 error = exc
             except Exception as exc:
                 if environmental(exc):
                     raise  # not the entry's fault: an error, tried again next sweep
                 error = apply_failure(exc, item.parsed.entry.id)
-
-        entry_id = item.parsed.entry.id if item.parsed else None
         if error is not None:
-            events = self._record_rejection(item, path, original, error)
+            current.events = []
+            current.error = error
+            current.target = queue.reject_target(
+                self.ws.queue_dir("rejected"), current.path.name, taken
+            )
+            taken.add(current.target.name)
+            current.events = [self._record_rejection(current, error)]
+        current.outcome = "rejected" if error is not None else "applied"
+
+    def _verifies(self, current: _Staged) -> bool:
+        """True if the runner's gate may judge this entry's WP once it is committed (the
+        entry put it in `claimed`): the batch ends here, so later entries are planned on
+        what the gate decides, as they would be one at a time."""
+        return (
+            self.after_ingest is not None
+            and not self.dry_run
+            and current.outcome == "applied"
+            and any(
+                (event.payload.get("transition") or {}).get("to") == State.CLAIMED.value
+                for event in current.events
+            )
+        )
+
+    def _settle(self, current: _Staged) -> SweepResult:
+        """After the commit: move the file where its outcome says and report it."""
+        result = SweepResult()
+        item, path, original = current.item, current.path, current.original
+        if item.orphan:
+            result.recovered += 1
+        if current.outcome == "moved":
+            recorded = current.recorded
+            assert recorded is not None
+            reason = {
+                "code": recorded["code"],
+                "message": recorded["message"],
+                "entry_id": recorded["entry_id"],
+            }
+            if not self.dry_run:
+                queue.move_rejected(path, self.ws.queue_dir("rejected") / recorded["file"], reason)
+            result.log.append(
+                {"file": original, "outcome": "recovered", "entry_id": reason["entry_id"]}
+            )
+            return result
+        entry_id = item.parsed.entry.id if item.parsed else None
+        error = current.error
+        if error is not None:
+            assert current.target is not None
+            reason_entry = error.entry_id or entry_id
+            if not self.dry_run:
+                reason = {
+                    "code": error.code.value,
+                    "message": error.message,
+                    "entry_id": reason_entry,
+                }
+                queue.move_rejected(path, current.target, reason)
             result.rejected += 1
             result.log.append(
                 {
@@ -286,13 +411,13 @@ class Sweeper:
                     "outcome": "rejected",
                     "code": error.code.value,
                     "message": error.message,
-                    "entry_id": error.entry_id or entry_id,
+                    "entry_id": reason_entry,
                 }
             )
         else:
             if not self.dry_run:
                 queue.finish(path, self.ws.queue_dir("done"))
-            if duplicate:
+            if current.duplicate:
                 if not item.orphan:
                     result.duplicates += 1
                 outcome = "recovered" if item.orphan else "duplicate"
@@ -300,6 +425,7 @@ class Sweeper:
                 result.ingested += 1
                 outcome = "ingested"
             result.log.append({"file": original, "outcome": outcome, "entry_id": entry_id})
+        events = current.events
         result.events += len(events)
         if self.on_event is not None:
             for event in events:
@@ -309,51 +435,120 @@ class Sweeper:
             self.after_ingest(item.parsed.entry.work_package)
         return result
 
-    def _apply(self, parsed: ParsedEntry, sig: bytes | str | None) -> tuple[bool, list[Event]]:
-        """Prepare the entry (git, outside any transaction), then plan and append it in one
-        transaction; prepare again if the WP moved in between. Raises EntryRejected."""
+    # -- an entry that needs preparing ----------------------------------------------------
+
+    def _prepared(self, item: _QueuedFile) -> SweepResult:
+        """An entry whose planning needs git (a review accepting its WP): claimed, then
+        prepared outside any transaction, then planned in a transaction of its own;
+        prepared again if the WP moved in between."""
+        try:
+            current = self._claimed(item)
+            if current is None:
+                return SweepResult()
+            recorded = None
+            if item.orphan:
+                recorded = self.store.rejection_for(current.original, item.sha256 or "")
+            if recorded is not None:  # rejected before a crash; only the move was missing
+                current.outcome, current.recorded = "moved", recorded
+            else:
+                self._apply_prepared(current)
+        except Exception as exc:  # the environment failed; the file stays for the next sweep
+            return _error(item.name, item.parsed, exc)
+        return self._settle(current)
+
+    def _apply_prepared(self, current: _Staged) -> None:
+        parsed = current.item.parsed
+        assert parsed is not None
         for _ in range(_PREPARE_ATTEMPTS):
             prepared = prepare(parsed, self.ws, self.store)
             try:
-                with self._transaction():
-                    plan = plan_entry(parsed, self.ws.config, self.store, prepared, sig)
-                    return plan.duplicate, [self.store.append(e) for e in plan.events]
+                with self._batch_transaction():
+                    try:
+                        with self.store.savepoint():
+                            plan = plan_entry(
+                                parsed, self.ws.config, self.store, prepared, current.sig
+                            )
+                            current.events = [self.store.append(e) for e in plan.events]
+                            current.duplicate = plan.duplicate
+                            current.outcome = "applied"
+                            return
+                    except StalePreparation:
+                        raise
+                    except EntryRejected as exc:
+                        self._reject(current, exc)
+                        return
+                    except Exception as exc:
+                        if environmental(exc):
+                            raise
+                        self._reject(current, apply_failure(exc, parsed.entry.id))
+                        return
             except StalePreparation:
                 continue
-        raise EntryRejected(
-            RejectionCode.BAD_REF,
-            "the work package kept changing while its admitted work was being checked",
-            parsed.entry.id,
-        )
+        with self._batch_transaction():
+            self._reject(
+                current,
+                EntryRejected(
+                    RejectionCode.BAD_REF,
+                    "the work package kept changing while its admitted work was being checked",
+                    parsed.entry.id,
+                ),
+            )
 
-    def _transaction(self) -> Any:
-        if self.dry_run:  # already inside the sweep's rolled-back transaction
-            return contextlib.nullcontext(self.store)
-        return self.store.transaction()
+    def _reject(self, current: _Staged, error: EntryRejected) -> None:
+        current.error = error
+        current.target = queue.reject_target(self.ws.queue_dir("rejected"), current.path.name)
+        current.events = [self._record_rejection(current, error)]
+        current.outcome = "rejected"
 
-    def _record_rejection(
-        self, item: _QueuedFile, path: Path, original: str, error: EntryRejected
-    ) -> list[Event]:
-        parsed = item.parsed
+    def _record_rejection(self, current: _Staged, error: EntryRejected) -> Event:
+        """Append the entry's `entry_rejected` event (in the open transaction); its file is
+        moved to `current.target` once that is committed."""
+        parsed = current.item.parsed
+        assert current.target is not None
         entry_id = error.entry_id or (parsed.entry.id if parsed else None)
         work_package = parsed.entry.work_package if parsed else None
-        target = queue.reject_target(self.ws.queue_dir("rejected"), path.name)
         payload: dict[str, Any] = {
             "code": error.code.value,
             "message": error.message,
-            "file": display_name(target.name),
-            "original_file": original,
-            "sha256": item.sha256 or "",
+            "file": display_name(current.target.name),
+            "original_file": current.original,
+            "sha256": current.item.sha256 or "",
         }
         if parsed is not None:
             payload["claimed_principal"] = parsed.entry.principal
         if error.signature is not None:  # a validly signed entry uses its id up (10.1)
             payload.update(entry_signature=error.signature, signed=True)
-        with self._transaction():
-            event = self.store.append(
-                NewEvent(EventType.ENTRY_REJECTED, work_package, None, entry_id, payload)
-            )
-        if not self.dry_run:
-            reason = {"code": error.code.value, "message": error.message, "entry_id": entry_id}
-            queue.move_rejected(path, target, reason)
-        return [event]
+        return self.store.append(
+            NewEvent(EventType.ENTRY_REJECTED, work_package, None, entry_id, payload)
+        )
+
+
+@dataclass
+class _Staged:
+    """An entry claimed into a batch: where its file is now, and what planning it did."""
+
+    item: _QueuedFile
+    path: Path
+    original: str
+    sig: bytes | str | None
+    # None: not planned yet; "applied", "rejected", or "moved" (an orphan rejected before).
+    outcome: str | None = None
+    events: list[Event] = field(default_factory=list)
+    duplicate: bool = False
+    error: EntryRejected | None = None
+    target: Path | None = None  # rejected/ path, for a rejection
+    recorded: dict[str, Any] | None = None  # the earlier rejection of a "moved" orphan
+
+
+def _error(name: str, parsed: ParsedEntry | None, exc: BaseException) -> SweepResult:
+    """An entry the environment failed: counted, named, its file left for the next sweep."""
+    result = SweepResult(errors=1)
+    result.log.append(
+        {
+            "file": name,
+            "outcome": "error",
+            "entry_id": parsed.entry.id if parsed else None,
+            "message": f"{type(exc).__name__}: {exc}",
+        }
+    )
+    return result

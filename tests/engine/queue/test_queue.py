@@ -514,33 +514,54 @@ def test_sweeper_on_an_empty_queue_changes_nothing(env: Env) -> None:
         assert files(env.ws.queue_dir(name)) == []
 
 
-def test_sweeper_started_while_another_is_mid_entry_never_takes_its_file(env: Env) -> None:
-    """Sweeper A has claimed its first file into cur/ and waits for the database (a real
-    write lock held by a third connection); sweeper B starts meanwhile and sees that file in
-    cur/. Neither may crash, ingest it twice, or leave a second copy in done/."""
+class _PausedSweeper(Sweeper):
+    """A real sweeper that stops, mid-batch, after planning its first entry (its file
+    claimed into cur/, the database's write lock held, nothing committed) until `go` is
+    set: the moment another sweeper must not take that file at."""
+
+    def __init__(self, ws: Workspace, store: Store) -> None:
+        super().__init__(ws, store)
+        self.paused = threading.Event()
+        self.go = threading.Event()
+
+    def _plan(self, current: Any, taken: set[str]) -> None:
+        super()._plan(current, taken)
+        if not self.paused.is_set():
+            self.paused.set()
+            assert self.go.wait(timeout=60)
+
+
+def test_sweeper_started_while_another_is_mid_batch_never_takes_its_file(env: Env) -> None:
+    """Sweeper A has claimed the first file of its batch into cur/ and planned it, inside
+    its transaction; sweeper B starts meanwhile, sees that file in cur/ and waits for the
+    database. Neither may crash, ingest it twice, or leave a second copy in done/."""
     ids = [f"WP-{i:02d}" for i in range(30)]
     for i, wp_id in enumerate(ids):
         env.drop(f"{i:02d}.yaml", work_package(wp_id, created=t(i)))
     cur = env.ws.queue_dir("cur")
 
-    blocker = Store.open(env.ws.db_path)
-    blocker.conn.execute("BEGIN IMMEDIATE")  # e.g. an operator's action in progress
     first = env.ws.open_store()
     second = Workspace.load(env.root).open_store()
+    sweeper_a = _PausedSweeper(env.ws, first)
     out: dict[str, Any] = {}
-    thread_a = threading.Thread(target=_sweep_in_thread, args=(env.ws, first, None, out, "a"))
+
+    def sweep_a() -> None:
+        try:
+            out["a"] = sweeper_a.sweep()
+        except BaseException as exc:  # reported by the test, never swallowed
+            out["a.error"] = exc
+
+    thread_a = threading.Thread(target=sweep_a)
     thread_b = threading.Thread(target=_sweep_in_thread, args=(env.ws, second, None, out, "b"))
     try:
         thread_a.start()
-        deadline = time.monotonic() + 10
-        while files(cur) != ["00.yaml"] and time.monotonic() < deadline:
-            time.sleep(0.001)
+        assert sweeper_a.paused.wait(timeout=10), "sweeper A never planned its first entry"
         assert files(cur) == ["00.yaml"], "sweeper A did not claim its first file"
         thread_b.start()
-        time.sleep(0.5)  # B lists and parses the queue, then waits for the database too
+        time.sleep(0.5)  # B lists and parses the queue, then waits for the database
+        assert files(cur) == ["00.yaml"]
     finally:
-        blocker.conn.execute("ROLLBACK")
-        blocker.close()
+        sweeper_a.go.set()
     thread_a.join(timeout=60)
     thread_b.join(timeout=60)
     first.close()

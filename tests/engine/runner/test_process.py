@@ -396,22 +396,44 @@ def is_event(record: dict[str, Any]) -> bool:
 
 
 CRASH_SEED = 20261121
-CRASH_WPS = 90
 MIN_KILLS = 24
+KILL_MODES = ("from-spawn", "after-start", "mid-sweep")
 
 
+@pytest.mark.parametrize(
+    ("wps", "burst", "pause", "backlog", "modes", "min_mid_batch"),
+    [
+        # A trickle: small bursts, mostly batches of a few entries.
+        pytest.param(90, (3, 15), (0.2, 0.8), 6, KILL_MODES, 0, id="trickle"),
+        # Group commit: bursts of dozens, a backlog of 40 before a mid-sweep kill, and mostly
+        # mid-sweep kills, so kills land inside batches of many entries (claimed into cur/
+        # and planned but not committed, or committed but not yet moved out of cur/).
+        pytest.param(
+            300, (20, 60), (0.3, 1.0), 40, ("from-spawn", *["mid-sweep"] * 3), 3, id="batches"
+        ),
+    ],
+)
 def test_runner_killed_at_random_moments_ingests_every_entry_exactly_once(
-    tmp_path: Path, record_property: Callable[[str, object], None]
+    tmp_path: Path,
+    record_property: Callable[[str, object], None],
+    wps: int,
+    burst: tuple[int, int],
+    pause: tuple[float, float],
+    backlog: int,
+    modes: tuple[str, ...],
+    min_mid_batch: int,
 ) -> None:
     """SPEC 3.1/7: a runner SIGKILLed again and again while a writer keeps dropping entries
     loses nothing and ingests nothing twice: after a final `run --once`, every entry has
     exactly one event, every WP is dispatched, the chain verifies, replay matches, and every
-    file sits in done/."""
+    file sits in done/. With bursts of dozens the kills land inside batches (group commit):
+    several files claimed at once and not yet moved out of cur/."""
     ws = make_workspace(tmp_path / "ws")
     rng = random.Random(CRASH_SEED)
-    items = stream_entries(CRASH_WPS)
-    feeder = Feeder(ws, items, random.Random(CRASH_SEED + 1), burst=(3, 15), pause=(0.2, 0.8))
+    items = stream_entries(wps)
+    feeder = Feeder(ws, items, random.Random(CRASH_SEED + 1), burst=burst, pause=pause)
     kills = 0
+    kills_mid_batch = 0  # the runner died with two or more files of its own in cur/
     kills_with_backlog = 0  # entries were waiting in new/ or claimed in cur/ at the kill
     kills_with_orphans = 0  # the runner died between claiming a file and finishing it
     kills_after_events = 0  # the runner had appended events in this life
@@ -422,15 +444,16 @@ def test_runner_killed_at_random_moments_ingests_every_entry_exactly_once(
         try:
             while kills < MIN_KILLS or (feeder.alive() and kills < 4 * MIN_KILLS):
                 assert time.monotonic() < deadline, f"kill loop hung after {kills} kills"
-                mode = rng.choice(("from-spawn", "after-start", "mid-sweep"))
+                mode = rng.choice(modes)
                 if mode == "mid-sweep":  # let a backlog build up first (bounded)
-                    until = time.monotonic() + 1.0
-                    while feeder.alive() and len(names(queue_dir(ws, "new"))) < 6:
+                    until = time.monotonic() + 2.0
+                    while feeder.alive() and len(names(queue_dir(ws, "new"))) < backlog:
                         if time.monotonic() > until:
                             break
                         time.sleep(0.02)
                     if not names(queue_dir(ws, "new")):
                         mode = "from-spawn"  # nothing to sweep: kill at a random moment
+                before = set(names(queue_dir(ws, "cur")))
                 runner = Runner(ws)
                 started.append(runner)
                 if mode == "after-start":
@@ -447,6 +470,7 @@ def test_runner_killed_at_random_moments_ingests_every_entry_exactly_once(
                 kills += 1
                 kills_with_backlog += in_flight
                 kills_with_orphans += bool(names(queue_dir(ws, "cur")))
+                kills_mid_batch += len(set(names(queue_dir(ws, "cur"))) - before) >= 2
                 kills_after_events += any(is_event(r) for r in runner.records())
                 recovered += sum(
                     r.get("recovered", 0) for r in runner.records() if r.get("log") == "sweep"
@@ -456,9 +480,11 @@ def test_runner_killed_at_random_moments_ingests_every_entry_exactly_once(
         print(
             f"\nSIGKILLs: {kills}; with entries in flight: {kills_with_backlog}; "
             f"leaving orphans in cur/: {kills_with_orphans}; after appending events: "
-            f"{kills_after_events}; orphans recovered by later runners: {recovered}"
+            f"{kills_after_events}; inside a batch: {kills_mid_batch}; orphans recovered "
+            f"by later runners: {recovered}"
         )
         record_property("sigkills", kills)
+        record_property("sigkills_mid_batch", kills_mid_batch)
         record_property("sigkills_leaving_orphans", kills_with_orphans)
         assert feeder.written == items
         final = cockpit(ws, "run", "--once", "--json", timeout=120)
@@ -470,6 +496,7 @@ def test_runner_killed_at_random_moments_ingests_every_entry_exactly_once(
     assert kills_with_backlog >= 5, "too few kills landed while entries were in flight"
     assert kills_with_orphans >= 1, "no kill landed between claiming a file and finishing it"
     assert kills_after_events >= 5, "too few kills landed after the runner had ingested"
+    assert kills_mid_batch >= min_mid_batch, "too few kills landed inside a batch"
 
     # Exactly once: one task_created per WP, one dispatched per dispatch, nothing else
     # carries an entry id, and nothing was rejected.
@@ -481,7 +508,7 @@ def test_runner_killed_at_random_moments_ingests_every_entry_exactly_once(
     }
     assert sorted(by_entry) == sorted(expected)
     types = [e["type"] for e in events]
-    assert types.count("task_created") == types.count("dispatched") == CRASH_WPS
+    assert types.count("task_created") == types.count("dispatched") == wps
     twice = {eid: [e["type"] for e in evs] for eid, evs in by_entry.items() if len(evs) != 1}
     assert not twice, f"entries with more than one event: {twice}"
     for eid, evs in by_entry.items():
@@ -489,7 +516,7 @@ def test_runner_killed_at_random_moments_ingests_every_entry_exactly_once(
         assert evs[0]["payload"]["sha256"] == sha256(dict((i, d) for _, i, d in items)[eid])
 
     board = cockpit_json(ws, "status")
-    assert len(board) == CRASH_WPS
+    assert len(board) == wps
     assert {row["state"] for row in board} == {"dispatched"}, board
     assert {row["assignee"] for row in board} == {"agent:implementer-1"}
 

@@ -1,0 +1,213 @@
+"""Group commit (issue 13): the sweep ingests entries in batches, one transaction and one
+commit each, every entry in a savepoint of its own; files move only after the commit; a
+failure of the environment mid-batch loses nothing and ingests nothing twice."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from helpers.gate import Flow
+from helpers.workspace import Env, entry, t, work_package
+
+from cockpit.engine.queue import sweep as sweep_module
+from cockpit.engine.queue.sweep import Sweeper
+from cockpit.store import Store
+
+
+def at(i: int) -> str:
+    """A distinct `created` moment for the i-th of many entries."""
+    return f"2026-11-21T{i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d}Z"
+
+
+def files(directory: Path) -> list[str]:
+    return sorted(os.listdir(directory))
+
+
+def committed(store: Store) -> list[str]:
+    """The statements that ended a transaction on this connection, as SQLite ran them."""
+    seen: list[str] = []
+    store.conn.set_trace_callback(
+        lambda sql: seen.append(sql) if sql.strip().upper() in ("COMMIT", "ROLLBACK") else None
+    )
+    return seen
+
+
+def test_a_backlog_is_committed_in_batches_not_one_transaction_per_entry(env: Env) -> None:
+    count = sweep_module.BATCH_MAX + 44
+    for i in range(count):
+        env.drop(f"{i:04d}.yaml", work_package(f"WP-{i:04d}", created=at(i)))
+    with env.store() as store:
+        ends = committed(store)
+        result = Sweeper(env.ws, store).sweep()
+        assert result.ingested == count and result.errors == 0, result.log[:3]
+        # Two batches (BATCH_MAX, then the rest): two commits, not one per entry. A batch
+        # also closes after BATCH_SECONDS, so a very slow machine may need a third.
+        assert 2 <= ends.count("COMMIT") <= 3, ends
+        assert "ROLLBACK" not in ends
+        assert store.verify_chain().ok
+        assert [e.entry_id for e in store.events()] == [f"WP-{i:04d}" for i in range(count)]
+    assert files(env.done) == [f"{i:04d}.yaml" for i in range(count)]
+    assert files(env.new) == files(env.ws.queue_dir("cur")) == []
+
+
+def test_a_lone_entry_is_committed_at_once(env: Env) -> None:
+    env.drop("one.yaml", work_package("WP-1", created=t(0)))
+    with env.store() as store:
+        ends = committed(store)
+        result = Sweeper(env.ws, store).sweep()
+        assert result.ingested == 1
+        assert ends == ["COMMIT"]
+    assert files(env.done) == ["one.yaml"]
+
+
+def test_a_rejection_mid_batch_undoes_only_its_own_part(env: Env) -> None:
+    """Booking, a dispatch of an unknown WP, a booking whose application fails in the
+    database after its first write (a real trigger), then two more bookings, all in one
+    batch: the two failures are rejected with their reasons and leave no row behind; the
+    others are ingested, in order, in the same commit."""
+    with env.store() as store:
+        store.conn.execute(
+            "CREATE TRIGGER planted BEFORE INSERT ON entries WHEN NEW.id = 'WP-3' "
+            "BEGIN SELECT RAISE(ABORT, 'planted refusal'); END"
+        )
+    env.drop("1.yaml", work_package("WP-1", created=t(1)))
+    env.drop(
+        "2.yaml",
+        entry("dispatch", "DSP-9", "WP-9", "human:owner", "to: agent:implementer-1", created=t(2)),
+    )
+    env.drop("3.yaml", work_package("WP-3", created=t(3)))
+    env.drop("4.yaml", work_package("WP-4", created=t(4)))
+    env.drop("5.yaml", work_package("WP-5", created=t(5)))
+    with env.store() as store:
+        ends = committed(store)
+        result = Sweeper(env.ws, store).sweep()
+        assert ends == ["COMMIT"]
+        assert (result.ingested, result.rejected, result.errors) == (3, 2, 0), result.log
+        assert store.work_package_ids() == ["WP-1", "WP-4", "WP-5"]
+        # WP-3's task_created was appended before its entries row failed: undone with it.
+        types = [(e.type, e.entry_id) for e in store.events()]
+        assert types == [
+            ("task_created", "WP-1"),
+            ("entry_rejected", "DSP-9"),
+            ("entry_rejected", "WP-3"),
+            ("task_created", "WP-4"),
+            ("task_created", "WP-5"),
+        ]
+        assert store.verify_chain().ok
+    assert files(env.done) == ["1.yaml", "4.yaml", "5.yaml"]
+    reasons = {
+        name: json.loads((env.rejected_dir / f"{name}.reason.json").read_text())["code"]
+        for name in ("2.yaml", "3.yaml")
+    }
+    assert reasons == {"2.yaml": "unknown_work_package", "3.yaml": "schema_error"}
+
+
+def test_two_rejections_in_one_batch_never_share_a_name_in_rejected(env: Env) -> None:
+    """rejected/ already holds a.yaml; the batch rejects a.yaml and a-1.yaml. The first
+    is promised a-1.yaml before either moves, so the second must take another name:
+    nothing is overwritten, each reason sits beside its own file."""
+    env.rejected_dir.mkdir(parents=True, exist_ok=True)
+    (env.rejected_dir / "a.yaml").write_text("earlier\n")
+    env.drop(
+        "a.yaml",
+        entry("dispatch", "DSP-1", "WP-8", "human:owner", "to: agent:implementer-1", created=t(1)),
+    )
+    env.drop(
+        "a-1.yaml",
+        entry("dispatch", "DSP-2", "WP-9", "human:owner", "to: agent:implementer-1", created=t(2)),
+    )
+    with env.store() as store:
+        result = Sweeper(env.ws, store).sweep()
+    assert result.rejected == 2
+    kept = {
+        name: json.loads((env.rejected_dir / f"{name}.reason.json").read_text())["entry_id"]
+        for name in files(env.rejected_dir)
+        if not name.endswith(".reason.json") and name != "a.yaml"
+    }
+    assert sorted(kept.values()) == ["DSP-1", "DSP-2"]
+    assert len(kept) == 2
+    assert (env.rejected_dir / "a.yaml").read_text() == "earlier\n"
+
+
+def test_the_database_full_mid_batch_loses_nothing_and_ingests_nothing_twice(
+    env: Env,
+) -> None:
+    """A real SQLITE_FULL (the store may not grow past a page limit) in the middle of a
+    batch: the batch is rolled back, the entry that hit it is an error left in cur/, the
+    ones before it are planned again and committed. Once there is room again, the next
+    sweep ingests the rest, once each."""
+    count = 120
+    for i in range(count):
+        env.drop(f"{i:04d}.yaml", work_package(f"WP-{i:04d}", created=at(i)))
+    with env.store() as store:
+        pages = store.conn.execute("PRAGMA page_count").fetchone()[0]
+        store.conn.execute(f"PRAGMA max_page_count = {pages + 12}")
+        first = Sweeper(env.ws, store).sweep()
+        assert first.errors >= 1, first.log[-3:]
+        assert 1 <= first.ingested < count, first.log[-3:]
+        assert first.ingested + first.errors == count
+        assert all("full" in r["message"] for r in first.log if r["outcome"] == "error")
+        ingested = [r["entry_id"] for r in first.log if r["outcome"] == "ingested"]
+        assert store.work_package_ids() == sorted(ingested)
+        assert files(env.done) == sorted(f"{wp.removeprefix('WP-')}.yaml" for wp in ingested)
+        assert len(files(env.ws.queue_dir("cur"))) == first.errors
+        assert store.verify_chain().ok
+    with env.store() as store:  # room again
+        second = Sweeper(env.ws, store).sweep()
+        assert second.errors == 0, second.log[:3]
+        assert second.recovered == first.errors
+        ids = [e.entry_id for e in store.events()]
+        assert sorted(ids) == [f"WP-{i:04d}" for i in range(count)]  # each exactly once
+        assert store.verify_chain().ok
+    assert files(env.done) == [f"{i:04d}.yaml" for i in range(count)]
+    assert files(env.ws.queue_dir("cur")) == files(env.new) == []
+
+
+def test_a_batch_ends_where_the_gate_may_judge_a_claim(env: Env) -> None:
+    """The runner verifies a claim right after it is committed (after_ingest): the batch
+    ends at the claim, so the entry dropped after it is planned on what the gate decided,
+    exactly as one entry at a time would have it."""
+    flow = Flow(env).ready()
+    flow.claim(sweep=False)
+    env.drop("later.yaml", work_package("WP-LATER", created="2099-01-01T00:00:00Z"))
+    seen: list[tuple[str, Any]] = []
+    with env.store() as store:
+
+        def after(wp_id: str) -> None:
+            seen.append((wp_id, store.work_package("WP-LATER")))
+
+        result = Sweeper(env.ws, store, after_ingest=after).sweep()
+        assert result.ingested == 2, result.log
+    assert [wp for wp, _ in seen] == [flow.wp, "WP-LATER"]
+    assert seen[0][1] is None  # the later booking was not planned before the claim's turn
+
+
+def test_a_dry_run_plans_in_batches_and_changes_nothing(env: Env) -> None:
+    for i in range(5):
+        env.drop(f"{i}.yaml", work_package(f"WP-{i}", created=t(i)))
+    env.drop(
+        "x.yaml",
+        entry("dispatch", "DSP-1", "WP-9", "human:owner", "to: agent:implementer-1", created=t(9)),
+    )
+    with env.store() as store:
+        result = Sweeper(env.ws, store, dry_run=True).sweep()
+        assert (result.ingested, result.rejected) == (5, 1)
+        assert store.events() == []
+    assert files(env.new) == ["0.yaml", "1.yaml", "2.yaml", "3.yaml", "4.yaml", "x.yaml"]
+
+
+def test_savepoint_outside_a_transaction_is_refused(env: Env) -> None:
+    with env.store() as store:
+        try:
+            with store.savepoint():
+                pass
+        except RuntimeError as exc:
+            assert "inside Store.transaction()" in str(exc)
+        else:
+            raise AssertionError("a savepoint outside a transaction was taken")
+        assert not store.conn.in_transaction
+        assert isinstance(store.conn, sqlite3.Connection)
