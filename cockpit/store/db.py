@@ -63,6 +63,10 @@ class Store:
         # power loss cannot leave an entry in done/ that the store has lost.
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
+        # A sweep plans each entry of a batch in a savepoint, whose journal of changed
+        # pages is temporary: kept in memory, it costs nothing (a file would cost a write
+        # per page per entry).
+        conn.execute("PRAGMA temp_store = MEMORY")
         store = cls(conn, clock)
         store._ensure_schema()
         return store

@@ -11,7 +11,6 @@ import contextlib
 import hashlib
 import json
 import os
-import stat
 import time
 from collections.abc import Container, Iterable
 from pathlib import Path
@@ -39,7 +38,7 @@ def sig_path(path: Path) -> Path:
 def _carry_sig(source: Path, target: Path) -> None:
     """Move the entry's signature beside the entry's new place, if it has one."""
     with contextlib.suppress(FileNotFoundError):
-        os.rename(sig_path(source), sig_path(target))
+        os.rename(f"{source}{SIG_SUFFIX}", f"{target}{SIG_SUFFIX}")
 
 
 def readable_name(name: str, entry_id: str) -> str:
@@ -55,20 +54,21 @@ def pending(directory: Path) -> list[Path]:
     """Entries waiting in `directory`, by name: everything but real directories and the
     names the queue never reads (symlinks, FIFOs and the like are listed: they get rejected)."""
     try:
-        names = sorted(os.listdir(directory))
+        with os.scandir(directory) as listing:
+            names = sorted(
+                entry.name for entry in listing if not is_ignored(entry.name) and not _is_dir(entry)
+            )
     except FileNotFoundError:
         return []
-    out = []
-    for name in names:
-        if is_ignored(name):
-            continue
-        try:
-            if stat.S_ISDIR((directory / name).lstat().st_mode):
-                continue
-        except FileNotFoundError:
-            continue
-        out.append(directory / name)
-    return out
+    return [directory / name for name in names]
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    """A real directory (never through a symlink); False if it vanished meanwhile."""
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except FileNotFoundError:
+        return False
 
 
 MAX_NAME_BYTES = 200  # leaves room for ".reason.json", a "-N" and the ".tmp" of a writer
@@ -97,11 +97,11 @@ def unique_path(
     is none of the names in `taken` (promised to files not moved there yet)."""
     name = fit_name(name)
     stem, dot, ext = name.partition(".")
+    suffixes = ("", *reserved_suffixes)
+    base = os.path.join(directory, "")  # plain strings: this runs for every queue move
     candidate = name
     n = 1
-    while candidate in taken or any(
-        os.path.lexists(directory / (candidate + s)) for s in ("", *reserved_suffixes)
-    ):
+    while candidate in taken or any(os.path.lexists(base + candidate + s) for s in suffixes):
         candidate = f"{stem}-{n}{dot}{ext}"
         n += 1
     return directory / candidate

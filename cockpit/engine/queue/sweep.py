@@ -180,6 +180,7 @@ class Sweeper:
         # Dry-run only: called inside the rolled-back transaction, after the last entry,
         # so the runner can plan its agents on the state the sweep would leave.
         self.planned = planned
+        self._dirs = {name: ws.queue_dir(name) for name in ("new", "cur", "done", "rejected")}
 
     def sweep(self, stop: threading.Event | None = None) -> SweepResult:
         """Ingest every pending entry once (stopping between entries if `stop` is set);
@@ -194,8 +195,8 @@ class Sweeper:
         if not self.dry_run:
             self.ws.ensure_dirs()
         result = SweepResult()
-        files = [_QueuedFile(p, orphan=True) for p in queue.pending(self.ws.queue_dir("cur"))]
-        files += [_QueuedFile(p, orphan=False) for p in queue.pending(self.ws.queue_dir("new"))]
+        files = [_QueuedFile(p, orphan=True) for p in queue.pending(self._dirs["cur"])]
+        files += [_QueuedFile(p, orphan=False) for p in queue.pending(self._dirs["new"])]
         now = time.time()
         ready: list[_QueuedFile] = []
         for item in files:
@@ -308,7 +309,7 @@ class Sweeper:
         read what was taken; None if another sweeper took it first."""
         path = item.path
         if not item.orphan and not item.claimed and not self.dry_run:
-            claimed = queue.claim(path, self.ws.queue_dir("cur"))
+            claimed = queue.claim(path, self._dirs["cur"])
             if claimed is None:
                 return None
             path = claimed
@@ -351,9 +352,7 @@ class Sweeper:
         if error is not None:
             current.events = []
             current.error = error
-            current.target = queue.reject_target(
-                self.ws.queue_dir("rejected"), current.path.name, taken
-            )
+            current.target = queue.reject_target(self._dirs["rejected"], current.path.name, taken)
             taken.add(current.target.name)
             current.events = [self._record_rejection(current, error)]
         current.outcome = "rejected" if error is not None else "applied"
@@ -387,7 +386,7 @@ class Sweeper:
                 "entry_id": recorded["entry_id"],
             }
             if not self.dry_run:
-                queue.move_rejected(path, self.ws.queue_dir("rejected") / recorded["file"], reason)
+                queue.move_rejected(path, self._dirs["rejected"] / recorded["file"], reason)
             result.log.append(
                 {"file": original, "outcome": "recovered", "entry_id": reason["entry_id"]}
             )
@@ -416,7 +415,7 @@ class Sweeper:
             )
         else:
             if not self.dry_run:
-                queue.finish(path, self.ws.queue_dir("done"))
+                queue.finish(path, self._dirs["done"])
             if current.duplicate:
                 if not item.orphan:
                     result.duplicates += 1
@@ -496,7 +495,7 @@ class Sweeper:
 
     def _reject(self, current: _Staged, error: EntryRejected) -> None:
         current.error = error
-        current.target = queue.reject_target(self.ws.queue_dir("rejected"), current.path.name)
+        current.target = queue.reject_target(self._dirs["rejected"], current.path.name)
         current.events = [self._record_rejection(current, error)]
         current.outcome = "rejected"
 
