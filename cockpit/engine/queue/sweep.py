@@ -11,23 +11,15 @@ leaves the file for the next sweep (docs/decisions.md).
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
-import sqlite3
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from cockpit.domain import EventType, RejectionCode, State
-from cockpit.engine.entries.models import (
-    EntryRejected,
-    ParsedEntry,
-)
+from cockpit.engine.entries.models import EntryRejected
 from cockpit.engine.entries.reader import display_name, read_and_parse, read_signature_file
 from cockpit.engine.ingest.pipeline import (
     Prepared,
@@ -37,6 +29,14 @@ from cockpit.engine.ingest.pipeline import (
     prepare,
 )
 from cockpit.engine.queue import maildir as queue
+from cockpit.engine.queue.outcomes import (
+    QueuedFile,
+    Staged,
+    SweepResult,
+    apply_failure,
+    environmental,
+    error_result,
+)
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.store import Event, NewEvent, Store
 
@@ -50,105 +50,13 @@ _RETRYABLE = frozenset(
         RejectionCode.SCHEMA_ERROR,
     }
 )
-LOG_LIMIT = 1000
 # A review is prepared again at most this often when its WP moves while it is checked.
 _PREPARE_ATTEMPTS = 3
-# OS errors that are the machine's, not the entry's: the entry is tried again next sweep.
-_ENVIRONMENT_ERRNOS = frozenset(
-    {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.ENOMEM, errno.EMFILE, errno.ENFILE}
-)
-_MESSAGE_LIMIT = 500
 # Group commit: a batch holds at most this many entries, and takes no more once it has been
 # open this long (the write lock is never held for longer, and a lone entry is committed at
 # once: a batch never waits for entries to come).
 BATCH_MAX = 256
 BATCH_SECONDS = 0.2
-
-
-def environmental(exc: BaseException) -> bool:
-    """True if a failure while applying an entry is the environment's (the store locked,
-    full, read-only or failing; the disk full), so the entry is not to blame for it."""
-    if isinstance(exc, sqlite3.OperationalError):
-        return True
-    return isinstance(exc, OSError) and exc.errno in _ENVIRONMENT_ERRNOS
-
-
-def apply_failure(exc: Exception, entry_id: str | None) -> EntryRejected:
-    """The rejection of an entry whose application failed unexpectedly (schema_error: what
-    it holds cannot be applied), with a message naming the failure."""
-    detail = f"{type(exc).__name__}: {exc}".encode("utf-8", "backslashreplace").decode()
-    if len(detail) > _MESSAGE_LIMIT:
-        detail = detail[:_MESSAGE_LIMIT] + "…"
-    return EntryRejected(
-        RejectionCode.SCHEMA_ERROR, f"the entry could not be applied ({detail})", entry_id
-    )
-
-
-@dataclass
-class SweepResult:
-    """Counts of one sweep (the `run --json` summary), plus what happened, in order."""
-
-    ingested: int = 0
-    duplicates: int = 0
-    rejected: int = 0
-    retried: int = 0
-    recovered: int = 0
-    errors: int = 0
-    events: int = 0
-    log: list[dict[str, Any]] = field(default_factory=list)
-
-    def merge(self, other: SweepResult) -> None:
-        for name in (
-            "ingested",
-            "duplicates",
-            "rejected",
-            "retried",
-            "recovered",
-            "errors",
-            "events",
-        ):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.log.extend(other.log)
-        del self.log[:-LOG_LIMIT]  # a long-running runner keeps only the recent plan
-
-    def counts(self) -> dict[str, int]:
-        return {
-            "ingested": self.ingested,
-            "duplicates": self.duplicates,
-            "rejected": self.rejected,
-            "retried": self.retried,
-            "recovered": self.recovered,
-            "errors": self.errors,
-            "events": self.events,
-        }
-
-
-@dataclass
-class _QueuedFile:
-    path: Path
-    orphan: bool
-    parsed: ParsedEntry | None = None
-    error: EntryRejected | None = None
-    sha256: str | None = None
-    # NAME.sig's bytes (None: no signature; text: why it could not be read).
-    sig: bytes | str | None = None
-    # Taken into cur/ by this sweep already (its batch failed and it waits to be planned again).
-    claimed: bool = False
-
-    @property
-    def name(self) -> str:
-        return display_name(self.path.name)
-
-    def order_key(self) -> tuple[int, datetime, str, int, str]:
-        """(`created`, `id`), then arrival (mtime) and name for a tie."""
-        try:
-            arrived = self.path.lstat().st_mtime_ns
-        except OSError:
-            arrived = 0
-        if self.parsed is None:
-            return (0, datetime.min.replace(tzinfo=UTC), "", arrived, self.name)
-        entry = self.parsed.entry
-        return (1, entry.created.astimezone(UTC), entry.id, arrived, self.name)
 
 
 EventSink = Callable[[Event], None]
@@ -195,10 +103,10 @@ class Sweeper:
         if not self.dry_run:
             self.ws.ensure_dirs()
         result = SweepResult()
-        files = [_QueuedFile(p, orphan=True) for p in queue.pending(self._dirs["cur"])]
-        files += [_QueuedFile(p, orphan=False) for p in queue.pending(self._dirs["new"])]
+        files = [QueuedFile(p, orphan=True) for p in queue.pending(self._dirs["cur"])]
+        files += [QueuedFile(p, orphan=False) for p in queue.pending(self._dirs["new"])]
         now = time.time()
-        ready: list[_QueuedFile] = []
+        ready: list[QueuedFile] = []
         for item in files:
             try:
                 item.parsed, item.error, item.sha256 = read_and_parse(item.path)
@@ -216,7 +124,7 @@ class Sweeper:
                 result.log.append({"file": item.name, "outcome": "retry"})
                 continue
             ready.append(item)
-        ready.sort(key=_QueuedFile.order_key)
+        ready.sort(key=QueuedFile.order_key)
         waiting = deque(ready)
         with self.store.transaction(commit=False) if self.dry_run else contextlib.nullcontext():
             while waiting and not (stop is not None and stop.is_set()):
@@ -228,7 +136,7 @@ class Sweeper:
                 self.planned()
         return result
 
-    def _awaits_signature(self, item: _QueuedFile, now: float) -> bool:
+    def _awaits_signature(self, item: QueuedFile, now: float) -> bool:
         """Under `signatures: required` a young entry whose NAME.sig is not there yet is
         retried, like a young file that does not parse yet (SPEC 10.1)."""
         return (
@@ -241,12 +149,12 @@ class Sweeper:
 
     # -- one batch ----------------------------------------------------------------------
 
-    def _batch(self, waiting: deque[_QueuedFile], stop: threading.Event | None) -> SweepResult:
+    def _batch(self, waiting: deque[QueuedFile], stop: threading.Event | None) -> SweepResult:
         """Claim, plan and append the next entries that need no preparation in one
         transaction; then, once it is committed, move their files and report them."""
         taken: set[str] = set()  # rejected/ names promised in this batch
-        staged: list[_Staged] = []
-        failing: _QueuedFile | None = None  # the entry being claimed or planned
+        staged: list[Staged] = []
+        failing: QueuedFile | None = None  # the entry being claimed or planned
         started = time.monotonic()
         try:
             with self._batch_transaction():
@@ -280,9 +188,9 @@ class Sweeper:
 
     def _failed_batch(
         self,
-        staged: list[_Staged],
-        failing: _QueuedFile | None,
-        waiting: deque[_QueuedFile],
+        staged: list[Staged],
+        failing: QueuedFile | None,
+        waiting: deque[QueuedFile],
         exc: Exception,
     ) -> SweepResult:
         """The batch's transaction was rolled back because the environment failed (the
@@ -296,15 +204,15 @@ class Sweeper:
             failing = waiting.popleft() if waiting else None
         if failing is None:
             for current in staged:
-                result.merge(_error(current.original, current.item.parsed, exc))
+                result.merge(error_result(current.original, current.item.parsed, exc))
             return result
-        result.merge(_error(failing.name, failing.parsed, exc))
+        result.merge(error_result(failing.name, failing.parsed, exc))
         for current in reversed(staged):
             current.item.path, current.item.claimed = current.path, True
             waiting.appendleft(current.item)
         return result
 
-    def _claimed(self, item: _QueuedFile) -> _Staged | None:
+    def _claimed(self, item: QueuedFile) -> Staged | None:
         """Take the file into cur/ (unless it is an orphan there already, or a dry run) and
         read what was taken; None if another sweeper took it first."""
         path = item.path
@@ -321,9 +229,9 @@ class Sweeper:
             except OSError as exc:  # unreadable (permissions): rejected now, not next sweep
                 item.parsed, item.sha256 = None, None
                 item.error = EntryRejected(RejectionCode.PARSE_ERROR, f"cannot be read ({exc})")
-        return _Staged(item, path, item.name, read_signature_file(queue.sig_path(path)))
+        return Staged(item, path, item.name, read_signature_file(queue.sig_path(path)))
 
-    def _plan(self, current: _Staged, taken: set[str]) -> None:
+    def _plan(self, current: Staged, taken: set[str]) -> None:
         """Plan and append one entry's events (or its rejection) in a savepoint of the
         open transaction. Raises only when the environment fails."""
         item = current.item
@@ -357,7 +265,7 @@ class Sweeper:
             current.events = [self._record_rejection(current, error)]
         current.outcome = "rejected" if error is not None else "applied"
 
-    def _verifies(self, current: _Staged) -> bool:
+    def _verifies(self, current: Staged) -> bool:
         """True if the runner's gate may judge this entry's WP once it is committed (the
         entry put it in `claimed`): the batch ends here, so later entries are planned on
         what the gate decides, as they would be one at a time."""
@@ -371,7 +279,7 @@ class Sweeper:
             )
         )
 
-    def _settle(self, current: _Staged) -> SweepResult:
+    def _settle(self, current: Staged) -> SweepResult:
         """After the commit: move the file where its outcome says and report it."""
         result = SweepResult()
         item, path, original = current.item, current.path, current.original
@@ -436,7 +344,7 @@ class Sweeper:
 
     # -- an entry that needs preparing ----------------------------------------------------
 
-    def _prepared(self, item: _QueuedFile) -> SweepResult:
+    def _prepared(self, item: QueuedFile) -> SweepResult:
         """An entry whose planning needs git (a review accepting its WP): claimed, then
         prepared outside any transaction, then planned in a transaction of its own;
         prepared again if the WP moved in between."""
@@ -452,10 +360,10 @@ class Sweeper:
             else:
                 self._apply_prepared(current)
         except Exception as exc:  # the environment failed; the file stays for the next sweep
-            return _error(item.name, item.parsed, exc)
+            return error_result(item.name, item.parsed, exc)
         return self._settle(current)
 
-    def _apply_prepared(self, current: _Staged) -> None:
+    def _apply_prepared(self, current: Staged) -> None:
         parsed = current.item.parsed
         assert parsed is not None
         for _ in range(_PREPARE_ATTEMPTS):
@@ -493,13 +401,13 @@ class Sweeper:
                 ),
             )
 
-    def _reject(self, current: _Staged, error: EntryRejected) -> None:
+    def _reject(self, current: Staged, error: EntryRejected) -> None:
         current.error = error
         current.target = queue.reject_target(self._dirs["rejected"], current.path.name)
         current.events = [self._record_rejection(current, error)]
         current.outcome = "rejected"
 
-    def _record_rejection(self, current: _Staged, error: EntryRejected) -> Event:
+    def _record_rejection(self, current: Staged, error: EntryRejected) -> Event:
         """Append the entry's `entry_rejected` event (in the open transaction); its file is
         moved to `current.target` once that is committed."""
         parsed = current.item.parsed
@@ -520,34 +428,3 @@ class Sweeper:
         return self.store.append(
             NewEvent(EventType.ENTRY_REJECTED, work_package, None, entry_id, payload)
         )
-
-
-@dataclass
-class _Staged:
-    """An entry claimed into a batch: where its file is now, and what planning it did."""
-
-    item: _QueuedFile
-    path: Path
-    original: str
-    sig: bytes | str | None
-    # None: not planned yet; "applied", "rejected", or "moved" (an orphan rejected before).
-    outcome: str | None = None
-    events: list[Event] = field(default_factory=list)
-    duplicate: bool = False
-    error: EntryRejected | None = None
-    target: Path | None = None  # rejected/ path, for a rejection
-    recorded: dict[str, Any] | None = None  # the earlier rejection of a "moved" orphan
-
-
-def _error(name: str, parsed: ParsedEntry | None, exc: BaseException) -> SweepResult:
-    """An entry the environment failed: counted, named, its file left for the next sweep."""
-    result = SweepResult(errors=1)
-    result.log.append(
-        {
-            "file": name,
-            "outcome": "error",
-            "entry_id": parsed.entry.id if parsed else None,
-            "message": f"{type(exc).__name__}: {exc}",
-        }
-    )
-    return result

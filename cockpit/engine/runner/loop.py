@@ -15,7 +15,8 @@ from typing import Any
 from cockpit.domain import EventType, Mode, State
 from cockpit.engine.gate.verification import current_claim, run_gate, withholds
 from cockpit.engine.queue import maildir as queue
-from cockpit.engine.queue.sweep import LOG_LIMIT, Sweeper, SweepResult
+from cockpit.engine.queue.outcomes import LOG_LIMIT, SweepResult
+from cockpit.engine.queue.sweep import Sweeper
 from cockpit.engine.runner.agents import AgentCounts, Agents, wait_for_exit
 from cockpit.engine.runner.lock import RunnerLock
 from cockpit.engine.runner.notify import Notifier

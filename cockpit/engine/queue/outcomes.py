@@ -1,0 +1,143 @@
+"""What a sweep handles and reports: the files it found (`QueuedFile`), the entries it
+claimed into a batch (`Staged`), its counts and log (`SweepResult`), and the line between
+an entry's fault and the environment's (`environmental`, `apply_failure`)."""
+
+from __future__ import annotations
+
+import errno
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cockpit.domain import RejectionCode
+from cockpit.engine.entries.models import EntryRejected, ParsedEntry
+from cockpit.engine.entries.reader import display_name
+from cockpit.store import Event
+
+LOG_LIMIT = 1000
+# OS errors that are the machine's, not the entry's: the entry is tried again next sweep.
+_ENVIRONMENT_ERRNOS = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.ENOMEM, errno.EMFILE, errno.ENFILE}
+)
+_MESSAGE_LIMIT = 500
+
+
+def environmental(exc: BaseException) -> bool:
+    """True if a failure while applying an entry is the environment's (the store locked,
+    full, read-only or failing; the disk full), so the entry is not to blame for it."""
+    if isinstance(exc, sqlite3.OperationalError):
+        return True
+    return isinstance(exc, OSError) and exc.errno in _ENVIRONMENT_ERRNOS
+
+
+def apply_failure(exc: Exception, entry_id: str | None) -> EntryRejected:
+    """The rejection of an entry whose application failed unexpectedly (schema_error: what
+    it holds cannot be applied), with a message naming the failure."""
+    detail = f"{type(exc).__name__}: {exc}".encode("utf-8", "backslashreplace").decode()
+    if len(detail) > _MESSAGE_LIMIT:
+        detail = detail[:_MESSAGE_LIMIT] + "…"
+    return EntryRejected(
+        RejectionCode.SCHEMA_ERROR, f"the entry could not be applied ({detail})", entry_id
+    )
+
+
+@dataclass
+class SweepResult:
+    """Counts of one sweep (the `run --json` summary), plus what happened, in order."""
+
+    ingested: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    retried: int = 0
+    recovered: int = 0
+    errors: int = 0
+    events: int = 0
+    log: list[dict[str, Any]] = field(default_factory=list)
+
+    def merge(self, other: SweepResult) -> None:
+        for name in (
+            "ingested",
+            "duplicates",
+            "rejected",
+            "retried",
+            "recovered",
+            "errors",
+            "events",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.log.extend(other.log)
+        del self.log[:-LOG_LIMIT]  # a long-running runner keeps only the recent plan
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "ingested": self.ingested,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+            "retried": self.retried,
+            "recovered": self.recovered,
+            "errors": self.errors,
+            "events": self.events,
+        }
+
+
+@dataclass
+class QueuedFile:
+    """A file found waiting (in new/, or an orphan in cur/) and what reading it gave."""
+
+    path: Path
+    orphan: bool
+    parsed: ParsedEntry | None = None
+    error: EntryRejected | None = None
+    sha256: str | None = None
+    # NAME.sig's bytes (None: no signature; text: why it could not be read).
+    sig: bytes | str | None = None
+    # Taken into cur/ by this sweep already (its batch failed and it waits to be planned again).
+    claimed: bool = False
+
+    @property
+    def name(self) -> str:
+        return display_name(self.path.name)
+
+    def order_key(self) -> tuple[int, datetime, str, int, str]:
+        """(`created`, `id`), then arrival (mtime) and name for a tie."""
+        try:
+            arrived = self.path.lstat().st_mtime_ns
+        except OSError:
+            arrived = 0
+        if self.parsed is None:
+            return (0, datetime.min.replace(tzinfo=UTC), "", arrived, self.name)
+        entry = self.parsed.entry
+        return (1, entry.created.astimezone(UTC), entry.id, arrived, self.name)
+
+
+@dataclass
+class Staged:
+    """An entry claimed into a batch: where its file is now, and what planning it did."""
+
+    item: QueuedFile
+    path: Path
+    original: str
+    sig: bytes | str | None
+    # None: not planned yet; "applied", "rejected", or "moved" (an orphan rejected before).
+    outcome: str | None = None
+    events: list[Event] = field(default_factory=list)
+    duplicate: bool = False
+    error: EntryRejected | None = None
+    target: Path | None = None  # rejected/ path, for a rejection
+    recorded: dict[str, Any] | None = None  # the earlier rejection of a "moved" orphan
+
+
+def error_result(name: str, parsed: ParsedEntry | None, exc: BaseException) -> SweepResult:
+    """An entry the environment failed: counted, named, its file left for the next sweep."""
+    result = SweepResult(errors=1)
+    result.log.append(
+        {
+            "file": name,
+            "outcome": "error",
+            "entry_id": parsed.entry.id if parsed else None,
+            "message": f"{type(exc).__name__}: {exc}",
+        }
+    )
+    return result
