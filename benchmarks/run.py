@@ -1,161 +1,124 @@
-"""Cockpit benchmarks: one command, ratios against a baseline measured in the same run.
+"""Cockpit benchmarks: one command, every figure against a baseline measured in the same
+run on the same machine (docs/performance.md says what each one is).
 
-    .venv/bin/python benchmarks/run.py [--wps 10000] [--entries 500]
-        [--signed-wps 500] [--repeat 3] [--profile-signed FILE]
+    .venv/bin/python benchmarks/run.py [--json] [--quick] [--cache DIR] [--growth-out FILE]
+        [--signed-wps N] [--repeat 3] [--profile-signed FILE]
 
-The baseline is reading every work package's id, title and state from the same SQLite
-file (what a board that loads everything would pay before drawing anything), so the ratios
-say what the product's own work costs against it on this machine, comparable across
-machines: a paged board must stay far below 1.
+Workspaces of 10k, 100k and (without --quick) 1M work packages are built once by
+benchmarks/build.py and kept under `--cache DIR` (default: the temp dir's cockpit-bench),
+so reruns start at once; nothing measured writes to them (what ingests works on a copy).
 
-Then ingest throughput under `policy.signatures: required` against unsigned, in fresh real
-workspaces (benchmarks/ingest_signatures.py): `--signed-wps` bookings plus a dispatch of
-each, swept `--repeat` times each way; it prints entries/s of each, the ratio signed/unsigned
-and PASS or FAIL against 0.80 (SPEC 10.1's acceptance), and the stricter ratio against
-unsigned entries that do not name their tenant and workspace. `--profile-signed FILE` also
-writes a cProfile of one more signed sweep to FILE (`python -m pstats FILE`).
-`--signed-wps 0` skips it.
+`--json` prints one JSON object, a key per figure, each {"value", "unit", "baseline",
+"ratio" (value / baseline), "target", "ok", ...}. `--quick` (under 3 minutes on 2 cores)
+takes the TUI's first paint at 100k WPs instead of 1M and runs each measure fewer times.
+Without --json it prints the same figures as a table, then how the board's costs grow with
+the workspace (benchmarks/growth.py; with --json only into `--growth-out FILE`), then
+ingest under `policy.signatures: required` against unsigned (benchmarks/ingest_signatures.py:
+`--signed-wps` bookings and dispatches, `--repeat` times each way, PASS or FAIL against
+0.80; `--profile-signed FILE` writes a cProfile of one more signed sweep; 0 skips it).
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
-import tempfile
+import json
+import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-import ingest_signatures  # benchmarks/, beside this file
+import build  # benchmarks/, beside this file
+import figures
+import growth
+import ingest_signatures
 
-from cockpit.engine.queue.sweep import Sweeper
-from cockpit.engine.workspace.scaffold import init_workspace
-from cockpit.store import NewEvent
-from cockpit.store import board as board_queries
-
-
-def timed(fn: Callable[[], object], repeat: int = 5) -> float:
-    """Median seconds of `repeat` runs."""
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
+ENTRIES = 500  # ingest: bookings swept at once
+DROPS = 15  # drop-to-row: entries dropped one at a time
+CLAIMS = 15  # gate: claims verified
 
 
-def book(n: int) -> dict[str, object]:
-    return {
-        "id": f"WP-{n:06d}",
-        "kind": "work_package",
-        "work_package": f"WP-{n:06d}",
-        "principal": "human:owner",
-        "created": "2026-11-21T10:00:00Z",
-        "refs": [],
-        "body": {
-            "title": f"work package {n}",
-            "objective": "o",
-            "owner": "agent:implementer-1",
-            "accountable": "human:owner",
-            "tier": "light",
-            "lane": "implementation",
-        },
-    }
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def measure(cache: Path, quick: bool) -> tuple[dict[str, figures.Figure], list[Any]]:
+    """Every figure, and the workspaces it used (small, middle, big)."""
+    small = build.cached(cache, 10_000)
+    middle = build.cached(cache, 100_000)
+    big = middle if quick else build.cached(cache, 1_000_000)
+    few, some = (1, 2) if quick else (2, 3)
+    found: dict[str, figures.Figure] = {}
+    say("ingest ...")
+    found["ingest_entries_per_s"] = figures.ingest(small, ENTRIES, first=10_000)
+    say("audit verify ...")
+    found["audit_verify_events_per_s"] = figures.audit_verify(middle, few)
+    say("replay ...")
+    # replay_100k_s is taken on about 100k events; its RSS is also read at 300k.
+    hundred_k_events = build.cached(cache, 33_334)
+    found["replay_100k_s"], found["replay_rss_mb"] = figures.replay(hundred_k_events, middle, 1)
+    say("status --json ...")
+    found["status_json_10k_s"] = figures.status(small, some, target=0.3)
+    found["status_json_100k_s"] = figures.status(middle, few, target=1.5)
+    say("TUI first paint ...")
+    paint, rss = figures.first_paint(big, 3)
+    found["tui_first_paint_s"] = paint
+    say("TUI drop to row ...")
+    found["tui_drop_to_row_ms_p50"] = figures.drop_to_row(middle, DROPS)
+    found["tui_rss_mb"] = rss
+    say("verify gate ...")
+    found["gate_verify_ms_p50"] = figures.gate(CLAIMS)
+    return found, [small, middle, big]
+
+
+def print_table(found: dict[str, figures.Figure]) -> None:
+    print(f"{'figure':<28} {'value':>14} {'baseline':>14} {'ratio':>8} {'target':>10}  ok")
+    for name, figure in found.items():
+        doc = figure.to_json()
+        target = "" if doc["target"] is None else f"{doc['target']:g}"
+        ok = {True: "yes", False: "NO", None: ""}[doc["ok"]]
+        ratio = "" if doc["ratio"] is None else f"{doc['ratio']:.2f}"
+        print(
+            f"{name:<28} {doc['value']:>10g} {doc['unit']:<3} {doc['baseline']:>14g} "
+            f"{ratio:>8} {target:>10}  {ok}"
+        )
+        print(f"{'':<28} baseline: {doc['baseline_is']}")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--wps", type=int, default=10_000)
-    parser.add_argument("--entries", type=int, default=500)
-    parser.add_argument("--signed-wps", type=int, default=500)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--quick", action="store_true", help="100k-WP first paint, fewer runs")
+    parser.add_argument("--cache", type=Path, default=None, help="where built workspaces stay")
+    parser.add_argument("--growth-out", type=Path, default=None, help="growth table as JSON")
+    parser.add_argument("--signed-wps", type=int, default=None)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--profile-signed", type=Path, default=None)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        ws = init_workspace(Path(tmp) / "bench", tenant="demo")
-        store = ws.open_store()
-        started = time.perf_counter()
-        with store.transaction():
-            for n in range(args.wps):
-                entry = book(n)
-                store.append(
-                    NewEvent(
-                        "task_created",
-                        entry["id"],
-                        "human:owner",  # type: ignore[arg-type]
-                        entry["id"],
-                        {
-                            "entry": entry,
-                            "sha256": f"{n:064x}",  # type: ignore[arg-type]
-                            "file": None,
-                            "raw": "",
-                            "edges": [],
-                            "transition": {"from": None, "to": "booked"},
-                        },
-                    )
-                )
-        append_s = time.perf_counter() - started
-
-        everything = board_queries.BoardFilter()
-        baseline = timed(
-            lambda: store.conn.execute("SELECT id, title, state FROM work_packages").fetchall()
-        )
-        first_page = timed(lambda: board_queries.page(store, everything, limit=60))
-        deep_page = timed(
-            lambda: board_queries.page(store, everything, offset=args.wps - 60, limit=60)
-        )
-        filtered = timed(
-            lambda: board_queries.page(
-                store, board_queries.BoardFilter(text="work package 99"), limit=60
-            )
-        )
-        attention = timed(
-            lambda: board_queries.count(store, board_queries.BoardFilter(attention=True))
-        )
-        verify = timed(store.verify_chain, repeat=3)
-
-        new = ws.queue_dir("new")
-        for n in range(args.entries):
-            entry = book(args.wps + n)
-            body = entry["body"]
-            assert isinstance(body, dict)
-            (new / f"{n:05d}.yaml").write_text(
-                "schema: cockpit.entry/v1\nkind: work_package\n"
-                f"id: {entry['id']}\nwork_package: {entry['id']}\nprincipal: human:owner\n"
-                "created: 2026-11-21T10:00:00Z\nbody:\n"
-                + "".join(f"  {k}: {v}\n" for k, v in body.items())
-            )
-        started = time.perf_counter()
-        result = Sweeper(ws, store).sweep()
-        sweep_s = time.perf_counter() - started
-        assert result.ingested == args.entries, result.log[:3]
-        store.close()
-
-    rows = [
-        ("baseline: read every WP (id, title, state)", baseline),
-        ("board first page (60 rows)", first_page),
-        (f"board page at row {args.wps - 60}", deep_page),
-        ("board text filter page", filtered),
-        ("needs-attention count", attention),
-        (f"audit verify of {args.wps} events", verify),
-    ]
-    print(
-        f"{args.wps} work packages appended in {append_s:.2f} s "
-        f"({args.wps / append_s:,.0f} events/s)"
-    )
-    print(
-        f"{args.entries} queue entries swept in {sweep_s:.2f} s "
-        f"({args.entries / sweep_s:,.0f} entries/s)"
-    )
-    print(f"{'measure':<42} {'median':>10} {'x baseline':>12}")
-    for name, seconds in rows:
-        print(f"{name:<42} {seconds * 1000:>8.2f}ms {seconds / baseline:>12.1f}")
-    if args.signed_wps > 0:
+    cache = args.cache or build.default_cache()
+    started = time.perf_counter()
+    found, workspaces = measure(cache, args.quick)
+    document = {name: figure.to_json() for name, figure in found.items()}
+    if args.json:
+        print(json.dumps(document, indent=2))
+    else:
+        print_table(found)
+    if not args.json or args.growth_out:
+        say("growth ...")
+        sizes = list({ws.root: ws for ws in workspaces}.values())
+        results = [growth.measure(ws) for ws in sizes]
+        if args.growth_out:
+            args.growth_out.write_text(json.dumps(results, indent=2) + "\n")
+        if not args.json:
+            print()
+            print(growth.table(results))
+    say(f"done in {time.perf_counter() - started:.0f} s")
+    signed = args.signed_wps if args.signed_wps is not None else (0 if args.json else 500)
+    if signed > 0:
         print()
-        signatures = ingest_signatures.run(
-            args.signed_wps, args.repeat, profile=args.profile_signed
-        )
-        ingest_signatures.report(signatures)
+        result = ingest_signatures.run(signed, args.repeat, profile=args.profile_signed)
+        ingest_signatures.report(result)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -71,8 +75,8 @@ def audit_verify(runner_key: Path | None, against: Path | None, as_json: bool) -
     """Recompute the chain; exit 1 naming the first bad seq if it is broken."""
     from cockpit.engine.reports import audit as audit_ops
 
-    with opened() as (ws, store):
-        report = audit_ops.verify(ws, store, key=runner_key, against=against)
+    with opened() as (ws, store), _walk_progress() as progress:
+        report = audit_ops.verify(ws, store, progress, key=runner_key, against=against)
     if as_json:
         emit_json(report.to_json())
     elif report.ok:
@@ -92,6 +96,29 @@ def audit_verify(runner_key: Path | None, against: Path | None, as_json: bool) -
     else:
         say(f"Chain broken at seq {report.first_bad_seq}: {report.reason}.")
     return 0 if report.ok else 1
+
+
+@contextmanager
+def _walk_progress() -> Iterator[Callable[[int, int], None] | None]:
+    """How far the chain walk is, on one line of stderr rewritten in place, cleared at the
+    end; only when stderr is a terminal (a pipe or a log gets no progress lines)."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    shown = 0.0
+
+    def show(done: int, total: int) -> None:
+        nonlocal shown
+        now = time.monotonic()
+        if now - shown >= 0.1 or done >= total:  # at most ten lines a second
+            shown = now
+            click.echo(f"\rverifying the chain: {done:,} of {total:,} events", err=True, nl=False)
+
+    try:
+        yield show
+    finally:
+        if shown:
+            click.echo("\r\x1b[K", err=True, nl=False)
 
 
 @audit.command("checkpoint")

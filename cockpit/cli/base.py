@@ -7,8 +7,9 @@ import json
 import os
 import sqlite3
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from json.encoder import encode_basestring_ascii
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -99,6 +100,73 @@ def emit_json(document: Any) -> None:
     click.echo(json.dumps(document, indent=2, sort_keys=False))
 
 
+def emit_json_list(items: Iterable[Any], batch: int = 256) -> None:
+    """Print the list of `items` exactly as `emit_json(list(items))` would, written as
+    the items come (a batch at a time): a long list is never held whole."""
+    chunk: list[str] = []
+    first = True
+    for item in items:
+        chunk.append(("[\n  " if first else ",\n  ") + _indented(item, 1))
+        first = False
+        if len(chunk) >= batch:
+            click.echo("".join(chunk), nl=False)
+            chunk.clear()
+    chunk.append("[]" if first else "\n]")
+    click.echo("".join(chunk))
+
+
+_SCALARS: dict[type, Callable[[Any], str]] = {
+    str: encode_basestring_ascii,
+    int: int.__repr__,
+    bool: lambda value: "true" if value else "false",
+    type(None): lambda _value: "null",
+}
+
+
+def _indented(value: Any, level: int) -> str:
+    """`json.dumps(value, indent=2)` for a value written at indent `level` (its lines
+    after the first are indented by `level` more steps); what is not a plain dict, list
+    or scalar (a float, a key that is not a str) is left to json.dumps."""
+    scalars = _SCALARS
+    scalar = scalars.get(type(value))
+    if scalar is not None:
+        return scalar(value)
+    if type(value) is dict and value:
+        template = _dict_template(level, tuple(value))
+        if template is not None:
+            return template % tuple(
+                [
+                    written(item)
+                    if (written := scalars.get(type(item)))
+                    else _indented(item, level + 1)
+                    for item in value.values()
+                ]
+            )
+    elif type(value) is list and value:
+        inner = "  " * (level + 1)
+        lines = [inner + _indented(item, level + 1) for item in value]
+        return "[\n" + ",\n".join(lines) + "\n" + "  " * level + "]"
+    return json.dumps(value, indent=2).replace("\n", "\n" + "  " * level)
+
+
+_TEMPLATES: dict[tuple[int, tuple[Any, ...]], str] = {}
+
+
+def _dict_template(level: int, keys: tuple[Any, ...]) -> str | None:
+    """The %-template of a dict with `keys` written at indent `level` (one %s a value);
+    None if a key is not a str. The templates of the first shapes met are kept."""
+    template = _TEMPLATES.get((level, keys))
+    if template is None:
+        if any(type(key) is not str for key in keys):
+            return None
+        inner = "  " * (level + 1)
+        lines = [inner + encode_basestring_ascii(key).replace("%", "%%") + ": %s" for key in keys]
+        template = "{\n" + ",\n".join(lines) + "\n" + "  " * level + "}"
+        if len(_TEMPLATES) < 64:
+            _TEMPLATES[(level, keys)] = template
+    return template
+
+
 def say(message: str = "") -> None:
     click.echo(message)
 
@@ -132,8 +200,57 @@ def table(rows: Sequence[Sequence[object]], headers: Sequence[str], width: int =
 
 # -- the command group -------------------------------------------------------------------
 
+# The commands each module of cockpit.cli defines. A command's module is imported when the
+# command runs, so `cockpit status` pays for no other; `--help`, and a name not listed
+# here, import them all.
+COMMANDS_BY_MODULE = {
+    "actions": (
+        "dispatch",
+        "verify",
+        "recover",
+        "review",
+        "override",
+        "cancel",
+        "rollback",
+        "veto",
+        "dismiss",
+    ),
+    "audit": ("audit", "replay", "lineage", "metrics"),
+    "canon": ("candidates", "commission", "canon"),
+    "keys": ("keys",),
+    "logs": ("logs",),
+    "workspace": ("init", "demo", "serve", "submit", "run", "status", "rejected"),
+}
+COMMAND_MODULES = {name: module for module, names in COMMANDS_BY_MODULE.items() for name in names}
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+
+class _LazyGroup(click.Group):
+    """The `cockpit` group: registers a command by importing its module when needed."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            load_commands(COMMAND_MODULES.get(cmd_name))
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        load_commands()
+        return super().list_commands(ctx)
+
+
+def load_commands(module: str | None = None) -> None:
+    """Import the command module `module` (every one when None): its commands register
+    themselves on `cli`."""
+    import importlib
+
+    for name in [module] if module else COMMANDS_BY_MODULE:
+        importlib.import_module(f"cockpit.cli.{name}")
+
+
+@click.group(
+    cls=_LazyGroup,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @workspace_option
 @click.option(
     "--as",

@@ -20,6 +20,7 @@ from cockpit.cli.base import (
     as_option,
     cli,
     emit_json,
+    emit_json_list,
     json_option,
     open_tui,
     opened,
@@ -380,16 +381,17 @@ def _print_run_summary(summary: Any) -> None:
 def status(wp: str | None, as_json: bool) -> int:
     """List work packages, or show one."""
     from cockpit.engine.reports import board
-    from cockpit.engine.text import literal
 
     with opened() as (_ws, store):
+        if wp is None and as_json:
+            emit_json_list(board.iter_board(store))  # written as read: any number of WPs
+            return 0
         if wp is None:
             rows = board.board(store)
-            if as_json:
-                emit_json(rows)
-            else:
-                say(_status_table(rows) if rows else "No work packages yet.")
+            say(_status_table(rows) if rows else "No work packages yet.")
             return 0
+        from cockpit.engine.text import literal
+
         detail = board.work_package_status(store, wp)
         if as_json:
             emit_json(detail)

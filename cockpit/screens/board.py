@@ -60,10 +60,14 @@ class BoardScreen(Screen[None]):
         )
 
     # The board pages its visible window on the UI thread: one indexed query per page,
-    # so scrolling 10,000 rows never waits for a worker.
+    # read by key from the nearest row already read, so scrolling a million rows never
+    # waits for a worker.
 
-    def _fetch(self, offset: int, limit: int) -> list[dict[str, Any]]:
-        return pages.board_page(cockpit(self).store, self.view(), offset, limit)
+    def _fetch(
+        self, offset: int, limit: int, near: tuple[int, dict[str, Any]] | None, total: int
+    ) -> list[dict[str, Any]]:
+        store = cockpit(self).store
+        return pages.board_page(store, self.view(), offset, limit, near=near, total=total)
 
     def _locate(self, wp_id: str) -> int | None:
         return pages.board_position(cockpit(self).store, self.view(), wp_id)

@@ -1,5 +1,6 @@
 """The board's table: a virtual Line-API view that renders only the visible rows and pages
-the rest from SQLite, so 10,000 work packages cost what one screenful does."""
+the rest from SQLite, by key from the nearest row it has read, so a million work packages
+cost what one screenful does, at any depth."""
 
 from __future__ import annotations
 
@@ -106,7 +107,8 @@ def header_text(width: int) -> Text:
 
 
 class BoardTable(ScrollView, can_focus=True):
-    """Rows come from `fetch(offset, limit)`; `count()` says how many there are."""
+    """Rows come from `fetch(offset, limit, near, total)` (`near`: a row read before,
+    with its index, or None); `count()` says how many there are."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up,k", "cursor(-1)", "Up", show=False),
@@ -138,7 +140,7 @@ class BoardTable(ScrollView, can_focus=True):
 
     def __init__(
         self,
-        fetch: Callable[[int, int], list[dict[str, Any]]],
+        fetch: Callable[[int, int, tuple[int, dict[str, Any]] | None, int], list[dict[str, Any]]],
         count: Callable[[], int],
         now: Callable[[], datetime],
         locate: Callable[[str], int | None] | None = None,
@@ -179,13 +181,30 @@ class BoardTable(ScrollView, can_focus=True):
         if not 0 <= index < self._total:
             return None
         if index not in self._cache:
-            start = max(index - PAGE // 4, 0)
-            for offset, row in enumerate(self._fetch(start, PAGE)):
+            if index - 1 in self._cache:  # scrolling down: the page below
+                start = index
+            elif index + 1 in self._cache:  # scrolling up: the page above
+                start = max(index - PAGE + 1, 0)
+            else:
+                start = max(index - PAGE // 4, 0)
+            near = self._nearest(start, start + PAGE)
+            for offset, row in enumerate(self._fetch(start, PAGE, near, self._total)):
                 self._cache[start + offset] = row
             if len(self._cache) > PAGE * 5:  # keep memory bounded while scrolling far
                 keep = range(start, start + PAGE)
                 self._cache = {i: r for i, r in self._cache.items() if i in keep}
         return self._cache.get(index)
+
+    def _nearest(self, start: int, end: int) -> tuple[int, dict[str, Any]] | None:
+        """The row read before that is nearest to rows `start`..`end` outside them: the
+        page is read by key from it (a page deep down costs what the first one does)."""
+        # (rows between, index) of the nearest row above the page and below it
+        found = [(start - 1 - i, i) for i in self._cache if i < start]
+        found += [(i - end, i) for i in self._cache if i >= end]
+        if not found:
+            return None
+        index = min(found)[1]
+        return index, self._cache[index]
 
     def selected_id(self) -> str | None:
         row = self.row_at(self.cursor)

@@ -18,6 +18,7 @@ _OPEN = f"state NOT IN {_in(TERMINAL_STATES)}"
 # States in which the runner starts the assignee's agent whatever else holds (a recovering
 # WP's agent starts only if it owns the recovery).
 AGENT_WAIT_STATES = frozenset({State.DISPATCHED, State.IN_PROGRESS})
+AGENT_WAIT_SQL = f"state IN {_in(AGENT_WAIT_STATES)}"
 UNSTARTED = "its lane's agent is not started: no runner is running agents (`cockpit run`)"
 
 
@@ -30,9 +31,7 @@ def attention_sql(unstarted_lanes: Collection[str] = ()) -> tuple[str, list[str]
     lanes = sorted(unstarted_lanes)
     waiting = ""
     if lanes:
-        waiting = (
-            f" OR (state IN {_in(AGENT_WAIT_STATES)} AND lane IN ({', '.join('?' for _ in lanes)}))"
-        )
+        waiting = f" OR ({AGENT_WAIT_SQL} AND lane IN ({', '.join('?' for _ in lanes)}))"
     sql = (
         f"(state IN {_in(ATTENTION_STATES)}"
         f" OR (state = '{State.BLOCKED.value}' AND blocked_unowned = 1)"

@@ -1,24 +1,20 @@
 """Board queries: the work packages a screen shows, filtered, sorted and paged in SQLite so
-a board of 10,000 WPs only ever loads the rows on screen."""
+a board of a million WPs only ever loads the rows on screen, and a page deep down costs what
+the first one does (keyset paging on the sort's index, see `page`)."""
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from cockpit.store import attention, projections
 from cockpit.store.db import Store
 from cockpit.store.rows import WorkPackageRow
+from cockpit.store.schema import BOARD_SORTS, STATE_COUNTS, WAITING_SQL
 
-SORTS = {
-    "id": "id",
-    "state": "state",
-    "tier": "tier",
-    "assignee": "coalesce(assignee, '')",
-    "age": "created",
-    "updated": "last_seq",
-    "title": "title",
-}
+SORTS = BOARD_SORTS  # sort name -> SQL key; each has an index on (key, id)
 
 
 @dataclass(frozen=True)
@@ -35,6 +31,8 @@ class BoardFilter:
     unstarted_lanes: tuple[str, ...] = ()
 
     def where(self) -> tuple[str, list[Any]]:
+        """The filter as an SQL WHERE clause and its arguments. The text is matched on the
+        sort's index, which holds each WP's id and title: no row is read to be left out."""
         clauses: list[str] = []
         args: list[Any] = []
         if self.text:
@@ -58,7 +56,31 @@ class BoardFilter:
 
 def count(store: Store, board_filter: BoardFilter) -> int:
     where, args = board_filter.where()
-    return int(store.conn.execute(f"SELECT count(*) FROM work_packages{where}", args).fetchone()[0])
+    if not where:  # the whole board: the kept counts, not a million rows counted
+        return sum(state_counts(store).values())
+    lanes = board_filter.unstarted_lanes
+    if board_filter == BoardFilter(attention=True, unstarted_lanes=lanes) and lanes:
+        # In two parts, each on its partial index (one OR over both reads every row): the
+        # WPs that need attention anyway, and those waiting for an agent nobody starts.
+        marks = ", ".join("?" for _ in lanes)
+        waiting = f"SELECT count(*) FROM work_packages WHERE {WAITING_SQL} AND lane IN ({marks})"
+        return count(store, BoardFilter(attention=True)) + _count(store, waiting, lanes)
+    return _count(store, f"SELECT count(*) FROM work_packages{where}", args)
+
+
+def _count(store: Store, sql: str, args: Sequence[Any]) -> int:
+    return int(store.conn.execute(sql, list(args)).fetchone()[0])
+
+
+def sort_key(row: Mapping[str, Any], sort: str) -> tuple[Any, str]:
+    """Where `row` stands in `sort`: (its sort key, its id), as SORTS orders them."""
+    name = sort if sort in SORTS else "id"
+    if name == "assignee":
+        return (row.get("assignee") or "", row["id"])
+    return (row[_KEY_COLUMNS.get(name, name)], row["id"])
+
+
+_KEY_COLUMNS = {"age": "created", "updated": "last_seq"}
 
 
 def page(
@@ -69,16 +91,86 @@ def page(
     descending: bool = False,
     offset: int = 0,
     limit: int = 100,
+    near: tuple[int, Mapping[str, Any]] | None = None,
+    total: int | None = None,
 ) -> list[WorkPackageRow]:
-    """Rows `offset` to `offset + limit` of the filtered, sorted board."""
-    where, args = board_filter.where()
-    direction = "DESC" if descending else "ASC"
-    order = f"{SORTS.get(sort, 'id')} {direction}, id {direction}"
-    rows = store.conn.execute(
-        f"SELECT * FROM work_packages{where} ORDER BY {order} LIMIT ? OFFSET ?",
-        [*args, limit, offset],
-    ).fetchall()
-    return [projections.decode_work_package(dict(r)) for r in rows]
+    """Rows `offset` to `offset + limit` of the filtered, sorted board.
+
+    A deep page is read by key (keyset paging: `(key, id) > (?, ?)` on the sort's index)
+    rather than by skipping `offset` rows: given `near`, a row (index, row) read before
+    from this same board, and `total`, its row count, the page is read from the nearest of
+    the top, that row and the bottom, and only the rows in between are skipped (none when
+    the page is next to `near`, as when scrolling)."""
+    if total is not None:
+        limit = min(limit, max(total - offset, 0))
+    if limit <= 0:
+        return []
+    column = SORTS.get(sort, "id")
+    # (rows skipped, reading backwards, the key to read from or None for an end)
+    plans: list[tuple[int, bool, tuple[Any, str] | None]] = [(offset, False, None)]
+    if total is not None:
+        plans.append((total - offset - limit, True, None))
+    if near is not None:
+        index, row = near
+        known = sort_key(row, sort)
+        between = offset - index - 1 if index < offset else index - offset - limit
+        # NULL has no place in a row-value comparison; an expression's key is read in two
+        # parts (see _Reader.after), which only a page right next to `near` may be.
+        if between >= 0 and known[0] is not None and (column in _COLUMNS or between == 0):
+            plans.append((between, index >= offset + limit, known))
+    skip, backwards, key = min(plans, key=lambda plan: plan[0])
+    # Reading backwards walks the same index the other way and turns the rows round.
+    read = _Reader(store, board_filter.where(), column, ascending=descending == backwards)
+    rows = read(limit, skip) if key is None else read.after(key, limit, skip)
+    return rows[::-1] if backwards else rows
+
+
+# Sort keys that are plain columns (a row-value comparison on them uses their index).
+_COLUMNS = frozenset({"id", "state", "tier", "created", "last_seq", "title"})
+
+
+@dataclass(frozen=True)
+class _Reader:
+    """Reads pages of one filtered board in one direction of its sort."""
+
+    store: Store
+    where: tuple[str, list[Any]]
+    column: str
+    ascending: bool
+
+    def __call__(
+        self,
+        limit: int,
+        skip: int,
+        clause: str = "",
+        keys: Sequence[Any] = (),
+        order: str | None = None,
+    ) -> list[WorkPackageRow]:
+        where, args = self.where
+        if clause:
+            where = f"{where} AND {clause}" if where else f" WHERE {clause}"
+        direction = "ASC" if self.ascending else "DESC"
+        order = order or ("id" if self.column == "id" else f"{self.column} {direction}, id")
+        rows = self.store.conn.execute(
+            f"SELECT * FROM work_packages{where} ORDER BY {order} {direction} LIMIT ? OFFSET ?",
+            [*args, *keys, limit, skip],
+        ).fetchall()
+        return [projections.decode_work_package(dict(r)) for r in rows]
+
+    def after(self, key: tuple[Any, str], limit: int, skip: int) -> list[WorkPackageRow]:
+        """`limit` rows after `key` in this direction, the first `skip` of them skipped."""
+        sign = ">" if self.ascending else "<"
+        column = self.column
+        if column == "id":
+            return self(limit, skip, f"id {sign} ?", [key[1]])
+        if column in _COLUMNS:
+            return self(limit, skip, f"({column}, id) {sign} (?, ?)", key)
+        # SQLite seeks an expression's index by the expression alone, not by a row value
+        # holding it: the rest of the key's own group by id, then the groups after it.
+        rows = self(limit, skip, f"{column} = ? AND id {sign} ?", key, order="id")
+        if len(rows) < limit:
+            rows += self(limit - len(rows), 0, f"{column} {sign} ?", key[:1])
+        return rows
 
 
 def position(
@@ -89,27 +181,47 @@ def position(
     sort: str = "id",
     descending: bool = False,
 ) -> int | None:
-    """The row index of `wp_id` on the filtered, sorted board, or None if not on it."""
+    """The row index of `wp_id` on the filtered, sorted board, or None if not on it (a
+    count over the sort's index up to the row)."""
     where, args = board_filter.where()
-    key = SORTS.get(sort, "id")
+    column = SORTS.get(sort, "id")
     row = store.conn.execute(
-        f"SELECT {key} FROM work_packages{where}{' AND' if where else ' WHERE'} id = ?",
+        f"SELECT {column} FROM work_packages{where}{' AND' if where else ' WHERE'} id = ?",
         [*args, wp_id],
     ).fetchone()
     if row is None:
         return None
-    before = "<" if not descending else ">"
-    clause = f"({key} {before} ? OR ({key} = ? AND id {before} ?))"
-    joined = f"{where} AND {clause}" if where else f" WHERE {clause}"
-    return int(
-        store.conn.execute(
-            f"SELECT count(*) FROM work_packages{joined}", [*args, row[0], row[0], wp_id]
-        ).fetchone()[0]
-    )
+    sign = "<" if not descending else ">"
+    if column == "id":
+        parts = [(f"id {sign} ?", [wp_id])]
+    elif row[0] is None:  # no comparison with NULL: the NULL keys sort first
+        parts = [(f"{column} IS NULL AND id {sign} ?", [wp_id])]
+        if descending:
+            parts.append((f"{column} IS NOT NULL", []))
+    elif column in _COLUMNS:
+        parts = [(f"({column}, id) {sign} (?, ?)", [row[0], wp_id])]
+    else:  # an expression's index is searched by the expression alone (see _Reader.after)
+        parts = [
+            (f"{column} {sign} ?", [row[0]]),
+            (f"{column} = ? AND id {sign} ?", [row[0], wp_id]),
+        ]
+    before = 0
+    for clause, keys in parts:
+        joined = f"{where} AND ({clause})" if where else f" WHERE {clause}"
+        found = store.conn.execute(f"SELECT count(*) FROM work_packages{joined}", [*args, *keys])
+        before += int(found.fetchone()[0])
+    return before
 
 
 def state_counts(store: Store) -> dict[str, int]:
-    rows = store.conn.execute("SELECT state, count(*) FROM work_packages GROUP BY state")
+    """WPs by state (those with none left out), as the triggers keep them; counted on a
+    store opened read-only that does not have them yet."""
+    try:
+        rows = store.conn.execute(f"SELECT state, n FROM {STATE_COUNTS} WHERE n > 0").fetchall()
+    except sqlite3.OperationalError:  # no such table: made before the counts were kept
+        rows = store.conn.execute(
+            "SELECT state, count(*) FROM work_packages GROUP BY state"
+        ).fetchall()
     return {r[0]: int(r[1]) for r in rows}
 
 

@@ -11,14 +11,14 @@ import hashlib
 import json
 import sqlite3
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
-from cockpit.store import projections
+from cockpit.store import projections, schema
 from cockpit.store.audit import (
     GENESIS,
     ChainReport,
@@ -26,13 +26,16 @@ from cockpit.store.audit import (
     chain_hash,
     event_object,
     leaf_of_stored,
-    verify_chain,
 )
 from cockpit.store.events import Clock, Event, NewEvent, format_ts, utc_now
 from cockpit.store.rows import WorkPackageRow
 from cockpit.store.schema import SCHEMA_VERSION, create_schema
+from cockpit.store.verify import verify_events
 
 BUSY_TIMEOUT_MS = 10_000
+# Rows read at a time by the `iter_*` readers (replay's memory is about one batch).
+EVENTS_BATCH = 256
+_EVENT_COLUMNS = ", ".join(Event.__dataclass_fields__)  # the events table's, in order
 
 
 class Store:
@@ -114,6 +117,9 @@ class Store:
     def _ensure_schema(self) -> None:
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
         if version == SCHEMA_VERSION:
+            if schema.board_schema_missing(self.conn):  # made before the board's indexes
+                with self.transaction():
+                    schema.create_board_schema(self.db)
             return
         if version > SCHEMA_VERSION:  # never let an older Cockpit rewrite a newer store
             raise sqlite3.DatabaseError(
@@ -125,7 +131,8 @@ class Store:
                 return
             create_schema(self.db)
             if version:  # an earlier schema: derive every projection again from the events
-                projections.rebuild(self.db, self.events())
+                projections.rebuild(self.db, self.iter_events())
+                schema.create_board_schema(self.db)  # the rebuild dropped them with the tables
             self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     # -- transactions ---------------------------------------------------------------------
@@ -216,18 +223,44 @@ class Store:
     def events(
         self, work_package: str | None = None, since_seq: int = 0, until_seq: int | None = None
     ) -> list[Event]:
-        """Events in seq order, optionally of one work package, after `since_seq` and up to
-        `until_seq`."""
-        sql = "SELECT * FROM events WHERE seq > ?"
+        """Events in seq order: of one work package, after `since_seq`, up to `until_seq`."""
+        return list(self.iter_events(work_package, since_seq, until_seq))
+
+    def iter_events(
+        self,
+        work_package: str | None = None,
+        since_seq: int = 0,
+        until_seq: int | None = None,
+        *,
+        batch: int = EVENTS_BATCH,
+    ) -> Generator[Event, None, None]:
+        """`events()` one at a time, read from one statement (one snapshot, even while a
+        writer appends) `batch` rows at a time: memory holds one batch whatever the size
+        of the log. Closing the generator ends the statement."""
         args: list[Any] = [since_seq]
+        sql = f"SELECT {_EVENT_COLUMNS} FROM events WHERE seq > ?"
         if until_seq is not None:
-            sql += " AND seq <= ?"
-            args.append(until_seq)
+            sql, args = sql + " AND seq <= ?", [*args, until_seq]
         if work_package is not None:
-            sql += " AND work_package = ?"
-            args.append(work_package)
-        rows = self.conn.execute(sql + " ORDER BY seq", args).fetchall()
-        return [Event.from_row(dict(r)) for r in rows]
+            sql, args = sql + " AND work_package = ?", [*args, work_package]
+        for seq, eid, parent, ts, kind, wp, who, entry, text, leaf, chain in self._rows(
+            sql + " ORDER BY seq", args, batch
+        ):
+            yield Event(seq, eid, parent, ts, kind, wp, who, entry, json.loads(text), leaf, chain)
+
+    def _rows(self, sql: str, args: list[Any], batch: int) -> Iterator[tuple[Any, ...]]:
+        """The rows of `sql` as plain tuples, fetched `batch` at a time (one batch held)."""
+        if batch < 1:
+            raise ValueError("a batch holds at least one row")
+        cursor = self.conn.cursor()
+        cursor.row_factory = None
+        try:
+            cursor.execute(sql, args)
+            while rows := cursor.fetchmany(batch):
+                yield from rows
+                del rows  # the next batch is read with this one let go
+        finally:
+            cursor.close()
 
     def find_events(
         self,
@@ -259,28 +292,13 @@ class Store:
         return int(self.conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0])
 
     def verify_chain(self, progress: Callable[[int, int], None] | None = None) -> ChainReport:
-        """Recompute the whole chain from the stored rows (see audit.verify_chain);
-        `progress(done, total)` is called every 1,000 rows.
+        """Recompute the whole chain from the stored rows (see audit.verify_chain and
+        store.verify); `progress(done, total)` is called every few thousand rows and with
+        (total, total) when the whole chain was walked.
 
-        Text columns are read as bytes and decoded per row, so a flipped byte that breaks
-        UTF-8 is reported at its seq instead of failing the read."""
-        text = (
-            "event_id",
-            "ts",
-            "type",
-            "work_package",
-            "principal",
-            "entry_id",
-            "payload",
-            "leaf",
-            "chain",
-        )
-        columns = ", ".join(["seq", "parent_seq", *(f"CAST({c} AS BLOB) AS {c}" for c in text)])
-        cursor = self.conn.execute(f"SELECT {columns} FROM events ORDER BY seq")
-        rows: Iterator[dict[str, Any]] = (_decoded(dict(r), text) for r in cursor)
-        if progress is not None:
-            rows = _reporting(rows, self.head_seq(), progress)
-        return verify_chain(rows)
+        A stored text that is not UTF-8 is reported at its seq instead of failing the
+        read."""
+        return verify_events(self.conn, progress)
 
     def work_package(self, wp_id: str) -> WorkPackageRow | None:
         row = self.conn.execute("SELECT * FROM work_packages WHERE id = ?", (wp_id,)).fetchone()
@@ -293,6 +311,17 @@ class Store:
     def work_packages(self) -> list[WorkPackageRow]:
         rows = self.conn.execute("SELECT * FROM work_packages ORDER BY id").fetchall()
         return [projections.decode_work_package(dict(r)) for r in rows]
+
+    def iter_work_packages(
+        self, columns: tuple[str, ...], *, batch: int = EVENTS_BATCH
+    ) -> Iterator[dict[str, Any]]:
+        """The work packages by id, only `columns` of each, decoded as `work_packages()` does,
+        `batch` rows at a time. Raises ValueError for a column that is not a plain name."""
+        if not columns or not all(column.isidentifier() for column in columns):
+            raise ValueError(f"not columns of work_packages: {columns!r}")
+        decode = projections.work_package_decoder(list(columns))
+        sql = f"SELECT {', '.join(columns)} FROM work_packages ORDER BY id"
+        return map(decode, self._rows(sql, [], batch))
 
     def entry(self, entry_id: str) -> dict[str, Any] | None:
         row = self.conn.execute("SELECT * FROM entries WHERE id = ?", (entry_id,)).fetchone()
@@ -414,28 +443,3 @@ def event_id(previous_chain: bytes, seq: int, payload_text: str) -> str:
     the same ids (replays and tests are reproducible) and no two events share one."""
     digest = hashlib.sha256(previous_chain + str(seq).encode() + payload_text.encode()).digest()
     return str(uuid.UUID(bytes=digest[:16], version=4))
-
-
-def _reporting(
-    rows: Iterator[dict[str, Any]], total: int, progress: Callable[[int, int], None]
-) -> Iterator[dict[str, Any]]:
-    for done, row in enumerate(rows, start=1):
-        if done % 1000 == 0:
-            progress(done, total)
-        yield row
-    progress(total, total)
-
-
-def _decoded(row: dict[str, Any], columns: tuple[str, ...]) -> dict[str, Any]:
-    for column in columns:
-        value = row[column]
-        if isinstance(value, bytes):
-            try:
-                row[column] = value.decode("utf-8")
-            except UnicodeDecodeError:
-                row[column] = UNDECODABLE
-    return row
-
-
-# Stands in for a stored text that is not UTF-8: it can never match a recomputed hash.
-UNDECODABLE = "\ufffd<not UTF-8>"

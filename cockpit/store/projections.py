@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable, Iterable
 from decimal import Decimal
+from json import encoder as json_encoder
 from typing import Any, cast
 
 import sqlite_utils
@@ -24,6 +26,32 @@ _JSON_COLUMNS_ENTRY = ("refs", "body")
 
 
 _JSON_COLUMNS_CANDIDATE = ("evidence", "redaction", "last_gate")
+
+# `json.dumps(value)` with its defaults, its C encoder made once instead of per call (an
+# event's values come from parsed JSON: no cycle to watch for).
+_MAKE_ENCODER = getattr(json_encoder, "c_make_encoder", None)
+_ENCODE = (
+    _MAKE_ENCODER(
+        None,  # markers: no cycle check
+        json.JSONEncoder().default,
+        json_encoder.encode_basestring_ascii,
+        None,  # indent
+        ": ",
+        ", ",
+        False,  # sort_keys
+        False,  # skipkeys
+        True,  # allow_nan
+    )
+    if _MAKE_ENCODER is not None
+    else None
+)
+
+
+def _json(value: Any) -> str:
+    """`json.dumps(value)`, byte for byte."""
+    if _ENCODE is None:
+        return json.dumps(value)
+    return "".join(_ENCODE(value, 0))
 
 
 def _record_entry(conn: sqlite3.Connection, event: Event) -> None:
@@ -40,8 +68,8 @@ def _record_entry(conn: sqlite3.Connection, event: Event) -> None:
             event.payload.get("file"),
             entry["created"],
             event.seq,
-            json.dumps(entry.get("refs", [])),
-            json.dumps(entry.get("body", {})),
+            _json(entry.get("refs", [])),
+            _json(entry.get("body", {})),
             event.payload.get("raw"),
         ),
     )
@@ -63,8 +91,8 @@ def _book(conn: sqlite3.Connection, event: Event) -> None:
             body["lane"],
             body["owner"],
             body["accountable"],
-            json.dumps(body.get("labels", [])),
-            json.dumps(body.get("success_criteria", [])),
+            _json(body.get("labels", [])),
+            _json(body.get("success_criteria", [])),
             body.get("target_repo"),
             body.get("base_ref"),
             body.get("evidence_floor"),
@@ -72,7 +100,7 @@ def _book(conn: sqlite3.Connection, event: Event) -> None:
             event.seq,
             event.seq,
             event.ts,
-            json.dumps(body),
+            _json(body),
         ),
     )
 
@@ -92,9 +120,9 @@ def _record_candidate(conn: sqlite3.Connection, event: Event) -> None:
             event.payload.get("record_sha256"),
             body.get("source"),
             body.get("policy_version"),
-            json.dumps(body.get("evidence", [])),
+            _json(body.get("evidence", [])),
             event.payload.get("tenant"),
-            json.dumps(event.payload.get("redaction")),
+            _json(event.payload.get("redaction")),
             event.seq,
             entry["created"],
         ),
@@ -116,7 +144,7 @@ def _commission(conn: sqlite3.Connection, event: Event) -> None:
             event.principal,
             event.seq,
             event.ts,
-            json.dumps(payload.get("provenance")),
+            _json(payload.get("provenance")),
         ),
     )
     conn.execute(
@@ -152,7 +180,8 @@ def _record_edges(conn: sqlite3.Connection, event: Event) -> None:
 def apply(conn: sqlite3.Connection, event: Event) -> None:
     """Apply one event to the projection tables (inside the caller's transaction)."""
     payload = event.payload
-    if event.type == EventType.TASK_CREATED:
+    booked = event.type == EventType.TASK_CREATED
+    if booked:
         _book(conn, event)
     if "entry" in payload and event.type != EventType.ENTRY_REJECTED:
         _record_entry(conn, event)
@@ -163,7 +192,7 @@ def apply(conn: sqlite3.Connection, event: Event) -> None:
     elif event.type == EventType.CANON_GATE_EVALUATED:
         conn.execute(
             "UPDATE candidates SET last_gate = ? WHERE id = ?",
-            (json.dumps(payload.get("summary")), payload["candidate"]),
+            (_json(payload.get("summary")), payload["candidate"]),
         )
     elif event.type == EventType.CANDIDATE_COMMISSIONED:
         _commission(conn, event)
@@ -186,8 +215,8 @@ def apply(conn: sqlite3.Connection, event: Event) -> None:
         )
         return
     wp = event.work_package
-    if wp is None:
-        return
+    if wp is None or (booked and wp == payload["entry"]["id"]):
+        return  # a booking's row was written whole by _book
     updates: dict[str, Any] = {"last_seq": event.seq, "updated_ts": event.ts}
     transition = payload.get("transition")
     if transition is not None:
@@ -204,7 +233,7 @@ def apply(conn: sqlite3.Connection, event: Event) -> None:
     elif event.type == EventType.VETO_CHANGED:
         updates["vetoed"] = 1 if payload.get("active") else 0
     elif event.type == EventType.VERIFY_COMPLETED:
-        updates["last_verify"] = json.dumps(payload.get("summary"))
+        updates["last_verify"] = _json(payload.get("summary"))
         updates["blocked_unowned"] = 1 if payload.get("outcome") == "blocked" else 0
     elif event.type == EventType.RECOVERY_PACKET_CREATED:
         updates["blocked_unowned"] = 0
@@ -224,14 +253,33 @@ def apply(conn: sqlite3.Connection, event: Event) -> None:
         state = conn.execute("SELECT state FROM work_packages WHERE id = ?", (wp,)).fetchone()
         live = AGENT_STAGES if event.type == EventType.AGENT_EXITED else LIVE_STATES
         updates["agent_problem"] = agent_problem(event) if state and state[0] in live else None
-    elif (
-        event.type == EventType.AGENT_STARTED
-        or transition is not None
-        or _from_assignee(conn, event)
-    ):
-        updates["agent_problem"] = None  # the work moved on, or the agent returned an entry
-    assignments = ", ".join(f"{column} = ?" for column in updates)
-    conn.execute(f"UPDATE work_packages SET {assignments} WHERE id = ?", (*updates.values(), wp))
+    elif event.type == EventType.AGENT_STARTED or transition is not None:
+        updates["agent_problem"] = None  # the work moved on
+    elif "entry" in payload:
+        # An entry of its assignee's (as assigned before this event): the agent returned.
+        conn.execute(
+            _update_sql(tuple(updates), returned=True), (*updates.values(), event.principal, wp)
+        )
+        return
+    conn.execute(_update_sql(tuple(updates)), (*updates.values(), wp))
+
+
+_UPDATES: dict[tuple[tuple[str, ...], bool], str] = {}
+
+
+def _update_sql(columns: tuple[str, ...], *, returned: bool = False) -> str:
+    """The UPDATE of a WP's row setting `columns` (and, if `returned`, clearing its
+    agent problem when the next parameter is its assignee), made once per shape."""
+    sql = _UPDATES.get((columns, returned))
+    if sql is None:
+        assignments = [f"{column} = ?" for column in columns]
+        if returned:
+            assignments.append(
+                "agent_problem = CASE WHEN assignee IS ? THEN NULL ELSE agent_problem END"
+            )
+        sql = f"UPDATE work_packages SET {', '.join(assignments)} WHERE id = ?"
+        _UPDATES[(columns, returned)] = sql
+    return sql
 
 
 TOKENS_MAX = 2**62  # a WP's token count is held by SQLite's 64-bit INTEGER
@@ -256,15 +304,6 @@ def _spent(conn: sqlite3.Connection, wp: str, usage: dict[str, Any]) -> dict[str
             total = Decimal(cost or 0) + amount
             cost = format(total.normalize(), "f") if total else "0"
     return {"cost_usd": cost, "tokens": min(tokens, TOKENS_MAX)}
-
-
-def _from_assignee(conn: sqlite3.Connection, event: Event) -> bool:
-    if "entry" not in event.payload:
-        return False
-    row = conn.execute(
-        "SELECT assignee FROM work_packages WHERE id = ?", (event.work_package,)
-    ).fetchone()
-    return row is not None and row[0] == event.principal
 
 
 def agent_problem(event: Event) -> str | None:
@@ -297,13 +336,35 @@ def problem_of(event_type: str, payload: dict[str, Any]) -> str | None:
     return None
 
 
+_FLAGS_WP = ("overridden", "vetoed", "scope_declined", "blocked_unowned")
+
+
 def decode_work_package(row: dict[str, Any]) -> WorkPackageRow:
     for column in _JSON_COLUMNS_WP:
         if row.get(column) is not None:
             row[column] = json.loads(row[column])
-    for flag in ("overridden", "vetoed", "scope_declined", "blocked_unowned"):
+    for flag in _FLAGS_WP:
         row[flag] = bool(row.get(flag))
     return cast(WorkPackageRow, row)
+
+
+def work_package_decoder(names: list[str]) -> Callable[[tuple[Any, ...]], dict[str, Any]]:
+    """A row of the work_packages columns `names` (in that order) -> the dict
+    `decode_work_package` makes of it, less the flags that are not among `names`."""
+    texts = [i for i, name in enumerate(names) if name in _JSON_COLUMNS_WP]
+    flags = [i for i, name in enumerate(names) if name in _FLAGS_WP]
+    loads = json.loads
+
+    def decode(row: tuple[Any, ...]) -> dict[str, Any]:
+        values = list(row)
+        for i in texts:
+            if values[i] is not None:
+                values[i] = loads(values[i])
+        for i in flags:
+            values[i] = bool(values[i])
+        return dict(zip(names, values, strict=True))
+
+    return decode
 
 
 def decode_candidate(row: dict[str, Any]) -> dict[str, Any]:
@@ -319,9 +380,9 @@ def decode_canon(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def rebuild(db: sqlite_utils.Database, events: list[Event]) -> None:
-    """Drop the projection tables and derive them again from `events` (a store from an
-    earlier schema: its projections may lack what this version derives)."""
+def rebuild(db: sqlite_utils.Database, events: Iterable[Event]) -> None:
+    """Drop the projection tables and derive them again from `events`, read once (a store
+    from an earlier schema: its projections may lack what this version derives)."""
     if db.table("canon").exists() and db.table("canon").detect_fts():
         db.table("canon").disable_fts()
     for table in PROJECTION_TABLES:

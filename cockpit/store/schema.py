@@ -3,7 +3,12 @@ projection tables derived from it. `SCHEMA_VERSION` is kept in `PRAGMA user_vers
 
 from __future__ import annotations
 
+import hashlib
+import sqlite3
+
 import sqlite_utils
+
+from cockpit.store.attention import AGENT_WAIT_SQL, ATTENTION_SQL
 
 SCHEMA_VERSION = 5
 
@@ -49,6 +54,102 @@ def create_schema(db: sqlite_utils.Database) -> None:
         "inserted'); END"
     )
     create_tables(db)
+    create_board_schema(db)
+
+
+# The board's sort orders (name -> SQL key; cockpit.store.board pages by them), each with
+# an index on (key, id, title): a page at any depth is one index seek (keyset paging), never
+# a walk over the rows before it, and a text filter is matched on the index's titles
+# without reading the rows it leaves out.
+BOARD_SORTS = {
+    "id": "id",
+    "state": "state",
+    "tier": "tier",
+    "assignee": "coalesce(assignee, '')",
+    "age": "created",
+    "updated": "last_seq",
+    "title": "title",
+}
+# The needs-attention view and count read a partial index holding just those WPs, and one
+# holding the WPs that wait for an agent without needing attention otherwise (counted by
+# lane when nobody starts some lanes' agents). Their names carry a hash of the rule's SQL:
+# when the rule changes, the stale ones are dropped.
+_RULE = hashlib.sha256(f"{ATTENTION_SQL}\n{AGENT_WAIT_SQL}".encode()).hexdigest()[:12]
+ATTENTION_INDEX = f"wp_attention_{_RULE}"
+WAITING_INDEX = f"wp_waiting_{_RULE}"
+WAITING_SQL = f"{AGENT_WAIT_SQL} AND NOT {ATTENTION_SQL}"
+
+
+# The board's counts by state, kept by triggers as work_packages rows change, so the header
+# reads them on every change without counting a million rows. Not a projection (replay
+# compares those): a summary SQLite keeps in step with one, rebuilt whenever it is made.
+STATE_COUNTS = "wp_state_counts"
+_BUMP = (
+    f"INSERT INTO {STATE_COUNTS} (state, n) VALUES (NEW.state, 1) "
+    "ON CONFLICT (state) DO UPDATE SET n = n + 1;"
+)
+_DROP = f"UPDATE {STATE_COUNTS} SET n = n - 1 WHERE state = OLD.state;"
+STATE_COUNT_TRIGGERS = {
+    "wp_state_counts_insert": f"AFTER INSERT ON work_packages BEGIN {_BUMP} END",
+    "wp_state_counts_update": "AFTER UPDATE OF state ON work_packages "
+    f"WHEN OLD.state IS NOT NEW.state BEGIN {_DROP} {_BUMP} END",
+    "wp_state_counts_delete": f"AFTER DELETE ON work_packages BEGIN {_DROP} END",
+}
+
+
+def board_indexes() -> dict[str, str]:
+    """The board's indexes: name -> the CREATE INDEX statement."""
+    out: dict[str, str] = {}
+    for name, key in BOARD_SORTS.items():
+        columns = dict.fromkeys([key, "id", "title"])  # (id, title) and (title, id) once each
+        out[f"wp_sort_{name}"] = (
+            f"CREATE INDEX IF NOT EXISTS wp_sort_{name} ON work_packages({', '.join(columns)})"
+        )
+    out[ATTENTION_INDEX] = (
+        f"CREATE INDEX IF NOT EXISTS {ATTENTION_INDEX} ON work_packages(id) WHERE {ATTENTION_SQL}"
+    )
+    out[WAITING_INDEX] = (
+        f"CREATE INDEX IF NOT EXISTS {WAITING_INDEX} ON work_packages(lane) WHERE {WAITING_SQL}"
+    )
+    return out
+
+
+def _stale(name: str) -> bool:
+    """One of the board's indexes no longer made (of an earlier needs-attention rule, or
+    of an earlier sort index's columns)."""
+    ours = name.startswith(("wp_board_", "wp_sort_", "wp_attention_", "wp_waiting_"))
+    return ours and name not in board_indexes()
+
+
+def board_schema_missing(conn: sqlite3.Connection) -> bool:
+    """Whether a store lacks some of what the board reads (its indexes, its state counts),
+    made before they existed or before the needs-attention rule last changed: a cheap read
+    of the schema."""
+    have = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    stale = {n for n in have if _stale(n)}
+    wanted = {*board_indexes(), *STATE_COUNT_TRIGGERS, STATE_COUNTS}
+    return bool(stale) or not wanted <= have
+
+
+def create_board_schema(db: sqlite_utils.Database) -> None:
+    """Create what the board reads that is missing (inside the caller's transaction; a few
+    seconds once on a store of a million WPs): its indexes (those no longer made are
+    dropped), and its state counts, counted afresh whenever their triggers are made."""
+    have = {r[0] for r in db.execute("SELECT name FROM sqlite_master").fetchall()}
+    for name in filter(_stale, have):
+        db.execute(f"DROP INDEX {name}")
+    for statement in board_indexes().values():
+        db.execute(statement)
+    if STATE_COUNTS in have and set(STATE_COUNT_TRIGGERS) <= have:
+        return
+    db.execute(f"CREATE TABLE IF NOT EXISTS {STATE_COUNTS} (state TEXT PRIMARY KEY, n INTEGER)")
+    db.execute(f"DELETE FROM {STATE_COUNTS}")
+    db.execute(
+        f"INSERT INTO {STATE_COUNTS} (state, n) "
+        "SELECT state, count(*) FROM work_packages GROUP BY state"
+    )
+    for name, body in STATE_COUNT_TRIGGERS.items():
+        db.execute(f"CREATE TRIGGER IF NOT EXISTS {name} {body}")
 
 
 def create_tables(db: sqlite_utils.Database) -> None:

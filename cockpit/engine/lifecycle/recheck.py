@@ -8,10 +8,18 @@ of the record to see that nobody wrote a state the rules would never have allowe
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
-from cockpit.domain import ENTRY_EVENT_TYPES, KIND_CAPABILITIES, EventType, Kind, State
+from cockpit.domain import (
+    ENTRY_EVENT_TYPES,
+    KIND_CAPABILITIES,
+    Capability,
+    EventType,
+    Kind,
+    State,
+)
 from cockpit.engine.config.model import Config
 from cockpit.engine.lifecycle.transitions import (
     REVIEW_TRIGGERS,
@@ -54,31 +62,72 @@ def _trigger(event: Event) -> Trigger | None:
     return None
 
 
+_STATES = {state.value: state for state in State}
+_KINDS = {kind.value: kind for kind in Kind}
+
+
 def _state(value: object) -> State | None:
-    try:
-        return State(str(value)) if value is not None else None
-    except ValueError:
-        return None
+    return _STATES.get(str(value)) if value is not None else None
+
+
+class StateBook(Protocol):
+    """Where the re-check keeps the state each WP is in (a state's value, or None): a
+    dict, or a book that keeps only some in memory (replay's, whatever the WP count)."""
+
+    def get(self, wp: str, /) -> str | None: ...
+
+    def __setitem__(self, wp: str, state: str | None, /) -> None: ...
+
+
+class Rechecker:
+    """`recheck` fed one event at a time, in seq order (replay feeds it as it reads the
+    log, so the record is never held whole): `result` is the first row no rule could
+    have produced, once `see` has met it; later events are not looked at."""
+
+    def __init__(self, config: Config, states: StateBook | None = None) -> None:
+        self.config = config
+        self.states: StateBook = states if states is not None else {}
+        self.result = Recheck(True)
+        self._held: dict[str, frozenset[Capability]] = {}
+
+    def held(self, principal: str) -> frozenset[Capability]:
+        """`config.capabilities(principal)`, worked out once per principal."""
+        found = self._held.get(principal)
+        if found is None:
+            found = self._held[principal] = self.config.capabilities(principal)
+        return found
+
+    def see(self, event: Event) -> None:
+        if not self.result.ok:
+            return
+        problem = _problem(event, self.states, self.held)
+        if problem is not None:
+            reason = f"event {event.seq} ({event.type}): {problem}"
+            self.result = Recheck(False, event.seq, reason)
+            return
+        move = event.payload.get("transition")
+        if event.work_package is not None and isinstance(move, dict):
+            self.states[event.work_package] = _state(move.get("to"))
 
 
 def recheck(events: Iterable[Event], config: Config) -> Recheck:
-    """Re-check the whole record; the first row no rule could have produced, and why."""
-    states: dict[str, State | None] = {}
+    """Re-check the whole record (any iterable, read once, in seq order); the first row
+    no rule could have produced, and why."""
+    checker = Rechecker(config)
     for event in events:
-        problem = _problem(event, states, config)
-        if problem is not None:
-            return Recheck(False, event.seq, f"event {event.seq} ({event.type}): {problem}")
-        move = event.payload.get("transition")
-        if event.work_package is not None and isinstance(move, dict):
-            states[event.work_package] = _state(move.get("to"))
-    return Recheck(True)
+        checker.see(event)
+        if not checker.result.ok:
+            break
+    return checker.result
 
 
-def _problem(event: Event, states: dict[str, State | None], config: Config) -> str | None:
+def _problem(
+    event: Event, states: StateBook, held: Callable[[str], frozenset[Capability]]
+) -> str | None:
     move = event.payload.get("transition")
     wp = event.work_package
     if isinstance(move, dict) and wp is not None:
-        current = states.get(wp)
+        current = _state(states.get(wp))
         recorded_from = _state(move.get("from"))
         target = _state(move.get("to"))
         if target is None:
@@ -100,14 +149,15 @@ def _problem(event: Event, states: dict[str, State | None], config: Config) -> s
                 return f"{trigger.value} leads to {allowed.value}, not {target.value}"
     entry = event.payload.get("entry")
     if isinstance(entry, dict) and event.type != EventType.ENTRY_REJECTED:
-        return _entry_problem(event, entry, config)
+        return _entry_problem(event, entry, held)
     return None
 
 
-def _entry_problem(event: Event, entry: dict[str, object], config: Config) -> str | None:
-    try:
-        kind = Kind(str(entry.get("kind")))
-    except ValueError:
+def _entry_problem(
+    event: Event, entry: dict[str, object], held: Callable[[str], frozenset[Capability]]
+) -> str | None:
+    kind = _KINDS.get(str(entry.get("kind")))
+    if kind is None:
         return f"its entry has no kind Cockpit knows ({entry.get('kind')!r})"
     if ENTRY_EVENT_TYPES[kind] != event.type:
         return f"a {kind.value} entry is recorded as {ENTRY_EVENT_TYPES[kind]}, not {event.type}"
@@ -115,7 +165,7 @@ def _entry_problem(event: Event, entry: dict[str, object], config: Config) -> st
         return "the event's principal or entry id is not its entry's"
     if entry.get("work_package") != event.work_package:
         return "the event's work package is not its entry's"
-    held = config.capabilities(str(event.principal))
-    if not any(cap in held for cap in KIND_CAPABILITIES[kind]):
+    holds = held(str(event.principal))
+    if not any(cap in holds for cap in KIND_CAPABILITIES[kind]):
         return f"{event.principal} lacks the capability a {kind.value} entry needs"
     return None

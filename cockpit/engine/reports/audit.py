@@ -13,7 +13,7 @@ from typing import Any
 
 from cockpit.domain import EventType
 from cockpit.engine.config.ssh_keys import KeyFormatError, PublicKey, parse_public_key
-from cockpit.engine.lifecycle.recheck import recheck
+from cockpit.engine.lifecycle.recheck import Rechecker
 from cockpit.engine.trust import keys as trust_keys
 from cockpit.engine.trust import note, record
 from cockpit.engine.trust.verify import SignatureReport, verify_signatures
@@ -27,7 +27,9 @@ from cockpit.store.checkpoint import (
     verify_against,
     write_checkpoint,
 )
+from cockpit.store.db import EVENTS_BATCH
 from cockpit.store.replay import replay as replay_projections
+from cockpit.store.replay import work_package_states
 
 
 @dataclass(frozen=True)
@@ -320,13 +322,18 @@ def _publish(target: Path, data: bytes) -> str:
     return str(target)
 
 
-def replay(ws: Workspace, store: Store) -> dict[str, Any]:
+def replay(ws: Workspace, store: Store, *, batch: int = EVENTS_BATCH) -> dict[str, Any]:
     """Rebuild the projections from the events and compare digests with the live ones, and
     re-check every state change and entry-caused event against the rules (SPEC 10.5):
     `{match, live_digest, replay_digest, events, ok, first_bad_seq, reason}`; `ok` is
-    false when the digests differ or a row could not have been produced by the rules."""
-    document = replay_projections(store)
-    checked = recheck(store.events(), ws.config)
+    false when the digests differ or a row could not have been produced by the rules.
+
+    The log is read once, as a stream (`batch` events at a time): each event is
+    re-checked, then applied. Memory stays about one batch whatever the size of the log."""
+    with work_package_states() as states:
+        checker = Rechecker(ws.config, states)
+        document = replay_projections(store, checker.see, batch=batch)
+    checked = checker.result
     first, reason = checked.first_bad_seq, checked.reason
     failed = document.pop("failed_seq", None)
     failure = document.pop("failure", None)

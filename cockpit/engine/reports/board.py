@@ -4,6 +4,7 @@ rejected entries. Plain data from the projections; no rules decided here."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from cockpit.domain import EventType
@@ -14,17 +15,29 @@ from cockpit.store.projections import problem_of
 from cockpit.store.rows import WorkPackageRow
 
 LAST_VERIFY_KEYS = ("outcome", "acceptance_status", "blocking_predicate", "blocked_reason_class")
+# The columns `status_row` reads: all a board needs from a WP's row.
+STATUS_COLUMNS = (
+    "id",
+    "title",
+    "state",
+    "tier",
+    "owner",
+    "accountable",
+    "assignee",
+    "overridden",
+    "last_verify",
+)
 
 
-def _last_verify(row: WorkPackageRow) -> dict[str, Any] | None:
+def _last_verify(row: Mapping[str, Any]) -> dict[str, Any] | None:
     verify = row.get("last_verify")
     if not verify:
         return None
     return {key: verify.get(key) for key in LAST_VERIFY_KEYS}
 
 
-def status_row(row: WorkPackageRow) -> dict[str, Any]:
-    """One WP in the SPEC 8 `status` shape."""
+def status_row(row: WorkPackageRow | Mapping[str, Any]) -> dict[str, Any]:
+    """One WP in the SPEC 8 `status` shape (from a row holding STATUS_COLUMNS)."""
     return {
         "id": row["id"],
         "title": row["title"],
@@ -40,7 +53,14 @@ def status_row(row: WorkPackageRow) -> dict[str, Any]:
 
 def board(store: Store) -> list[dict[str, Any]]:
     """Every work package in the SPEC 8 `status` shape, by id."""
-    return [status_row(row) for row in store.work_packages()]
+    return list(iter_board(store))
+
+
+def iter_board(store: Store) -> Iterator[dict[str, Any]]:
+    """`board(store)` one WP at a time: only the status columns are read, a batch of rows
+    at a time, so memory does not grow with the number of WPs."""
+    for row in store.iter_work_packages(STATUS_COLUMNS):
+        yield status_row(row)
 
 
 def work_package_status(

@@ -5,6 +5,7 @@ every other screen calls them from a worker."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,8 +78,18 @@ def board_count(store: Store, view: BoardView) -> int:
     return board_queries.count(store, view._filter())
 
 
-def board_page(store: Store, view: BoardView, offset: int, limit: int) -> list[WorkPackageRow]:
-    """Rows `offset` to `offset + limit` of the board as `view` shows it."""
+def board_page(
+    store: Store,
+    view: BoardView,
+    offset: int,
+    limit: int,
+    *,
+    near: tuple[int, Mapping[str, Any]] | None = None,
+    total: int | None = None,
+) -> list[WorkPackageRow]:
+    """Rows `offset` to `offset + limit` of the board as `view` shows it; read by key from
+    `near` (a row read before, with its index) or from the bottom (given the `total`)
+    when either is closer than the top (see store.board.page)."""
     return board_queries.page(
         store,
         view._filter(),
@@ -86,6 +97,8 @@ def board_page(store: Store, view: BoardView, offset: int, limit: int) -> list[W
         descending=view.descending,
         offset=offset,
         limit=limit,
+        near=near,
+        total=total,
     )
 
 

