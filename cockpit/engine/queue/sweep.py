@@ -11,11 +11,12 @@ leaves the file for the next sweep (docs/decisions.md).
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from cockpit.domain import EventType, RejectionCode, State
@@ -157,7 +158,7 @@ class Sweeper:
         failing: QueuedFile | None = None  # the entry being claimed or planned
         started = time.monotonic()
         try:
-            with self._batch_transaction():
+            with _no_cycle_collection(), self._batch_transaction():
                 while waiting and len(staged) < BATCH_MAX:
                     item = waiting[0]
                     if staged and (
@@ -428,3 +429,17 @@ class Sweeper:
         return self.store.append(
             NewEvent(EventType.ENTRY_REJECTED, work_package, None, entry_id, payload)
         )
+
+
+@contextlib.contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Python's cycle collector held off while a batch is planned (bounded: BATCH_MAX
+    entries, BATCH_SECONDS): it would otherwise walk the sweep's parsed entries again and
+    again as each entry's serialising allocates; what the batch leaves is collected after."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
