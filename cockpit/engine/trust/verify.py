@@ -105,7 +105,7 @@ def verify_signatures(
     keys = initial_keys(ws, runner_key)
     last_cause: tuple[str, str] | None = None
     used: set[str] = set()
-    for event in store.events(until_seq=upto):
+    for event in store.iter_events(until_seq=upto):  # streamed: memory stays flat
         signature = event.payload.get("signature")
         problem: str | None = None
         cause: tuple[str, str] | None = None
