@@ -255,6 +255,18 @@ def _no_float(text: str) -> Any:
     raise _Float(text)
 
 
+def canonical_text(value: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """(`canonical_json(value)` as text, a fresh copy of `value` parsed back from it): what
+    `Store.append` stores. The text is serialised once, in C; a float (or NaN) is caught
+    when it is parsed back, and only then is the value walked, to say where the float is."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return text, json.loads(text, parse_float=_no_float, parse_constant=_no_float)
+    except _Float:
+        canonical_json(value)  # raises TypeError naming where the float is
+        raise
+
+
 # The hashed event's keys in canonical (sorted) order, the payload among them.
 _SORTED_FIELDS = tuple(sorted(EVENT_FIELDS))
 

@@ -14,15 +14,13 @@ import uuid
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from cockpit.store import projections, schema
 from cockpit.store.audit import (
     GENESIS,
     ChainReport,
-    canonical_json,
+    canonical_text,
     chain_hash,
     event_object,
     leaf_of_stored,
@@ -31,6 +29,9 @@ from cockpit.store.events import Clock, Event, NewEvent, format_ts, utc_now
 from cockpit.store.rows import WorkPackageRow
 from cockpit.store.schema import SCHEMA_VERSION, create_schema
 from cockpit.store.verify import verify_events
+
+if TYPE_CHECKING:  # imported when a schema is made (see Store.db): a read needs none
+    import sqlite_utils
 
 BUSY_TIMEOUT_MS = 10_000
 # Rows read at a time by the `iter_*` readers (replay's memory is about one batch).
@@ -43,7 +44,7 @@ class Store:
 
     def __init__(self, conn: sqlite3.Connection, clock: Clock = utc_now) -> None:
         self.conn = conn
-        self.db = sqlite_utils.Database(conn)
+        self._db: sqlite_utils.Database | None = None
         self.clock = clock
         # Signs the events appended without a signature (the runner's, SPEC 10.1); None:
         # they are stored as they come.
@@ -51,6 +52,15 @@ class Store:
         # The public key line of the signer above (the runner's): what it signed is known
         # by it (SPEC 10.2: evidence a driver measured is signed with the runner key).
         self.signer_public: str | None = None
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """sqlite-utils over this connection, for making the schema (imported when used)."""
+        if self._db is None:
+            import sqlite_utils
+
+            self._db = sqlite_utils.Database(self.conn)
+        return self._db
 
     @classmethod
     def open(cls, path: Path, clock: Clock = utc_now) -> Store:
@@ -188,7 +198,7 @@ class Store:
             ).fetchone()[0]
             parent_seq = parent
         unsigned = {k: v for k, v in new.payload.items() if k != "signature"}
-        unsigned_text, stored = _canonical(unsigned)
+        unsigned_text, stored = canonical_text(unsigned)
         row: dict[str, Any] = {
             "seq": seq,
             "event_id": event_id(previous, seq, unsigned_text),
@@ -206,7 +216,7 @@ class Store:
             # be stored, less its signature (SPEC 10.1).
             signature = self.signer(event_object(row, stored))
         if signature is not None or "signature" in new.payload:
-            payload_text, stored = _canonical({**unsigned, "signature": signature})
+            payload_text, stored = canonical_text({**unsigned, "signature": signature})
         # The leaf is composed around the payload's canonical text (SPEC 7's leaf).
         leaf = leaf_of_stored(row, payload_text)
         link = chain_hash(previous, leaf)
@@ -414,28 +424,6 @@ class Store:
             (original_file, sha256),
         ).fetchone()
         return dict(row) if row else None
-
-
-class _Float(ValueError):
-    pass
-
-
-def _no_float(text: str) -> Any:
-    raise _Float(text)
-
-
-def _canonical(value: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """(`canonical_json(value)` as text, a fresh copy of `value` parsed back from it).
-
-    The text is serialised once, in C; a float (or NaN) is caught when it is parsed back
-    (which also gives the stored event its own copy of the payload), and only then is the
-    value walked, to say where the float is."""
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    try:
-        return text, json.loads(text, parse_float=_no_float, parse_constant=_no_float)
-    except _Float:
-        canonical_json(value)  # raises TypeError naming where the float is
-        raise
 
 
 def event_id(previous_chain: bytes, seq: int, payload_text: str) -> str:

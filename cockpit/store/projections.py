@@ -12,14 +12,15 @@ import sqlite3
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 from json import encoder as json_encoder
-from typing import Any, cast
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any, cast
 
 from cockpit.domain import AGENT_STAGES, LIVE_STATES, EventType
 from cockpit.store.events import Event
 from cockpit.store.rows import WorkPackageRow
 from cockpit.store.schema import PROJECTION_TABLES, create_tables
+
+if TYPE_CHECKING:  # sqlite-utils is imported only where a store is created
+    import sqlite_utils
 
 _JSON_COLUMNS_WP = ("labels", "body", "last_verify", "success_criteria")
 _JSON_COLUMNS_ENTRY = ("refs", "body")

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from cockpit.store.attention import AGENT_WAIT_SQL, ATTENTION_SQL
+
+if TYPE_CHECKING:  # sqlite-utils is imported only where a store is created
+    import sqlite_utils
 
 SCHEMA_VERSION = 5
 
