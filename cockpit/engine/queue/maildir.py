@@ -241,15 +241,18 @@ def claim(path: Path, cur: Path) -> Path | None:
     return target
 
 
-def finish(path: Path, done: Path) -> Path | None:
-    """Move an ingested (or duplicate) entry from cur/ to done/; None if another sweeper
-    already moved it (the store, not the file, is what makes ingest exactly-once)."""
+def finish(path: Path, done: Path, *, signed: bool = True) -> Path | None:
+    """Move an ingested (or duplicate) entry from cur/ to done/, with its NAME.sig unless
+    the caller knows it has none (`signed` False: none was beside it when it was read in
+    cur/, where nobody else writes); None if another sweeper already moved it (the store,
+    not the file, is what makes ingest exactly-once)."""
     target = unique_path(done, path.name, reserved_suffixes=(SIG_SUFFIX,))
     try:
         os.rename(path, target)
     except FileNotFoundError:
         return None
-    _carry_sig(path, target)
+    if signed:
+        _carry_sig(path, target)
     return target
 
 

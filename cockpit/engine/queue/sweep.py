@@ -324,7 +324,7 @@ class Sweeper:
             )
         else:
             if not self.dry_run:
-                queue.finish(path, self._dirs["done"])
+                queue.finish(path, self._dirs["done"], signed=current.sig is not None)
             if current.duplicate:
                 if not item.orphan:
                     result.duplicates += 1
