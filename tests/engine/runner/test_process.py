@@ -395,21 +395,40 @@ def is_event(record: dict[str, Any]) -> bool:
     return record.get("log") == "event"
 
 
+def claimed_beyond(ws: Path, before: set[str], timeout: float) -> bool:
+    """Wait (polling cur/ every millisecond) until the runner has claimed two files of its
+    own into cur/: it is inside a batch. False if it has not within `timeout`."""
+    until = time.monotonic() + timeout
+    while time.monotonic() < until:
+        if len(set(names(queue_dir(ws, "cur"))) - before) >= 2:
+            return True
+        time.sleep(0.001)
+    return False
+
+
 CRASH_SEED = 20261121
 MIN_KILLS = 24
 KILL_MODES = ("from-spawn", "after-start", "mid-sweep")
 
 
 @pytest.mark.parametrize(
-    ("wps", "burst", "pause", "backlog", "modes", "min_mid_batch"),
+    ("wps", "burst", "pause", "backlog", "modes", "min_in_flight", "min_mid_batch"),
     [
         # A trickle: small bursts, mostly batches of a few entries.
-        pytest.param(90, (3, 15), (0.2, 0.8), 6, KILL_MODES, 0, id="trickle"),
-        # Group commit: bursts of dozens, a backlog of 40 before a mid-sweep kill, and mostly
-        # mid-sweep kills, so kills land inside batches of many entries (claimed into cur/
-        # and planned but not committed, or committed but not yet moved out of cur/).
+        pytest.param(90, (3, 15), (0.2, 0.8), 6, KILL_MODES, 0, 0, id="trickle"),
+        # Group commit: bursts of dozens, a backlog of 40 before a kill that waits for the
+        # first commit (mid-sweep) or for files claimed into cur/ (mid-batch), so kills land
+        # inside batches of many entries (claimed and planned but not committed, or
+        # committed but not yet moved out of cur/).
         pytest.param(
-            300, (20, 60), (0.3, 1.0), 40, ("from-spawn", *["mid-sweep"] * 3), 3, id="batches"
+            300,
+            (20, 60),
+            (0.3, 1.0),
+            40,
+            ("from-spawn", "mid-sweep", "mid-batch", "mid-batch"),
+            5,
+            3,
+            id="batches",
         ),
     ],
 )
@@ -421,6 +440,7 @@ def test_runner_killed_at_random_moments_ingests_every_entry_exactly_once(
     pause: tuple[float, float],
     backlog: int,
     modes: tuple[str, ...],
+    min_in_flight: int,
     min_mid_batch: int,
 ) -> None:
     """SPEC 3.1/7: a runner SIGKILLed again and again while a writer keeps dropping entries
@@ -445,7 +465,7 @@ def test_runner_killed_at_random_moments_ingests_every_entry_exactly_once(
             while kills < MIN_KILLS or (feeder.alive() and kills < 4 * MIN_KILLS):
                 assert time.monotonic() < deadline, f"kill loop hung after {kills} kills"
                 mode = rng.choice(modes)
-                if mode == "mid-sweep":  # let a backlog build up first (bounded)
+                if mode in ("mid-sweep", "mid-batch"):  # let a backlog build up (bounded)
                     until = time.monotonic() + 2.0
                     while feeder.alive() and len(names(queue_dir(ws, "new"))) < backlog:
                         if time.monotonic() > until:
@@ -460,6 +480,8 @@ def test_runner_killed_at_random_moments_ingests_every_entry_exactly_once(
                     runner.wait_started()
                 if mode == "mid-sweep" and runner.poll_for(is_event, 3.0) is not None:
                     time.sleep(rng.uniform(0.0, 0.02))  # while it works through the backlog
+                elif mode == "mid-batch" and claimed_beyond(ws, before, 3.0):
+                    time.sleep(rng.uniform(0.0, 0.01))  # files claimed: inside the batch
                 else:
                     time.sleep(rng.uniform(0.05, 0.6))
                 assert runner.proc.poll() is None, (runner.lines[-5:], runner.stderr())
@@ -493,7 +515,9 @@ def test_runner_killed_at_random_moments_ingests_every_entry_exactly_once(
     assert summary["rejected"] == 0 and summary["errors"] == 0, summary
 
     assert kills >= 20
-    assert kills_with_backlog >= 5, "too few kills landed while entries were in flight"
+    # A trickle is ingested within milliseconds of each burst: its kills test recovery at
+    # any moment; the bursts of dozens are where kills are made to land in flight.
+    assert kills_with_backlog >= min_in_flight, "too few kills landed while entries were in flight"
     # Group commit leaves a trickle's small batches in cur/ only briefly: the bursts of
     # dozens are where kills are made to land between claiming files and finishing them.
     assert kills_with_orphans >= min(min_mid_batch, 1), "no kill left a claimed file in cur/"
