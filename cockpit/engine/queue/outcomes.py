@@ -4,8 +4,11 @@ an entry's fault and the environment's (`environmental`, `apply_failure`)."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import gc
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -141,3 +144,29 @@ def error_result(name: str, parsed: ParsedEntry | None, exc: BaseException) -> S
         }
     )
     return result
+
+
+# Codes a half-written file can produce; a young file failing with them is retried.
+RETRYABLE = frozenset(
+    {
+        RejectionCode.PARSE_ERROR,
+        RejectionCode.UNSAFE_YAML,
+        RejectionCode.UNKNOWN_KIND,
+        RejectionCode.BAD_ID,
+        RejectionCode.SCHEMA_ERROR,
+    }
+)
+
+
+@contextlib.contextmanager
+def no_cycle_collection() -> Iterator[None]:
+    """Python's cycle collector held off while a batch is planned (bounded: BATCH_MAX
+    entries, BATCH_SECONDS): it would otherwise walk the sweep's parsed entries again and
+    again as each entry's serialising allocates; what the batch leaves is collected after."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

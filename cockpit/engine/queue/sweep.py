@@ -11,12 +11,11 @@ leaves the file for the next sweep (docs/decisions.md).
 from __future__ import annotations
 
 import contextlib
-import gc
 import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from cockpit.domain import EventType, RejectionCode, State
@@ -31,26 +30,18 @@ from cockpit.engine.ingest.pipeline import (
 )
 from cockpit.engine.queue import maildir as queue
 from cockpit.engine.queue.outcomes import (
+    RETRYABLE,
     QueuedFile,
     Staged,
     SweepResult,
     apply_failure,
     environmental,
     error_result,
+    no_cycle_collection,
 )
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.store import Event, NewEvent, Store
 
-# Codes a half-written file can produce; a young file failing with them is retried.
-_RETRYABLE = frozenset(
-    {
-        RejectionCode.PARSE_ERROR,
-        RejectionCode.UNSAFE_YAML,
-        RejectionCode.UNKNOWN_KIND,
-        RejectionCode.BAD_ID,
-        RejectionCode.SCHEMA_ERROR,
-    }
-)
 # A review is prepared again at most this often when its WP moves while it is checked.
 _PREPARE_ATTEMPTS = 3
 # Group commit: a batch holds at most this many entries, and takes no more once it has been
@@ -117,7 +108,7 @@ class Sweeper:
                 item.error = EntryRejected(RejectionCode.PARSE_ERROR, f"cannot be read ({exc})")
             if (
                 item.error is not None
-                and item.error.code in _RETRYABLE
+                and item.error.code in RETRYABLE
                 and not item.orphan
                 and queue.is_young(item.path, now)
             ) or self._awaits_signature(item, now):
@@ -158,7 +149,7 @@ class Sweeper:
         failing: QueuedFile | None = None  # the entry being claimed or planned
         started = time.monotonic()
         try:
-            with _no_cycle_collection(), self._batch_transaction():
+            with no_cycle_collection(), self._batch_transaction():
                 while waiting and len(staged) < BATCH_MAX:
                     item = waiting[0]
                     if staged and (
@@ -179,8 +170,20 @@ class Sweeper:
             return self._failed_batch(staged, failing, waiting, exc)
         result = SweepResult()
         for current in staged:
-            result.merge(self._settle(current))
+            result.merge(self._settled(current))
         return result
+
+    def _settled(self, current: Staged) -> SweepResult:
+        """`_settle`, never raising: the batch is committed, so a failure now (the disk
+        full while a file moves) is the environment's. The entry counts as an error and
+        its file stays in cur/, where the next sweep finds it committed and only moves it;
+        the other entries of the batch are settled all the same."""
+        try:
+            return self._settle(current)
+        except Exception as exc:
+            failed = error_result(current.original, current.item.parsed, exc)
+            failed.events = len(current.events)
+            return failed
 
     def _batch_transaction(self) -> Any:
         if self.dry_run:  # inside the sweep's rolled-back transaction: a part of it
@@ -241,6 +244,7 @@ class Sweeper:
             if recorded is not None:  # rejected before a crash; only the move was missing
                 current.outcome = "moved"
                 current.recorded = recorded
+                taken.add(recorded["file"])  # promised: no other rejection may take it
                 return
         error = item.error
         if error is None:
@@ -268,17 +272,15 @@ class Sweeper:
 
     def _verifies(self, current: Staged) -> bool:
         """True if the runner's gate may judge this entry's WP once it is committed (the
-        entry put it in `claimed`): the batch ends here, so later entries are planned on
-        what the gate decides, as they would be one at a time."""
-        return (
-            self.after_ingest is not None
-            and not self.dry_run
-            and current.outcome == "applied"
-            and any(
-                (event.payload.get("transition") or {}).get("to") == State.CLAIMED.value
-                for event in current.events
-            )
-        )
+        WP is in `claimed`, put there by this entry or left there with a verdict due): the
+        batch ends here, so later entries are planned on what the gate decides, as they
+        would be one at a time."""
+        if self.after_ingest is None or self.dry_run or current.outcome != "applied":
+            return False
+        if not current.events or current.item.parsed is None:
+            return False
+        wp = self.store.work_package(current.item.parsed.entry.work_package)
+        return wp is not None and wp["state"] == State.CLAIMED
 
     def _settle(self, current: Staged) -> SweepResult:
         """After the commit: move the file where its outcome says and report it."""
@@ -358,17 +360,27 @@ class Sweeper:
                 recorded = self.store.rejection_for(current.original, item.sha256 or "")
             if recorded is not None:  # rejected before a crash; only the move was missing
                 current.outcome, current.recorded = "moved", recorded
+            elif item.parsed is None or not needs_preparation(item.parsed):
+                with self._batch_transaction():  # changed since it was read: as any entry
+                    self._plan(current, set())
             else:
                 self._apply_prepared(current)
         except Exception as exc:  # the environment failed; the file stays for the next sweep
             return error_result(item.name, item.parsed, exc)
-        return self._settle(current)
+        return self._settled(current)
 
     def _apply_prepared(self, current: Staged) -> None:
         parsed = current.item.parsed
         assert parsed is not None
         for _ in range(_PREPARE_ATTEMPTS):
-            prepared = prepare(parsed, self.ws, self.store)
+            try:
+                prepared = prepare(parsed, self.ws, self.store)
+            except Exception as exc:  # a failure of its checks is the entry's, not the machine's
+                if environmental(exc):
+                    raise
+                with self._batch_transaction():
+                    self._reject(current, apply_failure(exc, parsed.entry.id))
+                return
             try:
                 with self._batch_transaction():
                     try:
@@ -429,17 +441,3 @@ class Sweeper:
         return self.store.append(
             NewEvent(EventType.ENTRY_REJECTED, work_package, None, entry_id, payload)
         )
-
-
-@contextlib.contextmanager
-def _no_cycle_collection() -> Iterator[None]:
-    """Python's cycle collector held off while a batch is planned (bounded: BATCH_MAX
-    entries, BATCH_SECONDS): it would otherwise walk the sweep's parsed entries again and
-    again as each entry's serialising allocates; what the batch leaves is collected after."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()

@@ -3,6 +3,8 @@ store's write transaction; a WP that moves in between makes the preparation stal
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -88,3 +90,20 @@ def test_a_review_of_changed_admitted_work_is_rejected_as_bad_ref_by_the_sweep(
     assert "changed since the gate admitted it" in logged["message"]
     wp = env.wp("WP-1")
     assert wp is not None and wp["state"] == "accepted"
+
+
+def test_a_review_whose_target_repository_is_gone_is_rejected_not_left_in_cur(
+    env: Env, tmp_path: Path
+) -> None:
+    """The target repository is gone when a review accepting its WP is prepared (a batch
+    of its own, git outside the transaction): the entry is rejected with the reason, once;
+    it is not an error left in queue/cur/ for every sweep to fail on again."""
+    accepted_wp(env, tmp_path)
+    shutil.rmtree(tmp_path / "repo" / ".git")
+    env.drop("rev.yaml", review_accepting())
+    summary = env.sweep()
+    assert summary.sweep.errors == 0, summary.sweep.log
+    assert summary.sweep.rejected == 1, summary.sweep.log
+    assert os.listdir(env.ws.queue_dir("cur")) == []
+    again = env.sweep()
+    assert (again.sweep.rejected, again.sweep.errors) == (0, 0), again.sweep.log

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -211,3 +212,64 @@ def test_savepoint_outside_a_transaction_is_refused(env: Env) -> None:
             raise AssertionError("a savepoint outside a transaction was taken")
         assert not store.conn.in_transaction
         assert isinstance(store.conn, sqlite3.Connection)
+
+
+# -- found in review: what fails after the commit, and names promised in a batch ------------------
+
+
+def test_a_file_that_cannot_be_moved_after_the_commit_is_an_error_not_a_crash(env: Env) -> None:
+    """The batch is committed; then rejected/ stops being a directory (a real file system
+    refusing the move, as a full disk would) before the rejected entry's file is moved. The
+    sweep does not raise: that entry is an error left in cur/, the entries after it are
+    settled as usual, and once rejected/ is back the next sweep only moves the file."""
+    env.drop("1.yaml", work_package("WP-1", created=t(1)))
+    env.drop("2.yaml", entry("dispatch", "DSP-9", "WP-9", "human:owner", "to: x", created=t(2)))
+    env.drop("3.yaml", work_package("WP-3", created=t(3)))
+    rejected = env.rejected_dir
+
+    def break_rejected(wp_id: str) -> None:
+        if wp_id == "WP-1":  # settled first: the rejection's move comes next
+            rejected.rmdir()
+            rejected.write_text("not a directory\n")
+
+    with env.store() as store:
+        env.ws.ensure_dirs()
+        result = Sweeper(env.ws, store, after_ingest=break_rejected).sweep()
+        assert (result.ingested, result.errors) == (2, 1), result.log
+        assert [r["outcome"] for r in result.log] == ["ingested", "error", "ingested"]
+    assert files(env.done) == ["1.yaml", "3.yaml"]
+    assert files(env.ws.queue_dir("cur")) == ["2.yaml"]
+    rejected.unlink()
+    rejected.mkdir()
+    with env.store() as store:
+        again = Sweeper(env.ws, store).sweep()
+        assert (again.recovered, again.rejected, again.errors) == (1, 0, 0), again.log
+        assert [e.type for e in store.events()].count("entry_rejected") == 1
+    assert files(rejected) == ["2.yaml", "2.yaml.reason.json"]
+    assert files(env.ws.queue_dir("cur")) == []
+
+
+def test_an_orphans_recorded_rejected_name_is_not_given_to_another_file(env: Env) -> None:
+    """rejected/a.yaml exists; a.yaml is rejected as a-1.yaml, but a crash leaves it in cur/
+    (its rejection committed, its move lost). A different bad file a-1.yaml then arrives.
+    Both are settled in one batch: the orphan goes to the a-1.yaml its rejection names, the
+    newcomer to a name of its own; nothing is overwritten."""
+    env.rejected_dir.mkdir(parents=True, exist_ok=True)
+    (env.rejected_dir / "a.yaml").write_text("earlier\n")
+    first = entry("dispatch", "DSP-1", "WP-8", "human:owner", "to: x", created=t(1))
+    env.drop("a.yaml", first)
+    with env.store() as store:
+        assert Sweeper(env.ws, store).sweep().rejected == 1
+    # The crash: the rejection is committed, the file never left cur/.
+    (env.rejected_dir / "a-1.yaml").rename(env.ws.queue_dir("cur") / "a.yaml")
+    (env.rejected_dir / "a-1.yaml.reason.json").unlink()
+    second = entry("dispatch", "DSP-2", "WP-9", "human:owner", "to: x", created=t(2))
+    env.drop("a-1.yaml", second)
+    with env.store() as store:
+        result = Sweeper(env.ws, store).sweep()
+        assert (result.recovered, result.rejected) == (1, 1), result.log
+        named = {r["entry_id"]: r["file"] for r in store.rejections()}
+    assert named["DSP-1"] == "a-1.yaml" and named["DSP-2"] not in ("a.yaml", "a-1.yaml"), named
+    assert (env.rejected_dir / "a-1.yaml").read_text() == textwrap.dedent(first).lstrip()
+    assert (env.rejected_dir / named["DSP-2"]).read_text() == textwrap.dedent(second).lstrip()
+    assert (env.rejected_dir / "a.yaml").read_text() == "earlier\n"
