@@ -49,6 +49,38 @@ def unstorable(value: object, where: str = "") -> str | None:
     """Where `value` holds what the store cannot keep: an int outside SQLite's signed 64-bit
     range, or a string (value or key) with a lone surrogate, which is not text UTF-8 can
     carry. None if every part of it can be stored."""
+    if _storable(value):
+        return None
+    return _where_unstorable(value, where)
+
+
+def _storable(value: object) -> bool:
+    """True if every part of `value` is plain data the store can keep (the quick walk, no
+    paths built); False if one is not, or is of a type left to `_where_unstorable`."""
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str:
+            if not item.isascii():
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    return False
+        elif kind is int:
+            if not INT64_MIN <= item <= INT64_MAX:
+                return False
+        elif kind is dict:
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif kind is list or kind is tuple:
+            stack.extend(item)
+        elif not (item is None or kind is bool or isinstance(item, BaseModel)):
+            return False
+    return True
+
+
+def _where_unstorable(value: object, where: str = "") -> str | None:
     if isinstance(value, BaseModel):
         return None  # validated on its own
     if isinstance(value, int) and not isinstance(value, bool):
@@ -61,14 +93,14 @@ def unstorable(value: object, where: str = "") -> str | None:
             return f"{where or 'value'}: text with a lone surrogate (not valid Unicode)"
     elif isinstance(value, dict):
         for key, item in value.items():
-            problem = unstorable(key, f"a key in {where}" if where else "a key")
+            problem = _where_unstorable(key, f"a key in {where}" if where else "a key")
             if problem is None:
-                problem = unstorable(item, f"{where}.{key}" if where else str(key))
+                problem = _where_unstorable(item, f"{where}.{key}" if where else str(key))
             if problem is not None:
                 return problem
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
-            problem = unstorable(item, f"{where}[{index}]")
+            problem = _where_unstorable(item, f"{where}[{index}]")
             if problem is not None:
                 return problem
     return None
