@@ -28,8 +28,8 @@ _RESOLVERS = {
 }
 
 
-class _UniqueKeys(SafeConstructor):
-    """Refuses a mapping that gives a key twice (ambiguous input)."""
+class _StrictLoader(yaml.SafeLoader):
+    yaml_implicit_resolvers = _RESOLVERS
 
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
@@ -45,10 +45,6 @@ class _UniqueKeys(SafeConstructor):
                 )
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
-
-
-class _StrictLoader(_UniqueKeys, yaml.SafeLoader):
-    yaml_implicit_resolvers = _RESOLVERS
 
     def compose_node(self, parent: Node | None, index: int) -> Node | None:
         event = self.peek_event()  # type: ignore[no-untyped-call]
@@ -67,7 +63,7 @@ class _StrictLoader(_UniqueKeys, yaml.SafeLoader):
 _FastLoader: type | None = None
 if getattr(yaml, "__with_libyaml__", False):
 
-    class _CStrictLoader(_UniqueKeys, yaml.CSafeLoader):
+    class _CStrictLoader(yaml.CSafeLoader):  # mappings are built by _plain
         yaml_implicit_resolvers = _RESOLVERS
 
     _FastLoader = _CStrictLoader

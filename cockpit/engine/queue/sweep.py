@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cockpit.domain import EventType, RejectionCode, State
-from cockpit.engine.entries.models import EntryRejected
+from cockpit.engine.entries.models import EntryRejected, ParsedEntry
 from cockpit.engine.entries.reader import display_name, read_and_parse, read_signature_file
 from cockpit.engine.ingest.pipeline import (
     Prepared,
@@ -235,9 +235,10 @@ class Sweeper:
                 item.error = EntryRejected(RejectionCode.PARSE_ERROR, f"cannot be read ({exc})")
         return Staged(item, path, item.name, read_signature_file(queue.sig_path(path)))
 
-    def _plan(self, current: Staged, taken: set[str]) -> None:
+    def _plan(self, current: Staged, taken: set[str], prepared: Prepared | None = None) -> None:
         """Plan and append one entry's events (or its rejection) in a savepoint of the
-        open transaction. Raises only when the environment fails."""
+        open transaction. Raises only when the environment fails, or StalePreparation
+        when the WP moved since `prepared` was taken."""
         item = current.item
         if item.orphan:
             recorded = self.store.rejection_for(current.original, item.sha256 or "")
@@ -246,29 +247,28 @@ class Sweeper:
                 current.recorded = recorded
                 taken.add(recorded["file"])  # promised: no other rejection may take it
                 return
-        error = item.error
-        if error is None:
-            assert item.parsed is not None
-            try:
-                with self.store.savepoint():
-                    plan = plan_entry(
-                        item.parsed, self.ws.config, self.store, Prepared(), current.sig
-                    )
-                    current.events = [self.store.append(e) for e in plan.events]
-                    current.duplicate = plan.duplicate
-            except EntryRejected as exc:
-                error = exc
-            except Exception as exc:
-                if environmental(exc):
-                    raise  # not the entry's fault: an error, tried again next sweep
-                error = apply_failure(exc, item.parsed.entry.id)
-        if error is not None:
-            current.events = []
-            current.error = error
-            current.target = queue.reject_target(self._dirs["rejected"], current.path.name, taken)
-            taken.add(current.target.name)
-            current.events = [self._record_rejection(current, error)]
-        current.outcome = "rejected" if error is not None else "applied"
+        if item.error is not None:
+            self._reject(current, item.error, taken)
+            return
+        assert item.parsed is not None
+        try:
+            with self.store.savepoint():
+                plan = plan_entry(
+                    item.parsed, self.ws.config, self.store, prepared or Prepared(), current.sig
+                )
+                current.events = [self.store.append(e) for e in plan.events]
+                current.duplicate = plan.duplicate
+        except StalePreparation:
+            raise
+        except EntryRejected as exc:
+            self._reject(current, exc, taken)
+            return
+        except Exception as exc:
+            if environmental(exc):
+                raise  # not the entry's fault: an error, tried again next sweep
+            self._reject(current, apply_failure(exc, item.parsed.entry.id), taken)
+            return
+        current.outcome = "applied"
 
     def _verifies(self, current: Staged) -> bool:
         """True if the runner's gate may judge this entry's WP once it is committed (the
@@ -355,23 +355,20 @@ class Sweeper:
             current = self._claimed(item)
             if current is None:
                 return SweepResult()
-            recorded = None
-            if item.orphan:
-                recorded = self.store.rejection_for(current.original, item.sha256 or "")
-            if recorded is not None:  # rejected before a crash; only the move was missing
-                current.outcome, current.recorded = "moved", recorded
-            elif item.parsed is None or not needs_preparation(item.parsed):
-                with self._batch_transaction():  # changed since it was read: as any entry
+            parsed = item.parsed
+            rejected_before = item.orphan and self.store.rejection_for(
+                current.original, item.sha256 or ""
+            )
+            if parsed is not None and needs_preparation(parsed) and not rejected_before:
+                self._apply_prepared(current, parsed)
+            else:  # only its move was missing, or it changed since it was read: as any entry
+                with self._batch_transaction():
                     self._plan(current, set())
-            else:
-                self._apply_prepared(current)
         except Exception as exc:  # the environment failed; the file stays for the next sweep
             return error_result(item.name, item.parsed, exc)
         return self._settled(current)
 
-    def _apply_prepared(self, current: Staged) -> None:
-        parsed = current.item.parsed
-        assert parsed is not None
+    def _apply_prepared(self, current: Staged, parsed: ParsedEntry) -> None:
         for _ in range(_PREPARE_ATTEMPTS):
             try:
                 prepared = prepare(parsed, self.ws, self.store)
@@ -383,25 +380,8 @@ class Sweeper:
                 return
             try:
                 with self._batch_transaction():
-                    try:
-                        with self.store.savepoint():
-                            plan = plan_entry(
-                                parsed, self.ws.config, self.store, prepared, current.sig
-                            )
-                            current.events = [self.store.append(e) for e in plan.events]
-                            current.duplicate = plan.duplicate
-                            current.outcome = "applied"
-                            return
-                    except StalePreparation:
-                        raise
-                    except EntryRejected as exc:
-                        self._reject(current, exc)
-                        return
-                    except Exception as exc:
-                        if environmental(exc):
-                            raise
-                        self._reject(current, apply_failure(exc, parsed.entry.id))
-                        return
+                    self._plan(current, set(), prepared)
+                return
             except StalePreparation:
                 continue
         with self._batch_transaction():
@@ -414,9 +394,13 @@ class Sweeper:
                 ),
             )
 
-    def _reject(self, current: Staged, error: EntryRejected) -> None:
+    def _reject(self, current: Staged, error: EntryRejected, taken: set[str] | None = None) -> None:
+        """Record the entry's rejection (in the open transaction), its file bound for a
+        name in rejected/ that nothing else in the batch (`taken`) was promised."""
+        taken = set() if taken is None else taken
         current.error = error
-        current.target = queue.reject_target(self._dirs["rejected"], current.path.name)
+        current.target = queue.reject_target(self._dirs["rejected"], current.path.name, taken)
+        taken.add(current.target.name)
         current.events = [self._record_rejection(current, error)]
         current.outcome = "rejected"
 
