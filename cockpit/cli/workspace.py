@@ -121,11 +121,14 @@ def demo(directory: Path | None, fresh: bool) -> int:
 def serve(
     host: str, port: int, public_url: str | None, as_principal: str | None, readonly: bool
 ) -> int:
-    """Serve the TUI in a browser (textual-serve), on 127.0.0.1 unless told otherwise."""
+    """Serve the TUI in a browser (textual-serve), on 127.0.0.1 unless told otherwise.
+    The page needs nothing from the internet (its font is served with it)."""
     import shlex
+    import tempfile
 
     from textual_serve.server import Server
 
+    from cockpit.cli.serve_page import offline_templates
     from cockpit.engine.actions.human import resolve_principal
     from cockpit.engine.workspace.layout import Workspace
 
@@ -135,9 +138,15 @@ def serve(
     if readonly:
         command.append("--readonly")
     say(f"Serving {ws.root} as {principal} on http://{host}:{port}/ (Ctrl+C stops).")
-    Server(
-        shlex.join(command), host=host, port=port, title="Cockpit", public_url=public_url
-    ).serve()
+    with tempfile.TemporaryDirectory(prefix="cockpit-serve-") as pages:
+        Server(
+            shlex.join(command),
+            host=host,
+            port=port,
+            title="Cockpit",
+            public_url=public_url,
+            templates_path=offline_templates(Path(pages)),
+        ).serve()
     return 0
 
 
