@@ -21,6 +21,8 @@ from json.encoder import encode_basestring  # what json.dumps(ensure_ascii=False
 from operator import itemgetter
 from typing import Any
 
+from cockpit.store.canonical import _Float, _no_float, canonical_json
+
 EVENT_FIELDS = (
     "seq",
     "event_id",
@@ -38,23 +40,6 @@ ROW_COLUMNS = (*EVENT_FIELDS, "leaf", "chain")
 TEXT_COLUMNS = tuple(c for c in ROW_COLUMNS if c not in ("seq", "parent_seq"))
 # Stands in for a stored text that is not UTF-8: it can never match a recomputed hash.
 UNDECODABLE = "\ufffd<not UTF-8>"
-
-
-def _reject_floats(value: Any, where: str = "payload") -> None:
-    if isinstance(value, float):
-        raise TypeError(f"{where} holds a float; events carry integers and strings only")
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            _reject_floats(item, f"{where}.{key}")
-    elif isinstance(value, list | tuple):
-        for index, item in enumerate(value):
-            _reject_floats(item, f"{where}[{index}]")
-
-
-def canonical_json(value: Any) -> bytes:
-    """SPEC 7's canonical form: sorted keys, no spaces, UTF-8, no floats."""
-    _reject_floats(value)
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def event_object(row: Mapping[str, Any], payload: Any) -> dict[str, Any]:
@@ -245,26 +230,6 @@ def _decode_texts(fields: dict[str, Any]) -> None:
                 fields[column] = value.decode("utf-8")
             except UnicodeDecodeError:
                 fields[column] = UNDECODABLE
-
-
-class _Float(ValueError):
-    pass
-
-
-def _no_float(text: str) -> Any:
-    raise _Float(text)
-
-
-def canonical_text(value: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """(`canonical_json(value)` as text, a fresh copy of `value` parsed back from it): what
-    `Store.append` stores. The text is serialised once, in C; a float (or NaN) is caught
-    when it is parsed back, and only then is the value walked, to say where the float is."""
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    try:
-        return text, json.loads(text, parse_float=_no_float, parse_constant=_no_float)
-    except _Float:
-        canonical_json(value)  # raises TypeError naming where the float is
-        raise
 
 
 # The hashed event's keys in canonical (sorted) order, the payload among them.

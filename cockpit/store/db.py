@@ -10,20 +10,19 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-import uuid
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cockpit.store import projections, schema
-from cockpit.store.audit import (
-    GENESIS,
-    ChainReport,
+from cockpit.store.audit import GENESIS, ChainReport, chain_hash, event_object, leaf_of_stored
+from cockpit.store.canonical import (
+    canonical_members,
     canonical_text,
-    chain_hash,
-    event_object,
-    leaf_of_stored,
+    compose,
+    member_text,
+    parse_back,
 )
 from cockpit.store.events import Clock, Event, NewEvent, format_ts, utc_now
 from cockpit.store.rows import WorkPackageRow
@@ -197,8 +196,14 @@ class Store:
                 "SELECT max(seq) FROM events WHERE work_package = ?", (new.work_package,)
             ).fetchone()[0]
             parent_seq = parent
-        unsigned = {k: v for k, v in new.payload.items() if k != "signature"}
-        unsigned_text, stored = canonical_text(unsigned)
+        # The payload's members are serialised once; its text without the signature (what
+        # the event id is derived from) and with it are composed from them (SPEC 7).
+        payload = new.payload
+        members = canonical_members(payload)
+        if members is None:  # a key that is not a string: json.dumps rewrites it
+            members = canonical_members(json.loads(canonical_text(payload)[0]))
+            assert members is not None
+        unsigned_text = compose(members, leave_out="signature")
         row: dict[str, Any] = {
             "seq": seq,
             "event_id": event_id(previous, seq, unsigned_text),
@@ -209,14 +214,14 @@ class Store:
             "principal": new.principal,
             "entry_id": new.entry_id,
         }
-        payload_text = unsigned_text
-        signature = new.payload.get("signature")
-        if signature is None and "signature" not in new.payload and self.signer is not None:
+        if "signature" not in payload and self.signer is not None:
             # An event nobody signed is the runner's own: signed over the event as it will
             # be stored, less its signature (SPEC 10.1).
-            signature = self.signer(event_object(row, stored))
-        if signature is not None or "signature" in new.payload:
-            payload_text, stored = canonical_text({**unsigned, "signature": signature})
+            signature = self.signer(event_object(row, parse_back(unsigned_text, payload)))
+            if signature is not None:
+                members["signature"] = member_text(signature)
+        payload_text = compose(members) if "signature" in members else unsigned_text
+        stored = parse_back(payload_text, payload)
         # The leaf is composed around the payload's canonical text (SPEC 7's leaf).
         leaf = leaf_of_stored(row, payload_text)
         link = chain_hash(previous, leaf)
@@ -430,4 +435,12 @@ def event_id(previous_chain: bytes, seq: int, payload_text: str) -> str:
     """A UUID-shaped id derived from the chain position, so the same history always has
     the same ids (replays and tests are reproducible) and no two events share one."""
     digest = hashlib.sha256(previous_chain + str(seq).encode() + payload_text.encode()).digest()
-    return str(uuid.UUID(bytes=digest[:16], version=4))
+    # str(uuid.UUID(bytes=digest[:16], version=4)), written out: the version and variant
+    # bits set, then the hex in its 8-4-4-4-12 groups.
+    h = (
+        (int.from_bytes(digest[:16]) & ~(0xF000 << 64) & ~(0xC000 << 48))
+        | (0x4000 << 64)
+        | (0x8000 << 48)
+    )
+    x = f"{h:032x}"
+    return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"

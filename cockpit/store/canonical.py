@@ -1,0 +1,98 @@
+"""SPEC 7's canonical JSON (sorted keys, no spaces, UTF-8, no floats), written the way
+`Store.append` needs it: once, in C, and for a payload with a signature the text without
+it and the text with it both composed from the same serialised members."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from json import encoder as json_encoder
+from json.encoder import encode_basestring  # what json.dumps(ensure_ascii=False) writes a str as
+from typing import Any
+
+
+def _reject_floats(value: Any, where: str = "payload") -> None:
+    if isinstance(value, float):
+        raise TypeError(f"{where} holds a float; events carry integers and strings only")
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            _reject_floats(item, f"{where}.{key}")
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _reject_floats(item, f"{where}[{index}]")
+
+
+def canonical_json(value: Any) -> bytes:
+    """SPEC 7's canonical form: sorted keys, no spaces, UTF-8, no floats."""
+    _reject_floats(value)
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class _Float(ValueError):
+    pass
+
+
+def _no_float(text: str) -> Any:
+    raise _Float(text)
+
+
+def parse_back(text: str, value: Any) -> Any:
+    """A fresh copy of `value` parsed back from `text`, its canonical JSON; a float (or
+    NaN) is caught while parsing, and only then is `value` walked, to say where it is
+    (TypeError)."""
+    try:
+        return json.loads(text, parse_float=_no_float, parse_constant=_no_float)
+    except _Float:
+        canonical_json(value)  # raises TypeError naming where the float is
+        raise
+
+
+def canonical_text(value: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """(`canonical_json(value)` as text, a fresh copy of `value` parsed back from it)."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text, parse_back(text, value)
+
+
+# json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False) with its C
+# encoder made once instead of per call (what is serialised here holds no cycle).
+_MAKE_ENCODER = getattr(json_encoder, "c_make_encoder", None)
+_ENCODE = (
+    _MAKE_ENCODER(
+        None,  # markers: no cycle check
+        json.JSONEncoder().default,
+        encode_basestring,
+        None,  # indent
+        ":",
+        ",",
+        True,  # sort_keys
+        False,  # skipkeys
+        True,  # allow_nan (a float is refused when parsed back)
+    )
+    if _MAKE_ENCODER is not None
+    else None
+)
+
+
+def member_text(value: Any) -> str:
+    if type(value) is str:
+        return encode_basestring(value)
+    if _ENCODE is None:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "".join(_ENCODE(value, 0))
+
+
+def canonical_members(value: Mapping[str, Any]) -> dict[str, str] | None:
+    """Each member of an object serialised alone, as `compose` puts them together; None
+    if a key is not a string (json.dumps would rewrite it: let it do the whole)."""
+    if not all(type(key) is str for key in value):
+        return None
+    return {key: member_text(item) for key, item in value.items()}
+
+
+def compose(members: Mapping[str, str], leave_out: str | None = None) -> str:
+    """The canonical text of the object whose members are `members` (less `leave_out`):
+    byte for byte what json.dumps writes for the whole object."""
+    parts = [
+        f"{encode_basestring(key)}:{members[key]}" for key in sorted(members) if key != leave_out
+    ]
+    return "{" + ",".join(parts) + "}"
