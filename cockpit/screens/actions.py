@@ -1,7 +1,9 @@
 """The human actions as a table: for each, the dialog that asks for its input, the
 question asked before a destructive one, and the one engine call it makes, signed by the
 session's signer (`r.sign`, screens/signing.py). The app's `start_action` drives any row
-the same way; nothing is decided here."""
+the same way, after asking the engine whether the action would be refused
+(`preconditions.check`); what a dialog offers (verdicts, assignees, raise or lift) is
+the engine's to say too. Nothing is decided here."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from typing import Any
 
 from textual.screen import ModalScreen
 
-from cockpit.engine.actions import choices, human
+from cockpit.engine.actions import choices, human, preconditions
 from cockpit.engine.trust.actions import Sign
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.screens.context import Cockpit
@@ -73,6 +75,18 @@ def _dismiss_dialog(app: Cockpit, wp_id: str, wp: WorkPackage) -> ActionModal | 
     return DismissModal(wp_id, advisories)
 
 
+def _dispatch_dialog(app: Cockpit, wp_id: str, wp: WorkPackage) -> ActionModal | str:
+    eligible, lane = choices.eligible_assignees(app.ws, wp), wp.get("lane") or ""
+    if not eligible:
+        return f"No principal of this workspace can claim {wp_id} and serve lane {lane}."
+    return DispatchModal(wp_id, eligible, lane)
+
+
+def _review_dialog(app: Cockpit, wp_id: str, wp: WorkPackage) -> ActionModal:
+    verdicts = preconditions.review_verdicts(app.store, wp, app.principal)
+    return ReviewModal(wp_id, wp["state"], [v.value for v in verdicts])
+
+
 ACTIONS: dict[str, Action] = {
     "verify": Action(
         call=lambda r: human.verify(r.ws, r.store, r.wp_id, r.by, stop=r.stop, sign=r.sign),
@@ -80,7 +94,7 @@ ACTIONS: dict[str, Action] = {
     ),
     "dispatch": Action(
         call=lambda r: human.dispatch(r.ws, r.store, r.wp_id, r.answer["to"], r.by, sign=r.sign),
-        dialog=lambda app, wp_id, wp: DispatchModal(wp_id, choices.eligible_assignees(app.ws, wp)),
+        dialog=_dispatch_dialog,
     ),
     "recover": Action(
         call=lambda r: human.recover(
@@ -92,7 +106,7 @@ ACTIONS: dict[str, Action] = {
         call=lambda r: human.review(
             r.ws, r.store, r.wp_id, r.answer["verdict"], r.answer["findings"], r.by, sign=r.sign
         ),
-        dialog=lambda app, wp_id, wp: ReviewModal(wp_id),
+        dialog=_review_dialog,
     ),
     "override": Action(
         call=lambda r: human.override(

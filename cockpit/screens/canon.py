@@ -1,6 +1,8 @@
 """Candidates and canon: every candidate with its redaction state and last gate run, the
 Canon Gate's checks for the acting principal (previewed in a worker, recording nothing),
-`m` to commission, and a search over canon with each record's provenance."""
+`m` to commission (refused at once, naming the failed checks, when the preview says the
+gate would refuse: no confirmation is offered), and a search over canon with each
+record's provenance."""
 
 from __future__ import annotations
 
@@ -20,7 +22,13 @@ from cockpit.engine.canon import candidates as canon
 from cockpit.engine.reports import pages
 from cockpit.errors import CockpitError
 from cockpit.messages import StoreChanged
-from cockpit.screens.canon_views import MUTED, candidate_cells, candidate_view, canon_results
+from cockpit.screens.canon_views import (
+    MUTED,
+    candidate_cells,
+    candidate_view,
+    canon_results,
+    refusal_text,
+)
 from cockpit.screens.context import cockpit, read_then
 from cockpit.screens.status_bar import StatusBar
 from cockpit.screens.text import plain
@@ -61,6 +69,7 @@ class CanonScreen(Screen[None]):
         self.query_text = ""
         self.searches = 0
         self.show_again = False  # the candidates read on its way changes the detail pane
+        self.commission_wanted: str | None = None  # `m` pressed before the gate answered
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
@@ -99,6 +108,8 @@ class CanonScreen(Screen[None]):
 
     def loaded(self, candidates: list[dict[str, Any]]) -> None:
         self.fill(candidates)
+        if self.commission_wanted not in self.rows:
+            self.commission_wanted = None
         again, self.show_again = self.show_again, False
         if self.rows.get(self.shown or "") is not None and again:
             self.show_selected(again=True)
@@ -147,6 +158,7 @@ class CanonScreen(Screen[None]):
             return
         if cid != self.shown:
             self.shown, self.decision = cid, None
+            self.commission_wanted = None
         self.note = "evaluating…"
         self.render_detail()
         self.wanted += 1
@@ -197,6 +209,9 @@ class CanonScreen(Screen[None]):
             return
         self.decision, self.note = decision, note
         self.render_detail()
+        if self.commission_wanted == candidate_id:
+            self.commission_wanted = None
+            self.commission(candidate_id)
 
     def _answer(self, callback: Any, *args: Any) -> None:
         """Hand a worker's result to the screen, unless the app is quitting."""
@@ -219,7 +234,22 @@ class CanonScreen(Screen[None]):
         if cid is None:
             app.say("No candidate is selected.", severity="warning")
             return
-        app.start_commission(cid)
+        if cid != self.shown:
+            self.show_selected()  # its preview starts; the commission waits for it
+        if self.previewing or self.show_again:
+            self.commission_wanted = cid  # asked once the gate's answer is in
+            return
+        self.commission(cid)
+
+    def commission(self, candidate_id: str) -> None:
+        """Start commissioning `candidate_id`, with the gate's preview: a candidate it would
+        refuse is refused at once (the app still says read-only or a missing capability
+        first)."""
+        decision = self.decision
+        refused = None
+        if decision is not None and not decision.admits:
+            refused = refusal_text(candidate_id, decision)
+        cockpit(self).start_commission(candidate_id, refused)
 
     # -- search ----------------------------------------------------------------------------
 

@@ -91,6 +91,12 @@ def evaluation_text(evaluation: Any) -> RenderableType:
     return Group(*parts)
 
 
+def refusal_text(candidate_id: str, decision: canon.CanonDecision) -> str:
+    """Why the gate would refuse the candidate: each failed check with its detail."""
+    failed = "; ".join(f"{n} ({decision.checks[n].detail})" for n in decision.failed)
+    return f"The Canon Gate would refuse {candidate_id}: {failed}."
+
+
 def gate_heading(principal: str, decision: canon.CanonDecision | None, note: str) -> Text:
     heading = Text()
     heading.append("Canon Gate as ", style="bold")

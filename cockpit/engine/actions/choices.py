@@ -9,7 +9,6 @@ from typing import Any
 from cockpit.domain import Capability, EventType, State
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.store import Store
-from cockpit.store.rows import WorkPackageRow
 
 
 def eligible_assignees(ws: Workspace, wp: Mapping[str, Any]) -> list[str]:
@@ -35,7 +34,7 @@ def open_advisories(store: Store, wp_id: str) -> list[dict[str, Any]]:
     return [a for a in reversed(issued) if a.get("id") not in dismissed]
 
 
-def override_targets(wp: WorkPackageRow) -> list[str]:
+def override_targets(wp: Mapping[str, Any]) -> list[str]:
     """The states an override of this WP may move it to (any other than its own, never
     the gate's transient `verifying`)."""
     return [s.value for s in State if s.value != wp["state"] and s is not State.VERIFYING]

@@ -14,22 +14,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from cockpit.domain import Capability, EventType, Mode, State, Verdict
+from cockpit.engine.actions.preconditions import (
+    ACTION_CAPABILITIES as ACTION_CAPABILITIES,
+)
+from cockpit.engine.actions.preconditions import check_allowed as check_allowed
+from cockpit.engine.actions.preconditions import move, no_duty_conflict
+from cockpit.engine.actions.preconditions import require as require
 from cockpit.engine.actions.rollback import rollback as rollback  # an action with its own module
 from cockpit.engine.gate.verification import GateRun, run_gate
 from cockpit.engine.lifecycle.effects import (
     ProblemKind,
     answer_edges,
     dispatch_target_problem,
-    duty_conflict,
     review_events,
     veto_lift_problem,
 )
-from cockpit.engine.lifecycle.transitions import (
-    REVIEW_TRIGGERS,
-    IllegalTransition,
-    Trigger,
-    transition,
-)
+from cockpit.engine.lifecycle.transitions import REVIEW_TRIGGERS, Trigger
 from cockpit.engine.lifecycle.transitions import override as lifecycle_override
 from cockpit.engine.repo.worktrees import acceptance_basis, acceptance_proof
 from cockpit.engine.trust import actions as trust_actions
@@ -56,48 +56,10 @@ def resolve_principal(
     return principal
 
 
-# The capability each human action needs (SPEC 2.1 roles), for callers that want to refuse
-# before asking for input.
-ACTION_CAPABILITIES: dict[str, Capability] = {
-    "dispatch": Capability.DISPATCH,
-    "verify": Capability.VERIFY,
-    "recover": Capability.RECOVER,
-    "review": Capability.REVIEW,
-    "override": Capability.OVERRIDE,
-    "cancel": Capability.CANCEL,
-    "veto": Capability.VETO,
-    "dismiss": Capability.DISMISS_ADVISORY,
-    "rollback": Capability.ROLLBACK,
-}
-
-
-def check_allowed(ws: Workspace, principal: str, action: str) -> None:
-    """Raise Refused (naming the capability) if `principal` may not take `action`."""
-    require(ws, principal, ACTION_CAPABILITIES[action])
-
-
-def require(ws: Workspace, principal: str, capability: Capability) -> None:
-    """Raise Refused unless `principal` is a principal of the workspace holding
-    `capability` (every action checks this first; a screen may ask up front)."""
-    if principal not in ws.config.principals:
-        raise Refused(f"{principal} is not a principal of this workspace")
-    if not ws.config.has(principal, capability):
-        raise Refused(f"{principal} lacks the {capability.value} capability")
-
-
 def _text(value: str | None, what: str) -> str:
     if value is None or not value.strip():
         raise InputError(f"{what} is required and must not be empty")
     return value.strip()
-
-
-def _move(wp: WorkPackageRow, trigger: Trigger) -> dict[str, str]:
-    state = State(wp["state"])
-    try:
-        target = transition(state, trigger)
-    except IllegalTransition as exc:
-        raise Refused(f"{wp['id']}: {exc}") from None
-    return {"from": state.value, "to": target.value}
 
 
 Build = Callable[[WorkPackageRow], list[NewEvent]]
@@ -145,16 +107,10 @@ def dispatch(
 
     def build(wp: WorkPackageRow) -> list[NewEvent]:
         _check_target(ws, to, wp, wp_id)
-        move = _move(wp, Trigger.DISPATCH)
-        return [NewEvent(EventType.DISPATCHED, wp_id, by, None, {"to": to, "transition": move})]
+        moved = move(wp, Trigger.DISPATCH)
+        return [NewEvent(EventType.DISPATCHED, wp_id, by, None, {"to": to, "transition": moved})]
 
     return _act(ws, store, wp_id, build, Act("dispatch", {"to": to}, by, sign))
-
-
-def _no_duty_conflict(store: Store, wp_id: str, by: str, what: str) -> None:
-    conflict = duty_conflict(store, wp_id, by)
-    if conflict is not None:
-        raise Refused(f"{conflict}: it may not {what}")
 
 
 def _check_target(ws: Workspace, to: str, wp: WorkPackageRow | None, wp_id: str) -> None:
@@ -185,13 +141,13 @@ def recover(
         raise InputError(f"recovery owner {owner} is not a principal of this workspace")
 
     def build(wp: WorkPackageRow) -> list[NewEvent]:
-        move = _move(wp, Trigger.RECOVERY)
+        moved = move(wp, Trigger.RECOVERY)
         edges = answer_edges(store.events(wp_id), "@self", is_claim=False)
         payload = {
             "recovery_owner": owner,
             "next_action": next_action,
             "error_class": error_class,
-            "transition": move,
+            "transition": moved,
             "edges": edges,
         }
         return [NewEvent(EventType.RECOVERY_PACKET_CREATED, wp_id, by, None, payload)]
@@ -233,7 +189,7 @@ def review(
 
     def build(wp: WorkPackageRow) -> list[NewEvent]:
         if chosen in (Verdict.GO, Verdict.ACCEPTED):
-            _no_duty_conflict(store, wp_id, by, f"give a review '{chosen.value}'")
+            no_duty_conflict(store, wp_id, by, f"give a review '{chosen.value}'")
         payload: dict[str, Any] = {"verdict": chosen.value, "findings": list(findings)}
         if merge_sha:
             payload["merge_sha"] = merge_sha
@@ -247,7 +203,7 @@ def review(
                 payload["merge_proof"] = proof
         trigger = REVIEW_TRIGGERS.get(chosen.value)
         if trigger is not None:
-            _move(wp, trigger)  # refuses an illegal transition, naming the state
+            move(wp, trigger)  # refuses an illegal transition, naming the state
         return review_events(wp, chosen, by, None, payload)
 
     return _act(
@@ -304,11 +260,11 @@ def override(
     require(ws, by, Capability.OVERRIDE)
 
     def build(wp: WorkPackageRow) -> list[NewEvent]:
-        _no_duty_conflict(store, wp_id, by, "override it")
+        no_duty_conflict(store, wp_id, by, "override it")
         if wp["state"] == target.value:
             raise Refused(f"{wp_id} is already {target.value}; an override must change the state")
-        move = {"from": wp["state"], "to": lifecycle_override(State(wp["state"]), target).value}
-        payload = {"reason": reason, "transition": move}
+        moved = {"from": wp["state"], "to": lifecycle_override(State(wp["state"]), target).value}
+        payload = {"reason": reason, "transition": moved}
         return [NewEvent(EventType.OVERRIDE_APPLIED, wp_id, by, None, payload)]
 
     return _act(
@@ -330,10 +286,10 @@ def cancel(
     require(ws, by, Capability.CANCEL)
 
     def build(wp: WorkPackageRow) -> list[NewEvent]:
-        move = _move(wp, Trigger.CANCEL)
+        moved = move(wp, Trigger.CANCEL)
         return [
             NewEvent(
-                EventType.TASK_CANCELLED, wp_id, by, None, {"reason": reason, "transition": move}
+                EventType.TASK_CANCELLED, wp_id, by, None, {"reason": reason, "transition": moved}
             )
         ]
 

@@ -15,21 +15,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from cockpit.domain import Capability, EventType, State
+from cockpit.domain import EventType, State
+from cockpit.engine.actions.preconditions import check
 from cockpit.engine.gate.commands import run_command, validation_env, validation_sandbox
 from cockpit.engine.lifecycle.transitions import Trigger, transition
 from cockpit.engine.repo import gitops, worktrees
 from cockpit.engine.repo.worktrees import WorktreeError
 from cockpit.engine.trust import actions as trust_actions
 from cockpit.engine.workspace.layout import Workspace
-from cockpit.errors import InputError, NotFound, Refused
+from cockpit.errors import InputError
 from cockpit.store import Event, NewEvent, Store
-
-
-def _agent_running(store: Store, wp_id: str) -> bool:
-    events = store.events(wp_id)
-    ended = {e.payload.get("launch") for e in events if e.type == EventType.AGENT_EXITED}
-    return any(e.type == EventType.AGENT_STARTED and e.seq not in ended for e in events)
 
 
 def rollback(
@@ -47,17 +42,7 @@ def rollback(
     if reason is None or not reason.strip():
         raise InputError("a rollback reason is required and must not be empty")
     reason = reason.strip()
-    if by not in ws.config.principals:
-        raise Refused(f"{by} is not a principal of this workspace")
-    if not ws.config.has(by, Capability.ROLLBACK):
-        raise Refused(f"{by} lacks the rollback capability")
-    wp = store.work_package(wp_id)
-    if wp is None:
-        raise NotFound(f"no work package {wp_id} has been booked in this workspace")
-    if wp["state"] != State.FAILED:
-        raise Refused(f"{wp_id} is {wp['state']}; only a failed work package is rolled back")
-    if _agent_running(store, wp_id):
-        raise Refused(f"the agent of {wp_id} is still running; stop it before rolling back")
+    wp = check(ws, store, "rollback", wp_id, by)  # the capability, failed, no agent running
     # Signed and checked before git is touched: an unsigned rollback changes nothing.
     args = {"reason": reason}
     signed = trust_actions.sign_with(ws, store, sign, "rollback", wp_id, args, by)

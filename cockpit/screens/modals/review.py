@@ -1,4 +1,4 @@
-"""Review: a verdict and findings."""
+"""Review: a verdict, among those that apply to the WP as it is, and findings."""
 
 from __future__ import annotations
 
@@ -7,19 +7,27 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.widgets import Label, Select, TextArea
 
-from cockpit.domain import Verdict
 from cockpit.screens.modals.form import ActionModal
-
-VERDICTS = [v.value for v in Verdict]
+from cockpit.screens.text import plain
 
 
 class ReviewModal(ActionModal):
     TITLE_TEXT = "Review"
     OK_LABEL = "Record verdict"
 
+    def __init__(self, wp_id: str, state: str, verdicts: list[str]) -> None:
+        super().__init__(wp_id)
+        self.state = state
+        self.verdicts = verdicts  # the engine's word on what applies (in its order)
+
     def fields(self) -> ComposeResult:
-        yield Label("Verdict:")
-        yield Select([(v, v) for v in VERDICTS], prompt="choose a verdict", id="verdict")
+        yield Label(plain(f"Verdict (those that apply in state {self.state}):"))
+        yield Select(
+            [(v, v) for v in self.verdicts],
+            prompt="choose a verdict",
+            id="verdict",
+            value=self.verdicts[0] if len(self.verdicts) == 1 else Select.NULL,
+        )
         yield Label("Findings (one per line):")
         yield TextArea(id="findings")
 

@@ -11,11 +11,12 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
 
 from cockpit.screens.context import cockpit
+from cockpit.screens.modals.form import dialog_box, dialog_footer
 from cockpit.screens.text import plain
 
 
@@ -31,8 +32,8 @@ class SigningKeyModal(ModalScreen[KeyAnswer]):
     """Asks for the private key file that signs the session's actions."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="cockpit.signing.cancel"),
-        Binding("ctrl+s", "submit", "Sign", id="cockpit.signing.submit"),
+        Binding("ctrl+s", "submit", "sign", id="cockpit.signing.submit"),
+        Binding("escape", "cancel", "back", id="cockpit.signing.cancel"),
     ]
 
     def __init__(self, principal: str, *, required: bool) -> None:
@@ -41,7 +42,7 @@ class SigningKeyModal(ModalScreen[KeyAnswer]):
         self.required = required
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
+        with dialog_box():
             title = Text("Signing key · ", style="bold")
             title.append_text(plain(self.principal, "bold #facc15"))
             yield Label(title, classes="dialog-title")
@@ -63,12 +64,13 @@ class SigningKeyModal(ModalScreen[KeyAnswer]):
                     style="#9ca3af",
                 )
             )
-            yield Label("", id="problem", classes="problem")
             with Horizontal(classes="buttons"):
+                yield Label("", id="problem", classes="problem")
                 yield Button("Sign", variant="primary", id="ok")
                 if not self.required:
                     yield Button("Act unsigned", id="unsigned")
                 yield Button("Back (esc)", id="cancel")
+        yield dialog_footer()
 
     def on_mount(self) -> None:
         cockpit(self).steady_cursors(self)

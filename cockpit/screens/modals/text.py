@@ -12,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
 from cockpit.engine.text import literal
+from cockpit.screens.modals.form import dialog_footer
 from cockpit.screens.text import plain
 
 
@@ -29,7 +30,7 @@ class TextModal(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
-            yield Label(plain(self.title_text, "bold"))
+            yield Label(plain(self.title_text, "bold"), classes="dialog-title")
             with VerticalScroll():
                 # As a plain-text "syntax": indentation kept, nothing interpreted.
                 yield Static(
@@ -42,6 +43,7 @@ class TextModal(ModalScreen[None]):
                 )
             with Horizontal(classes="buttons"):
                 yield Button("Close", id="close")
+        yield dialog_footer()
 
     def on_button_pressed(self) -> None:
         self.action_close()

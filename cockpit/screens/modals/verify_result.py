@@ -11,6 +11,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
+from cockpit.screens.modals.form import dialog_footer
 from cockpit.screens.modals.predicates import predicate_table
 from cockpit.screens.text import outcome
 
@@ -33,11 +34,12 @@ class VerifyResultModal(ModalScreen[None]):
         heading.append_text(outcome(doc["outcome"], doc.get("blocking_predicate")))
         heading.append(f"  ({doc['acceptance_status']})", style="#9ca3af")
         with Vertical(classes="dialog wide"):
-            yield Label(heading)
+            yield Label(heading, classes="dialog-title")
             with VerticalScroll():
                 yield Static(predicate_table(doc["predicates"]))
             with Horizontal(classes="buttons"):
                 yield Button("Close", id="close")
+        yield dialog_footer()
 
     def on_button_pressed(self) -> None:
         self.action_close()
