@@ -23,6 +23,7 @@ from textual.screen import Screen
 from textual.widgets import Input, TextArea
 
 from cockpit.engine.repo.sandbox import Availability, availability
+from cockpit.engine.reports import pages
 from cockpit.engine.runner.lock import RunnerLock, lock_holder
 from cockpit.engine.runner.loop import sweep_and_verify
 from cockpit.engine.text import literal
@@ -36,6 +37,7 @@ from cockpit.screens.board import BoardScreen
 from cockpit.screens.canon import CanonScreen
 from cockpit.screens.driver import ActionDriver
 from cockpit.screens.help import HelpScreen
+from cockpit.screens.jump import can_open, open_jump_bar, resolve
 from cockpit.screens.keys import TRANSCRIPT, VIEWS, WP_ACTIONS, WP_TABS, bindings
 from cockpit.screens.metrics import MetricsScreen
 from cockpit.screens.notices import notices
@@ -346,6 +348,43 @@ class CockpitApp(ActionDriver, App[None]):
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "jump_to":  # `:` is a character in a text field, and not for dialogs
+            return can_open(self.screen, self.focused)
+        return True
+
+    async def action_jump_to(self) -> None:
+        """`:` opens the prompt under the header (mounted, then focused, before the next key
+        is read: what is typed right after `:` is the prompt's)."""
+        await open_jump_bar(self.screen)
+
+    def jump_to(self, text: str) -> None:
+        """Go where `text` (typed after `:`) names: a work package's screen or a screen;
+        a name that is nothing is a notification."""
+        where = resolve(text, lambda wanted: pages.find_work_package(self.store, wanted))
+        if isinstance(where, str):
+            self.say(where, severity="warning")
+            return
+        kind, name = where
+        if kind == "wp":
+            if not (isinstance(self.screen, WorkPackageScreen) and self.screen.wp_id == name):
+                self.open_work_package(name)
+            return
+        screens: dict[str, tuple[type[Screen[Any]], Callable[[], object]]] = {
+            "audit": (AuditScreen, self.action_open_audit),
+            "metrics": (MetricsScreen, self.action_open_metrics),
+            "rejected": (RejectedScreen, self.action_open_rejected),
+            "canon": (CanonScreen, self.action_open_canon),
+            "help": (HelpScreen, self.action_help),
+        }
+        if name == "board":
+            while len(self.screen_stack) > 2:
+                self.pop_screen()
+        elif name == "quit":
+            self.exit()
+        elif not isinstance(self.screen, screens[name][0]):
+            screens[name][1]()
 
     def open_work_package(self, wp_id: str) -> None:
         self.push_screen(WorkPackageScreen(wp_id))

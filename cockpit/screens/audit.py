@@ -10,19 +10,29 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, ProgressBar, Static
+from textual.widgets import Input, ProgressBar, Static
 
 from cockpit.engine.reports import audit, pages
 from cockpit.engine.reports.lineage import summarize
 from cockpit.messages import StoreChanged
 from cockpit.screens.context import cockpit, read_then
+from cockpit.screens.footer import KeyFooter
 from cockpit.screens.status_bar import StatusBar
-from cockpit.screens.tables import sync_rows
+from cockpit.screens.tables import Column, FitTable
 from cockpit.screens.text import plain
 from cockpit.store import Event
 
 LIMIT = 2000
-COLUMNS = ("seq", "ts", "type", "wp", "principal", "entry", "what")
+# On a narrow terminal the columns shrink, then the entry and the time go: "what" stays.
+COLUMNS = (
+    Column("seq", "seq", 8),
+    Column("ts", "ts", 19, drop=1),
+    Column("type", "type", 24, minimum=12),
+    Column("wp", "wp", 12, minimum=7),
+    Column("principal", "principal", 20, minimum=10),
+    Column("entry", "entry", 14, minimum=8, drop=2),
+    Column("what", "what", 0),
+)
 
 
 def parse_audit_filter(text: str) -> dict[str, Any]:
@@ -44,7 +54,8 @@ def parse_audit_filter(text: str) -> dict[str, Any]:
 
 class AuditScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "filter", "filter", id="cockpit.audit.filter"),
+        # Taken before the table sees it: the keys typed right after `/` are the field's.
+        Binding("slash", "filter", "filter", id="cockpit.audit.filter", priority=True),
         Binding("V", "verify_chain", "verify chain", id="cockpit.audit.verify"),
         Binding("escape", "back", "back", id="cockpit.audit.back"),
     ]
@@ -64,14 +75,13 @@ class AuditScreen(Screen[None]):
             placeholder="filter: type:verify_completed principal:human:owner wp:WP-0001",
             id="audit-filter",
             classes="hidden",
+            select_on_focus=False,  # `/` shows the filter in force, to be edited
         )
-        yield DataTable(id="events", cursor_type="row", zebra_stripes=True)
-        yield Footer(compact=True, show_command_palette=False)
+        yield FitTable(COLUMNS, flexible=24, id="events")
+        yield KeyFooter()
 
     def on_mount(self) -> None:
-        table = self.query_one("#events", DataTable)
-        for column in COLUMNS:
-            table.add_column(column, key=column)
+        table = self.query_one("#events", FitTable)
         self.query_one("#status", StatusBar).refresh_from_app("audit chain")
         cockpit(self).steady_cursors(self)
         self.fill()
@@ -91,8 +101,8 @@ class AuditScreen(Screen[None]):
 
     def show(self, events: list[Event]) -> None:
         self.loading = False
-        table = self.query_one("#events", DataTable)
-        sync_rows(table, {str(e.seq): self._cells(e) for e in events})
+        table = self.query_one("#events", FitTable)
+        table.show({str(e.seq): self._cells(e) for e in events})
         if events and self.cursor_to_end:
             table.move_cursor(row=len(events) - 1)
         self.cursor_to_end = False
@@ -144,11 +154,18 @@ class AuditScreen(Screen[None]):
         self.query_one("#integrity", Static).update(text)
         self.query_one("#progress", ProgressBar).add_class("hidden")
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "filter":  # in the field itself, `/` is a character
+            return not isinstance(self.focused, Input)
+        return True
+
     def action_filter(self) -> None:
         field = self.query_one("#audit-filter", Input)
         field.remove_class("hidden")
-        field.value = self.filter_text
-        field.focus()
+        field.value = self.filter_text  # the filter in force, to be edited
+        field.cursor_position = len(field.value)
+        # Focused now, not after a refresh: the keys typed right after `/` are the field's.
+        self.set_focus(field)
 
     @on(Input.Submitted, "#audit-filter")
     def apply_filter(self, event: Input.Submitted) -> None:
@@ -161,7 +178,7 @@ class AuditScreen(Screen[None]):
         event.input.add_class("hidden")
         self.fill()
         self.query_one("#status", StatusBar).refresh_from_app(self.view_label())
-        self.query_one("#events", DataTable).focus()
+        self.query_one("#events", FitTable).focus()
 
     def view_label(self) -> str:
         return f"audit chain · filter {self.filter_text}" if self.filter_text else "audit chain"
@@ -171,7 +188,7 @@ class AuditScreen(Screen[None]):
         field = self.query_one("#audit-filter", Input)
         if not field.has_class("hidden"):
             field.add_class("hidden")
-            self.query_one("#events", DataTable).focus()
+            self.query_one("#events", FitTable).focus()
         elif self.filter_text:
             self.filter_text = ""
             self.fill()
@@ -186,7 +203,7 @@ class AuditScreen(Screen[None]):
             self.fill(to_end=False)
             return
         wanted = parse_audit_filter(self.filter_text)
-        table = self.query_one("#events", DataTable)
+        table = self.query_one("#events", FitTable)
         for event in message.events:
             if wanted.get("types") and event.type not in wanted["types"]:
                 continue
@@ -194,5 +211,4 @@ class AuditScreen(Screen[None]):
                 continue
             if wanted.get("work_package") and event.work_package != wanted["work_package"]:
                 continue
-            if str(event.seq) not in table.rows:
-                table.add_row(*self._cells(event), key=str(event.seq))
+            table.append(str(event.seq), self._cells(event))

@@ -9,16 +9,18 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from cockpit.engine.reports import pages
 from cockpit.messages import StoreChanged
-from cockpit.screens.board_table import BoardTable, header_text
+from cockpit.screens.board_table import BoardTable, header_text, sort_shown
 from cockpit.screens.context import cockpit
+from cockpit.screens.footer import KeyFooter
 from cockpit.screens.keys import VIEWS, WP_ACTIONS, bindings
 from cockpit.screens.status_bar import StatusBar
 
 SORT_ORDER = ["id", "state", "age", "updated", "tier", "assignee", "title"]
+NEWEST = frozenset(pages.NEWEST_FIRST)
 
 
 class BoardScreen(Screen[None]):
@@ -39,10 +41,11 @@ class BoardScreen(Screen[None]):
             placeholder="filter: words, state:S, assignee:P (enter applies, esc clears)",
             id="filter",
             classes="hidden",
+            select_on_focus=False,  # `/` shows the filter in force, to be edited
         )
         yield Static(id="columns", classes="columns")
         yield BoardTable(self._fetch, self._count, cockpit(self).clock, self._locate, id="board")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         cockpit(self).steady_cursors(self)
@@ -76,12 +79,22 @@ class BoardScreen(Screen[None]):
         return pages.board_count(cockpit(self).store, self.view())
 
     def view_label(self) -> str:
-        parts = [f"sort {self.sort}"]
+        """What the header says of the view. The sort is marked on its column's header; it
+        is named here only when no column shows it (`updated`, or one a narrow terminal
+        leaves out)."""
+        parts = []
         if self.attention:
-            parts.insert(0, "NEEDS ATTENTION")
+            parts.append("NEEDS ATTENTION")
         if self.filter_text:
             parts.append(f"filter {self.filter_text!r}")
+        if not sort_shown(self._width(), self.sort):
+            parts.append(
+                f"sort {self.sort}, newest first" if self.sort in NEWEST else f"sort {self.sort}"
+            )
         return " · ".join(parts)
+
+    def _width(self) -> int:
+        return self.query_one(BoardTable).size.width or self.app.size.width
 
     def reload(self) -> None:
         table = self.query_one(BoardTable)
@@ -92,11 +105,11 @@ class BoardScreen(Screen[None]):
         )
         table.reload()
         self.query_one("#status", StatusBar).refresh_from_app(self.view_label())
-        self.query_one("#columns", Static).update(header_text(table.size.width or 118))
+        self.query_one("#columns", Static).update(header_text(self._width(), self.sort))
 
     def on_resize(self) -> None:
-        table = self.query_one(BoardTable)
-        self.query_one("#columns", Static).update(header_text(table.size.width or 118))
+        self.query_one("#columns", Static).update(header_text(self._width(), self.sort))
+        self.query_one("#status", StatusBar).refresh_from_app(self.view_label())
 
     def on_store_changed(self, message: StoreChanged) -> None:
         table = self.query_one(BoardTable)
@@ -128,11 +141,20 @@ class BoardScreen(Screen[None]):
     def open_work_package(self, message: BoardTable.Selected) -> None:
         cockpit(self).open_work_package(message.wp_id)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # `/` is taken before the focused widget sees it (so the keys typed right after it
+        # are the field's): in the field itself it is a character.
+        if action == "filter":
+            return not isinstance(self.focused, Input)
+        return True
+
     def action_filter(self) -> None:
         field = self.query_one("#filter", Input)
         field.remove_class("hidden")
         field.value = self.filter_text
-        field.focus()
+        field.cursor_position = len(field.value)
+        # Focused now, not after a refresh: the keys typed right after `/` are the field's.
+        self.set_focus(field)
 
     @on(Input.Submitted, "#filter")
     def apply_filter(self, event: Input.Submitted) -> None:

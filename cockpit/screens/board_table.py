@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any, ClassVar
 
 from rich.style import Style
@@ -19,37 +20,34 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from cockpit.screens.tables import keep_in_view
+from cockpit.screens.tables import Column, cell, fit, keep_in_view, lay_out
 from cockpit.screens.text import age, badge, outcome, plain
 
 PAGE = 200
 
-# (key, header, width); the title takes what is left.
-COLUMNS: list[tuple[str, str, int]] = [
-    ("id", "ID", 10),
-    ("title", "TITLE", 0),
-    ("state", "STATE", 16),
-    ("tier", "TIER", 9),
-    ("assignee", "ASSIGNEE", 20),
-    ("verify", "LAST VERIFY", 28),
-    ("ovr", "OVR", 4),
-    ("cost", "COST", 9),
-    ("age", "AGE", 5),
+# The board's columns (widths include the gap after each). The title takes what the
+# others leave, at least a quarter of the width (TITLE_WIDTH cells on a narrow terminal):
+# to give it that the others shrink first, then tier, age and cost go (in that order).
+COLUMNS: list[Column] = [
+    Column("id", "ID", 10, minimum=9),
+    Column("title", "TITLE", 0),
+    Column("state", "STATE", 16, minimum=12),
+    Column("tier", "TIER", 9, minimum=7, drop=3),
+    Column("assignee", "ASSIGNEE", 20, minimum=14),
+    Column("verify", "LAST VERIFY", 28, minimum=16),
+    Column("cost", "COST", 9, minimum=8, drop=1),
+    Column("age", "AGE", 5, drop=2),
 ]
-# On a narrow terminal the overridden mark moves next to the state; tier, cost and age go.
-NARROW = 110
-NARROW_COLUMNS: list[tuple[str, str, int]] = [
-    ("id", "ID", 10),
-    ("title", "TITLE", 0),
-    ("state", "STATE", 16),
-    ("ovr", "OVR", 4),
-    ("assignee", "ASSIGNEE", 20),
-    ("verify", "LAST VERIFY", 24),
-]
+TITLE_WIDTH = 24
+# The sorts a column shows, by the column's key (the `updated` sort has no column).
+SORTED_COLUMNS = frozenset({"id", "state", "tier", "assignee", "age", "title"})
+MARKS = (("overridden", "⚑"), ("vetoed", "✋"))  # the row's flag, its mark beside the state
 
 
-def columns_for(width: int) -> list[tuple[str, str, int]]:
-    return COLUMNS if width >= NARROW else NARROW_COLUMNS
+@lru_cache(maxsize=8)
+def columns_for(width: int) -> list[tuple[Column, int]]:
+    """The columns shown on a board `width` cells wide, each with its width."""
+    return lay_out(COLUMNS, width, flexible=max(TITLE_WIDTH, width // 4))
 
 
 def cost_text(value: str | None) -> str:
@@ -66,44 +64,52 @@ def cost_text(value: str | None) -> str:
     return f"${amount:.4f}" if amount < 10 else f"${amount:,.2f}"
 
 
-def _fit(text: Text, width: int) -> Text:
-    text = text.copy()
-    text.truncate(max(width - 1, 0), overflow="ellipsis", pad=True)
-    text.append(" ")
-    return text
+def state_cell(row: dict[str, Any], width: int) -> Text:
+    """The state badge, then a mark for an override (⚑) and for a standing veto (✋), in
+    `width` cells: the badge is cut ("…") before a mark is."""
+    marks = Text("".join(mark for flag, mark in MARKS if row.get(flag)))  # after its pad
+    marks.stylize("bold #ef4444")
+    text = fit(badge(row["state"]), max(width - marks.cell_len, 1))
+    return Text.assemble(text, marks, end="")
 
 
 def row_text(row: dict[str, Any], width: int, now: datetime) -> Text:
     """One board row as a line of Text, every agent-written value shown literally."""
-    columns = columns_for(width)
-    title_width = max(width - sum(w for _, _, w in columns), 10)
     verify = row.get("last_verify") or {}
     cells = {
         "id": plain(row["id"], "bold"),
         "title": plain(row["title"]),
-        "state": badge(row["state"]),
+        "state": Text(),  # made for its width below
         "tier": plain(row["tier"]),
         "assignee": plain(row.get("assignee") or "-"),
         "verify": outcome(verify.get("outcome"), verify.get("blocking_predicate")),
-        "ovr": Text("⚑" if row.get("overridden") else "", style="bold #ef4444"),
         "cost": Text(
             cost_text(row.get("cost_usd")), style="" if row.get("cost_usd") else "#6b7280"
         ),
         "age": Text(age(row.get("created"), now), style="#9ca3af"),
     }
     line = Text(end="")
-    for key, _, w in columns:
-        line.append_text(_fit(cells[key], w or title_width))
+    for column, w in columns_for(width):
+        shown = state_cell(row, w - 1) if column.key == "state" else cells[column.key]
+        line.append_text(cell(shown, w))
     return line
 
 
-def header_text(width: int) -> Text:
-    columns = columns_for(width)
-    title_width = max(width - sum(w for _, _, w in columns), 10)
+def header_text(width: int, sort: str = "id") -> Text:
+    """The column names, the sorted column's marked ▲ (its values grow down the board: the
+    age sort shows the newest first, so the youngest ages)."""
     line = Text(end="", style="bold")
-    for _, name, w in columns:
-        line.append_text(_fit(Text(name), w or title_width))
+    for column, w in columns_for(width):
+        name = column.header
+        if sort in SORTED_COLUMNS and sort == column.key:
+            name += " ▲"
+        line.append_text(cell(Text(name), w))
     return line
+
+
+def sort_shown(width: int, sort: str) -> bool:
+    """Whether a column of the board at `width` shows the sort (and carries its mark)."""
+    return sort in SORTED_COLUMNS and any(sort == column.key for column, _ in columns_for(width))
 
 
 class BoardTable(ScrollView, can_focus=True):
@@ -270,4 +276,4 @@ class BoardTable(ScrollView, can_focus=True):
             self.cursor = index
 
 
-__all__ = ["COLUMNS", "BoardTable", "header_text", "row_text"]
+__all__ = ["COLUMNS", "BoardTable", "header_text", "row_text", "sort_shown"]

@@ -12,7 +12,7 @@ from rich.text import Text
 from textual import work
 
 from cockpit.domain import Capability
-from cockpit.engine.actions import human
+from cockpit.engine.actions import human, preconditions
 from cockpit.engine.canon import candidates as canon
 from cockpit.engine.reports.lineage import summarize
 from cockpit.errors import CockpitError, Refused
@@ -109,7 +109,7 @@ class ActionDriver:
             return
         title = name.capitalize()
         try:
-            human.check_allowed(self.ws, self.principal, name)
+            preconditions.check(self.ws, self.store, name, wp_id, self.principal)
         except CockpitError as exc:  # refuse before asking for anything
             self.say(str(exc), title=f"{title} refused", severity="error")
             return
@@ -151,9 +151,10 @@ class ActionDriver:
         else:
             self.push_screen(dialog, answered)
 
-    def start_commission(self, candidate_id: str) -> None:
+    def start_commission(self, candidate_id: str, refused: str | None = None) -> None:
         """Ask before commissioning `candidate_id`, then run the Canon Gate and record it
-        (refused up front in read-only mode or without the commission capability)."""
+        (refused up front in read-only mode, without the commission capability, or with
+        `refused`: why the gate's preview would refuse it)."""
         if self.refuse_readonly():
             return
         ws, by = self.ws, self.principal
@@ -161,6 +162,9 @@ class ActionDriver:
             human.require(ws, by, Capability.COMMISSION)
         except Refused as exc:
             self.say(str(exc), title="Commission refused", severity="error")
+            return
+        if refused is not None:
+            self.say(refused, title="Commission refused", severity="error")
             return
 
         def reported(result: object) -> None:

@@ -1,4 +1,5 @@
-"""Keys and commands, from the same table the bindings and the palette use."""
+"""Keys and commands, from the same table the bindings and the palette use (with
+--readonly, without the actions)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
-from cockpit.screens.keys import TRANSCRIPT, VIEWS, WP_ACTIONS, WP_TABS
+from cockpit.screens.context import cockpit
+from cockpit.screens.keys import TRANSCRIPT, VIEWS, WP_ACTIONS, WP_TABS, offered
 
 KEY_NAMES = {
     "slash": "/",
@@ -19,6 +21,7 @@ KEY_NAMES = {
     "colon": ":",
     "left_square_bracket": "[",
     "right_square_bracket": "]",
+    "ctrl+p": "ctrl+p",
 }
 
 NAVIGATION = [
@@ -32,17 +35,21 @@ NAVIGATION = [
     ("/ on audit", "filter events: type:T[,T] principal:P wp:W"),
     ("m on canon", "commission the selected candidate (after a confirmation)"),
     ("/ on canon", "search canon: every word must occur; empty lists all"),
+    (":WP-0003 enter", "open that work package"),
+    (":audit enter", "open a screen: audit, metrics, rejected, canon, board, help, quit"),
     ("ctrl+s", "submit a dialog"),
-    ("ctrl+p", "command palette"),
     ("q", "quit"),
 ]
+READONLY_NOTE = "--readonly: the actions (dispatch, verify, override, ...) are not available"
 
 
-def keys_table() -> Table:
+def keys_table(readonly: bool = False) -> Table:
     table = Table(expand=True, show_edge=False)
     table.add_column("key", style="bold #facc15", no_wrap=True)
     table.add_column("does")
-    for command in [*WP_ACTIONS, *WP_TABS, *VIEWS, *TRANSCRIPT]:
+    if readonly:
+        table.add_row("", READONLY_NOTE, style="#ef4444")
+    for command in offered([*WP_ACTIONS, *WP_TABS, *VIEWS, *TRANSCRIPT], readonly):
         table.add_row(KEY_NAMES.get(command.key, command.key), f"{command.title}: {command.help}")
     for key, does in NAVIGATION:
         table.add_row(key, does)
@@ -58,7 +65,7 @@ class HelpScreen(ModalScreen[None]):
         with Vertical(classes="dialog wide"):
             yield Label("Cockpit keys", classes="dialog-title")
             with VerticalScroll():
-                yield Static(keys_table())
+                yield Static(keys_table(cockpit(self).readonly))
 
     def action_close(self) -> None:
         if self.app.screen is self:

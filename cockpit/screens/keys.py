@@ -18,6 +18,7 @@ class Command:
     show: bool = True
     label: str = ""  # the footer's word, when shorter than the title
     group: str = ""  # footer group: its keys share one word
+    priority: bool = False  # taken before the focused widget sees the key
 
 
 # Actions on the selected work package (the engine's human actions).
@@ -102,7 +103,14 @@ WP_TABS: list[Command] = [
 
 # Views and navigation.
 VIEWS: list[Command] = [
-    Command("filter", "slash", "filter", "Filter", "filter by text, state:S, assignee:P"),
+    Command(
+        "filter",
+        "slash",
+        "filter",
+        "Filter",
+        "filter by text, state:S, assignee:P",
+        priority=True,  # the field has the focus before the keys typed after `/` are read
+    ),
     Command(
         "attention",
         "a",
@@ -129,9 +137,44 @@ VIEWS: list[Command] = [
     ),
     Command("help", "question_mark", "app.help", "Help", "keys and commands"),
     Command(
-        "command", "colon", "app.command_palette", "Command", "command mode (palette)", show=False
+        "jump",
+        "colon",
+        "app.jump_to",
+        "Jump",
+        "go to a work package or a screen by name (:WP-0003, :audit)",
+        priority=True,  # the prompt has the focus before the keys typed after `:` are read
+    ),
+    Command(
+        "palette",
+        "ctrl+p",
+        "app.command_palette",
+        "Command palette",
+        "every command, found by name",
+        label="palette",
+        priority=True,
     ),
 ]
+
+# Commands that change the store: with --readonly they are not offered (not in the footer,
+# the help or the palette; their keys say that actions are disabled).
+ACTION_IDS = frozenset(c.id for c in WP_ACTIONS if c.action.startswith("act("))
+# Commands the palette does not list: opening it, from it.
+NOT_IN_PALETTE = frozenset({"palette"})
+
+
+def offered(commands: list[Command], readonly: bool) -> list[Command]:
+    """The commands a session offers: all of them, or with --readonly none that acts."""
+    return [c for c in commands if not (readonly and c.id in ACTION_IDS)]
+
+
+# The footer keeps these first when the terminal is too narrow for every key (by the last
+# part of a binding's id); the other keys go from the end of the table first.
+FOOTER_FIRST = ("help", "quit", "back", "jump", "palette", "filter", "attention", "sort")
+
+
+def footer_rank(binding_id: str | None) -> int:
+    name = (binding_id or "").rsplit(".", 1)[-1]
+    return FOOTER_FIRST.index(name) if name in FOOTER_FIRST else len(FOOTER_FIRST)
 
 
 def bindings(commands: list[Command]) -> list[Binding]:
@@ -143,6 +186,7 @@ def bindings(commands: list[Command]) -> list[Binding]:
             show=c.show,
             id=f"cockpit.{c.id}",
             tooltip=c.help,
+            priority=c.priority,
         )
         for c in commands
     ]

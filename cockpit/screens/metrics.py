@@ -15,13 +15,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from cockpit.domain import EventType
 from cockpit.engine.reports import pages
 from cockpit.engine.reports.metrics import cell_text
 from cockpit.messages import StoreChanged
 from cockpit.screens.context import read_then
+from cockpit.screens.footer import KeyFooter
 from cockpit.screens.status_bar import StatusBar
 from cockpit.screens.text import OUTCOME_STYLES, plain
 
@@ -168,7 +169,7 @@ class MetricsScreen(Screen[None]):
             yield Static(id="metrics-table")
             yield Static(id="usage")
             yield Static(id="charts", classes="chart")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#status", StatusBar).refresh_from_app("metrics")

@@ -10,20 +10,28 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer
+from textual.widgets import DataTable
 
 from cockpit.engine.reports import board
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.errors import CockpitError
 from cockpit.messages import StoreChanged
 from cockpit.screens.context import cockpit, read_then
+from cockpit.screens.footer import KeyFooter
 from cockpit.screens.modals import TextModal
 from cockpit.screens.status_bar import StatusBar
-from cockpit.screens.tables import sync_rows
+from cockpit.screens.tables import Column, FitTable
 from cockpit.screens.text import plain
 from cockpit.store import Store
 
-COLUMNS = ("seq", "file", "entry", "code", "message")
+# On a narrow terminal the columns shrink, then the entry goes: the message stays.
+COLUMNS = (
+    Column("seq", "seq", 8),
+    Column("file", "file", 32, minimum=12),
+    Column("entry", "entry", 14, minimum=8, drop=1),
+    Column("code", "code", 22, minimum=12),
+    Column("message", "message", 0),
+)
 
 
 def raw_file(ws: Workspace, store: Store, seq: int) -> tuple[str, str] | str:
@@ -46,13 +54,11 @@ class RejectedScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
-        yield DataTable(id="rejected", cursor_type="row", zebra_stripes=True)
-        yield Footer(compact=True, show_command_palette=False)
+        yield FitTable(COLUMNS, flexible=24, id="rejected")
+        yield KeyFooter()
 
     def on_mount(self) -> None:
-        table = self.query_one("#rejected", DataTable)
-        for column in COLUMNS:
-            table.add_column(column, key=column)
+        table = self.query_one("#rejected", FitTable)
         self.query_one("#status", StatusBar).refresh_from_app("rejected entries")
         self.load()
         table.focus()
@@ -73,7 +79,7 @@ class RejectedScreen(Screen[None]):
             )
             for row in rows
         }
-        sync_rows(self.query_one("#rejected", DataTable), cells)
+        self.query_one("#rejected", FitTable).show(cells)
         self.query_one("#status", StatusBar).refresh_from_app("rejected entries")
 
     @on(DataTable.RowSelected, "#rejected")

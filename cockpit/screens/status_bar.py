@@ -2,8 +2,10 @@
 ingests, what the header must warn about (agents nobody starts, agents that run
 unsandboxed, signatures that are optional), and the board's counts by state.
 
-Two lines; each flag goes on the first line where it fits whole, and a third line is
-added only when one would otherwise be cut off (a warning is never hidden by the width).
+Two lines: who and where, then the counts (workspace, attention, rejected, by state) and
+the view. Nothing is cut: a count goes whole on the next line when the width runs out,
+each flag on the first line where it fits whole, and a third line is added only when one
+of them would otherwise be cut off (a warning is never hidden by the width).
 """
 
 from __future__ import annotations
@@ -51,18 +53,30 @@ class StatusBar(Static):
         # Three aggregate counts, read on the UI thread so every header is whole when drawn.
         summary = pages.board_summary(app.store, app.unstarted_lanes)
         counts, attention, rejected = summary.states, summary.attention, summary.rejected
-        second = Text(end="")
-        second.append(f"{summary.total} WPs ", style="bold")
-        for state, style in STATE_STYLES.items():
-            if counts.get(state):
-                second.append(f" {state} {counts[state]} ", style=style)
-        second.append("  ")
-        second.append(f"attention {attention}", style="bold #f97316" if attention else "#6b7280")
-        second.append("  ")
-        second.append(f"rejected {rejected}", style="bold #ef4444" if rejected else "#6b7280")
+        # The counts, the most needed first, then the view: in order from the second line
+        # on, each whole on a line (a narrow terminal gives them a third line).
+        pieces = [
+            Text(f"{summary.total} WPs", style="bold"),
+            Text(f"attention {attention}", style="bold #f97316" if attention else "#6b7280"),
+            Text(f"rejected {rejected}", style="bold #ef4444" if rejected else "#6b7280"),
+        ]
+        pieces += [
+            Text(f"{state} {counts[state]}", style=style)
+            for state, style in STATE_STYLES.items()
+            if counts.get(state)
+        ]
         if self.view:
-            second.append(*SEPARATOR)
-            second.append_text(plain(self.view, "#38bdf8"))
+            pieces.append(plain(f"· {self.view}", "#38bdf8"))
+        width = self.size.width or 118
+        lines = [line, Text(end="")]
+        for piece in pieces:
+            target = lines[-1]
+            gap = "  " if target.cell_len else ""
+            if target.cell_len + len(gap) + piece.cell_len > width and target.cell_len:
+                target, gap = Text(end=""), ""
+                lines.append(target)
+            target.append(gap)
+            target.append_text(piece)
         # The flags, most important first; each whole on the first line with room for it.
         notes = app.trust_notes
         flags: list[tuple[Text, bool]] = []  # (flag, quiet: set off by spaces alone)
@@ -72,8 +86,6 @@ class StatusBar(Static):
         if app.signing_label:
             flags.append((plain(app.signing_label, "#38bdf8"), False))
         flags += [(Text(text, style=style), True) for text, style, q in notes if q]
-        width = self.size.width or 118
-        lines = [line, second]
         for flag, quiet in flags:
             piece = Text("  " if quiet else SEPARATOR[0], style="" if quiet else SEPARATOR[1])
             piece.end = ""
@@ -86,7 +98,7 @@ class StatusBar(Static):
             target.append_text(piece)
         keys = Text(" ", end="")  # one space between the keys: all five fit beside the header
         views = [(c.key, c.id) for c in VIEWS if c.action.startswith("app.open_")]
-        for key, word in (*views, (":", "commands")):
+        for key, word in (*views, (":", "jump")):
             keys.append(f" {key}", style="bold #facc15")
             keys.append(f" {word}", style="#9ca3af")
         for target in lines:  # the view keys go where they fit

@@ -15,12 +15,13 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from cockpit.engine.reports import lineage
 from cockpit.engine.text import literal
 from cockpit.messages import StoreChanged
 from cockpit.screens.context import read_then
+from cockpit.screens.footer import KeyFooter
 from cockpit.screens.modals.predicates import predicate_table
 from cockpit.screens.status_bar import StatusBar
 from cockpit.screens.text import badge, plain
@@ -47,7 +48,7 @@ class StepperScreen(Screen[None]):
         yield Static(id="step-head")
         with VerticalScroll():
             yield Static(id="step-body")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#status", StatusBar).refresh_from_app(f"lineage stepper {self.wp_id}")

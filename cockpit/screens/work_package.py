@@ -7,7 +7,6 @@ from typing import Any, ClassVar
 
 from rich.console import Group
 from rich.syntax import Syntax
-from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -15,8 +14,6 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import (
-    DataTable,
-    Footer,
     ListItem,
     ListView,
     Static,
@@ -30,80 +27,26 @@ from cockpit.engine.reports.pages import WorkPackagePage
 from cockpit.engine.text import literal
 from cockpit.messages import StoreChanged
 from cockpit.screens.context import cockpit, read_then
+from cockpit.screens.footer import KeyFooter
 from cockpit.screens.keys import TRANSCRIPT, WP_ACTIONS, WP_TABS, bindings
 from cockpit.screens.modals.predicates import predicate_table
 from cockpit.screens.status_bar import StatusBar
-from cockpit.screens.tables import sync_rows
-from cockpit.screens.text import badge, outcome, plain
+from cockpit.screens.tables import Column, FitTable
+from cockpit.screens.text import outcome, plain
 from cockpit.screens.transcript import TranscriptView
+from cockpit.screens.wp_fields import fields_table
 from cockpit.store import Event
 
-AUDIT_COLUMNS = ("seq", "ts", "type", "principal", "entry", "what")
-
-
-def fields_table(detail: dict[str, Any], ground: dict[str, Any] | None) -> Table:
-    grid = Table.grid(padding=(0, 2), expand=True)
-    grid.add_column(style="#9ca3af", no_wrap=True)
-    grid.add_column(ratio=1)
-    grid.add_column(style="#9ca3af", no_wrap=True)
-    grid.add_column(ratio=1)
-    heading = plain(detail["id"], "bold")
-    heading.append("  ")
-    heading.append_text(plain(detail["title"], "bold"))
-    state = badge(detail["state"])
-    if detail["overridden"]:
-        state.append("  ⚑ overridden", style="bold #ef4444")
-    if detail["vetoed"]:
-        state.append("  ✋ vetoed", style="bold #ef4444")
-    grid.add_row("work package", heading, "state", state)
-    grid.add_row("tier", plain(detail["tier"]), "lane", plain(detail["lane"]))
-    grid.add_row("owner", plain(detail["owner"]), "accountable", plain(detail["accountable"]))
-    grid.add_row(
-        "assignee",
-        plain(detail["assignee"] or "-"),
-        "labels",
-        plain(", ".join(detail["labels"]) or "-"),
-    )
-    grid.add_row("objective", plain(detail["objective"]), "", "")
-    criteria = Text("\n").join(plain(f"• {c}") for c in detail["success_criteria"]) or Text("-")
-    grid.add_row("success criteria", criteria, "", "")
-    if ground is not None:
-        body = ground["body"]
-        cg = plain(f"{ground['id']} v{body.get('version')} · stage {body.get('stage') or '-'}")
-        for question in body.get("open_questions") or []:
-            cg.append("\n")
-            cg.append_text(plain(f"? {question}", "#fbbf24"))
-        grid.add_row("common ground", cg, "", "")
-    worktree = detail.get("worktree")
-    if worktree:
-        where = f"{worktree['worktree']} · {worktree['branch']} from {worktree['base_commit'][:12]}"
-        repo = detail.get("target_repo") or worktree["target_repo"]
-        grid.add_row("worktree", plain(where), "target repo", plain(repo))
-    agent = detail.get("agent")
-    if agent:
-        if agent["running"]:
-            run = f"{agent['principal']} running (attempt {agent['attempt']}, {agent['stage']})"
-        else:
-            ended = agent.get("problem") or f"exited {agent.get('exit_code')}"
-            run = f"{agent['principal']} attempt {agent['attempt']} ({agent['stage']}): {ended}"
-        grid.add_row("agent", plain(run), "log", plain(agent.get("log") or "-"))
-        confined = agent.get("sandbox")
-        if confined is not None:
-            weakened = agent.get("sandbox_weakened") or []
-            shown = plain(str(confined), "bold #f97316" if confined == "none" else "")
-            extra = (
-                plain("writable beyond its own: " + ", ".join(weakened), "bold #f97316")
-                if weakened
-                else plain("-")
-            )
-            grid.add_row("sandbox", shown, "weakened", extra)
-    last = detail["last_verify"]
-    if last:
-        grid.add_row("last verify", outcome(last["outcome"], last["blocking_predicate"]), "", "")
-    if detail["needs_triage"]:
-        triage = Text("; ".join(detail["needs_triage"]), style="bold #f97316")
-        grid.add_row("needs attention", triage, "", "")
-    return grid
+# On a narrow terminal the columns shrink, then the entry and the time go: "what" stays.
+AUDIT_COLUMNS = (
+    Column("seq", "seq", 8),
+    Column("ts", "ts", 19, drop=1),
+    Column("type", "type", 24, minimum=12),
+    Column("principal", "principal", 20, minimum=10),
+    Column("entry", "entry", 14, minimum=8, drop=2),
+    Column("what", "what", 0),
+)
+FIELDS_HEIGHT = 14  # the fields' most lines; fewer on a short terminal, to leave the tabs room
 
 
 class WorkPackageScreen(Screen[None]):
@@ -136,15 +79,13 @@ class WorkPackageScreen(Screen[None]):
                 with VerticalScroll():
                     yield Static(id="verify-body")
             with TabPane("Audit", id="tab-audit"):
-                yield DataTable(id="wp-audit", cursor_type="row", zebra_stripes=True)
+                yield FitTable(AUDIT_COLUMNS, flexible=24, id="wp-audit")
             with TabPane("Transcript", id="tab-transcript"):
                 yield TranscriptView(self.wp_id, id="transcript")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
-        table = self.query_one("#wp-audit", DataTable)
-        for column in AUDIT_COLUMNS:
-            table.add_column(column, key=column)
+        self.fit_fields()
         self.query_one("#status", StatusBar).refresh_from_app(f"work package {self.wp_id}")
         self.load()
 
@@ -255,7 +196,17 @@ class WorkPackageScreen(Screen[None]):
             )
             for step in steps
         }
-        sync_rows(self.query_one("#wp-audit", DataTable), rows)
+        self.query_one("#wp-audit", FitTable).show(rows)
+
+    def fit_fields(self) -> None:
+        """At most FIELDS_HEIGHT lines of fields, and no more than half of what is below
+        the header (on 80x24, the status lines, then the tabs)."""
+        height = self.size.height or self.app.size.height
+        fields = self.query_one("#wp-fields", Static)
+        fields.styles.max_height = min(FIELDS_HEIGHT, max(6, (height - 6) // 2))
+
+    def on_resize(self) -> None:
+        self.fit_fields()
 
     def on_store_changed(self, message: StoreChanged) -> None:
         if self.wp_id in message.work_packages:

@@ -15,6 +15,10 @@ def _in(states: frozenset[State]) -> str:
 
 
 _OPEN = f"state NOT IN {_in(TERMINAL_STATES)}"
+# States that need a person by themselves: those of the domain (a failure, a claim waiting
+# for the gate) and `blocked`, however it got there (the gate or an override): a WP in it
+# has no recovery owner, since a recovery moves it on to `recovering` (SPEC 4).
+TRIAGE_STATES = ATTENTION_STATES | {State.BLOCKED}
 # States in which the runner starts the assignee's agent whatever else holds (a recovering
 # WP's agent starts only if it owns the recovery).
 AGENT_WAIT_STATES = frozenset({State.DISPATCHED, State.IN_PROGRESS})
@@ -33,8 +37,7 @@ def attention_sql(unstarted_lanes: Collection[str] = ()) -> tuple[str, list[str]
     if lanes:
         waiting = f" OR ({AGENT_WAIT_SQL} AND lane IN ({', '.join('?' for _ in lanes)}))"
     sql = (
-        f"(state IN {_in(ATTENTION_STATES)}"
-        f" OR (state = '{State.BLOCKED.value}' AND blocked_unowned = 1)"
+        f"(state IN {_in(TRIAGE_STATES)}"
         " OR scope_declined = 1"
         f" OR (agent_problem IS NOT NULL AND {_OPEN})"
         f" OR (open_advisory IS NOT NULL AND {_OPEN}){waiting})"
@@ -51,7 +54,7 @@ def reasons(row: Mapping[str, Any], unstarted_lanes: Collection[str] = ()) -> li
     out: list[str] = []
     state = row["state"]
     open_ = state not in TERMINAL_STATES
-    if state == State.BLOCKED and row["blocked_unowned"]:
+    if state == State.BLOCKED:
         out.append("blocked without a recovery owner")
     if state == State.FAILED:
         out.append("failed: needs a recovery or a rollback")

@@ -12,7 +12,7 @@ from typing import Any
 from cockpit.store import attention, projections
 from cockpit.store.db import Store
 from cockpit.store.rows import WorkPackageRow
-from cockpit.store.schema import BOARD_SORTS, STATE_COUNTS, WAITING_SQL
+from cockpit.store.schema import BOARD_SORTS, LIFECYCLE, STATE_COUNTS, WAITING_SQL
 
 SORTS = BOARD_SORTS  # sort name -> SQL key; each has an index on (key, id)
 
@@ -77,6 +77,8 @@ def sort_key(row: Mapping[str, Any], sort: str) -> tuple[Any, str]:
     name = sort if sort in SORTS else "id"
     if name == "assignee":
         return (row.get("assignee") or "", row["id"])
+    if name == "state":  # the lifecycle's order (LIFECYCLE_SQL)
+        return (LIFECYCLE.get(row["state"], len(LIFECYCLE)), row["id"])
     return (row[_KEY_COLUMNS.get(name, name)], row["id"])
 
 
@@ -126,7 +128,7 @@ def page(
 
 
 # Sort keys that are plain columns (a row-value comparison on them uses their index).
-_COLUMNS = frozenset({"id", "state", "tier", "created", "last_seq", "title"})
+_COLUMNS = frozenset({"id", "tier", "created", "last_seq", "title"})
 
 
 @dataclass(frozen=True)

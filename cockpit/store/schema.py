@@ -7,6 +7,7 @@ import hashlib
 import sqlite3
 from typing import TYPE_CHECKING
 
+from cockpit.domain import State
 from cockpit.store.attention import AGENT_WAIT_SQL, ATTENTION_SQL
 
 if TYPE_CHECKING:  # sqlite-utils is imported only where a store is created
@@ -59,13 +60,22 @@ def create_schema(db: sqlite_utils.Database) -> None:
     create_board_schema(db)
 
 
+# A state's place in the lifecycle (SPEC 4 lists the states in that order): the board sorts
+# by it, not by the state's name. LIFECYCLE_SQL is the same rank in SQL, indexed below.
+LIFECYCLE = {state.value: rank for rank, state in enumerate(State)}
+LIFECYCLE_SQL = (
+    "CASE state "
+    + " ".join(f"WHEN '{name}' THEN {rank}" for name, rank in LIFECYCLE.items())
+    + f" ELSE {len(LIFECYCLE)} END"
+)
+
 # The board's sort orders (name -> SQL key; cockpit.store.board pages by them), each with
 # an index on (key, id, title): a page at any depth is one index seek (keyset paging), never
 # a walk over the rows before it, and a text filter is matched on the index's titles
 # without reading the rows it leaves out.
 BOARD_SORTS = {
     "id": "id",
-    "state": "state",
+    "state": LIFECYCLE_SQL,
     "tier": "tier",
     "assignee": "coalesce(assignee, '')",
     "age": "created",
@@ -116,30 +126,40 @@ def board_indexes() -> dict[str, str]:
     return out
 
 
-def _stale(name: str) -> bool:
-    """One of the board's indexes no longer made (of an earlier needs-attention rule, or
-    of an earlier sort index's columns)."""
-    ours = name.startswith(("wp_board_", "wp_sort_", "wp_attention_", "wp_waiting_"))
-    return ours and name not in board_indexes()
+def _stale(conn: sqlite3.Connection) -> set[str]:
+    """The board's indexes in the store that are no longer made as they are: of an earlier
+    needs-attention rule, or an earlier sort index's name or key (the state sort was by
+    name before it was by lifecycle). SQLite keeps each index's CREATE statement as it was
+    given, without IF NOT EXISTS."""
+    wanted = {
+        name: statement.replace(" IF NOT EXISTS", "", 1)
+        for name, statement in board_indexes().items()
+    }
+    rows = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index'").fetchall()
+    return {
+        name
+        for name, sql in rows
+        if name.startswith(("wp_board_", "wp_sort_", "wp_attention_", "wp_waiting_"))
+        and wanted.get(name) != sql
+    }
 
 
 def board_schema_missing(conn: sqlite3.Connection) -> bool:
     """Whether a store lacks some of what the board reads (its indexes, its state counts),
-    made before they existed or before the needs-attention rule last changed: a cheap read
-    of the schema."""
+    made before they existed or before the needs-attention rule or a sort's key last
+    changed: a cheap read of the schema."""
     have = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
-    stale = {n for n in have if _stale(n)}
     wanted = {*board_indexes(), *STATE_COUNT_TRIGGERS, STATE_COUNTS}
-    return bool(stale) or not wanted <= have
+    return bool(_stale(conn)) or not wanted <= have
 
 
 def create_board_schema(db: sqlite_utils.Database) -> None:
     """Create what the board reads that is missing (inside the caller's transaction; a few
     seconds once on a store of a million WPs): its indexes (those no longer made are
     dropped), and its state counts, counted afresh whenever their triggers are made."""
-    have = {r[0] for r in db.execute("SELECT name FROM sqlite_master").fetchall()}
-    for name in filter(_stale, have):
+    for name in _stale(db.conn):
         db.execute(f"DROP INDEX {name}")
+    have = {r[0] for r in db.execute("SELECT name FROM sqlite_master").fetchall()}
     for statement in board_indexes().values():
         db.execute(statement)
     if STATE_COUNTS in have and set(STATE_COUNT_TRIGGERS) <= have:

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cockpit.engine.actions import human as actions
 from cockpit.engine.queue.sweep import Sweeper
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.engine.workspace.scaffold import init_workspace
@@ -74,6 +75,10 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Any:
         assert result.rejected == 0 and result.ingested > WPS, [
             r for r in result.log if r["outcome"] != "ingested"
         ][:3]
+        # States whose lifecycle order is not their names' (the state sort is by lifecycle).
+        for wp in writer.work_package_ids()[::5]:
+            to = rng.choice(("accepted", "blocked", "cancelled", "in_progress"))
+            actions.override(ws, writer, wp, to, "a mix of states", "human:owner")
     opened = Store.open_readonly(ws.db_path)
     yield opened
     opened.close()

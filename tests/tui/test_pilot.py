@@ -12,7 +12,7 @@ from typing import Any
 
 from textual.pilot import Pilot
 from textual.screen import ModalScreen
-from textual.widgets import Button, DataTable, Input, Label, Select, Switch, TextArea
+from textual.widgets import Button, DataTable, Input, Label, Select, TextArea
 
 from cockpit.app import CockpitApp
 from cockpit.engine.runner.loop import RunnerLock, sweep_and_verify
@@ -360,16 +360,15 @@ def test_veto_raise_then_lift(demo_ws: Workspace) -> None:
         await select_row(pilot, "WP-0004")
         await pilot.press("x")
         assert isinstance(app.screen, modals.VetoModal)
-        assert not app.screen.query_one("#lift", Switch).value
+        # No veto stands: the dialog raises one, and offers nothing else.
+        assert str(app.screen.query_one("#ok", Button).label) == "Raise veto"
         await type_into(pilot, "#reason", "leaks PII")
         await pilot.press("ctrl+s")
         await settled(pilot)
         assert work_package(demo_ws, "WP-0004")["vetoed"]
         await pilot.press("x")
         assert isinstance(app.screen, modals.VetoModal)
-        lift = app.screen.query_one("#lift", Switch)
         # With a veto standing, the dialog is for lifting it, and its button says so.
-        assert lift.value
         assert str(app.screen.query_one("#ok", Button).label) == "Lift veto"
         await type_into(pilot, "#reason", "PII removed")
         await pilot.press("ctrl+s")

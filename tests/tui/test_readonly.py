@@ -45,3 +45,61 @@ def test_a_readonly_session_writes_nothing(demo_ws: Workspace) -> None:
     asyncio.run(session())
     assert tree(demo_ws.root) == before
     assert not demo_ws.queue_dir("done").exists()
+
+
+def test_a_readonly_session_offers_no_action(demo_ws: Workspace) -> None:
+    """With --readonly the actions are in neither the footer (board, work package), nor
+    the help, nor the palette; their keys still say why nothing happens."""
+    from rich.table import Table
+    from textual.command import DiscoveryHit
+    from textual.widgets import Static
+
+    from cockpit.screens.footer import KeyFooter
+    from cockpit.screens.help import READONLY_NOTE, HelpScreen
+    from cockpit.screens.keys import ACTION_IDS, WP_ACTIONS
+    from cockpit.screens.palette import CockpitCommands
+    from cockpit.screens.work_package import WorkPackageScreen
+
+    actions = [c for c in WP_ACTIONS if c.id in ACTION_IDS]
+    words = {c.title.lower() for c in actions}
+
+    def footer_words(app: object) -> set[str]:
+        footer = app.screen.query_one(KeyFooter)  # type: ignore[attr-defined]
+        return {binding.description for binding, _, _ in footer.shown_bindings()}
+
+    async def session(readonly: bool) -> None:
+        app = make_app(demo_ws, readonly=readonly)
+        async with app.run_test(size=(160, 40), notifications=True) as pilot:
+            await pilot.pause()
+            shown = footer_words(app)
+            assert (shown & words == set()) == readonly, shown
+            assert {"help", "quit", "filter"} <= shown
+            await pilot.press("enter")
+            assert isinstance(app.screen, WorkPackageScreen)
+            await pilot.pause()
+            shown = footer_words(app)
+            assert (shown & words == set()) == readonly, shown
+            assert {"help", "quit", "back", "steps"} <= shown
+            listed = [
+                hit.text
+                async for hit in CockpitCommands(app.screen).discover()
+                if isinstance(hit, DiscoveryHit)
+            ]
+            titles = {str(text).partition(":")[0].lower() for text in listed}
+            assert (titles & words == set()) == readonly, titles
+            assert "lineage" in titles and "jump" in titles
+            await pilot.press("question_mark")
+            assert isinstance(app.screen, HelpScreen)
+            table = next(
+                w.content for w in app.screen.query(Static) if isinstance(w.content, Table)
+            )
+            rows = table.columns[1]._cells
+            said = {str(cell).partition(":")[0].lower() for cell in rows}
+            assert (said & words == set()) == readonly
+            assert (READONLY_NOTE in [str(cell) for cell in rows]) == readonly
+            if readonly:  # an action's key still says why it does nothing
+                await pilot.press("escape", "o")
+                assert any("Read-only" in n.message for n in app._notifications)
+
+    asyncio.run(session(readonly=True))
+    asyncio.run(session(readonly=False))

@@ -141,7 +141,8 @@ def test_help(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
 
 
 def test_dispatch_modal(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
-    assert snap_compare(app_for(demo_ws), press=["G", "d"], terminal_size=SIZE)
+    """On WP-0005 (booked): a dispatched WP is refused before any dialog opens."""
+    assert snap_compare(app_for(demo_ws), press=["G", "up", "d"], terminal_size=SIZE)
 
 
 def test_recover_modal(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
@@ -216,7 +217,7 @@ def test_verify_result_modal(snap_compare: Snap, demo_ws: Workspace, app_for: Ap
 
 
 def test_board_on_a_small_terminal(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
-    """80x24: tier and age give way; the overridden mark stays beside the state."""
+    """80x24: tier, age and cost give way; the overridden mark stays beside the state."""
     from cockpit.engine.actions import human as actions
 
     with demo_ws.open_store() as store:

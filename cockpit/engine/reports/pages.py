@@ -109,6 +109,15 @@ def board_position(store: Store, view: BoardView, wp_id: str) -> int | None:
     )
 
 
+def find_work_package(store: Store, text: str) -> str | None:
+    """The id of the work package `text` names (as written, or in capitals: `wp-0003` is
+    WP-0003), or None if there is none. At most two lookups by key."""
+    for wanted in dict.fromkeys((text.strip(), text.strip().upper())):
+        if wanted and store.work_package(wanted) is not None:
+            return wanted
+    return None
+
+
 @dataclass(frozen=True)
 class BoardSummary:
     """The header's counts: work packages by state, those needing attention, rejections."""

@@ -1,0 +1,149 @@
+"""The board's state sort is the lifecycle's order (SPEC 4), read on an index like every
+other sort; an override to `blocked` needs attention; and a store made with an earlier
+state index or attention rule is given the current ones when it is opened."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from cockpit.domain import State
+from cockpit.engine.actions import human as actions
+from cockpit.engine.runner.loop import RunnerLock, sweep_and_verify
+from cockpit.engine.workspace.layout import Workspace
+from cockpit.engine.workspace.scaffold import init_workspace
+from cockpit.store import Store, attention, schema
+from cockpit.store import board as boards
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Workspace:
+    """The demo workspace, ingested: WPs booked, dispatched (2), in_progress, accepted and
+    blocked (by the gate)."""
+    ws = init_workspace(tmp_path / "demo", demo=True)
+    with ws.open_store() as store, RunnerLock(ws):
+        sweep_and_verify(ws, store)
+    return ws
+
+
+def states_in_order(store: Store, *, descending: bool = False) -> list[str]:
+    total = boards.count(store, boards.BoardFilter())
+    rows = boards.page(store, boards.BoardFilter(), sort="state", descending=descending, limit=100)
+    assert len(rows) == total
+    return [row["state"] for row in rows]
+
+
+def test_the_state_sort_is_the_lifecycle_order_not_the_alphabet(demo: Workspace) -> None:
+    with demo.open_store() as store:
+        shown = states_in_order(store)
+        assert shown == ["booked", "dispatched", "dispatched", "in_progress", "accepted", "blocked"]
+        assert states_in_order(store, descending=True) == shown[::-1]
+        # A page read by key from a row seen before continues in the same order.
+        rows = boards.page(store, boards.BoardFilter(), sort="state", limit=3)
+        rest = boards.page(
+            store, boards.BoardFilter(), sort="state", offset=3, limit=3, near=(2, rows[-1])
+        )
+        assert [r["state"] for r in rows + rest] == shown
+        # Each WP's position is its index in that order.
+        for index, row in enumerate(rows + rest):
+            assert boards.position(store, boards.BoardFilter(), row["id"], sort="state") == index
+
+
+def test_the_lifecycle_rank_in_sql_is_the_order_of_the_states() -> None:
+    conn = sqlite3.connect(":memory:")
+    ranks = [
+        conn.execute(
+            f"SELECT {schema.LIFECYCLE_SQL} FROM (SELECT ? AS state)", (s.value,)
+        ).fetchone()[0]
+        for s in State
+    ]
+    assert ranks == list(range(len(State)))
+    assert list(schema.LIFECYCLE) == [s.value for s in State]
+
+
+def plan(store: Store, sql: str, args: list[object]) -> str:
+    rows = store.conn.execute(f"EXPLAIN QUERY PLAN {sql}", args).fetchall()
+    return " | ".join(str(row[-1]) for row in rows)
+
+
+def test_the_state_sort_pages_on_its_index_without_sorting_the_board(demo: Workspace) -> None:
+    """A page in lifecycle order is an index seek, never a sort of every row (which would
+    not page fast at a million WPs)."""
+    key = schema.LIFECYCLE_SQL
+    with demo.open_store() as store:
+        first = plan(store, f"SELECT * FROM work_packages ORDER BY {key} ASC, id ASC LIMIT 200", [])
+        assert "wp_sort_state" in first and "TEMP B-TREE" not in first, first
+        after = plan(
+            store,
+            f"SELECT * FROM work_packages WHERE {key} > ? ORDER BY {key} DESC, id DESC LIMIT 200",
+            [3],
+        )
+        assert "wp_sort_state" in after and "TEMP B-TREE" not in after, after
+        group = plan(
+            store,
+            f"SELECT * FROM work_packages WHERE {key} = ? AND id > ? ORDER BY id LIMIT 200",
+            [3, "WP-0001"],
+        )
+        assert "wp_sort_state" in group and "TEMP B-TREE" not in group, group
+
+
+def test_a_wp_overridden_to_blocked_needs_attention(demo: Workspace) -> None:
+    """SPEC 4: blocked without a recovery owner is shown as needing triage, however the WP
+    came to be blocked (here an override, with no gate run that blocked it)."""
+    with demo.open_store() as store:
+        before = boards.attention_count(store)
+        actions.override(demo, store, "WP-0005", "blocked", "waits on a vendor", "human:owner")
+        row = store.work_package("WP-0005")
+        assert row is not None and row["state"] == "blocked" and not row["blocked_unowned"]
+        assert boards.attention_count(store) == before + 1
+        attending = boards.page(store, boards.BoardFilter(attention=True), limit=100)
+        assert "WP-0005" in [r["id"] for r in attending]
+        assert attention.reasons(row) == ["blocked without a recovery owner"]
+        # A recovery takes it out of blocked, and out of the view.
+        actions.override(demo, store, "WP-0005", "recovering", "vendor answered", "human:owner")
+        assert boards.attention_count(store) == before
+
+
+def test_a_store_with_an_earlier_state_index_and_attention_rule_is_upgraded(
+    demo: Workspace,
+) -> None:
+    """A store made before the state sort was by lifecycle (its index on the state's name)
+    and before the attention rule counted every blocked WP: opening it drops the old
+    indexes and makes the current ones, once."""
+    path = demo.db_path
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP INDEX wp_sort_state")
+        conn.execute("CREATE INDEX wp_sort_state ON work_packages(state, id, title)")
+        conn.execute(f"DROP INDEX {schema.ATTENTION_INDEX}")
+        conn.execute(
+            "CREATE INDEX wp_attention_0123456789ab ON work_packages(id) "
+            "WHERE (state IN ('claimed', 'failed') OR (state = 'blocked' AND blocked_unowned = 1))"
+        )
+        assert schema.board_schema_missing(conn)
+    with Store.open(path) as store:
+        indexes = dict(
+            store.conn.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index'"
+            ).fetchall()
+        )
+        assert "wp_attention_0123456789ab" not in indexes
+        assert schema.ATTENTION_INDEX in indexes
+        assert schema.LIFECYCLE_SQL in indexes["wp_sort_state"]
+        assert not schema.board_schema_missing(store.conn)
+        assert [r["state"] for r in boards.page(store, boards.BoardFilter(), sort="state")] == [
+            "booked",
+            "dispatched",
+            "dispatched",
+            "in_progress",
+            "accepted",
+            "blocked",
+        ]
+
+
+def test_a_fresh_store_is_not_taken_for_one_to_upgrade(tmp_path: Path) -> None:
+    """Every index made is recognised as current: opening a store never rebuilds them."""
+    ws = init_workspace(tmp_path / "ws", tenant="demo")
+    with ws.open_store() as store:
+        assert not schema.board_schema_missing(store.conn)
