@@ -178,8 +178,8 @@ class Mode(StrEnum):
 
 
 class Predicate(StrEnum):
-    """The verify gate's predicates, in the order SPEC 5 lists them (the order that names
-    the blocking predicate)."""
+    """The verify gate's predicates, in the order the gate checks them (the order that
+    names the blocking predicate)."""
 
     CLAIM_DONE = "claim_done"
     COMMON_GROUND_ALIGNED = "common_ground_aligned"

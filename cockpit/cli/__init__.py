@@ -13,7 +13,18 @@ from typing import Any
 
 from cockpit.cli.base import COMMANDS_BY_MODULE, cli, main
 
-__all__ = ["actions", "audit", "canon", "cli", "keys", "logs", "main", "workspace"]
+__all__ = [
+    "actions",
+    "audit",
+    "canon",
+    "cli",
+    "entries",
+    "keys",
+    "logs",
+    "main",
+    "start",
+    "workspace",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -36,7 +36,7 @@ def audit() -> None:
 @json_option
 def audit_log(wp: str | None, as_json: bool) -> int:
     """Print the events (of one work package)."""
-    with opened() as (_ws, store):
+    with opened(read_only=True) as (_ws, store):
         if wp is not None and store.work_package(wp) is None and not store.events(wp):
             from cockpit.errors import NotFound
 
@@ -75,7 +75,7 @@ def audit_verify(runner_key: Path | None, against: Path | None, as_json: bool) -
     """Recompute the chain; exit 1 naming the first bad seq if it is broken."""
     from cockpit.engine.reports import audit as audit_ops
 
-    with opened() as (ws, store), _walk_progress() as progress:
+    with opened(read_only=True) as (ws, store), _walk_progress() as progress:
         report = audit_ops.verify(ws, store, progress, key=runner_key, against=against)
     if as_json:
         emit_json(report.to_json())
@@ -187,7 +187,7 @@ def lineage(wp: str, as_json: bool) -> int:
     from cockpit.engine.reports.lineage import lineage as build
     from cockpit.engine.text import literal
 
-    with opened() as (_ws, store):
+    with opened(read_only=True) as (_ws, store):
         document = build(store, wp)
     if as_json:
         emit_json(document)
@@ -216,7 +216,7 @@ def metrics(as_json: bool) -> int:
     """Denominator-aware accounting of the gate and the advisory verifier."""
     from cockpit.engine.reports.metrics import metrics as compute
 
-    with opened() as (_ws, store):
+    with opened(read_only=True) as (_ws, store):
         document = compute(store)
     if as_json:
         emit_json(document)

@@ -76,20 +76,37 @@ def as_option(func: F) -> F:
     )(func)
 
 
-def _workspace_dir() -> Path:
-    from cockpit.engine.workspace.layout import resolve_workspace
+def load_workspace() -> Any:
+    """The workspace the command works on (SPEC 2's resolution). A template (the bundled
+    demo in a checkout) is never worked on: the demo copy is, made on first use, and one
+    line on stderr says so."""
+    from cockpit.engine.workspace.layout import Workspace, is_template, resolve_workspace
 
     ctx = click.get_current_context()
-    return resolve_workspace(ctx.meta.get("cockpit.workspace"))
+    if "cockpit.loaded" in ctx.meta:  # one command, one resolution (and one line said)
+        return ctx.meta["cockpit.loaded"]
+    root = resolve_workspace(ctx.meta.get("cockpit.workspace"))
+    if not is_template(root):
+        ws = Workspace.load(root)
+    else:
+        from cockpit.cli.demo_copy import demo_copy
+
+        ws, made = demo_copy()
+        warn(
+            f"{root} is the demo's template and stays as it is: working on the demo copy "
+            f"{ws.root}{' (made now)' if made else ''} instead"
+        )
+    ctx.meta["cockpit.loaded"] = ws
+    return ws
 
 
 @contextmanager
-def opened() -> Iterator[tuple[Any, Any]]:
-    """The resolved workspace and its open store."""
-    from cockpit.engine.workspace.layout import Workspace
-
-    ws = Workspace.load(_workspace_dir())
-    store = ws.open_store()
+def opened(*, read_only: bool = False) -> Iterator[tuple[Any, Any]]:
+    """The resolved workspace and its open store. With `read_only` (a command that only
+    reads), a workspace that has no store yet is read as empty and nothing is created in
+    it (not even `.cockpit/`)."""
+    ws = load_workspace()
+    store = ws.read_store() if read_only else ws.open_store()
     try:
         yield ws, store
     finally:
@@ -217,9 +234,11 @@ COMMANDS_BY_MODULE = {
     ),
     "audit": ("audit", "replay", "lineage", "metrics"),
     "canon": ("candidates", "commission", "canon"),
+    "entries": ("schema", "new"),
     "keys": ("keys",),
     "logs": ("logs",),
-    "workspace": ("init", "demo", "serve", "submit", "run", "status", "rejected"),
+    "start": ("init", "demo"),
+    "workspace": ("serve", "submit", "run", "status", "rejected"),
 }
 COMMAND_MODULES = {name: module for module, names in COMMANDS_BY_MODULE.items() for name in names}
 
@@ -268,26 +287,26 @@ def cli(ctx: click.Context, as_principal: str | None, readonly: bool) -> int | N
     is not a terminal).
     """
     if ctx.invoked_subcommand is None:
-        from cockpit.engine.workspace.layout import Workspace
-
-        open_tui(Workspace.load(_workspace_dir()), as_principal, readonly)
+        open_tui(load_workspace(), as_principal, readonly)
     return 0
 
 
-def open_tui(ws: Any, as_principal: str | None, readonly: bool) -> None:
-    """Run the Textual app on `ws`; without a terminal, print the plain board instead."""
+def open_tui(ws: Any, as_principal: str | None, readonly: bool) -> bool:
+    """Run the Textual app on `ws` (True once it has run); without a terminal, print the
+    plain board instead, reading the workspace without writing to it (False)."""
     from cockpit.engine.actions.human import resolve_principal
 
     principal = resolve_principal(ws, as_principal)
     # textual-serve runs the app with pipes for stdio and names its web driver instead.
     served = bool(os.environ.get("TEXTUAL_DRIVER"))
     if not served and not (sys.stdin.isatty() and sys.stdout.isatty()):
-        with ws.open_store() as store:
+        with ws.read_store() as store:
             _print_board(ws, store)
-        return
+        return False
     from cockpit.app import CockpitApp
 
     CockpitApp(ws, principal=principal, readonly=readonly).run()
+    return True
 
 
 def _print_board(ws: Any, store: Any) -> None:
@@ -299,9 +318,9 @@ def _print_board(ws: Any, store: Any) -> None:
     say(f"Workspace {ws.root}  (tenant {ws.config.tenant}, mode {ws.config.runner.mode.value})")
     waiting = len(queue.pending(ws.queue_dir("new")))
     if waiting:
-        say(f"{waiting} entries wait in queue/new: ingest them with `cockpit run --once {where}`.")
+        say(waiting_line(waiting, where))
     if not rows:
-        say(f"No work packages yet. Book one with `cockpit submit {where} FILE`.")
+        say(no_work_packages(where, waiting))
         return
     counts: dict[str, int] = {}
     for row in rows:
@@ -322,6 +341,28 @@ def _print_board(ws: Any, store: Any) -> None:
             f"Needs a person: {', '.join(r['id'] for r in attention)} "
             f"(`cockpit status WP {where}` says why)."
         )
+
+
+def waiting_line(waiting: int, where: str) -> str:
+    """What to run when entries wait in queue/new/ (`where`: the --workspace option the
+    command needs, or "")."""
+    noun = "entry waits" if waiting == 1 else "entries wait"
+    return f"{waiting} {noun} in queue/new: ingest with {_command('run --once', where)}."
+
+
+def no_work_packages(where: str, waiting: int) -> str:
+    """The board's line when no WP is booked: how to book one (or that the queue waits)."""
+    if waiting:
+        return "No work packages yet."
+    return (
+        f"No work packages yet. Book one: {_command('new work_package WP-1', where)}, fill "
+        f"in what it marks REQUIRED, then {_command('submit WP-1.yaml', where)} and "
+        f"{_command('run --once', where)}."
+    )
+
+
+def _command(words: str, where: str) -> str:
+    return f"`cockpit {words}{' ' + where if where else ''}`"
 
 
 def _status_table(rows: list[dict[str, Any]]) -> str:

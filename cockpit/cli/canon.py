@@ -33,7 +33,7 @@ def candidates_cmd(state: str | None, as_json: bool) -> int:
     """List candidate memory records (secrets are shown redacted)."""
     from cockpit.engine.canon.candidates import candidate_json
 
-    with opened() as (_ws, store):
+    with opened(read_only=True) as (_ws, store):
         rows = [candidate_json(r) for r in store.candidates(state)]
     if as_json:
         emit_json(rows)
@@ -114,7 +114,7 @@ def canon_cmd(query: str | None, limit: int, as_json: bool) -> int:
     from cockpit.engine.canon import candidates as canon
     from cockpit.engine.text import literal
 
-    with opened() as (_ws, store):
+    with opened(read_only=True) as (_ws, store):
         rows = canon.search(store, query, limit)
     if as_json:
         emit_json(rows)

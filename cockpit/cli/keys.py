@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from cockpit.cli.base import _workspace_dir, cli, emit_json, json_option, say, workspace_option
+from cockpit.cli.base import cli, emit_json, json_option, load_workspace, say, workspace_option
 
 
 @cli.group()
@@ -43,10 +43,9 @@ def keys_init(
     """Create the runner key outside the workspace, and print the cockpit.yaml lines that
     name it and a person's existing SSH key."""
     from cockpit.engine.trust import keys as trust_keys
-    from cockpit.engine.workspace.layout import Workspace
     from cockpit.errors import InputError
 
-    ws = Workspace.load(_workspace_dir())
+    ws = load_workspace()
     path = runner_key or trust_keys.runner_key_path(ws)
     path = Path(os.path.expanduser(path)).absolute()
     if path.resolve().is_relative_to(ws.root.resolve()):
@@ -86,9 +85,8 @@ def keys_init(
 def keys_list(as_json: bool) -> int:
     """The runner key and each principal's key fingerprints."""
     from cockpit.engine.trust import keys as trust_keys
-    from cockpit.engine.workspace.layout import Workspace
 
-    ws = Workspace.load(_workspace_dir())
+    ws = load_workspace()
     runner: dict[str, Any] | None = None
     if ws.config.runner.key is not None:
         path = trust_keys.runner_key_path(ws)

@@ -37,7 +37,7 @@ def logs(wp: str, follow: bool, run_no: int | None, as_json: bool) -> int:
     from cockpit.domain import EventType
     from cockpit.engine.drivers import transcript
 
-    with opened() as (ws, store):
+    with opened(read_only=True) as (ws, store):
         if store.work_package(wp) is None:
             raise NotFound(f"no work package {wp}")
         runs = transcript.runs(ws, wp)

@@ -1,5 +1,5 @@
-"""Commands that make, fill and show a workspace: init, demo, serve, submit, run, status,
-rejected."""
+"""Commands that fill and show a workspace: serve, submit, run, status, rejected (making
+one is `cockpit.cli.start`)."""
 
 from __future__ import annotations
 
@@ -16,99 +16,24 @@ import click
 
 from cockpit.cli.base import (
     _status_table,
-    _workspace_dir,
     as_option,
     cli,
     emit_json,
     emit_json_list,
     json_option,
-    open_tui,
+    load_workspace,
+    no_work_packages,
     opened,
     say,
     table,
+    waiting_line,
     warn,
     workspace_option,
 )
 from cockpit.domain import Mode
-from cockpit.errors import InputError
+from cockpit.errors import CockpitError, InputError
 
-# -- workspace creation -----------------------------------------------------------------
-
-
-@cli.command()
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--demo", is_flag=True, help="Add the synthetic walkthrough (queued entries).")
-@click.option("--tenant", help="Tenant name for a new, empty workspace (default: default).")
-def init(directory: Path, demo: bool, tenant: str | None) -> int:
-    """Create a workspace in DIRECTORY."""
-    from cockpit.engine.trust.demo import sign_demo
-    from cockpit.engine.workspace.scaffold import init_workspace
-
-    if demo and tenant:
-        raise InputError("--tenant applies to an empty workspace; the demo's tenant is 'demo'")
-    ws = init_workspace(directory, demo=demo, tenant=tenant)
-    say(f"Created workspace {ws.root}")
-    if not demo:
-        say(f"Use it with --workspace {ws.root}, or: export COCKPIT_WORKSPACE={ws.root}")
-    if demo:
-        keys = sign_demo(ws.root)
-        say(f"The demo runs signed; its keys (never commit them) are in {keys}")
-        say(f"Ingest the walkthrough with: cockpit run --once --workspace {ws.root}")
-    return 0
-
-
-DEMO_MARKER = ".cockpit-demo"
-
-
-def default_demo_dir() -> Path:
-    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(state) / "cockpit" / "demo"
-
-
-@cli.command()
-@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--fresh", is_flag=True, help="Start the demo over from the bundled walkthrough.")
-def demo(directory: Path | None, fresh: bool) -> int:
-    """Open the bundled demo workspace (a copy kept outside the checkout).
-
-    The copy lives in DIRECTORY (default: $XDG_STATE_HOME/cockpit/demo) so running the
-    demo never changes the source tree.
-    """
-    import shutil
-
-    from cockpit.engine.runner.loop import run_once
-    from cockpit.engine.trust.demo import keys_dir, sign_demo
-    from cockpit.engine.workspace.layout import Workspace
-    from cockpit.engine.workspace.scaffold import init_workspace
-
-    target = (directory or default_demo_dir()).expanduser().resolve()
-    marker = target / DEMO_MARKER
-    if (target / "cockpit.yaml").exists() and not marker.exists():
-        raise InputError(
-            f"{target} holds a workspace that `cockpit demo` did not create; open it with "
-            f"`cockpit --workspace {target}`"
-        )
-    if fresh and marker.exists():
-        shutil.rmtree(target)
-        shutil.rmtree(keys_dir(target), ignore_errors=True)
-    if (target / "cockpit.yaml").exists():
-        ws = Workspace.load(target)
-    else:
-        ws = init_workspace(target, demo=True)
-        sign_demo(ws.root)
-        ws = Workspace.load(target)
-        marker.write_text("created by `cockpit demo`; `cockpit demo --fresh` may delete this\n")
-    with ws.open_store() as store:
-        summary = run_once(ws, store)
-        counts = summary.sweep.counts()
-        if any(counts.values()):
-            say(
-                f"Ingested {counts['ingested']} entries, rejected {counts['rejected']} "
-                f"({counts['events']} events)."
-            )
-    say(f"Demo workspace: {ws.root}")
-    open_tui(ws, None, readonly=False)
-    return 0
+# -- the browser ---------------------------------------------------------------------------
 
 
 @cli.command()
@@ -130,9 +55,8 @@ def serve(
 
     from cockpit.cli.serve_page import offline_templates
     from cockpit.engine.actions.human import resolve_principal
-    from cockpit.engine.workspace.layout import Workspace
 
-    ws = Workspace.load(_workspace_dir())
+    ws = load_workspace()
     principal = resolve_principal(ws, as_principal)
     command = [sys.executable, "-m", "cockpit", "--workspace", str(ws.root), "--as", principal]
     if readonly:
@@ -169,11 +93,10 @@ def submit(files: tuple[Path, ...], sign: bool, key: Path | None, as_json: bool)
     one, or signed now with --sign)."""
     from cockpit.engine.queue.submit import submit as submit_files
     from cockpit.engine.queue.submit import submit_to_outbox
-    from cockpit.engine.workspace.layout import Workspace
 
     # Inside an agent's sandbox (SPEC 10.3) the runner's outbox is the only way out.
     outbox = os.environ.get("COCKPIT_OUTBOX")
-    ws = None if outbox else Workspace.load(_workspace_dir())
+    ws = None if outbox else load_workspace()
     missing = [str(f) for f in files if not f.exists() and not f.is_symlink()]
     if missing:
         raise InputError(f"no such file: {', '.join(missing)}")
@@ -296,10 +219,9 @@ def _run_store(mode: Any) -> Iterator[tuple[Any, Any]]:
     import shutil
     import tempfile
 
-    from cockpit.engine.workspace.layout import Workspace
     from cockpit.store import Store
 
-    ws = Workspace.load(_workspace_dir())
+    ws = load_workspace()
     if (mode or ws.config.runner.mode) is Mode.DRY_RUN:
         with tempfile.TemporaryDirectory(prefix="cockpit-dry-run-") as scratch:
             copy = Path(scratch) / "cockpit.db"
@@ -391,13 +313,12 @@ def status(wp: str | None, as_json: bool) -> int:
     """List work packages, or show one."""
     from cockpit.engine.reports import board
 
-    with opened() as (_ws, store):
+    with opened(read_only=True) as (ws, store):
         if wp is None and as_json:
             emit_json_list(board.iter_board(store))  # written as read: any number of WPs
             return 0
         if wp is None:
-            rows = board.board(store)
-            say(_status_table(rows) if rows else "No work packages yet.")
+            _print_status(ws, board.board(store))
             return 0
         from cockpit.engine.text import literal
 
@@ -430,6 +351,33 @@ def status(wp: str | None, as_json: bool) -> int:
     return 0
 
 
+def _print_status(ws: Any, rows: list[dict[str, Any]]) -> None:
+    """The status table, and what to run when nothing is ingested or entries wait."""
+    from cockpit.engine.queue import maildir as queue
+
+    if rows:
+        say(_status_table(rows))
+    waiting = len(queue.pending(ws.queue_dir("new")))
+    where = _where(ws)
+    if waiting:
+        say(waiting_line(waiting, where))
+    if not rows:
+        say(no_work_packages(where, waiting))
+
+
+def _where(ws: Any) -> str:
+    """`--workspace ROOT` when the command was pointed at it explicitly; "" when the
+    default resolution (./workspace or $COCKPIT_WORKSPACE) finds it again."""
+    from cockpit.engine.workspace.layout import resolve_workspace
+
+    try:
+        if resolve_workspace(None).resolve() == Path(ws.root).resolve():
+            return ""
+    except CockpitError:
+        pass
+    return f"--workspace {ws.root}"
+
+
 @cli.command()
 @workspace_option
 @json_option
@@ -437,7 +385,7 @@ def rejected(as_json: bool) -> int:
     """List rejected entries with their reason codes."""
     from cockpit.engine.reports import board
 
-    with opened() as (_ws, store):
+    with opened(read_only=True) as (_ws, store):
         rows = board.rejected(store)
         if as_json:
             emit_json([{k: r[k] for k in ("file", "entry_id", "code", "message")} for r in rows])

@@ -566,6 +566,8 @@ def test_demo_walkthrough(tmp_path: Path, cli: Cli) -> None:
 def test_init_demo_reproduces_the_bundled_workspace(tmp_path: Path, cli: Cli) -> None:
     assert cli("init", "--demo", str(tmp_path / "d")).code == 0
     made, bundled = relative_files(tmp_path / "d"), relative_files(REPO / "workspace")
+    # The copy is a workspace to work in, not the template the checkout keeps.
+    assert bundled.pop(".cockpit-template") and ".cockpit-template" not in made
     signed = {n for n in bundled if n == "cockpit.yaml" or n.startswith("queue/new/")}
     # Everything but the config and the queued entries is the bundled walkthrough as it is;
     # those are made signed (SPEC 10.1): each entry has its NAME.sig, by its principal's key.
@@ -603,8 +605,7 @@ def _watched(root: Path) -> dict[str, str]:
 
 def test_dry_run_on_the_fresh_demo_changes_nothing(tmp_path: Path, cli: Cli) -> None:
     root = tmp_path / "demo"
-    init_workspace(root, demo=True)
-    assert cli("status", "--json", "--workspace", str(root)).code == 0  # the db exists now
+    init_workspace(root, demo=True).open_store().close()  # the db exists now
     before = _watched(root)
     queued = sorted(p.name for p in (root / "queue" / "new").iterdir())
     assert len(queued) == 28 and (root / ".cockpit" / "cockpit.db").is_file()

@@ -21,6 +21,7 @@ from pydantic import (
 from cockpit.domain import Capability, EvidenceClass, Mode, Predicate, Tier
 from cockpit.engine.config.ssh_keys import KeyFormatError, PublicKey, parse_public_key
 from cockpit.engine.entries.safe_yaml import UnsafeYaml, YamlSyntaxError, load_yaml
+from cockpit.engine.entries.wording import describe
 from cockpit.errors import ConfigError
 
 CONFIG_FILE = "cockpit.yaml"
@@ -32,11 +33,17 @@ class _Strict(BaseModel):
 
 
 class PrincipalConfig(_Strict):
-    roles: list[str]
-    lanes: list[str] = Field(default_factory=list)
+    """Someone who may speak in the workspace: a person or an agent."""
+
+    roles: list[str] = Field(description="Names of roles (under `roles`) it holds.")
+    lanes: list[str] = Field(
+        default_factory=list, description="Lanes it serves (none named: any lane)."
+    )
     # OpenSSH public key lines (`ssh-ed25519 AAAA... comment`) whose signatures speak for
     # this principal (SPEC 10.1); a key belongs to one principal only.
-    keys: list[str] = Field(default_factory=list)
+    keys: list[str] = Field(
+        default_factory=list, description="OpenSSH public key lines it signs with."
+    )
 
 
 # A lane's `driver:` (SPEC 9.1): a real agent CLI the runner drives, or `command` (a
@@ -47,24 +54,36 @@ COSTED_DRIVERS = ("claude-code", "aider")
 
 
 class LaneConfig(_Strict):
+    """How the runner starts the agent of a lane."""
+
     # With `driver: command` (or no driver): the program to start. With a CLI driver: the
     # CLI's executable, when it is not the driver's binary on PATH. None and no driver:
     # the lane's agents run on their own (they read their handoff and submit); the runner
     # writes handoffs and worktrees for them but starts nothing.
-    command: list[str] | None = Field(default=None, min_length=1)
-    driver: Literal["claude-code", "codex", "gemini", "aider", "command"] | None = None
-    model: str | None = Field(default=None, min_length=1)
-    args: list[str] = Field(default_factory=list)  # appended to the CLI's arguments
-    max_turns: int | None = Field(default=None, gt=0)
-    budget_usd: Decimal | None = Field(default=None, gt=0, max_digits=12, decimal_places=6)
-    timeout_s: int = Field(default=600, gt=0)
+    command: list[str] | None = Field(
+        default=None, min_length=1, description="The program to start, as a list of words."
+    )
+    driver: Literal["claude-code", "codex", "gemini", "aider", "command"] | None = Field(
+        default=None, description="The agent CLI the runner drives, or `command`."
+    )
+    model: str | None = Field(default=None, min_length=1, description="Passed to the CLI.")
+    args: list[str] = Field(default_factory=list, description="Extra CLI arguments, appended.")
+    max_turns: int | None = Field(default=None, gt=0, description="Passed to the CLI.")
+    budget_usd: Decimal | None = Field(
+        default=None,
+        gt=0,
+        max_digits=12,
+        decimal_places=6,
+        description="Dollars per WP, over all its runs.",
+    )
+    timeout_s: int = Field(default=600, gt=0, description="Seconds one run may take.")
     # Paths the lane's sandbox adds read-only / writable (SPEC 10.3); every writable one
     # weakens the sandbox and is shown as such.
-    sandbox_ro: list[str] = Field(default_factory=list)
-    sandbox_rw: list[str] = Field(default_factory=list)
+    sandbox_ro: list[str] = Field(default_factory=list, description="Paths bound read-only.")
+    sandbox_rw: list[str] = Field(default_factory=list, description="Paths bound writable.")
     # The owner approves this lane's scope confirmations in advance: the go is recorded
     # at once (a review `go` in the booker's name, marked `standing`).
-    standing_go: bool = False
+    standing_go: bool = Field(default=False, description="The owner's go, given in advance.")
 
     @field_validator("budget_usd", mode="before")
     @classmethod
@@ -104,9 +123,15 @@ class LaneConfig(_Strict):
 
 
 class TierConfig(_Strict):
-    evidence_floor: EvidenceClass
-    require_diagnostic_review: bool = False
-    require_rollback_plan: bool = False
+    """What the gate asks of a WP of this tier."""
+
+    evidence_floor: EvidenceClass = Field(description="The weakest evidence a claim may cite.")
+    require_diagnostic_review: bool = Field(
+        default=False, description="A `diagnostic` review must precede the claim."
+    )
+    require_rollback_plan: bool = Field(
+        default=False, description="The WP must name a `rollback_plan`."
+    )
 
 
 def _default_tiers() -> dict[Tier, TierConfig]:
@@ -122,35 +147,56 @@ def _default_tiers() -> dict[Tier, TierConfig]:
 
 
 class CanonPolicy(_Strict):
-    min_evaluator_score: float = Field(default=0.5, ge=0.0, le=1.0)
-    separation_of_duties: bool = True
+    """The Canon Gate's policy."""
+
+    min_evaluator_score: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="The evaluator score a candidate needs."
+    )
+    separation_of_duties: bool = Field(
+        default=True, description="A candidate's author may not commission it."
+    )
 
 
 class PolicyConfig(_Strict):
-    version: int = Field(ge=1)
+    """The gate's and the trust boundary's policy."""
+
+    version: int = Field(ge=1, description="The policy's version; raise it when it changes.")
     failed_on: list[Predicate] = Field(
-        default_factory=lambda: [Predicate.SCOPE_RESPECTED, Predicate.VALIDATION_PASSED]
+        default_factory=lambda: [Predicate.SCOPE_RESPECTED, Predicate.VALIDATION_PASSED],
+        description="Predicates whose failure means `failed`, not `blocked`.",
     )
-    validation_timeout_s: int = Field(default=300, gt=0)
-    canon: CanonPolicy = Field(default_factory=CanonPolicy)
+    validation_timeout_s: int = Field(
+        default=300, gt=0, description="Seconds one validation command may take."
+    )
+    canon: CanonPolicy = Field(default_factory=CanonPolicy, description="The Canon Gate's.")
     # SPEC 10.1: `required` refuses unsigned entries and actions; `optional` takes them and
     # marks their events unsigned.
-    signatures: Literal["required", "optional"] = "optional"
-    max_entry_age_s: int = Field(default=86400, gt=0)
+    signatures: Literal["required", "optional"] = Field(
+        default="optional", description="Whether entries and actions must be signed."
+    )
+    max_entry_age_s: int = Field(
+        default=86400, gt=0, description="Under `required`: older signed entries are refused."
+    )
 
 
 class RunnerConfig(_Strict):
-    mode: Mode = Mode.LIVE
-    canary_labels: list[str] = Field(default_factory=lambda: ["canary"])
-    verifier: str | None = None
-    max_agents: int = Field(default=4, gt=0)  # agents the runner runs at once
+    """How the headless runner works."""
+
+    mode: Mode = Field(default=Mode.LIVE, description="What the runner may decide.")
+    canary_labels: list[str] = Field(
+        default_factory=lambda: ["canary"], description="Labels that make a WP a canary."
+    )
+    verifier: str | None = Field(default=None, description="The principal it verifies as.")
+    max_agents: int = Field(default=4, gt=0, description="Agents it runs at once.")
     # The runner's own Ed25519 key (OpenSSH private key file), outside the workspace; it
     # signs the runner's events and checkpoints (SPEC 10.1, 10.4). `~` is expanded.
-    key: str | None = None
+    key: str | None = Field(default=None, description="Its own private key file.")
     # SPEC 10.3: required | auto (sandbox when bubblewrap works, else say so) | off.
-    sandbox: Literal["required", "auto", "off"] = "auto"
-    sandbox_network: bool = True
-    outbox_max: int = Field(default=50, gt=0)  # entries one agent run may file
+    sandbox: Literal["required", "auto", "off"] = Field(
+        default="auto", description="Whether agents run in a bubblewrap sandbox."
+    )
+    sandbox_network: bool = Field(default=True, description="Whether sandboxes reach the net.")
+    outbox_max: int = Field(default=50, gt=0, description="Entries one agent run may file.")
 
     @field_validator("sandbox", mode="before")
     @classmethod
@@ -168,28 +214,40 @@ class NotifyConfig(_Strict):
     command the runner runs with the event as JSON on stdin (never with agent text as
     arguments)."""
 
-    bell: bool = True
-    command: list[str] | None = Field(default=None, min_length=1)
-    timeout_s: int = Field(default=10, gt=0)
+    bell: bool = Field(default=True, description="Ring the terminal bell in the TUI.")
+    command: list[str] | None = Field(
+        default=None, min_length=1, description="A program given each notice on stdin."
+    )
+    timeout_s: int = Field(default=10, gt=0, description="Seconds that command may take.")
     # (not `on:`, which YAML reads as the boolean true)
-    reasons: list[NotifyReason] = Field(default_factory=lambda: list(get_args(NotifyReason)))
+    reasons: list[NotifyReason] = Field(
+        default_factory=lambda: list(get_args(NotifyReason)), description="What to notify of."
+    )
 
 
 class Config(_Strict):
     """A validated cockpit.yaml."""
 
-    schema_: Literal["cockpit.config/v1"] = Field(alias="schema")
+    schema_: Literal["cockpit.config/v1"] = Field(alias="schema", description="The format.")
     # The workspace id (a UUID `cockpit init` writes); signed entries name it (SPEC 10.1).
-    workspace: str | None = None
-    tenant: str = Field(min_length=1)
-    operator: str
-    principals: dict[str, PrincipalConfig] = Field(min_length=1)
-    roles: dict[str, list[Capability]]
-    lanes: dict[str, LaneConfig] = Field(default_factory=dict)
-    tiers: dict[Tier, TierConfig] = Field(default_factory=_default_tiers)
-    policy: PolicyConfig
-    runner: RunnerConfig = Field(default_factory=RunnerConfig)
-    notify: NotifyConfig = Field(default_factory=NotifyConfig)
+    workspace: str | None = Field(default=None, description="The workspace id (a UUID).")
+    tenant: str = Field(min_length=1, description="The tenant entries must name.")
+    operator: str = Field(description="The default principal of the TUI and the CLI.")
+    principals: dict[str, PrincipalConfig] = Field(
+        min_length=1, description="Who may speak, by name."
+    )
+    roles: dict[str, list[Capability]] = Field(description="Capability bundles, by name.")
+    lanes: dict[str, LaneConfig] = Field(
+        default_factory=dict, description="How each lane's agent is started."
+    )
+    tiers: dict[Tier, TierConfig] = Field(
+        default_factory=_default_tiers, description="What the gate asks of each tier."
+    )
+    policy: PolicyConfig = Field(description="The gate's and the signatures' policy.")
+    runner: RunnerConfig = Field(default_factory=RunnerConfig, description="The runner's.")
+    notify: NotifyConfig = Field(
+        default_factory=NotifyConfig, description="When and how the owner is told."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -276,18 +334,6 @@ class Config(_Strict):
         return self.tiers[tier].evidence_floor
 
 
-def _describe(error: ValidationError) -> str:
-    first = error.errors()[0]
-    loc = ".".join(str(part) for part in first["loc"])
-    if first["type"] == "extra_forbidden":
-        return f"{loc}: unknown key"
-    if first["type"] == "missing":
-        return f"{loc}: required key is missing"
-    message = str(first["msg"]).removeprefix("Value error, ")
-    # Cross-reference errors come from the model validator and name their key themselves.
-    return f"{loc}: {message}" if loc else message
-
-
 def parse_config(data: Any, source: str = CONFIG_FILE) -> Config:
     """Validate a loaded cockpit.yaml document; raises ConfigError naming the key."""
     if not isinstance(data, dict):
@@ -295,7 +341,7 @@ def parse_config(data: Any, source: str = CONFIG_FILE) -> Config:
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"{source}: {_describe(exc)}") from None
+        raise ConfigError(f"{source}: {describe(exc, Config)}") from None
 
 
 def load_config(path: Path) -> Config:

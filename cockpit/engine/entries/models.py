@@ -122,108 +122,163 @@ class _Storable(BaseModel):
 class _Body(_Storable):
     model_config = ConfigDict(extra="forbid", frozen=True)
     # The Markdown body of a .md entry lands here, whatever the kind.
-    description: str | None = None
+    description: str | None = Field(
+        default=None,
+        description="Free text; in a `.md` entry, the Markdown after the front matter.",
+    )
 
 
 class WorkPackageBody(_Body):
-    title: str = Field(min_length=1)
-    objective: str = Field(min_length=1)
-    success_criteria: list[str] = Field(default_factory=list)
-    owner: str = Field(min_length=1)
-    accountable: str = Field(min_length=1)
-    tier: Tier
-    lane: str = Field(min_length=1)
-    owned_surfaces: list[str] = Field(default_factory=list)
-    forbidden_surfaces: list[str] = Field(default_factory=list)
-    validation_commands: list[str] = Field(default_factory=list)
-    evidence_floor: EvidenceClass | None = None
-    target_repo: str | None = None
-    base_ref: str | None = None
-    labels: list[str] = Field(default_factory=list)
-    rollback_plan: str | None = None
+    """Books a unit of work: its goal, who answers for it, its proof, scope and checks."""
+
+    title: str = Field(min_length=1, description="A short name, shown on the board.")
+    objective: str = Field(min_length=1, description="What the work must achieve.")
+    success_criteria: list[str] = Field(
+        default_factory=list, description="Checkable statements that hold when it is done."
+    )
+    owner: str = Field(min_length=1, description="The principal who does the work.")
+    accountable: str = Field(min_length=1, description="The principal who answers for it.")
+    tier: Tier = Field(description="How much proof the gate asks for (see `tiers`).")
+    lane: str = Field(min_length=1, description="The lane whose agent carries the work.")
+    owned_surfaces: list[str] = Field(
+        default_factory=list, description="Globs of the paths the agent may change."
+    )
+    forbidden_surfaces: list[str] = Field(
+        default_factory=list, description="Globs of the paths the agent must not change."
+    )
+    validation_commands: list[str] = Field(
+        default_factory=list, description="Shell command lines that must each exit 0."
+    )
+    evidence_floor: EvidenceClass | None = Field(
+        default=None, description="The weakest evidence allowed; overrides the tier's."
+    )
+    target_repo: str | None = Field(
+        default=None, description="The git repository the work changes (a path)."
+    )
+    base_ref: str | None = Field(
+        default=None, description="The commit, branch or tag its worktree starts from."
+    )
+    labels: list[str] = Field(default_factory=list, description="Free labels (e.g. canary).")
+    rollback_plan: str | None = Field(
+        default=None, description="How the change would be undone (deep tier: required)."
+    )
 
 
 class CommonGroundBody(_Body):
-    version: int = Field(ge=1)
-    objective: str | None = None
-    accepted_facts: list[str] = Field(default_factory=list)
-    open_questions: list[str] = Field(default_factory=list)
-    assumptions: list[str] = Field(default_factory=list)
-    success_criteria: list[str] = Field(default_factory=list)
-    stage: str | None = None
+    """What agent and owner agree the work is, one version at a time."""
+
+    version: int = Field(ge=1, description="1, then one more for each later version.")
+    objective: str | None = Field(default=None, description="The objective as understood.")
+    accepted_facts: list[str] = Field(default_factory=list, description="Facts both accept.")
+    open_questions: list[str] = Field(default_factory=list, description="Questions still open.")
+    assumptions: list[str] = Field(default_factory=list, description="What is assumed.")
+    success_criteria: list[str] = Field(default_factory=list, description="As agreed.")
+    stage: str | None = Field(default=None, description="The stage this version belongs to.")
 
 
 class DispatchBody(_Body):
-    to: str = Field(min_length=1)
-    next_gate: str | None = None
+    """Hands a booked (or rolled-back) WP to an agent."""
+
+    to: str = Field(min_length=1, description="The principal the WP goes to.")
+    next_gate: str | None = Field(default=None, description="What the agent should reach next.")
 
 
 class ScopeConfirmationBody(_Body):
-    confirmed: bool
-    notes: str | None = None
+    """The assignee confirms, or declines, the WP's scope."""
+
+    confirmed: bool = Field(description="`false` declines; the WP is flagged for triage.")
+    notes: str | None = Field(default=None, description="What the owner should know.")
 
 
 class ReviewBody(_Body):
-    verdict: Verdict
-    findings: list[str] = Field(default_factory=list)
-    merge_sha: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{4,64}$")
+    """A person's verdict on the WP."""
+
+    verdict: Verdict = Field(description="The verdict; each moves the WP its own way.")
+    findings: list[str] = Field(default_factory=list, description="What the reviewer found.")
+    merge_sha: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-fA-F]{4,64}$",
+        description="With `accepted`: the commit the admitted work was merged as.",
+    )
 
 
 class GroundPin(_Storable):
+    """A claim's pin of the common-ground version it rests on."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
-    id: str
-    version: int
-    hash: str
+    id: str = Field(description="The common_ground entry's id.")
+    version: int = Field(description="Its `version`.")
+    hash: str = Field(description="The sha256 of its file, lowercase hex.")
 
 
 class ClaimBody(_Body):
-    done_state: DoneState
-    common_ground: GroundPin | None = None
-    evidence: list[str] = Field(default_factory=list)
-    owner: str | None = None
-    accountable: str | None = None
-    unresolved_questions: list[str] = Field(default_factory=list)
-    summary: str | None = None
+    """The assignee says the work is done, citing evidence; the verify gate decides."""
+
+    done_state: DoneState = Field(description="Only `done` can be admitted.")
+    common_ground: GroundPin | None = Field(default=None, description="The ground it rests on.")
+    evidence: list[str] = Field(default_factory=list, description="Ids of the evidence cited.")
+    owner: str | None = Field(default=None, description="Must equal the WP's `owner`.")
+    accountable: str | None = Field(default=None, description="Must equal the WP's.")
+    unresolved_questions: list[str] = Field(
+        default_factory=list, description="Questions not settled; any one blocks admission."
+    )
+    summary: str | None = Field(default=None, description="What was done.")
 
 
 class EvidenceItem(_Storable):
+    """One piece of evidence: how strong a proof it is and what it points at."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-    class_: EvidenceClass = Field(alias="class")
-    ref: str = Field(min_length=1)
-    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
-    command: str | None = None
-    exit_code: int | None = Field(default=None, ge=-(2**31), le=2**32 - 1)  # 32-bit status
-    log: str | None = None
+    class_: EvidenceClass = Field(alias="class", description="The kind of proof.")
+    ref: str = Field(min_length=1, description="What it points at, relative to the worktree.")
+    sha256: str | None = Field(
+        default=None, pattern=r"^[0-9a-f]{64}$", description="The sha256 of what `ref` names."
+    )
+    command: str | None = Field(default=None, description="The command that gave the proof.")
+    exit_code: int | None = Field(
+        default=None, ge=-(2**31), le=2**32 - 1, description="That command's exit status."
+    )  # 32-bit status
+    log: str | None = Field(default=None, description="The command's output, or its tail.")
 
 
 class EvidenceBody(_Body):
-    items: list[EvidenceItem] = Field(default_factory=list)
-    missing: list[str] = Field(default_factory=list)
-    quality: str | None = None
+    """The proof a claim cites."""
+
+    items: list[EvidenceItem] = Field(default_factory=list, description="The pieces of proof.")
+    missing: list[str] = Field(default_factory=list, description="Proof known to be missing.")
+    quality: str | None = Field(default=None, description="The author's word on its quality.")
     # Evidence a driver measured itself (SPEC 9.1, 10.2): signed with the runner key, so
     # it is never confused with what an agent says.
-    measured_by: Literal["runner"] | None = None
+    measured_by: Literal["runner"] | None = Field(
+        default=None, description="`runner` on evidence the runner measured itself."
+    )
 
 
 class RecoveryBody(_Body):
-    error_class: str | None = None
-    failure_signal: str | None = None
-    retry_count: int = Field(default=0, ge=0)
-    fallback_used: bool | str | None = None
-    next_action: str = Field(min_length=1)
-    recovery_owner: str = Field(min_length=1)
+    """Takes a blocked or failed WP back in hand: who owns the recovery, what comes next."""
+
+    error_class: str | None = Field(default=None, description="What kind of failure it was.")
+    failure_signal: str | None = Field(default=None, description="What showed the failure.")
+    retry_count: int = Field(default=0, ge=0, description="How many retries were made.")
+    fallback_used: bool | str | None = Field(default=None, description="Which fallback, if any.")
+    next_action: str = Field(min_length=1, description="What happens next.")
+    recovery_owner: str = Field(min_length=1, description="Who owns the recovery.")
 
 
 class CandidateBody(_Body):
-    record: str = Field(min_length=1)
-    source: str | None = None
-    policy_version: int
-    evidence: list[str] = Field(default_factory=list)
+    """A memory record proposed for canon; only a person's commission makes it canon."""
+
+    record: str = Field(min_length=1, description="The text proposed for canon.")
+    source: str | None = Field(default=None, description="Where the record comes from.")
+    policy_version: int = Field(description="The `policy.version` it was written under.")
+    evidence: list[str] = Field(default_factory=list, description="Ids of its evidence.")
 
 
 class VetoBody(_Body):
-    reason: str = Field(min_length=1)
-    lift: bool = False
+    """While a veto stands, the gate admits nothing for the WP."""
+
+    reason: str = Field(min_length=1, description="Why it is raised (or lifted).")
+    lift: bool = Field(default=False, description="`true` lifts the standing veto.")
 
 
 BODY_MODELS: dict[Kind, type[_Body]] = {
@@ -244,18 +299,18 @@ class Entry(_Storable):
     """One validated queue entry. `body` is the kind's body model."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-    schema_: Literal["cockpit.entry/v1"] = Field(alias="schema")
-    kind: Kind
-    id: str
-    work_package: str
-    principal: str = Field(min_length=1)
-    tenant: str | None = None
+    schema_: Literal["cockpit.entry/v1"] = Field(alias="schema", description="The format.")
+    kind: Kind = Field(description="What the entry is; it decides the body's fields.")
+    id: str = Field(description="The entry's id, unique forever in the workspace.")
+    work_package: str = Field(description="The WP it is about (a work_package: its own id).")
+    principal: str = Field(min_length=1, description="Who writes it.")
+    tenant: str | None = Field(default=None, description="If given, the workspace's tenant.")
     # The workspace id the entry is meant for (SPEC 10.1): a signed entry cannot be
     # replayed into another workspace.
-    workspace: str | None = None
-    created: AwareDatetime
-    refs: list[str] = Field(default_factory=list)
-    body: _Body
+    workspace: str | None = Field(default=None, description="The workspace id it is meant for.")
+    created: AwareDatetime = Field(description="When it was written (RFC 3339, with a zone).")
+    refs: list[str] = Field(default_factory=list, description="Ids of the entries it builds on.")
+    body: _Body = Field(description="The kind's fields.")
 
     @field_validator("created", mode="before")
     @classmethod

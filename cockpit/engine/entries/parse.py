@@ -26,6 +26,7 @@ from cockpit.engine.entries.models import (
     WorkPackageBody,
 )
 from cockpit.engine.entries.safe_yaml import UnsafeYaml, YamlSyntaxError, load_yaml
+from cockpit.engine.entries.wording import describe, field_names
 
 
 def sha256_hex(data: bytes) -> str:
@@ -57,14 +58,24 @@ def _load_document(text: str, filename: str) -> tuple[Any, str | None]:
         raise EntryRejected(RejectionCode.UNSAFE_YAML, str(exc)) from None
 
 
-def _schema_message(exc: ValidationError, prefix: str) -> str:
-    first = exc.errors()[0]
-    loc = ".".join(str(p) for p in (prefix, *first["loc"]) if p != "")
-    if first["type"] == "extra_forbidden":
-        return f"{loc}: unknown field"
-    if first["type"] == "missing":
-        return f"{loc}: required field is missing"
-    return f"{loc}: {str(first['msg']).removeprefix('Value error, ')}"
+def _schema_message(exc: ValidationError, kind: Kind, doc: dict[Any, Any], body: bool) -> str:
+    """The sentence of a schema_error (the error path only): a body key written at the top
+    level first, then the first problem in the product's words (wording.describe)."""
+    body_model = BODY_MODELS[kind]
+    body_keys = set(field_names(body_model)) - {"description"}
+    misplaced = [k for k in doc if k in body_keys and k not in Entry.model_fields]
+    if misplaced:
+        return (
+            f"`{misplaced[0]}` belongs in the body of {_article(kind)} {kind.value} entry: "
+            "indent it under `body:`"
+        )
+    if body:
+        return describe(exc, body_model, "body")
+    return describe(exc, Entry)
+
+
+def _article(kind: Kind) -> str:
+    return "an" if kind.value[0] in "aeiou" else "a"
 
 
 def parse_entry(data: bytes, filename: str) -> ParsedEntry:
@@ -130,13 +141,13 @@ def parse_entry(data: bytes, filename: str) -> ParsedEntry:
         body = BODY_MODELS[kind].model_validate(body_data)
     except ValidationError as exc:
         raise EntryRejected(
-            RejectionCode.SCHEMA_ERROR, _schema_message(exc, "body"), entry_id
+            RejectionCode.SCHEMA_ERROR, _schema_message(exc, kind, doc, True), entry_id
         ) from None
     try:
         entry = Entry.model_validate({**doc, "body": body})
     except ValidationError as exc:
         raise EntryRejected(
-            RejectionCode.SCHEMA_ERROR, _schema_message(exc, ""), entry_id
+            RejectionCode.SCHEMA_ERROR, _schema_message(exc, kind, doc, False), entry_id
         ) from None
     # The stored text is the file's exact text (a byte-order mark included), so its UTF-8
     # bytes are the bytes the entry's sha256 and signature cover.

@@ -19,22 +19,29 @@ from cockpit.store.rows import WorkPackageRow
 
 HANDOFF_SCHEMA = "cockpit.handoff/v1"
 
-# What the agent is told in each state: the gate its work leads to, and what to do now.
+# What the agent is told in each state: the gate its work leads to, and what to do now
+# ({wp} is the WP's id). Each entry to file names the commands that write and describe it.
 NEXT: dict[State, tuple[str, str]] = {
     State.DISPATCHED: (
         "scope_confirmation",
         "Read the work package, then submit a scope_confirmation (confirmed: true, or false "
-        "with notes) and stop. Work starts when the owner's go lands.",
+        "with notes) and stop: `cockpit new scope_confirmation {wp}` writes one to fill in "
+        "(its fields: `cockpit schema scope_confirmation`), `cockpit submit FILE` files it. "
+        "Work starts when the owner's go lands.",
     ),
     State.SCOPE_CONFIRMED: ("review_go", "Wait: the owner reviews your scope confirmation."),
     State.IN_PROGRESS: (
         "verify",
         "Do the work inside your worktree, within the owned surfaces. Then submit a "
-        "common_ground packet, evidence and a claim; the verify gate decides.",
+        "common_ground packet, evidence and a claim, in that order (the claim cites the "
+        "others' ids): `cockpit new common_ground {wp}`, `cockpit new evidence {wp}` and "
+        "`cockpit new claim {wp}` write them to fill in (fields: `cockpit schema KIND`); "
+        "the verify gate decides.",
     ),
     State.RECOVERING: (
         "verify",
-        "Act on the recovery's next action, then submit evidence and a new claim.",
+        "Act on the recovery's next action, then submit evidence and a new claim "
+        "(`cockpit new evidence {wp}`, `cockpit new claim {wp}`).",
     ),
     State.CLAIMED: ("verify", "Wait: the verify gate is deciding on your claim."),
     State.VERIFYING: ("verify", "Wait: the verify gate is deciding on your claim."),
@@ -65,6 +72,7 @@ def handoff_document(ws: Workspace, store: Store, wp: WorkPackageRow) -> dict[st
     body = wp.get("body") or {}
     events = store.events(wp_id)
     gate, instructions = NEXT.get(State(wp["state"]), ("none", "Stop: the work package is closed."))
+    instructions = instructions.replace("{wp}", wp_id)
     floor = body.get("evidence_floor") or ws.config.evidence_floor(Tier(wp["tier"])).value
     document: dict[str, Any] = {
         "schema": HANDOFF_SCHEMA,
@@ -137,7 +145,8 @@ def handoff_document(ws: Workspace, store: Store, wp: WorkPackageRow) -> dict[st
             "next_action": payload.get("next_action"),
         }
     document["return"] = {
-        "how": "write each entry as a file and run `cockpit submit FILE...`",
+        "how": "write each entry as a file (`cockpit new KIND WP` starts one; `cockpit "
+        "schema KIND` gives its fields) and run `cockpit submit FILE...`",
         "queue": str(ws.queue_dir("new")),
         "principal": wp["assignee"],
         "work_package": wp_id,

@@ -8,11 +8,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cockpit.engine.config.model import CONFIG_FILE, Config, load_config
-from cockpit.errors import WorkspaceNotFound
+from cockpit.errors import InputError, WorkspaceNotFound
 from cockpit.store import Store
 from cockpit.store.events import Clock, utc_now
 
 QUEUE_DIRS = ("tmp", "new", "cur", "done", "rejected")
+# A workspace holding this file is a template (the bundled demo in a checkout or a wheel):
+# Cockpit never writes to it; the CLI works on the demo copy instead (docs/decisions.md).
+TEMPLATE_MARKER = ".cockpit-template"
+
+
+def is_template(root: Path) -> bool:
+    """True if the workspace at `root` is a template, never written to."""
+    return (root / TEMPLATE_MARKER).is_file()
 
 
 @dataclass(frozen=True)
@@ -63,7 +71,18 @@ class Workspace:
     def worktrees_dir(self) -> Path:
         return self.root / "worktrees"
 
+    @property
+    def is_template(self) -> bool:
+        return is_template(self.root)
+
     def ensure_dirs(self) -> None:
+        """Make the queue's directories and `.cockpit/`. Raises InputError on a template
+        (nothing writes there: a checkout stays as it was cloned)."""
+        if self.is_template:
+            raise InputError(
+                f"{self.root} is a template ({TEMPLATE_MARKER}), which Cockpit never writes "
+                "to; work on a copy of it: `cockpit demo`, or `cockpit init --demo DIR`"
+            )
         for name in QUEUE_DIRS:
             self.queue_dir(name).mkdir(parents=True, exist_ok=True)
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -75,6 +94,15 @@ class Workspace:
             return Store.open_readonly(self.db_path, clock)
         self.ensure_dirs()
         return Store.open(self.db_path, clock)
+
+    def read_store(self, clock: Clock = utc_now) -> Store:
+        """The store for a command that only reads: the workspace's own once it has one
+        (opened as `open_store` does, so an older schema is upgraded and a runner's
+        write-ahead log is read), else an empty one in memory. Either way nothing is created
+        in a workspace that was only read."""
+        if self.db_path.is_file():
+            return Store.open(self.db_path, clock)
+        return Store.open(Path(":memory:"), clock)
 
 
 def resolve_workspace(

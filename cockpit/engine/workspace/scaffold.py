@@ -9,7 +9,7 @@ from importlib import resources
 from pathlib import Path
 
 from cockpit.engine.config.model import CONFIG_FILE
-from cockpit.engine.workspace.layout import Workspace
+from cockpit.engine.workspace.layout import TEMPLATE_MARKER, Workspace
 from cockpit.errors import ConfigError, InputError
 
 DEFAULT_CONFIG = """\
@@ -134,16 +134,17 @@ def make_demo_repo(path: Path) -> str:
     return str(commit.hexsha)
 
 
-# What a copy of the demo leaves out: bytecode anywhere, and the runtime state (see
-# WORKSPACE_GITIGNORE) a `cockpit run --workspace workspace` may have left in the checkout.
-_RUNTIME_DIRS = (".cockpit", "handoffs", "worktrees")
+# What a copy of the demo leaves out: bytecode anywhere, the template's marker (the copy is
+# a workspace to work in), and the runtime state (see WORKSPACE_GITIGNORE) a runner of an
+# older Cockpit may have left in the checkout's workspace/.
+_LEFT_OUT = (".cockpit", "handoffs", "worktrees", TEMPLATE_MARKER)
 
 
 def _demo_ignore(source: Path) -> Callable[[str, list[str]], set[str]]:
     def ignore(directory: str, names: list[str]) -> set[str]:
         skipped = {n for n in names if n == "__pycache__" or n.endswith(".pyc")}
         if Path(directory) == source:
-            skipped.update(n for n in names if n in _RUNTIME_DIRS)
+            skipped.update(n for n in names if n in _LEFT_OUT)
         return skipped
 
     return ignore

@@ -25,7 +25,7 @@ def with_lane(env: Env, lines: str) -> tuple[int, str]:
 @pytest.mark.parametrize(
     ("lines", "says"),
     [
-        ("    driver: claud\n", "lanes.implementation.driver: Input should be"),
+        ("    driver: claud\n", "lanes.implementation.driver: 'claud' is not allowed; use"),
         ("    driver: codex\n    budget_usd: 5\n", "codex CLI does not report what a run costs"),
         ("    driver: gemini\n    max_turns: 5\n", "gemini CLI takes no turn limit"),
         ("    model: opus\n", "model: only for a lane with an agent CLI driver"),

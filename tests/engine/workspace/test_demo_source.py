@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from cockpit.engine.workspace import scaffold
+from cockpit.engine.workspace.layout import TEMPLATE_MARKER
 from cockpit.engine.workspace.scaffold import demo_source, init_workspace
 from cockpit.errors import ConfigError
 
@@ -57,6 +58,9 @@ def test_init_demo_copies_the_checkout_workspace_without_its_runtime_state(
     target = tmp_path / "demo"
     init_workspace(target, demo=True)
     for name in tracked_demo_files():
+        if name == TEMPLATE_MARKER:  # the copy is a workspace to work in, not a template
+            assert not (target / name).exists()
+            continue
         assert (target / name).read_bytes() == (WORKSPACE / name).read_bytes(), name
     assert not (target / ".cockpit" / "cockpit.db").exists()
     assert not (target / "handoffs" / "a").exists()
@@ -137,6 +141,9 @@ def test_a_built_wheel_carries_the_workspace_as_the_demo(tmp_path: Path) -> None
     assert run.returncode == 0, run.stderr
     assert run.stdout.splitlines()[0] == str(tmp_path / "installed" / "cockpit" / "demo")
     for name in tracked_demo_files():
+        if name == TEMPLATE_MARKER:
+            assert not (outside / "made" / name).exists()
+            continue
         if name == "cockpit.yaml" or name.startswith("queue/new/"):
             # `init --demo` signs these (the demo runs signed); the rest is as bundled.
             assert (outside / "made" / name).exists(), name
