@@ -1,8 +1,10 @@
-"""`cockpit serve` serves the TUI to a browser, on loopback by default."""
+"""`cockpit serve` serves the TUI to a browser, on loopback by default, with a page that
+needs nothing from the internet (textual-serve's own page loads a web font from one)."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import subprocess
 import sys
@@ -10,6 +12,10 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+import textual_serve
+
+from cockpit.cli.serve_page import RemotePage, bundled_fonts, offline_page, offline_templates
 from cockpit.engine.workspace.scaffold import init_workspace
 
 
@@ -70,6 +76,16 @@ def test_serve_answers_on_loopback_with_the_app_page(tmp_path: Path) -> None:
                 time.sleep(0.2)
         assert "textual" in page.lower()
         assert f"127.0.0.1:{port}" in page  # bound to loopback, as the default says
+        # Nothing is fetched from outside the server: the font comes with the page.
+        own = f"http://127.0.0.1:{port}/"
+        fetched = re.findall(r"(?:\b(?:src|href)=\"|url\(\")([^\"]+)\"", page)
+        assert fetched and all(url.startswith(own) for url in fetched), fetched
+        fonts = [url for url in fetched if url.endswith(".ttf")]
+        assert len(fonts) == 2
+        for url in fonts:
+            with urllib.request.urlopen(url, timeout=5) as reply:
+                assert reply.status == 200
+                assert reply.read(4) == b"\x00\x01\x00\x00"  # TrueType
         screen = asyncio.run(browser_session(port))
         assert b"Cockpit" in screen  # the app itself runs for the browser, not just the page
     finally:
@@ -88,3 +104,33 @@ def test_serve_refuses_an_unknown_principal(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "'x:y' is not a principal" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+# -- the page needs nothing from the internet ---------------------------------------------
+
+
+OFF_SITE = re.compile(r"(?:\b(?:src|href)\s*=\s*[\"']?|url\(\s*[\"']?)(?:https?:)?//", re.I)
+
+
+def test_the_offline_page_loads_the_bundled_fonts(tmp_path: Path) -> None:
+    page = (offline_templates(tmp_path) / "app_index.html").read_text()
+    assert OFF_SITE.search(page) is None
+    assert "googleapis" not in page
+    static = Path(textual_serve.__file__).parent / "static"
+    for font in bundled_fonts():
+        assert f"{{{{ config.static.url }}}}{font}" in page
+        assert (static / font).read_bytes()[:4] == b"\x00\x01\x00\x00"  # TrueType
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        '<script src="https://cdn.example.com/x.js"></script>',
+        "<img src=//cdn.example.com/x.png>",
+        "<style>body { background: url('http://example.com/bg.png') }</style>",
+    ],
+)
+def test_anything_else_fetched_off_site_is_refused(extra: str) -> None:
+    template = '<html><head><link rel="stylesheet" href="https://fonts.example/css" />'
+    with pytest.raises(RemotePage, match="outside the server"):
+        offline_page(template + extra + "</head></html>")
