@@ -11,7 +11,15 @@ from typing import Any
 
 import click
 
-from cockpit.cli.base import cli, emit_json, json_option, load_workspace, say, workspace_option
+from cockpit.cli.base import (
+    cli,
+    emit_json,
+    json_option,
+    load_workspace,
+    say,
+    warn,
+    workspace_option,
+)
 from cockpit.domain import Kind
 from cockpit.errors import InputError, NotFound
 
@@ -69,7 +77,7 @@ def schema(kind: str | None, output: Path | None) -> int:
         click.echo(text, nl=False)
         return 0
     output.write_text(text, encoding="utf-8")
-    say(f"Wrote the JSON Schema of {document['title']} to {output}.")
+    say(f"Wrote the JSON Schema ({document['title']}) to {output}.")
     return 0
 
 
@@ -118,9 +126,11 @@ def new(kind: str, wp: str, as_principal: str | None, output: str | None, as_jso
 
     named = None if output is None else "FILE" if output == "-" else Path(output).name
     if os.environ.get("COCKPIT_OUTBOX"):
-        principal, draft = _draft_in_sandbox(chosen, wp, as_principal, free, named)
+        principal, draft, warning = _draft_in_sandbox(chosen, wp, as_principal, free, named)
     else:
-        principal, draft = _draft_in_workspace(chosen, wp, as_principal, free, named)
+        principal, draft, warning = _draft_in_workspace(chosen, wp, as_principal, free, named)
+    if warning is not None:
+        warn(warning)
     if output == "-":
         click.echo(draft.text, nl=False)
         return 0
@@ -144,14 +154,14 @@ def new(kind: str, wp: str, as_principal: str | None, output: str | None, as_jso
         what = f"the booking of {wp}" if chosen is Kind.WORK_PACKAGE else f"{draft.id} on {wp}"
         say(
             f"Wrote {shown}: {what}, a {chosen.value} entry by {principal}. Fill in what it "
-            f"marks REQUIRED, then run `cockpit submit {shown}`."
+            f"marks REQUIRED, then run `{draft.submit} {shown}`."
         )
     return 0
 
 
 def _draft_in_workspace(
     kind: Kind, wp: str, as_principal: str | None, free: Any, file: str | None
-) -> tuple[str, Any]:
+) -> tuple[str, Any, str | None]:
     from cockpit.engine.actions.human import resolve_principal
     from cockpit.engine.queue import maildir
     from cockpit.engine.workspace.drafts import draft_entry, facts_from_store, queued_ids
@@ -172,7 +182,8 @@ def _draft_in_workspace(
             return entry_id in rejected
 
         try:
-            return principal, draft_entry(kind, wp, principal, facts, taken, file=file)
+            draft = draft_entry(kind, wp, principal, facts, taken, file=file)
+            return principal, draft, state_warning(kind, wp, facts.wp)
         except NotFound as exc:
             waiting = len(maildir.pending(ws.queue_dir("new")))
             if not waiting:
@@ -184,7 +195,7 @@ def _draft_in_workspace(
 
 def _draft_in_sandbox(
     kind: Kind, wp: str, as_principal: str | None, free: Any, file: str | None
-) -> tuple[str, Any]:
+) -> tuple[str, Any, str | None]:
     """Inside an agent's sandbox (SPEC 10.3) neither the store nor the config can be read:
     the agent's handoff says what the draft needs."""
     from cockpit.engine.workspace.drafts import draft_entry, facts_from_handoff, queued_ids
@@ -199,6 +210,29 @@ def _draft_in_sandbox(
     facts = facts_from_handoff(Path(handoff), wp)
     outbox = Path(os.environ["COCKPIT_OUTBOX"])
     queued = queued_ids([outbox / "tmp", outbox / "new"])
-    return principal, draft_entry(
-        kind, wp, principal, facts, lambda i: i in queued or not free(i), file=file
-    )
+    draft = draft_entry(kind, wp, principal, facts, lambda i: i in queued or not free(i), file=file)
+    return principal, draft, state_warning(kind, wp, facts.wp)
+
+
+def state_warning(kind: Any, wp_id: str, wp: dict[str, Any] | None) -> str | None:
+    """What the runner would say of this kind of entry on the WP as it is now, if the
+    lifecycle does not allow it from the WP's state (the draft is written all the same:
+    the WP may move before it is submitted)."""
+    from cockpit.domain import State
+    from cockpit.engine.lifecycle.transitions import IllegalTransition, Trigger, transition
+
+    triggers = {
+        Kind.DISPATCH: Trigger.DISPATCH,
+        Kind.SCOPE_CONFIRMATION: Trigger.SCOPE_CONFIRMATION,
+        Kind.CLAIM: Trigger.CLAIM,
+        Kind.RECOVERY: Trigger.RECOVERY,
+    }
+    trigger = triggers.get(kind)
+    state = (wp or {}).get("state")
+    if trigger is None or state not in {s.value for s in State}:
+        return None
+    try:
+        transition(State(state), trigger)
+    except IllegalTransition as exc:
+        return f"{wp_id} is {state} now, so the runner would refuse this entry ({exc})"
+    return None

@@ -99,7 +99,7 @@ class BoardScreen(Screen[None]):
     def reload(self) -> None:
         table = self.query_one(BoardTable)
         table.empty_message = (
-            "Nothing matches this view. esc clears the filter."
+            ("Nothing matches this view. esc clears the filter.",)
             if self.filter_text or self.attention
             else BoardTable.empty_message
         )

@@ -221,8 +221,8 @@ class BoardTable(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         index = round(self.scroll_offset.y) + y
         width = self.size.width
-        if self._total == 0 and y == 1:
-            return self._message_line(width)
+        if self._total == 0 and 1 <= y <= len(self.empty_message):
+            return self._message_line(self.empty_message[y - 1], width)
         row = self.row_at(index)
         if row is None:
             return Strip.blank(width)
@@ -233,13 +233,15 @@ class BoardTable(ScrollView, can_focus=True):
             strip = strip.apply_style(self.get_component_rich_style("board--cursor"))
         return strip.apply_style(Style())
 
+    # What an empty board says, a line each (each fits 80 columns; cut with "…" if not).
     empty_message = (
-        "No work packages here. Book one: write a work_package entry and "
-        "`cockpit submit` it (or drop it into queue/new/)."
+        "No work packages here. Book one: `cockpit new work_package WP-1`,",
+        "fill it in, then `cockpit submit WP-1.yaml` (or drop it into queue/new/).",
     )
 
-    def _message_line(self, width: int) -> Strip:
-        text = Text("  " + self.empty_message, style="#9ca3af")
+    def _message_line(self, line: str, width: int) -> Strip:
+        text = Text("  " + line, style="#9ca3af")
+        text.truncate(width, overflow="ellipsis")
         return Strip(list(text.render(self.app.console))).adjust_cell_length(width)
 
     def watch_cursor(self, old: int, new: int) -> None:

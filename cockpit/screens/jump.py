@@ -58,7 +58,7 @@ class JumpBar(Input):
 
     def __init__(self) -> None:
         super().__init__(
-            placeholder=f":  {HINT} (enter goes, esc closes)",
+            placeholder=f"WP-0003 or a screen: {', '.join(SCREENS)}",
             suggester=SuggestFromList(list(SCREENS), case_sensitive=False),
             select_on_focus=False,
             compact=True,

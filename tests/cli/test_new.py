@@ -276,3 +276,16 @@ def test_schema_and_new_import_no_textual(env: Env, args: list[str]) -> None:
     )
     marker = json.loads(proc.stdout.strip().splitlines()[-1])
     assert marker == {"code": 0, "textual": False}, proc.stderr
+
+
+def test_a_kind_the_wps_state_does_not_allow_is_drafted_with_a_warning(env: Env) -> None:
+    """The draft is written (the WP may move before it is submitted), but `new` says at once
+    what the runner would say of it now."""
+    file_and_ingest(env, "work_package", "WP-1", title="Fix it", objective="make it right")
+    result = env.cli("new", "claim", "WP-1", "--as", AGENT, "--output", "-")
+    assert result.code == 0, result.err
+    assert "WP-1 is booked now, so the runner would refuse this entry" in result.err
+    assert "claim" in result.err and "in_progress" in result.err
+    fine = env.cli("new", "dispatch", "WP-1", "--output", "-")
+    assert fine.code == 0 and fine.err == ""
+    assert "`cockpit submit " in fine.out and "--sign" not in fine.out  # signatures optional

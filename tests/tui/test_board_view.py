@@ -237,3 +237,27 @@ def test_tables_cut_text_with_an_ellipsis(demo_ws: Workspace) -> None:
 
     app = make_app(demo_ws)
     drive(app, narrow, size=(80, 24))
+
+
+def test_an_empty_board_says_how_to_book_a_wp_in_full_at_80_columns(empty_ws: Workspace) -> None:
+    """The empty board's advice fits 80 columns whole (it used to stop at `cockpit submi`),
+    and is cut with "…" where it cannot fit."""
+    ws = empty_ws
+
+    def lines(app: CockpitApp) -> list[str]:
+        table = board(app)
+        return [table.render_line(y).text.rstrip() for y in (1, 2)]
+
+    async def wide(pilot: Pilot[None]) -> None:
+        await reads_settled(pilot)
+        shown = lines(pilot.app)  # type: ignore[arg-type]
+        assert [line.strip() for line in shown] == list(BoardTable.empty_message)
+        assert "`cockpit new work_package WP-1`" in shown[0]
+
+    drive(make_app(ws), wide, size=(80, 24))
+
+    async def narrow(pilot: Pilot[None]) -> None:
+        await reads_settled(pilot)
+        assert all(line.endswith("…") for line in lines(pilot.app))  # type: ignore[arg-type]
+
+    drive(make_app(ws), narrow, size=(50, 24))

@@ -85,6 +85,7 @@ class Template:
     notes: dict[str, str] = field(default_factory=dict)
     refs_note: str = ""
     file: str = ""  # the file it is written to, named in its first comment
+    submit: str = "cockpit submit"  # how it is queued (with --sign where entries are signed)
 
 
 def render(template: Template) -> str:
@@ -94,7 +95,7 @@ def render(template: Template) -> str:
     lines = _comment(
         f"A {kind.value} entry for {template.head['work_package']}, made by `cockpit new`. "
         "Fill in each field marked REQUIRED (and check the ones filled in), then run "
-        f"`cockpit submit {file}`. Every field: `cockpit schema {kind.value}`.",
+        f"`{template.submit} {file}`. Every field: `cockpit schema {kind.value}`.",
         "",
     )
     lines += [f"schema: {ENTRY_SCHEMA}", f"kind: {kind.value}"]

@@ -58,10 +58,23 @@ def submit(
     signed: list[tuple[Path, bytes, bytes | None, ParsedEntry]] = []
     for path, data, entry in parsed:
         sig = _existing_signature(path)
+        if sig is None and not sign and ws.config.signatures_required:
+            # The runner would reject it as `unsigned`: say so now, when it can be fixed.
+            errors.append(
+                SubmitError(
+                    str(path),
+                    "unsigned",
+                    f"this workspace requires signed entries (policy.signatures: required) "
+                    f"and {path.name} has no {path.name}.sig: submit it with --sign",
+                )
+            )
+        signed.append((path, data, sig, entry))
+    if errors:
+        return [], errors
+    for n, (path, data, sig, entry) in enumerate(signed):
         if sig is None and sign:
             source = signer.choose_key(ws.config, entry.entry.principal, key, workspace=ws.root)
-            sig = signer.sign(data, sshsig.ENTRY, source).encode()
-        signed.append((path, data, sig, entry))
+            signed[n] = (path, data, signer.sign(data, sshsig.ENTRY, source).encode(), entry)
     for path, data, sig, entry in signed:
         queue.deliver(ws, queue.readable_name(path.name, entry.entry.id), data, sig)
     return [entry.entry.id for _, _, _, entry in signed], []

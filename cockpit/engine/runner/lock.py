@@ -67,7 +67,9 @@ class RunnerLock:
     def _describe(text: str) -> str:
         try:
             info = json.loads(text)
-            return f"pid {info['pid']} on host {info['host']}"
+            # The TUI ingests as a runner does (without starting agents): say it is the TUI.
+            who = "the TUI (`cockpit`) open on it, " if info.get("agents") is False else ""
+            return f"{who}pid {info['pid']} on host {info['host']}"
         except (ValueError, KeyError, TypeError):
             return "holder unknown"
 

@@ -115,6 +115,7 @@ def facts_from_handoff(path: Path, wp_id: str) -> Facts:
 class Draft:
     id: str
     text: str
+    submit: str = "cockpit submit"  # the command that queues it
 
 
 def draft_entry(
@@ -145,9 +146,13 @@ def draft_entry(
     # Milliseconds: drafts made one after the other are ingested in that order.
     head["created"] = moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
     head["refs"] = []
-    template = Template(kind, head, file=file or f"{head['id']}.yaml")
+    # Where entries must be signed, the person signs as they submit (inside an agent's
+    # sandbox there is no config here: the runner's outbox signs with the run's key).
+    signed = facts.config is not None and facts.config.signatures_required
+    submit = "cockpit submit --sign" if signed else "cockpit submit"
+    template = Template(kind, head, file=file or f"{head['id']}.yaml", submit=submit)
     _fill(template, principal, facts)
-    return Draft(head["id"], render(template))
+    return Draft(head["id"], render(template), submit)
 
 
 def fresh_id(kind: Kind, wp_id: str, taken: Callable[[str], bool]) -> str:

@@ -14,7 +14,7 @@ from cockpit.errors import ConfigError, InputError
 
 DEFAULT_CONFIG = """\
 schema: cockpit.config/v1
-workspace: {workspace_id}  # this workspace's id: signed entries name it (SPEC 10.1)
+workspace: {workspace_id}  # this workspace's id: signed entries name it
 tenant: {tenant}
 operator: human:owner            # default principal for CLI/TUI actions (--as or $COCKPIT_PRINCIPAL override)
 principals:
@@ -65,7 +65,7 @@ DEMO_DATE = "1795251600 +0000"  # 2026-11-21T09:00:00Z
 def demo_source() -> Path:
     """The directory holding the demo workspace's files, wherever this install keeps them.
 
-    The repository has one copy of the demo: the top-level `workspace/` (SPEC's layout). A
+    The repository has one copy of the demo: the top-level `workspace/`. A
     built wheel carries it as package data, `cockpit/demo/` (pyproject.toml maps
     `workspace` there when hatchling builds the wheel). A source checkout or an editable
     install (`pip install -e .`) runs no such build step, so there the demo is the

@@ -173,7 +173,11 @@ DOCUMENTS: tuple[Document, ...] = (
         key("policy_version", "integer", "The policy version it was written under."),
         key("evidence", "array of string", "Its evidence ids."),
         key("tenant", "string", "The tenant it was filed under."),
-        key("redaction", "object", "The secret scan's result (`clean`, `kinds`, `detail`)."),
+        key(
+            "redaction",
+            "object",
+            "The secret scan's result (`clean`, `kinds`, `detail`, `scanner`).",
+        ),
         key("state", "string", "`candidate` or `commissioned`."),
         key("canon_id", "string | null", "Its canon id, once commissioned."),
         key("last_gate", "object | null", "The latest Canon Gate run's summary."),

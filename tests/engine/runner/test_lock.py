@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from helpers.workspace import Env
+
+from cockpit.engine.runner.lock import RunnerLock
+from cockpit.errors import RunnerLocked
 
 
 def test_a_symlinked_runner_lock_is_refused_and_its_target_untouched(env: Env) -> None:
@@ -43,3 +47,18 @@ def test_a_runner_lock_hard_linked_to_another_file_is_refused_and_not_truncated(
     assert result.code == 2, (result.out, result.err)
     assert str(lock) in result.err
     assert victim.read_bytes() == b"precious bytes\n"
+
+
+def test_a_refused_runner_is_told_whether_a_runner_or_the_tui_holds_the_workspace(
+    env: Env,
+) -> None:
+    """Whoever is refused learns who holds the lock: the TUI ingests too (without starting
+    agents), which a person running `cockpit run` beside an open `cockpit` would not guess."""
+    with RunnerLock(env.ws, agents=False):
+        with pytest.raises(RunnerLocked, match=r"the TUI \(`cockpit`\) open on it, pid \d+"):
+            RunnerLock(env.ws).acquire()
+    with RunnerLock(env.ws):
+        with pytest.raises(RunnerLocked) as refused:
+            RunnerLock(env.ws, agents=False).acquire()
+        said = str(refused.value)
+        assert "TUI" not in said and f"pid {os.getpid()} on host" in said

@@ -290,3 +290,30 @@ def test_a_signed_entry_with_a_byte_order_mark_keeps_its_exact_bytes_in_the_reco
     sshsig.verify(sshsig.parse(event.payload["signature"]["sig"]), data, "cockpit-entry")
     report = json.loads(env.cli("audit", "verify", "--json").out)
     assert report["ok"] is True and report["signatures"]["bad"] == 0
+
+
+def test_submit_without_sign_is_refused_where_entries_must_be_signed(
+    env: Env, signed: Signed, tmp_path: Path
+) -> None:
+    """Under `signatures: required` the runner would reject an unsigned entry: submit says
+    so at once, naming --sign, and queues nothing (a batch is never half-submitted)."""
+    source, other = tmp_path / "wp.yaml", tmp_path / "wp2.yaml"
+    source.write_text(booking(signed))
+    other.write_text(booking(signed, "WP-2"))
+    (tmp_path / "wp2.yaml.sig").write_bytes(
+        ssh_sign(signed.keys["human:owner"], other.read_bytes())
+    )
+    result = env.cli("submit", str(other), str(source))
+    assert result.code == 2
+    assert "wp.yaml was refused (unsigned:" in result.err and "submit it with --sign" in result.err
+    assert "wp2.yaml was refused" not in result.err  # the one with its .sig is fine
+    assert list(env.new.iterdir()) == []
+    assert env.cli("submit", str(other)).code == 0  # a file with its .sig needs no --sign
+
+
+def test_new_says_to_sign_where_entries_must_be_signed(env: Env, signed: Signed) -> None:
+    assert signed.keys  # the workspace requires signatures now
+    made = env.cli("new", "work_package", "WP-7", "--output", "-")
+    assert made.code == 0, made.err
+    head = " ".join(line.removeprefix("# ") for line in made.out.splitlines()[:4])
+    assert "then run `cockpit submit --sign FILE`" in head
