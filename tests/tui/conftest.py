@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.pilot import Pilot
 
 from cockpit.app import CockpitApp
 from cockpit.engine.repo.sandbox import Availability
@@ -21,8 +23,23 @@ NOW = datetime(2026, 11, 22, 9, 0, 0, tzinfo=UTC)
 SIZE = (120, 40)
 
 
+Scenario = Callable[[Pilot[None]], Awaitable[None]]
+
+
 def fixed_clock() -> datetime:
     return NOW
+
+
+def drive(app: CockpitApp, scenario: Scenario, size: tuple[int, int] = SIZE) -> None:
+    """Run `scenario` against the app in a headless terminal (the snapshots' size unless
+    told otherwise), notifications on."""
+
+    async def main() -> None:
+        async with app.run_test(size=size, notifications=True) as pilot:
+            await pilot.pause()
+            await scenario(pilot)
+
+    asyncio.run(main())
 
 
 def ingest(ws: Workspace) -> None:

@@ -4,8 +4,6 @@ overridden to `blocked` counted as needing attention (SPEC 4)."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rich.text import Text
@@ -22,18 +20,7 @@ from cockpit.screens.rejected import RejectedScreen
 from cockpit.screens.status_bar import StatusBar
 from cockpit.screens.tables import Column as TableColumn
 from cockpit.screens.tables import FitTable, lay_out
-from tui.conftest import NOW, make_app, reads_settled
-
-Scenario = Callable[[Pilot[None]], Awaitable[None]]
-
-
-def drive(app: CockpitApp, scenario: Scenario, size: tuple[int, int] = (120, 40)) -> None:
-    async def main() -> None:
-        async with app.run_test(size=size, notifications=True) as pilot:
-            await pilot.pause()
-            await scenario(pilot)
-
-    asyncio.run(main())
+from tui.conftest import NOW, drive, make_app, reads_settled
 
 
 def board(app: CockpitApp) -> BoardTable:

@@ -5,9 +5,6 @@ the audit screen reopens showing the filter in force."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-
 from textual import events
 from textual.command import CommandPalette
 from textual.pilot import Pilot
@@ -24,19 +21,9 @@ from cockpit.screens.jump import JumpBar
 from cockpit.screens.metrics import MetricsScreen
 from cockpit.screens.rejected import RejectedScreen
 from cockpit.screens.work_package import WorkPackageScreen
-from tui.conftest import SIZE, make_app, reads_settled
+from tui.conftest import drive, make_app, reads_settled
 
-Scenario = Callable[[Pilot[None]], Awaitable[None]]
 CHARACTERS = {"slash": "/", "colon": ":", "enter": "\r", "escape": "\x1b", "comma": ","}
-
-
-def drive(app: CockpitApp, scenario: Scenario) -> None:
-    async def main() -> None:
-        async with app.run_test(size=SIZE, notifications=True) as pilot:
-            await pilot.pause()
-            await scenario(pilot)
-
-    asyncio.run(main())
 
 
 async def type_at_once(pilot: Pilot[None], *keys: str) -> None:

@@ -6,7 +6,6 @@ looked at: they are pictures of what users see."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -26,6 +25,7 @@ from cockpit.errors import Refused
 from cockpit.screens import modals
 from cockpit.screens.board import BoardScreen
 from cockpit.store import Store
+from tui.conftest import drive as drive_at
 from tui.conftest import fixed_clock, make_app, reads_settled
 from tui.test_pilot import appended, choose, head, notes, problem, select_row, settled
 
@@ -37,13 +37,7 @@ Opener = Callable[[Pilot[None]], Awaitable[ModalScreen[Any]]]
 
 def drive(app: CockpitApp, scenario: Callable[[Pilot[None]], Awaitable[None]]) -> None:
     """Run `scenario` in a headless 80x24 terminal, the smallest one dialogs must serve."""
-
-    async def main() -> None:
-        async with app.run_test(size=SMALL, notifications=True) as pilot:
-            await pilot.pause()
-            await scenario(pilot)
-
-    asyncio.run(main())
+    drive_at(app, scenario, SMALL)
 
 
 def engine(app: CockpitApp, call: Callable[[Workspace, Store], object]) -> None:

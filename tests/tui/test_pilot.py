@@ -4,10 +4,9 @@ event, with its principal. Real workspaces, real SQLite, no mocks."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from textual.pilot import Pilot
@@ -27,22 +26,9 @@ from cockpit.screens.rejected import RejectedScreen
 from cockpit.screens.stepper import StepperScreen
 from cockpit.screens.work_package import WorkPackageScreen
 from cockpit.store import Event
-from tui.conftest import NOW, SIZE, fixed_clock, make_app, reads_settled
-
-Scenario = Callable[[Pilot[None]], Awaitable[None]]
+from tui.conftest import NOW, drive, fixed_clock, make_app, reads_settled
 
 # -- driving the app ------------------------------------------------------------------------
-
-
-def drive(app: CockpitApp, scenario: Scenario) -> None:
-    """Run `scenario` against the app in a headless terminal of the snapshots' size."""
-
-    async def main() -> None:
-        async with app.run_test(size=SIZE, notifications=True) as pilot:
-            await pilot.pause()
-            await scenario(pilot)
-
-    asyncio.run(main())
 
 
 async def settled(pilot: Pilot[None], group: str = "action") -> None:
