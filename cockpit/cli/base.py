@@ -80,22 +80,15 @@ def load_workspace() -> Any:
     """The workspace the command works on (SPEC 2's resolution). A template (the bundled
     demo in a checkout) is never worked on: the demo copy is, made on first use, and one
     line on stderr says so."""
-    from cockpit.engine.workspace.layout import Workspace, is_template, resolve_workspace
+    from cockpit.cli.demo_copy import workspace_at
+    from cockpit.engine.workspace.layout import resolve_workspace
 
     ctx = click.get_current_context()
     if "cockpit.loaded" in ctx.meta:  # one command, one resolution (and one line said)
         return ctx.meta["cockpit.loaded"]
-    root = resolve_workspace(ctx.meta.get("cockpit.workspace"))
-    if not is_template(root):
-        ws = Workspace.load(root)
-    else:
-        from cockpit.cli.demo_copy import demo_copy
-
-        ws, made = demo_copy()
-        warn(
-            f"{root} is the demo's template and stays as it is: working on the demo copy "
-            f"{ws.root}{' (made now)' if made else ''} instead"
-        )
+    ws, note = workspace_at(resolve_workspace(ctx.meta.get("cockpit.workspace")))
+    if note is not None:
+        warn(note)
     ctx.meta["cockpit.loaded"] = ws
     return ws
 

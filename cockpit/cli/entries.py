@@ -63,7 +63,13 @@ def _kind(value: str, *, config: bool = False) -> Kind | None:
     expose_value=False,
     help="Taken and ignored: a schema is the same in every workspace.",
 )
-def schema(kind: str | None, output: Path | None) -> int:
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Taken as every read command takes it: the schema is one JSON document already.",
+)
+def schema(kind: str | None, output: Path | None, as_json: bool) -> int:
     from cockpit.engine.entries.schema import entry_schema
 
     if kind is not None and _kind(kind, config=True) is None:

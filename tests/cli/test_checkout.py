@@ -110,3 +110,30 @@ def test_the_template_is_never_written_even_when_named(clone: Path) -> None:
     with pytest.raises(InputError, match="template"):
         template.open_store()
     assert clean(clone) == ""
+
+
+def test_a_workspace_in_use_that_someone_marked_as_a_template_is_refused_not_swapped(
+    tmp_path: Path,
+) -> None:
+    """The marker only ever names a template that has no store: in a workspace in use (one
+    with `.cockpit/`) it is refused loudly, never quietly swapped for the demo copy, where
+    a tampered log would be verified as the demo's and the real queue never ingested."""
+    from cockpit.engine.workspace.scaffold import init_workspace
+
+    ws = init_workspace(tmp_path / "ws", tenant="demo")
+    ws.open_store().close()  # in use: it has a store
+    (ws.root / ".cockpit-template").touch()
+    state = tmp_path / "state"
+    env = {**clean_env(), "XDG_STATE_HOME": str(state)}
+    for args in (["audit", "verify", "--json"], ["status"], ["run", "--once"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "cockpit", "--workspace", str(ws.root), *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        assert result.returncode == 2, (args, result.stdout, result.stderr)
+        assert "holds .cockpit-template but also a store" in result.stderr
+        assert "remove" in result.stderr and "Traceback" not in result.stderr
+    assert not state.exists()  # no demo copy was made in its place

@@ -86,6 +86,13 @@ def test_a_template_of_every_kind_is_submitted_and_ingested(env: Env) -> None:
     step("evidence", "WP-1", "--as", AGENT, state="in_progress", exit_code="0", **evidence)
     step("claim", "WP-1", "--as", AGENT, state="accepted", done_state="done")
     step("candidate", "WP-1", "--as", AGENT, state="accepted", record="check.sh proves it")
+    # The candidate cites the evidence the claim cites, so the Canon Gate can commission it.
+    entries = status(env, "WP-1")["entries"]
+    cited = [e["id"] for e in entries if e["kind"] == "evidence"]
+    candidate = next(e["id"] for e in entries if e["kind"] == "candidate")
+    commissioned = env.cli("commission", candidate, "--json")
+    assert commissioned.code == 0, commissioned.out + commissioned.err
+    assert commissioned.json()["commissioned"] is True and cited
     step("review", "WP-1", state="complete", verdict="accepted")
     # A second WP, whose agent declines the scope and then claims it partly done: blocked,
     # for a recovery.
@@ -243,6 +250,14 @@ def test_the_handoff_points_the_agent_at_new_and_schema_and_they_work_in_its_san
     assert load_yaml(draft.read_text())["refs"] == ["DSP-WP-1-1"]
     wrong = cli("new", "claim", "WP-2")
     assert wrong.code == 2 and "WP-1, not WP-2" in wrong.err
+    # A handoff that is not as Cockpit writes it is a sentence, not a traceback.
+    for odd in ("work_package: WP-1\n", "work_package: {id: WP-1}\ncommon_ground: {version: 1}\n"):
+        bad = tmp_path / "odd-handoff.yaml"
+        bad.write_text(f"schema: {handoff['schema']}\n{odd}")
+        monkeypatch.setenv("COCKPIT_HANDOFF", str(bad))
+        refused = cli("new", "claim", "WP-1", "--output", "-")
+        assert refused.code == 2 and "not as Cockpit writes it" in refused.err, refused.err
+    monkeypatch.setenv("COCKPIT_HANDOFF", str(path))
     # Out of the sandbox again, the filled-in draft is taken.
     for name in ("COCKPIT_OUTBOX", "COCKPIT_HANDOFF", "COCKPIT_PRINCIPAL", "COCKPIT_WORK_PACKAGE"):
         monkeypatch.delenv(name)

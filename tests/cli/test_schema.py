@@ -157,3 +157,9 @@ def test_output_writes_the_schema_to_a_file(cli: Cli, tmp_path: Path) -> None:
 def test_the_schema_needs_no_workspace_and_takes_the_option(env: Env, cli: Cli) -> None:
     assert cli("schema", "veto", "--workspace", str(env.root)).code == 0
     assert env.cli("schema", "config").code == 0
+
+
+def test_the_schema_takes_json_as_every_read_command_does(cli: Cli) -> None:
+    result = cli("schema", "claim", "--json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out) == json.loads(cli("schema", "claim").out)

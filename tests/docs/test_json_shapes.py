@@ -134,6 +134,9 @@ def _walk_through(r: Run, base: Path) -> None:
         str(owner_key),
         doc=("keys init", ""),
     )
+    r.cockpit("schema", "claim", doc=("schema", ""))
+    r.cockpit("schema", doc=("schema", ""))
+    r.cockpit("schema", "config", doc=("schema", ""))
     draft = base / "draft.yaml"
     r.cockpit(
         "new", "claim", "WP-0003", "--as", "agent:implementer-1", "-o", str(draft), doc=("new", "")

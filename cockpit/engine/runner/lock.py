@@ -67,11 +67,13 @@ class RunnerLock:
     def _describe(text: str) -> str:
         try:
             info = json.loads(text)
-            # The TUI ingests as a runner does (without starting agents): say it is the TUI.
-            who = "the TUI (`cockpit`) open on it, " if info.get("agents") is False else ""
-            return f"{who}pid {info['pid']} on host {info['host']}"
-        except (ValueError, KeyError, TypeError):
+        except ValueError:
             return "holder unknown"
+        if not isinstance(info, dict) or "pid" not in info or "host" not in info:
+            return "holder unknown"
+        # The TUI ingests as a runner does (without starting agents): say it is the TUI.
+        who = "the TUI (`cockpit`) open on it, " if info.get("agents") is False else ""
+        return f"{who}pid {info['pid']} on host {info['host']}"
 
     def release(self) -> None:
         if self._handle is not None:

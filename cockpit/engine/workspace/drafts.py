@@ -62,6 +62,7 @@ class Facts:
     latest: dict[Kind, tuple[str, str]] = field(default_factory=dict)
     ground_version: int | None = None
     evidence: list[tuple[str, str]] = field(default_factory=list)  # since the last claim
+    claimed_evidence: list[str] = field(default_factory=list)  # what the last claim cites
     recoveries: int = 0
     last_verify: dict[str, Any] | None = None
 
@@ -80,6 +81,8 @@ def facts_from_store(config: Config, store: Store, wp_id: str) -> Facts:
             evidence.append((row["id"], row["sha256"]))
         elif kind is Kind.CLAIM:
             evidence = []
+            cited = (row.get("body") or {}).get("evidence")
+            facts.claimed_evidence = [str(e) for e in cited] if isinstance(cited, list) else []
         elif kind is Kind.COMMON_GROUND:
             facts.ground_version = int((row.get("body") or {}).get("version") or 0)
         elif kind is Kind.RECOVERY:
@@ -98,6 +101,13 @@ def facts_from_handoff(path: Path, wp_id: str) -> Facts:
         raise InputError(f"the handoff {path} cannot be read ({exc})") from None
     if not isinstance(document, dict) or document.get("schema") != HANDOFF_SCHEMA:
         raise InputError(f"{path} is not a handoff Cockpit wrote")
+    try:
+        return _facts_of_handoff(document, wp_id)
+    except (AttributeError, KeyError, TypeError) as exc:
+        raise InputError(f"the handoff {path} is not as Cockpit writes it ({exc!r})") from None
+
+
+def _facts_of_handoff(document: dict[str, Any], wp_id: str) -> Facts:
     wp = document.get("work_package") or {}
     if wp.get("id") != wp_id:
         raise InputError(f"this agent's handoff is about {wp.get('id')}, not {wp_id}")
@@ -262,7 +272,9 @@ def _fill(template: Template, principal: str, facts: Facts) -> None:
             template.refs_note = "The claim the record comes from."
         if config is not None:
             body["policy_version"] = config.policy.version
-        body["evidence"] = [e[0] for e in facts.evidence]
+        # What the record rests on: the evidence the last claim cites (the gate checked
+        # it), else what has been filed since.
+        body["evidence"] = facts.claimed_evidence or [e[0] for e in facts.evidence]
     elif kind is Kind.VETO:
         body["lift"] = bool(wp.get("vetoed"))
 

@@ -23,6 +23,14 @@ def is_template(root: Path) -> bool:
     return (root / TEMPLATE_MARKER).is_file()
 
 
+def marked_in_use(root: Path) -> bool:
+    """True if `root` holds the template marker and a store too: a template never has one
+    (nothing writes to it), so this is a workspace in use that someone marked. Taking it for
+    the template would quietly swap it for the demo copy (its own log unread, a truncated
+    log verified as the demo's): it is refused instead."""
+    return is_template(root) and os.path.lexists(root / ".cockpit")
+
+
 @dataclass(frozen=True)
 class Workspace:
     """A loaded workspace: its root directory and validated config."""

@@ -62,3 +62,16 @@ def test_a_refused_runner_is_told_whether_a_runner_or_the_tui_holds_the_workspac
             RunnerLock(env.ws, agents=False).acquire()
         said = str(refused.value)
         assert "TUI" not in said and f"pid {os.getpid()} on host" in said
+
+
+@pytest.mark.parametrize("held", ["[1]", '"x"', "{}", '{"pid": 1}', "not json", ""])
+def test_a_lock_file_that_says_nothing_usable_names_the_holder_unknown(env: Env, held: str) -> None:
+    """Whatever the lock file holds, a refused runner gets a sentence, not a traceback."""
+    with RunnerLock(env.ws) as lock:
+        assert lock._handle is not None
+        lock._handle.seek(0)
+        lock._handle.truncate()
+        lock._handle.write(held)
+        lock._handle.flush()
+        with pytest.raises(RunnerLocked, match=r"\(holder unknown\)"):
+            RunnerLock(env.ws).acquire()
