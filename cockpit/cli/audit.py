@@ -159,7 +159,7 @@ def replay(as_json: bool) -> int:
     """Rebuild every projection from the events and compare it with the live one."""
     from cockpit.engine.reports import audit as audit_ops
 
-    with opened() as (ws, store):
+    with opened(read_only=True) as (ws, store):
         document = audit_ops.replay(ws, store)
     if as_json:
         emit_json(document)

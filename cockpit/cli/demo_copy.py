@@ -41,6 +41,12 @@ def demo_copy(directory: Path | None = None, *, fresh: bool = False) -> tuple[Wo
             f"{target} holds a workspace that `cockpit demo` did not create; open it with "
             f"`cockpit --workspace {target}`"
         )
+    if not marker.exists() and target.is_dir() and any(target.iterdir()):
+        # --fresh deletes the whole copy: it is made only where nothing else would go with it.
+        raise InputError(
+            f"{target} is not empty and not a demo copy; give `cockpit demo` a new or empty "
+            "directory (--fresh would delete everything in it)"
+        )
     if fresh and marker.exists():
         shutil.rmtree(target)
         shutil.rmtree(keys_dir(target), ignore_errors=True)

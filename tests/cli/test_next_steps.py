@@ -78,6 +78,7 @@ def test_read_commands_create_nothing_in_the_workspace_they_read(tmp_path: Path,
         ["metrics", "--json"],
         ["candidates", "--json"],
         ["canon", "--json"],
+        ["replay", "--json"],
         [],
     ):
         result = cli(*args, "--workspace", str(root))
@@ -99,3 +100,18 @@ def test_demo_says_where_its_copy_is_before_it_ingests(tmp_path: Path, cli: Cli)
     assert not (target / TEMPLATE_MARKER).exists()
     again = cli("demo", str(target))
     assert again.out.splitlines()[0] == f"Demo workspace: {target}"
+
+
+def test_demo_is_never_made_in_a_directory_holding_other_files(tmp_path: Path, cli: Cli) -> None:
+    """`--fresh` deletes the whole copy, so the copy is never made among someone's files:
+    they would go with it."""
+    target = tmp_path / "mine"
+    target.mkdir()
+    (target / "notes.txt").write_text("mine")
+    refused = cli("demo", str(target))
+    assert refused.code == 2 and "not empty and not a demo copy" in refused.err
+    assert sorted(p.name for p in target.iterdir()) == ["notes.txt"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert cli("demo", str(empty)).code == 0  # an empty directory is fine
+    assert cli("demo", str(empty), "--fresh").code == 0
