@@ -80,15 +80,20 @@ def load_workspace() -> Any:
     """The workspace the command works on (SPEC 2's resolution). A template (the bundled
     demo in a checkout) is never worked on: the demo copy is, made on first use, and one
     line on stderr says so."""
-    from cockpit.cli.demo_copy import workspace_at
-    from cockpit.engine.workspace.layout import resolve_workspace
+    from cockpit.engine.workspace.layout import Workspace, is_template, resolve_workspace
 
     ctx = click.get_current_context()
     if "cockpit.loaded" in ctx.meta:  # one command, one resolution (and one line said)
         return ctx.meta["cockpit.loaded"]
-    ws, note = workspace_at(resolve_workspace(ctx.meta.get("cockpit.workspace")))
-    if note is not None:
-        warn(note)
+    root = resolve_workspace(ctx.meta.get("cockpit.workspace"))
+    if is_template(root):  # the demo's template, or a workspace someone marked (refused)
+        from cockpit.cli.demo_copy import workspace_at
+
+        ws, note = workspace_at(root)
+        if note is not None:
+            warn(note)
+    else:
+        ws = Workspace.load(root)
     ctx.meta["cockpit.loaded"] = ws
     return ws
 
