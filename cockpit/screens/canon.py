@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from cockpit.domain import EventType
 from cockpit.engine.canon import candidates as canon
@@ -30,16 +30,19 @@ from cockpit.screens.canon_views import (
     refusal_text,
 )
 from cockpit.screens.context import cockpit, read_then
+from cockpit.screens.footer import KeyFooter
 from cockpit.screens.status_bar import StatusBar
+from cockpit.screens.tables import Column, FitTable
 from cockpit.screens.text import plain
 
+# On a narrow terminal the columns shrink, then the author goes: the last gate run stays.
 COLUMNS = (
-    ("id", "id"),
-    ("wp", "WP"),
-    ("author", "author"),
-    ("state", "state"),
-    ("redaction", "redaction"),
-    ("last_gate", "last gate"),
+    Column("id", "id", 20, minimum=10),
+    Column("wp", "WP", 10, minimum=8),
+    Column("author", "author", 22, minimum=10, drop=1),
+    Column("state", "state", 12, minimum=9),
+    Column("redaction", "redaction", 9),
+    Column("last_gate", "last gate", 0),
 )
 # Events after which a candidate, its gate preview or the canon list may read differently.
 CANON_EVENTS = frozenset(
@@ -73,7 +76,7 @@ class CanonScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
-        yield DataTable(id="candidates", cursor_type="row", zebra_stripes=True)
+        yield FitTable(COLUMNS, flexible=16, id="candidates")
         with VerticalScroll(id="candidate-detail"):
             yield Static(id="candidate-view")
         with Vertical(id="canon-pane"):
@@ -84,14 +87,12 @@ class CanonScreen(Screen[None]):
             )
             with VerticalScroll(id="canon-scroll"):
                 yield Static(id="canon-results")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         app = cockpit(self)
         app.steady_cursors(self)
-        table = self.query_one("#candidates", DataTable)
-        for key, label in COLUMNS:
-            table.add_column(label, key=key)
+        table = self.query_one("#candidates", FitTable)
         self.query_one("#candidate-detail").border_title = "candidate"
         self.query_one("#canon-pane").border_title = "canon"
         self.query_one("#status", StatusBar).refresh_from_app("candidates and canon")
@@ -119,17 +120,8 @@ class CanonScreen(Screen[None]):
     def fill(self, candidates: list[dict[str, Any]]) -> None:
         """Update the candidates table in place by row key."""
         rows = {r["id"]: r for r in candidates}
-        table = self.query_one("#candidates", DataTable)
-        with self.app.batch_update():
-            for key in [k for k in table.rows if k.value not in rows]:
-                table.remove_row(key)
-            for cid, row in rows.items():
-                cells = candidate_cells(row)
-                if cid not in self.rows:
-                    table.add_row(*cells, key=cid)
-                elif row != self.rows[cid]:
-                    for (column, _), value in zip(COLUMNS, cells, strict=True):
-                        table.update_cell(cid, column, value, update_width=True)
+        table = self.query_one("#candidates", FitTable)
+        table.show({cid: candidate_cells(row) for cid, row in rows.items()})
         self.rows = rows
         if not rows:
             self.query_one("#candidate-view", Static).update(

@@ -1,7 +1,8 @@
 """On an 80x24 terminal (fixed clock and data): the board's footer keeps `? help` and
 `q quit`, the header is whole, the title gets the room the other columns give up, the
 work package screen shows its status lines down to "needs attention", and the audit
-screen its "what" column. Each SVG under __snapshots__ has been looked at."""
+screen its "what" column, the canon screen its footer's `? help` and `q quit` and its
+candidates cut with "…". Each SVG under __snapshots__ has been looked at."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from cockpit.engine.workspace.layout import Workspace
 from cockpit.screens.footer import KeyFooter, kept_keys
 from cockpit.screens.status_bar import StatusBar
 from tui.conftest import make_app, reads_settled
-from tui.test_snapshots import pressing, settled
+from tui.test_snapshots import canon_settled, pressing, settled
 
 SMALL = (80, 24)
 Snap = Callable[..., bool]
@@ -109,3 +110,13 @@ def test_the_footer_keeps_keys_by_rank_then_order() -> None:
     assert kept_keys(keys, 23) == [1, 2, 3]  # then the filter, before any action
     assert kept_keys(keys, 33) == [1, 2, 3]  # the next one does not fit: none after it
     assert kept_keys(keys, 34) == [0, 1, 2, 3]
+
+
+def test_canon_small(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
+    """The candidates' columns shrink (the author goes first); the footer keeps its keys."""
+
+    async def settle(pilot: object) -> None:
+        await pilot.press("C")  # type: ignore[attr-defined]
+        await canon_settled(pilot)
+
+    assert snap_compare(app_for(demo_ws), run_before=settle, terminal_size=SMALL)
