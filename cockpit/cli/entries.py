@@ -225,15 +225,9 @@ def state_warning(kind: Any, wp_id: str, wp: dict[str, Any] | None) -> str | Non
     lifecycle does not allow it from the WP's state (the draft is written all the same:
     the WP may move before it is submitted)."""
     from cockpit.domain import State
-    from cockpit.engine.lifecycle.transitions import IllegalTransition, Trigger, transition
+    from cockpit.engine.lifecycle.transitions import KIND_TRIGGERS, IllegalTransition, transition
 
-    triggers = {
-        Kind.DISPATCH: Trigger.DISPATCH,
-        Kind.SCOPE_CONFIRMATION: Trigger.SCOPE_CONFIRMATION,
-        Kind.CLAIM: Trigger.CLAIM,
-        Kind.RECOVERY: Trigger.RECOVERY,
-    }
-    trigger = triggers.get(kind)
+    trigger = KIND_TRIGGERS.get(kind)
     state = (wp or {}).get("state")
     if trigger is None or state not in {s.value for s in State}:
         return None

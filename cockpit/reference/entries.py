@@ -15,7 +15,7 @@ from cockpit.domain import (
     State,
 )
 from cockpit.engine.entries.models import BODY_MODELS, ENTRY_SCHEMA, MAX_ENTRY_BYTES, Entry
-from cockpit.engine.lifecycle.transitions import REVIEW_TRIGGERS, TABLE, Trigger
+from cockpit.engine.lifecycle.transitions import KIND_TRIGGERS, REVIEW_TRIGGERS, TABLE, Trigger
 from cockpit.engine.queue.maildir import SIG_SUFFIX, YOUNG_SECONDS
 from cockpit.engine.trust.sshsig import ENTRY as ENTRY_NAMESPACE
 from cockpit.reference import examples
@@ -89,13 +89,10 @@ NOTES: dict[str, str] = {
     "body.lift": "Lifting when no veto stands is `illegal_transition`.",
 }
 # What each kind fires in the lifecycle table (kinds not named change no state).
-KIND_TRIGGERS: dict[Kind, list[tuple[str, Trigger]]] = {
-    Kind.WORK_PACKAGE: [("", Trigger.BOOK)],
-    Kind.DISPATCH: [("", Trigger.DISPATCH)],
+FIRES: dict[Kind, list[tuple[str, Trigger]]] = {
+    **{kind: [("", trigger)] for kind, trigger in KIND_TRIGGERS.items()},
     Kind.SCOPE_CONFIRMATION: [("with `confirmed: true`", Trigger.SCOPE_CONFIRMATION)],
     Kind.REVIEW: [(f"verdict `{v}`", t) for v, t in REVIEW_TRIGGERS.items()],
-    Kind.CLAIM: [("", Trigger.CLAIM)],
-    Kind.RECOVERY: [("", Trigger.RECOVERY)],
 }
 # What ingest checks about an entry of the kind beyond its fields.
 KIND_NOTES: dict[Kind, str] = {
@@ -128,7 +125,7 @@ def _states(states: frozenset[State | None]) -> str:
 
 def moves(kind: Kind) -> str:
     """How an entry of `kind` moves its WP, from the lifecycle table."""
-    triggers = KIND_TRIGGERS.get(kind)
+    triggers = FIRES.get(kind)
     if not triggers:
         return "changes no state"
     parts = []

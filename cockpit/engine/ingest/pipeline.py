@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from cockpit.domain import ENTRY_EVENT_TYPES, Kind, RejectionCode, State, Verdict
+from cockpit.domain import ENTRY_EVENT_TYPES, RejectionCode, State, Verdict
 from cockpit.engine.canon.intake import candidate_payload
 from cockpit.engine.config.model import Config
 from cockpit.engine.entries.models import (
@@ -30,7 +30,7 @@ from cockpit.engine.entries.parse import check_paths
 from cockpit.engine.gate.advisory import advisory_event
 from cockpit.engine.ingest import checks
 from cockpit.engine.lifecycle.effects import answer_edges, review_events, standing_go
-from cockpit.engine.lifecycle.transitions import REVIEW_TRIGGERS, Trigger
+from cockpit.engine.lifecycle.transitions import KIND_TRIGGERS, REVIEW_TRIGGERS, Trigger
 from cockpit.engine.repo import worktrees
 from cockpit.engine.trust import entries as trust_entries
 from cockpit.engine.workspace.layout import Workspace
@@ -89,23 +89,11 @@ def prepare(parsed: ParsedEntry, ws: Workspace, store: Store) -> Prepared:
 def entry_trigger(parsed: ParsedEntry) -> Trigger | None:
     """The lifecycle trigger an entry fires, or None for entries that change no state."""
     body = parsed.entry.body
-    match parsed.entry.kind:
-        case Kind.WORK_PACKAGE:
-            return Trigger.BOOK
-        case Kind.DISPATCH:
-            return Trigger.DISPATCH
-        case Kind.SCOPE_CONFIRMATION:
-            assert isinstance(body, ScopeConfirmationBody)
-            return Trigger.SCOPE_CONFIRMATION if body.confirmed else None
-        case Kind.REVIEW:
-            assert isinstance(body, ReviewBody)
-            return REVIEW_TRIGGERS.get(body.verdict.value)
-        case Kind.CLAIM:
-            return Trigger.CLAIM
-        case Kind.RECOVERY:
-            return Trigger.RECOVERY
-        case _:
-            return None
+    if isinstance(body, ReviewBody):
+        return REVIEW_TRIGGERS.get(body.verdict.value)
+    if isinstance(body, ScopeConfirmationBody) and not body.confirmed:
+        return None
+    return KIND_TRIGGERS.get(parsed.entry.kind)
 
 
 def plan_entry(

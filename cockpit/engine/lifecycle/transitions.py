@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from cockpit.domain import TERMINAL_STATES, State
+from cockpit.domain import TERMINAL_STATES, Kind, State
 from cockpit.errors import Refused
 
 
@@ -91,6 +91,15 @@ REVIEW_TRIGGERS: dict[str, Trigger] = {
     "revision_required": Trigger.REVIEW_REVISION_REQUIRED,
     "accepted": Trigger.REVIEW_ACCEPTED,
     "rejected": Trigger.REVIEW_REJECTED,
+}
+# The trigger an entry fires where its kind alone says which (a review's follows its
+# verdict, REVIEW_TRIGGERS; a scope confirmation fires only when `confirmed`).
+KIND_TRIGGERS: dict[Kind, Trigger] = {
+    Kind.WORK_PACKAGE: Trigger.BOOK,
+    Kind.DISPATCH: Trigger.DISPATCH,
+    Kind.SCOPE_CONFIRMATION: Trigger.SCOPE_CONFIRMATION,
+    Kind.CLAIM: Trigger.CLAIM,
+    Kind.RECOVERY: Trigger.RECOVERY,
 }
 
 
