@@ -113,6 +113,11 @@ class Capability(StrEnum):
     CANDIDATE = "candidate"
 
 
+# Kinds whose author must be the principal the WP is dispatched to (`not_assignee`).
+ASSIGNEE_KINDS = frozenset({Kind.CLAIM, Kind.SCOPE_CONFIRMATION})
+# The handoff the runner writes for an agent (runner.handoff; `cockpit new` reads it).
+HANDOFF_SCHEMA = "cockpit.handoff/v1"
+
 # The capability an entry's principal must hold, per kind (SPEC 3). A tuple means "any of".
 KIND_CAPABILITIES: dict[Kind, tuple[Capability, ...]] = {
     Kind.WORK_PACKAGE: (Capability.BOOK,),

@@ -90,8 +90,7 @@ def load_workspace() -> Any:
         from cockpit.cli.demo_copy import workspace_at
 
         ws, note = workspace_at(root)
-        if note is not None:
-            warn(note)
+        warn(note)
     else:
         ws = Workspace.load(root)
     ctx.meta["cockpit.loaded"] = ws

@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 from cockpit.engine.config.model import CONFIG_FILE
-from cockpit.engine.workspace.layout import TEMPLATE_MARKER, Workspace, is_template, marked_in_use
+from cockpit.engine.workspace.layout import TEMPLATE_MARKER, Workspace, marked_in_use
 from cockpit.errors import InputError
 
 DEMO_MARKER = ".cockpit-demo"
@@ -59,18 +59,16 @@ def demo_copy(directory: Path | None = None, *, fresh: bool = False) -> tuple[Wo
     return Workspace.load(target), True
 
 
-def workspace_at(root: Path) -> tuple[Workspace, str | None]:
-    """The workspace a command works on for `root`, and a line to say on stderr if it is not
-    `root` itself: for a template (the bundled demo in a checkout), the demo copy, made on
-    first use. A workspace in use that holds the template's marker is refused (InputError):
-    it is never quietly swapped for the demo copy."""
+def workspace_at(root: Path) -> tuple[Workspace, str]:
+    """The workspace a command works on for the template at `root` (the bundled demo in a
+    checkout), and the line to say so on stderr: the demo copy, made on first use. A
+    workspace in use that holds the template's marker is refused (InputError): it is never
+    quietly swapped for the demo copy."""
     if marked_in_use(root):
         raise InputError(
             f"{root} holds {TEMPLATE_MARKER} but also a store (.cockpit/): a workspace in "
             f"use, not the demo's template; remove {root / TEMPLATE_MARKER} to work on it"
         )
-    if not is_template(root):
-        return Workspace.load(root), None
     ws, made = demo_copy()
     return ws, (
         f"{root} is the demo's template and stays as it is: working on the demo copy "

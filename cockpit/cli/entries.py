@@ -224,15 +224,10 @@ def state_warning(kind: Any, wp_id: str, wp: dict[str, Any] | None) -> str | Non
     """What the runner would say of this kind of entry on the WP as it is now, if the
     lifecycle does not allow it from the WP's state (the draft is written all the same:
     the WP may move before it is submitted)."""
-    from cockpit.domain import State
-    from cockpit.engine.lifecycle.transitions import KIND_TRIGGERS, IllegalTransition, transition
+    from cockpit.engine.lifecycle.transitions import kind_refused
 
-    trigger = KIND_TRIGGERS.get(kind)
     state = (wp or {}).get("state")
-    if trigger is None or state not in {s.value for s in State}:
+    refused = kind_refused(kind, state)
+    if refused is None:
         return None
-    try:
-        transition(State(state), trigger)
-    except IllegalTransition as exc:
-        return f"{wp_id} is {state} now, so the runner would refuse this entry ({exc})"
-    return None
+    return f"{wp_id} is {state} now, so the runner would refuse this entry ({refused})"

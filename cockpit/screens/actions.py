@@ -69,10 +69,8 @@ class Action:
 
 
 def _dismiss_dialog(app: Cockpit, wp_id: str, wp: WorkPackage) -> ActionModal | str:
-    advisories = choices.open_advisories(app.store, wp_id)
-    if not advisories:
-        return f"{wp_id} has no advisory to dismiss."
-    return DismissModal(wp_id, advisories)
+    # preconditions.check refused already if none is open.
+    return DismissModal(wp_id, choices.open_advisories(app.store, wp_id))
 
 
 def _dispatch_dialog(app: Cockpit, wp_id: str, wp: WorkPackage) -> ActionModal | str:

@@ -20,7 +20,6 @@ from cockpit.screens.keys import VIEWS, WP_ACTIONS, bindings
 from cockpit.screens.status_bar import StatusBar
 
 SORT_ORDER = ["id", "state", "age", "updated", "tier", "assignee", "title"]
-NEWEST = frozenset(pages.NEWEST_FIRST)
 
 
 class BoardScreen(Screen[None]):
@@ -88,9 +87,8 @@ class BoardScreen(Screen[None]):
         if self.filter_text:
             parts.append(f"filter {self.filter_text!r}")
         if not sort_shown(self._width(), self.sort):
-            parts.append(
-                f"sort {self.sort}, newest first" if self.sort in NEWEST else f"sort {self.sort}"
-            )
+            newest = ", newest first" if self.sort in pages.NEWEST_FIRST else ""
+            parts.append(f"sort {self.sort}{newest}")
         return " · ".join(parts)
 
     def _width(self) -> int:

@@ -40,7 +40,6 @@ COLUMNS: list[Column] = [
 ]
 TITLE_WIDTH = 24
 # The sorts a column shows, by the column's key (the `updated` sort has no column).
-SORTED_COLUMNS = frozenset({"id", "state", "tier", "assignee", "age", "title"})
 MARKS = (("overridden", "⚑"), ("vetoed", "✋"))  # the row's flag, its mark beside the state
 
 
@@ -101,7 +100,7 @@ def header_text(width: int, sort: str = "id") -> Text:
     line = Text(end="", style="bold")
     for column, w in columns_for(width):
         name = column.header
-        if sort in SORTED_COLUMNS and sort == column.key:
+        if sort == column.key:
             name += " ▲"
         line.append_text(cell(Text(name), w))
     return line
@@ -109,7 +108,7 @@ def header_text(width: int, sort: str = "id") -> Text:
 
 def sort_shown(width: int, sort: str) -> bool:
     """Whether a column of the board at `width` shows the sort (and carries its mark)."""
-    return sort in SORTED_COLUMNS and any(sort == column.key for column, _ in columns_for(width))
+    return any(sort == column.key for column, _ in columns_for(width))
 
 
 class BoardTable(ScrollView, can_focus=True):

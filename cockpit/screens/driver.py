@@ -109,13 +109,9 @@ class ActionDriver:
             return
         title = name.capitalize()
         try:
-            preconditions.check(self.ws, self.store, name, wp_id, self.principal)
-        except CockpitError as exc:  # refuse before asking for anything
+            wp = preconditions.check(self.ws, self.store, name, wp_id, self.principal)
+        except CockpitError as exc:  # refuse before asking for anything (an unknown WP too)
             self.say(str(exc), title=f"{title} refused", severity="error")
-            return
-        wp = self.store.work_package(wp_id)
-        if wp is None:
-            self.say(f"No work package {wp_id}.", severity="error")
             return
         action = ACTIONS[name]
         dialog = action.dialog(self, wp_id, wp)

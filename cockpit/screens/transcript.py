@@ -30,7 +30,7 @@ from textual.widgets import Static
 
 from cockpit.engine.drivers.transcript import Line, TranscriptTail, runs, transcript_path
 from cockpit.screens.context import cockpit
-from cockpit.screens.tables import keep_in_view
+from cockpit.screens.tables import cell, keep_in_view
 from cockpit.screens.text import plain
 
 MAX_ROWS = 5000  # rows kept in the view; older ones are dropped (and counted)
@@ -59,13 +59,6 @@ def one_line(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\n", " ⏎ ").replace("\t", "  ")
 
 
-def _fit(text: Text, width: int) -> Text:
-    text = text.copy()
-    text.truncate(max(width - 1, 0), overflow="ellipsis", pad=True)
-    text.append(" ")
-    return text
-
-
 def row_text(line: Line, width: int) -> Text:
     """One transcript row as a line of plain Text (the agent's words never as markup)."""
     text_width = max(width - sum(w for _, w in COLUMNS), 10)
@@ -77,15 +70,15 @@ def row_text(line: Line, width: int) -> Text:
         (plain(one_line(line.text), style if line.kind != "message" else ""), text_width),
     ]
     shown = Text(end="")
-    for cell, w in cells:
-        shown.append_text(_fit(cell, w))
+    for text, w in cells:
+        shown.append_text(cell(text, w))
     return shown
 
 
 def header_text(width: int) -> Text:
     shown = Text(end="", style="bold")
     for name, w in COLUMNS:
-        shown.append_text(_fit(Text(name), w))
+        shown.append_text(cell(Text(name), w))
     shown.append("TEXT")
     return shown
 

@@ -26,26 +26,20 @@ from cockpit.engine.reports import pages
 from cockpit.engine.reports.pages import WorkPackagePage
 from cockpit.engine.text import literal
 from cockpit.messages import StoreChanged
+from cockpit.screens.audit import COLUMNS as AUDIT_SCREEN_COLUMNS
 from cockpit.screens.context import cockpit, read_then
 from cockpit.screens.footer import KeyFooter
 from cockpit.screens.keys import TRANSCRIPT, WP_ACTIONS, WP_TABS, bindings
 from cockpit.screens.modals.predicates import predicate_table
 from cockpit.screens.status_bar import StatusBar
-from cockpit.screens.tables import Column, FitTable
+from cockpit.screens.tables import FitTable
 from cockpit.screens.text import outcome, plain
 from cockpit.screens.transcript import TranscriptView
 from cockpit.screens.wp_fields import fields_table
 from cockpit.store import Event
 
-# On a narrow terminal the columns shrink, then the entry and the time go: "what" stays.
-AUDIT_COLUMNS = (
-    Column("seq", "seq", 8),
-    Column("ts", "ts", 19, drop=1),
-    Column("type", "type", 24, minimum=12),
-    Column("principal", "principal", 20, minimum=10),
-    Column("entry", "entry", 14, minimum=8, drop=2),
-    Column("what", "what", 0),
-)
+# The audit screen's columns less the WP's own (one WP here).
+AUDIT_COLUMNS = tuple(column for column in AUDIT_SCREEN_COLUMNS if column.key != "wp")
 FIELDS_HEIGHT = 14  # the fields' most lines; fewer on a short terminal, to leave the tabs room
 
 

@@ -79,10 +79,7 @@ def sort_key(row: Mapping[str, Any], sort: str) -> tuple[Any, str]:
         return (row.get("assignee") or "", row["id"])
     if name == "state":  # the lifecycle's order (LIFECYCLE_SQL)
         return (LIFECYCLE.get(row["state"], len(LIFECYCLE)), row["id"])
-    return (row[_KEY_COLUMNS.get(name, name)], row["id"])
-
-
-_KEY_COLUMNS = {"age": "created", "updated": "last_seq"}
+    return (row[SORTS[name]], row["id"])
 
 
 def page(
@@ -128,7 +125,7 @@ def page(
 
 
 # Sort keys that are plain columns (a row-value comparison on them uses their index).
-_COLUMNS = frozenset({"id", "tier", "created", "last_seq", "title"})
+_COLUMNS = frozenset(key for key in SORTS.values() if key.isidentifier())
 
 
 @dataclass(frozen=True)

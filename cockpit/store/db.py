@@ -141,7 +141,8 @@ class Store:
             create_schema(self.db)
             if version:  # an earlier schema: derive every projection again from the events
                 projections.rebuild(self.db, self.iter_events())
-                schema.create_board_schema(self.db)  # the rebuild dropped them with the tables
+            # The board's indexes once, on the projections as they now are.
+            schema.create_board_schema(self.db)
             self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     # -- transactions ---------------------------------------------------------------------
@@ -192,10 +193,9 @@ class Store:
         previous = bytes.fromhex(last["chain"]) if last else GENESIS
         parent_seq = None
         if new.work_package is not None:
-            parent = self.conn.execute(
+            parent_seq = self.conn.execute(
                 "SELECT max(seq) FROM events WHERE work_package = ?", (new.work_package,)
             ).fetchone()[0]
-            parent_seq = parent
         # The payload's members are serialised once; its text without the signature (what
         # the event id is derived from) and with it are composed from them (SPEC 7).
         payload = new.payload
@@ -318,6 +318,10 @@ class Store:
     def work_package(self, wp_id: str) -> WorkPackageRow | None:
         row = self.conn.execute("SELECT * FROM work_packages WHERE id = ?", (wp_id,)).fetchone()
         return projections.decode_work_package(dict(row)) if row else None
+
+    def work_package_state(self, wp_id: str) -> str | None:
+        row = self.conn.execute("SELECT state FROM work_packages WHERE id = ?", (wp_id,)).fetchone()
+        return row[0] if row else None
 
     def work_package_ids(self, state: str | None = None) -> list[str]:
         sql = "SELECT id FROM work_packages" + (" WHERE state = ?" if state else "")

@@ -27,6 +27,7 @@ import sqlite_utils
 from cockpit.store import projections, schema
 from cockpit.store.db import EVENTS_BATCH, Store
 from cockpit.store.events import Event
+from cockpit.store.verify import database_file
 
 _KEYS = {
     "work_packages": "id",
@@ -235,14 +236,14 @@ class _LiveDigest:
         self.conn = conn
         self.helper: subprocess.Popen[bytes] | None = None
         self.found: dict[str, Any] | None = None
-        files = [row[2] for row in conn.execute("PRAGMA database_list") if row[1] == "main"]
-        if parallel and files and files[0]:
+        database = database_file(conn)
+        if parallel and database:
             package_root = str(Path(__file__).resolve().parents[2])
             path = os.environ.get("PYTHONPATH")
             env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, path]))}
             try:
                 self.helper = subprocess.Popen(
-                    [sys.executable, "-c", _HELPER, files[0]],
+                    [sys.executable, "-c", _HELPER, database],
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.DEVNULL,

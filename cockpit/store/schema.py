@@ -20,7 +20,8 @@ PROJECTION_TABLES = ("work_packages", "entries", "edges", "rejections", "candida
 
 
 def create_schema(db: sqlite_utils.Database) -> None:
-    """Create the events table (append-only by trigger) and the projection tables."""
+    """Create the events table (append-only by trigger) and the projection tables (the
+    board's indexes are the store's to add, once the projections are filled)."""
     db.table("events").create(
         {
             "seq": int,
@@ -57,7 +58,6 @@ def create_schema(db: sqlite_utils.Database) -> None:
         "inserted'); END"
     )
     create_tables(db)
-    create_board_schema(db)
 
 
 # A state's place in the lifecycle (SPEC 4 lists the states in that order): the board sorts

@@ -59,7 +59,7 @@ def verify_events(
     walk = ChainWalk(decode=True)
     if not _plain_schema(conn):  # a table rebuilt by hand: read it as SQLite can, as bytes
         return _walk_to_end(walk, _batches_as_bytes(conn, batch, None), progress, total)
-    path = _database_file(conn)
+    path = database_file(conn)
     if split is None:
         split = total >= SPLIT_FROM and _forkable()
     if split and path is not None and not conn.in_transaction and total > 1:
@@ -158,7 +158,8 @@ def _plain_schema(conn: sqlite3.Connection) -> bool:
     )
 
 
-def _database_file(conn: sqlite3.Connection) -> str | None:
+def database_file(conn: sqlite3.Connection) -> str | None:
+    """The file of the connection's main database (None: in memory)."""
     for row in conn.execute("PRAGMA database_list"):
         if row[1] == "main":
             return str(row[2]) or None

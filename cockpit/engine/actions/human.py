@@ -14,15 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from cockpit.domain import Capability, EventType, Mode, State, Verdict
-from cockpit.engine.actions.preconditions import (
-    ACTION_CAPABILITIES as ACTION_CAPABILITIES,
-)
-from cockpit.engine.actions.preconditions import check_allowed as check_allowed
 from cockpit.engine.actions.preconditions import move, no_duty_conflict
 from cockpit.engine.actions.preconditions import require as require
 from cockpit.engine.actions.rollback import rollback as rollback  # an action with its own module
 from cockpit.engine.gate.verification import GateRun, run_gate
 from cockpit.engine.lifecycle.effects import (
+    DUTY_VERDICTS,
     ProblemKind,
     answer_edges,
     dispatch_target_problem,
@@ -188,7 +185,7 @@ def review(
     prepared = _prepare_acceptance(ws, store, wp_id, chosen, merge_sha)
 
     def build(wp: WorkPackageRow) -> list[NewEvent]:
-        if chosen in (Verdict.GO, Verdict.ACCEPTED):
+        if chosen in DUTY_VERDICTS:
             no_duty_conflict(store, wp_id, by, f"give a review '{chosen.value}'")
         payload: dict[str, Any] = {"verdict": chosen.value, "findings": list(findings)}
         if merge_sha:

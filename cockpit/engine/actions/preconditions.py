@@ -12,12 +12,12 @@ from typing import Any
 
 from cockpit.domain import Capability, EventType, State, Verdict
 from cockpit.engine.actions.choices import open_advisories
-from cockpit.engine.lifecycle.effects import duty_conflict
+from cockpit.engine.lifecycle.effects import DUTY_VERDICTS, duty_conflict
 from cockpit.engine.lifecycle.transitions import (
     REVIEW_TRIGGERS,
-    TABLE,
     IllegalTransition,
     Trigger,
+    allowed_triggers,
     transition,
 )
 from cockpit.engine.workspace.layout import Workspace
@@ -37,9 +37,6 @@ ACTION_CAPABILITIES: dict[str, Capability] = {
     "dismiss": Capability.DISMISS_ADVISORY,
     "rollback": Capability.ROLLBACK,
 }
-
-# Verdicts that a WP's assignee, claimant or evidence author may not give (SPEC 10.5).
-DUTY_VERDICTS = frozenset({Verdict.GO, Verdict.ACCEPTED})
 
 
 def require(ws: Workspace, principal: str, capability: Capability) -> None:
@@ -80,10 +77,11 @@ def review_verdicts(store: Store, wp: Mapping[str, Any], by: str) -> list[Verdic
     always), less `go` and `accepted` when separation of duties forbids them."""
     state = State(wp["state"])
     conflicted = duty_conflict(store, wp["id"], by) is not None
+    allowed = set(allowed_triggers(state))
     out = []
     for verdict in Verdict:
         trigger = REVIEW_TRIGGERS.get(verdict.value)
-        if trigger is not None and state not in TABLE[trigger][0]:
+        if trigger is not None and trigger not in allowed:
             continue
         if verdict in DUTY_VERDICTS and conflicted:
             continue

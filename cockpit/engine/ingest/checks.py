@@ -7,7 +7,7 @@ EntryRejected with its rejection code.
 
 from __future__ import annotations
 
-from cockpit.domain import KIND_CAPABILITIES, Kind, RejectionCode, State, Verdict
+from cockpit.domain import ASSIGNEE_KINDS, KIND_CAPABILITIES, Kind, RejectionCode, State
 from cockpit.engine.config.model import Config
 from cockpit.engine.entries.models import (
     ClaimBody,
@@ -23,6 +23,7 @@ from cockpit.engine.entries.models import (
 )
 from cockpit.engine.entries.parse import check_paths, entry_refs, parse_ref
 from cockpit.engine.lifecycle.effects import (
+    DUTY_VERDICTS,
     ProblemKind,
     dispatch_target_problem,
     duty_conflict,
@@ -31,9 +32,6 @@ from cockpit.engine.lifecycle.effects import (
 from cockpit.engine.lifecycle.transitions import IllegalTransition, Trigger, transition
 from cockpit.store import Store
 from cockpit.store.rows import WorkPackageRow
-
-# Kinds whose author must be the principal the WP is dispatched to.
-ASSIGNEE_KINDS = frozenset({Kind.CLAIM, Kind.SCOPE_CONFIRMATION})
 
 # How a dispatch target's problem is named as a rejection code.
 _DISPATCH_CODES = {
@@ -163,7 +161,7 @@ def check_duties(parsed: ParsedEntry, store: Store) -> None:
     """capability_denied: no one who worked on the WP (its assignee, or who filed a claim
     or evidence for it) gives its `go` or accepts it (SPEC 10.5)."""
     body = parsed.entry.body
-    if not isinstance(body, ReviewBody) or body.verdict not in (Verdict.GO, Verdict.ACCEPTED):
+    if not isinstance(body, ReviewBody) or body.verdict not in DUTY_VERDICTS:
         return
     conflict = duty_conflict(store, parsed.entry.work_package, parsed.entry.principal)
     if conflict is not None:

@@ -137,6 +137,10 @@ def answer_edges(wp_events: list[Event], node: str, is_claim: bool) -> list[dict
     return [{"from": node, "to": node_id(verifies[-1]), "rel": "recovers"}] if verifies else []
 
 
+# The verdicts that those who worked on a WP may not give it (separation of duties).
+DUTY_VERDICTS = frozenset({Verdict.GO, Verdict.ACCEPTED})
+
+
 def duty_conflict(store: Store, wp_id: str, principal: str) -> str | None:
     """Separation of duties (SPEC 10.5): why `principal` may not give this WP's `go`, its
     acceptance review or an override (it was the WP's assignee, or filed a claim or

@@ -137,3 +137,16 @@ def override(state: State, target: State) -> State:
     the caller records `override_applied` and marks the WP overridden."""
     del state
     return target
+
+
+def kind_refused(kind: Kind, state: str | None) -> str | None:
+    """Why the lifecycle would refuse an entry of `kind` on a WP in `state` now (the
+    IllegalTransition's sentence), or None if it allows it or the kind moves no state."""
+    trigger = KIND_TRIGGERS.get(kind)
+    if trigger is None or state not in {s.value for s in State}:
+        return None
+    try:
+        transition(State(state), trigger)
+    except IllegalTransition as exc:
+        return str(exc)
+    return None

@@ -94,8 +94,6 @@ class QueuedFile:
     parsed: ParsedEntry | None = None
     error: EntryRejected | None = None
     sha256: str | None = None
-    # NAME.sig's bytes (None: no signature; text: why it could not be read).
-    sig: bytes | str | None = None
     # Taken into cur/ by this sweep already (its batch failed and it waits to be planned again).
     claimed: bool = False
 

@@ -279,8 +279,8 @@ class Sweeper:
             return False
         if not current.events or current.item.parsed is None:
             return False
-        wp = self.store.work_package(current.item.parsed.entry.work_package)
-        return wp is not None and wp["state"] == State.CLAIMED
+        wp_id = current.item.parsed.entry.work_package
+        return self.store.work_package_state(wp_id) == State.CLAIMED
 
     def _settle(self, current: Staged) -> SweepResult:
         """After the commit: move the file where its outcome says and report it."""

@@ -11,13 +11,11 @@ from typing import Any
 
 import yaml
 
-from cockpit.domain import EventType, State, Tier
+from cockpit.domain import HANDOFF_SCHEMA, EventType, State, Tier
 from cockpit.engine.repo import worktrees
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.store import Store
 from cockpit.store.rows import WorkPackageRow
-
-HANDOFF_SCHEMA = "cockpit.handoff/v1"
 
 # What the agent is told in each state: the gate its work leads to, and what to do now
 # ({wp} is the WP's id). Each entry to file names the commands that write and describe it.

@@ -18,7 +18,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cockpit.domain import KIND_CAPABILITIES, Capability, Kind, State, is_valid_id
+from cockpit.domain import (
+    ASSIGNEE_KINDS,
+    HANDOFF_SCHEMA,
+    KIND_CAPABILITIES,
+    Capability,
+    Kind,
+    State,
+    is_valid_id,
+)
 from cockpit.engine.config.model import Config
 from cockpit.engine.entries.safe_yaml import load_yaml
 from cockpit.engine.entries.template import Template, render
@@ -36,9 +44,6 @@ PREFIXES = {
     Kind.CANDIDATE: "CAND",
     Kind.VETO: "VETO",
 }
-# Kinds that only the WP's assignee may file (SPEC 3.1 `not_assignee`).
-ASSIGNEE_KINDS = frozenset({Kind.CLAIM, Kind.SCOPE_CONFIRMATION})
-HANDOFF_SCHEMA = "cockpit.handoff/v1"  # what the runner writes (runner.handoff)
 # The verdict a review of a WP in each state is usually about.
 VERDICT_HINTS = {
     State.SCOPE_CONFIRMED: "go starts the work",
