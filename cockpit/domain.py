@@ -94,6 +94,11 @@ class Kind(StrEnum):
     CANDIDATE = "candidate"
     VETO = "veto"
 
+    @property
+    def article(self) -> str:
+        """ "a" or "an", as the kind's name is said after it."""
+        return "an" if self.value[0] in "aeiou" else "a"
+
 
 class Capability(StrEnum):
     BOOK = "book"

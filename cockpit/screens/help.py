@@ -21,7 +21,6 @@ KEY_NAMES = {
     "colon": ":",
     "left_square_bracket": "[",
     "right_square_bracket": "]",
-    "ctrl+p": "ctrl+p",
 }
 
 NAVIGATION = [

@@ -236,17 +236,21 @@ def _decode_texts(fields: dict[str, Any]) -> None:
 _SORTED_FIELDS = tuple(sorted(EVENT_FIELDS))
 
 
-def leaf_of_stored(row: Mapping[str, Any], payload_text: str) -> bytes:
-    """`leaf_hash` of a stored event whose payload text is already canonical JSON: the
-    event's canonical bytes are composed around that text instead of serialising the
-    payload again (Store.append's and the verifier's slow path; equal to `leaf_hash` by
-    construction)."""
+def event_bytes(row: Mapping[str, Any], payload_text: str) -> bytes:
+    """`canonical_json` of the event whose payload text is already canonical JSON: its
+    bytes composed around that text instead of serialising the payload again (what the
+    runner signs, and what the leaf hashes)."""
     parts = []
     for name in _SORTED_FIELDS:
         value = payload_text if name == "payload" else _scalar(row[name])
         parts.append(f'"{name}":{value}')
-    data = ("{" + ",".join(parts) + "}").encode()
-    return hashlib.sha256(b"\x00" + data).digest()
+    return ("{" + ",".join(parts) + "}").encode()
+
+
+def leaf_of_stored(row: Mapping[str, Any], payload_text: str) -> bytes:
+    """`leaf_hash` of a stored event whose payload text is already canonical JSON
+    (Store.append's and the verifier's slow path; equal to `leaf_hash` by construction)."""
+    return hashlib.sha256(b"\x00" + event_bytes(row, payload_text)).digest()
 
 
 def _scalar(value: Any) -> str:

@@ -5,7 +5,7 @@ it and the text with it both composed from the same serialised members."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from json import encoder as json_encoder
 from json.encoder import encode_basestring  # what json.dumps(ensure_ascii=False) writes a str as
 from typing import Any
@@ -53,32 +53,34 @@ def canonical_text(value: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return text, parse_back(text, value)
 
 
-# json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False) with its C
-# encoder made once instead of per call (what is serialised here holds no cycle).
-_MAKE_ENCODER = getattr(json_encoder, "c_make_encoder", None)
-_ENCODE = (
-    _MAKE_ENCODER(
-        None,  # markers: no cycle check
-        json.JSONEncoder().default,
-        encode_basestring,
-        None,  # indent
-        ":",
-        ",",
-        True,  # sort_keys
-        False,  # skipkeys
-        True,  # allow_nan (a float is refused when parsed back)
-    )
-    if _MAKE_ENCODER is not None
-    else None
-)
+def json_encoder_of(
+    *, ensure_ascii: bool, separators: tuple[str, str], sort_keys: bool
+) -> Callable[[Any], str]:
+    """`json.dumps(value, ensure_ascii=..., separators=..., sort_keys=...)` as a function,
+    byte for byte, its C encoder made once instead of per call (what is serialised with it
+    holds no cycle: there is no cycle check)."""
+    make = getattr(json_encoder, "c_make_encoder", None)
+    if make is None:
+        return lambda value: json.dumps(
+            value, ensure_ascii=ensure_ascii, separators=separators, sort_keys=sort_keys
+        )
+    quote = json_encoder.encode_basestring_ascii if ensure_ascii else encode_basestring
+    key_sep, item_sep = separators[1], separators[0]
+    # markers None (no cycle check), indent None, skipkeys False, allow_nan True (a float
+    # in an event is refused when parsed back).
+    default = json.JSONEncoder().default
+    encode = make(None, default, quote, None, key_sep, item_sep, sort_keys, False, True)
+    return lambda value: "".join(encode(value, 0))
+
+
+# json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).
+_canonical = json_encoder_of(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
 def member_text(value: Any) -> str:
     if type(value) is str:
         return encode_basestring(value)
-    if _ENCODE is None:
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "".join(_ENCODE(value, 0))
+    return _canonical(value)
 
 
 def canonical_members(value: Mapping[str, Any]) -> dict[str, str] | None:

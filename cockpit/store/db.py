@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cockpit.store import projections, schema
-from cockpit.store.audit import GENESIS, ChainReport, chain_hash, event_object, leaf_of_stored
+from cockpit.store.audit import GENESIS, ChainReport, chain_hash, event_bytes, leaf_of_stored
 from cockpit.store.canonical import (
     canonical_members,
     canonical_text,
@@ -47,7 +47,7 @@ class Store:
         self.clock = clock
         # Signs the events appended without a signature (the runner's, SPEC 10.1); None:
         # they are stored as they come.
-        self.signer: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+        self.signer: Callable[[bytes], dict[str, Any]] | None = None
         # The public key line of the signer above (the runner's): what it signed is known
         # by it (SPEC 10.2: evidence a driver measured is signed with the runner key).
         self.signer_public: str | None = None
@@ -217,7 +217,7 @@ class Store:
         if "signature" not in payload and self.signer is not None:
             # An event nobody signed is the runner's own: signed over the event as it will
             # be stored, less its signature (SPEC 10.1).
-            signature = self.signer(event_object(row, parse_back(unsigned_text, payload)))
+            signature = self.signer(event_bytes(row, unsigned_text))
             if signature is not None:
                 members["signature"] = member_text(signature)
         payload_text = compose(members) if "signature" in members else unsigned_text

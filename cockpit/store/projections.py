@@ -11,10 +11,10 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterable
 from decimal import Decimal
-from json import encoder as json_encoder
 from typing import TYPE_CHECKING, Any, cast
 
 from cockpit.domain import AGENT_STAGES, LIVE_STATES, EventType
+from cockpit.store.canonical import json_encoder_of
 from cockpit.store.events import Event
 from cockpit.store.rows import WorkPackageRow
 from cockpit.store.schema import PROJECTION_TABLES, create_tables
@@ -28,31 +28,8 @@ _JSON_COLUMNS_ENTRY = ("refs", "body")
 
 _JSON_COLUMNS_CANDIDATE = ("evidence", "redaction", "last_gate")
 
-# `json.dumps(value)` with its defaults, its C encoder made once instead of per call (an
-# event's values come from parsed JSON: no cycle to watch for).
-_MAKE_ENCODER = getattr(json_encoder, "c_make_encoder", None)
-_ENCODE = (
-    _MAKE_ENCODER(
-        None,  # markers: no cycle check
-        json.JSONEncoder().default,
-        json_encoder.encode_basestring_ascii,
-        None,  # indent
-        ": ",
-        ", ",
-        False,  # sort_keys
-        False,  # skipkeys
-        True,  # allow_nan
-    )
-    if _MAKE_ENCODER is not None
-    else None
-)
-
-
-def _json(value: Any) -> str:
-    """`json.dumps(value)`, byte for byte."""
-    if _ENCODE is None:
-        return json.dumps(value)
-    return "".join(_ENCODE(value, 0))
+# `json.dumps(value)` with its defaults (an event's values come from parsed JSON).
+_json = json_encoder_of(ensure_ascii=True, separators=(", ", ": "), sort_keys=False)
 
 
 def _record_entry(conn: sqlite3.Connection, event: Event) -> None:

@@ -66,16 +66,12 @@ def _schema_message(exc: ValidationError, kind: Kind, doc: dict[Any, Any], body:
     misplaced = [k for k in doc if k in body_keys and k not in Entry.model_fields]
     if misplaced:
         return (
-            f"`{misplaced[0]}` belongs in the body of {_article(kind)} {kind.value} entry: "
+            f"`{misplaced[0]}` belongs in the body of {kind.article} {kind.value} entry: "
             "indent it under `body:`"
         )
     if body:
         return describe(exc, body_model, "body")
     return describe(exc, Entry)
-
-
-def _article(kind: Kind) -> str:
-    return "an" if kind.value[0] in "aeiou" else "a"
 
 
 def parse_entry(data: bytes, filename: str) -> ParsedEntry:

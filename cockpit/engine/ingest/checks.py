@@ -109,7 +109,7 @@ def check_capability(parsed: ParsedEntry, config: Config) -> None:
         raise reject(
             RejectionCode.CAPABILITY_DENIED,
             f"{entry.principal} lacks the {names} capability needed for "
-            f"{'an' if entry.kind.value[0] in 'aeiou' else 'a'} {entry.kind.value} entry",
+            f"{entry.kind.article} {entry.kind.value} entry",
             parsed,
         )
     body = entry.body

@@ -129,7 +129,7 @@ def read_signature(
                 valid=False,
                 problem=(
                     f"signed by the agent key {signature.signer}, which may not sign "
-                    f"{'an' if entry.kind.value[0] in 'aeiou' else 'a'} {entry.kind.value} "
+                    f"{entry.kind.article} {entry.kind.value} "
                     "entry"
                 ),
             )

@@ -16,16 +16,17 @@ from cockpit.engine.config.model import CONFIG_FILE
 from cockpit.engine.trust import keys, sshsig
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.errors import ConfigError
-from cockpit.store import NewEvent, Store, canonical_json
+from cockpit.store import NewEvent, Store
 
 RUNNER = "cockpit:runner"
 
 
-def runner_signer(held: keys.HeldKey) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """The store's signer for the runner's own events."""
+def runner_signer(held: keys.HeldKey) -> Callable[[bytes], dict[str, Any]]:
+    """The store's signer for the runner's own events: it signs the event's canonical
+    bytes, less its signature."""
 
-    def sign(event: dict[str, Any]) -> dict[str, Any]:
-        armored = held.sign(canonical_json(event), sshsig.RUNNER)
+    def sign(event: bytes) -> dict[str, Any]:
+        armored = held.sign(event, sshsig.RUNNER)
         return {"signer": held.public.fingerprint, "namespace": sshsig.RUNNER, "sig": armored}
 
     return sign

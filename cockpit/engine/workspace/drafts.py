@@ -194,19 +194,15 @@ def _check(kind: Kind, wp_id: str, principal: str, facts: Facts) -> None:
         able = [p for p in config.principals if any(config.has(p, c) for c in needed)]
         caps = " or ".join(c.value for c in needed)
         raise InputError(
-            f"{principal} lacks the {caps} capability {_a(kind)} {kind.value} needs; pass "
+            f"{principal} lacks the {caps} capability {kind.article} {kind.value} needs; pass "
             f"--as one of: {', '.join(able) or 'nobody holds it'}"
         )
     assignee = (facts.wp or {}).get("assignee")
     if kind in ASSIGNEE_KINDS and assignee and principal != assignee:
         raise InputError(
-            f"{_a(kind)} {kind.value} on {wp_id} must come from its assignee {assignee}; "
+            f"{kind.article} {kind.value} on {wp_id} must come from its assignee {assignee}; "
             f"pass --as {assignee}"
         )
-
-
-def _a(kind: Kind) -> str:
-    return "an" if kind.value[0] in "aeiou" else "a"
 
 
 def _pinned(pair: tuple[str, str]) -> str:
