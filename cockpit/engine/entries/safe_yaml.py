@@ -3,6 +3,7 @@ duplicate keys."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -56,6 +57,32 @@ class _StrictLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
+class _Tagger(yaml.resolver.Resolver):
+    yaml_implicit_resolvers = _RESOLVERS
+
+
+_TAGGER = _Tagger()
+assert not _Tagger.yaml_path_resolvers
+# The tags of the plain scalar texts met (short ones, a bounded number of them: field names
+# and the values entries repeat).
+_PLAIN_TAGS: dict[str, str] = {}
+_REMEMBERED = 4096
+_REMEMBERED_TEXT = 64
+
+
+def plain_tag(text: str) -> str:
+    """The tag YAML's implicit typing gives a plain (unquoted) scalar: the resolvers'
+    answer, which depends on the text alone (there are no path resolvers)."""
+    tag = _PLAIN_TAGS.get(text)
+    if tag is None:
+        tag = _TAGGER.resolve(ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
+        if len(text) <= _REMEMBERED_TEXT:
+            if len(_PLAIN_TAGS) >= _REMEMBERED:
+                _PLAIN_TAGS.clear()
+            _PLAIN_TAGS[text] = tag
+    return tag
+
+
 # libyaml's parser (C) behind the same resolvers: used only for a text that cannot hold an
 # anchor, an alias, a tag or a tab (see _SLOW), and only when it parses to plain data
 # the quick walk below builds alone; anything else, and every error, goes through the strict
@@ -66,7 +93,21 @@ if getattr(yaml, "__with_libyaml__", False):
     class _CStrictLoader(yaml.CSafeLoader):  # mappings are built by _plain
         yaml_implicit_resolvers = _RESOLVERS
 
+        # libyaml's composer asks these of every node; there are no path resolvers.
+        def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+            pass
+
+        def ascend_resolver(self) -> None:
+            pass
+
+        def resolve(self, kind: type, value: Any, implicit: tuple[bool, bool]) -> str:
+            if kind is ScalarNode and implicit[0]:
+                return plain_tag(value)
+            return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call,no-any-return]
+
+    assert not _CStrictLoader.yaml_path_resolvers
     _FastLoader = _CStrictLoader
+
 
 # An anchor (`&`) or alias (`*`) is refused by the strict loader alone; libyaml reads tabs
 # more leniently and tags (`!`) a little differently than the strict loader does, so a text
@@ -124,13 +165,119 @@ def _quick(text: str) -> Any:
         loader.dispose()
 
 
+# -- the plainest YAML, read line by line ------------------------------------------------
+#
+# Most entries are block mappings and lists of short plain values, one per line. Such a text
+# is read here without a parser: a line is a comment, `key: value`, `key:` (a block below,
+# or null) or `- value`; a value is a plain scalar of a conservative alphabet, typed by the
+# same resolvers. Anything else (quotes or flow collections opening a value, block
+# scalars, a value running on to the next line, odd indentation, `#` after a value,
+# non-ASCII text, a key YAML would type as anything but a string, a duplicate key) is
+# declined, and libyaml or the strict loader reads the text: what this reads, they read the
+# same (tests/engine/entries/test_block_yaml.py).
+
+# A plain value: opening with no indicator, of printable ASCII without `#`, flow
+# indicators or backslashes (no `: ` in it and no `:` at its end: checked when it is read).
+_VALUE = r"[A-Za-z0-9_./(+$=~][A-Za-z0-9_./()+$=~@%?'\" :-]*"
+# One line: `key: value`, `key:`, `- value`, a comment or nothing (and trailing spaces).
+_LINE = re.compile(
+    rf"^( *)(?:([A-Za-z_][A-Za-z0-9_-]*):(?: +({_VALUE}))?|- +({_VALUE})|#.*)? *$", re.M
+)
+
+
+class _Declined(Exception):
+    """The text is not of the plainest kind: a parser reads it."""
+
+
+def _block_value(text: str) -> Any:
+    text = text.rstrip(" ")
+    if ": " in text or text.endswith(":"):
+        raise _Declined
+    tag = plain_tag(text)
+    if tag == _STR:
+        return text
+    build = _SCALARS.get(tag)
+    if build is None:
+        raise _Declined
+    return build(_CONSTRUCTOR, ScalarNode(tag, text))
+
+
+_CONSTRUCTOR = SafeConstructor()
+_Line = tuple[int, bool, str, str | None]  # (indent, is an item, key, value)
+
+
+def _block_lines(text: str) -> list[_Line]:
+    if not text.isascii() or "\r" in text or not text.replace("\n", "").isprintable():
+        raise _Declined
+    found = _LINE.findall(text)
+    if len(found) != text.count("\n") + 1:  # a line is of none of the kinds above
+        raise _Declined
+    lines: list[_Line] = []
+    for indent, key, value, item in found:
+        if key:
+            if plain_tag(key) != _STR:
+                raise _Declined
+            lines.append((len(indent), False, key, value or None))
+        elif item:
+            lines.append((len(indent), True, "", item))
+    if not lines or lines[0][0] != 0:
+        raise _Declined
+    return lines
+
+
+def _block(lines: list[_Line], at: int, indent: int, inline: bool) -> tuple[Any, int]:
+    """The mapping or list whose lines start at `at` with this indent (`inline`: a list
+    at its mapping key's own indent); returns it and the index of the line after it."""
+    items = lines[at][1]
+    value: Any = [] if items else {}
+    while at < len(lines) and lines[at][0] == indent and lines[at][1] == items:
+        _, _, key, text = lines[at]
+        at += 1
+        if items:
+            if text is None or (at < len(lines) and lines[at][0] > indent):
+                raise _Declined
+            value.append(_block_value(text))
+            continue
+        if key in value:
+            raise _Declined
+        nested = at < len(lines) and (
+            lines[at][0] > indent or (lines[at][0] == indent and lines[at][1])
+        )
+        if text is not None:
+            if nested:
+                raise _Declined
+            value[key] = _block_value(text)
+        elif nested:
+            value[key], at = _block(lines, at, lines[at][0], lines[at][0] == indent)
+        else:
+            value[key] = None
+    if at < len(lines) and (lines[at][0] > indent or (lines[at][0] == indent and not inline)):
+        raise _Declined
+    return value, at
+
+
+def _plainest(text: str) -> Any:
+    """`text` read line by line, if it is of the plainest kind; raises _Declined if not."""
+    lines = _block_lines(text)
+    value, at = _block(lines, 0, 0, False)
+    if at != len(lines):
+        raise _Declined
+    return value
+
+
 def load_yaml(text: str) -> Any:
     """Parse one YAML document of plain data.
 
     Raises YamlSyntaxError for malformed or ambiguous YAML and UnsafeYaml for anchors,
     aliases and tags that construct anything but plain data.
     """
-    if _FastLoader is not None and not _SLOW.intersection(text):
+    if _SLOW.intersection(text):
+        return strict_load(text)
+    try:
+        return _plainest(text)
+    except _Declined:
+        pass
+    if _FastLoader is not None:
         try:
             return _quick(text)
         except Exception:  # the strict loader below says what is wrong
