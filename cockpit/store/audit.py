@@ -370,3 +370,18 @@ def _shape(data: bytes) -> tuple[bytes, list[bytes]] | None:
     if not len(parts) % 2:
         return None
     return b'"'.join(parts[::2]).translate(_DIGITS), parts
+
+
+def event_id(previous_chain: bytes, seq: int, payload_text: str) -> str:
+    """A UUID-shaped id derived from the chain position, so the same history always has
+    the same ids (replays and tests are reproducible) and no two events share one."""
+    digest = hashlib.sha256(previous_chain + str(seq).encode() + payload_text.encode()).digest()
+    # str(uuid.UUID(bytes=digest[:16], version=4)), written out: the version and variant
+    # bits set, then the hex in its 8-4-4-4-12 groups.
+    h = (
+        (int.from_bytes(digest[:16]) & ~(0xF000 << 64) & ~(0xC000 << 48))
+        | (0x4000 << 64)
+        | (0x8000 << 48)
+    )
+    x = f"{h:032x}"
+    return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"

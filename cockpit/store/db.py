@@ -7,7 +7,6 @@ change and its event are never apart.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 from collections.abc import Callable, Generator, Iterator
@@ -16,7 +15,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cockpit.store import projections, schema
-from cockpit.store.audit import GENESIS, ChainReport, chain_hash, event_bytes, leaf_of_stored
+from cockpit.store.audit import (
+    GENESIS,
+    ChainReport,
+    chain_hash,
+    event_bytes,
+    event_id,
+    leaf_of_stored,
+)
 from cockpit.store.canonical import (
     canonical_members,
     canonical_text,
@@ -36,6 +42,8 @@ BUSY_TIMEOUT_MS = 10_000
 # Rows read at a time by the `iter_*` readers (replay's memory is about one batch).
 EVENTS_BATCH = 256
 _EVENT_COLUMNS = ", ".join(Event.__dataclass_fields__)  # the events table's, in order
+_MARKS = ", ".join("?" for _ in Event.__dataclass_fields__)
+_INSERT_EVENT = f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES ({_MARKS})"
 
 
 class Store:
@@ -51,6 +59,9 @@ class Store:
         # The public key line of the signer above (the runner's): what it signed is known
         # by it (SPEC 10.2: evidence a driver measured is signed with the runner key).
         self.signer_public: str | None = None
+        # The chain's head (seq, link) as the open transaction left it: known after each
+        # append, forgotten whenever a transaction or a savepoint ends.
+        self._head: tuple[int, bytes] | None = None
 
     @property
     def db(self) -> sqlite_utils.Database:
@@ -152,12 +163,15 @@ class Store:
         """A write transaction (BEGIN IMMEDIATE). With commit=False it always rolls back:
         a dry run sees its own writes and leaves the database as it was."""
         self.conn.execute("BEGIN IMMEDIATE")
+        self._head = None
         try:
             yield self
         except BaseException:
+            self._head = None
             if self.conn.in_transaction:  # SQLite may have rolled it back itself (SQLITE_FULL)
                 self.conn.execute("ROLLBACK")
             raise
+        self._head = None
         if commit:
             self.conn.execute("COMMIT")
         else:
@@ -173,6 +187,7 @@ class Store:
         try:
             yield self
         except BaseException:
+            self._head = None
             if self.conn.in_transaction:  # SQLite may have rolled the whole one back
                 self.conn.execute(f"ROLLBACK TO {name}")
                 self.conn.execute(f"RELEASE {name}")
@@ -186,11 +201,12 @@ class Store:
         """
         if not self.conn.in_transaction:
             raise RuntimeError("events are appended inside Store.transaction() only")
-        last = self.conn.execute(
-            "SELECT seq, chain FROM events ORDER BY seq DESC LIMIT 1"
-        ).fetchone()
-        seq = (last["seq"] if last else 0) + 1
-        previous = bytes.fromhex(last["chain"]) if last else GENESIS
+        if self._head is None:
+            last = self.conn.execute(
+                "SELECT seq, chain FROM events ORDER BY seq DESC LIMIT 1"
+            ).fetchone()
+            self._head = (last[0], bytes.fromhex(last[1])) if last else (0, GENESIS)
+        seq, previous = self._head[0] + 1, self._head[1]
         parent_seq = None
         if new.work_package is not None:
             parent_seq = self.conn.execute(
@@ -221,15 +237,14 @@ class Store:
             if signature is not None:
                 members["signature"] = member_text(signature)
         payload_text = compose(members) if "signature" in members else unsigned_text
-        stored = parse_back(payload_text, payload)
         # The leaf is composed around the payload's canonical text (SPEC 7's leaf).
         leaf = leaf_of_stored(row, payload_text)
         link = chain_hash(previous, leaf)
-        row.update(payload=payload_text, leaf=leaf.hex(), chain=link.hex())
-        columns = ", ".join(row)
-        marks = ", ".join("?" for _ in row)
-        self.conn.execute(f"INSERT INTO events ({columns}) VALUES ({marks})", tuple(row.values()))
-        event = Event(**{**row, "payload": stored})
+        leaf_hex, link_hex = leaf.hex(), link.hex()
+        self.conn.execute(_INSERT_EVENT, (*row.values(), payload_text, leaf_hex, link_hex))
+        self._head = (seq, link)
+        stored = parse_back(payload_text, payload)
+        event = Event(**row, payload=stored, leaf=leaf_hex, chain=link_hex)
         projections.apply(self.conn, event)
         return event
 
@@ -433,18 +448,3 @@ class Store:
             (original_file, sha256),
         ).fetchone()
         return dict(row) if row else None
-
-
-def event_id(previous_chain: bytes, seq: int, payload_text: str) -> str:
-    """A UUID-shaped id derived from the chain position, so the same history always has
-    the same ids (replays and tests are reproducible) and no two events share one."""
-    digest = hashlib.sha256(previous_chain + str(seq).encode() + payload_text.encode()).digest()
-    # str(uuid.UUID(bytes=digest[:16], version=4)), written out: the version and variant
-    # bits set, then the hex in its 8-4-4-4-12 groups.
-    h = (
-        (int.from_bytes(digest[:16]) & ~(0xF000 << 64) & ~(0xC000 << 48))
-        | (0x4000 << 64)
-        | (0x8000 << 48)
-    )
-    x = f"{h:032x}"
-    return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"

@@ -7,8 +7,7 @@ import sqlite3
 from typing import Any
 
 from cockpit.store import canonical_json
-from cockpit.store.audit import chain_hash, event_object, leaf_hash
-from cockpit.store.db import event_id
+from cockpit.store.audit import chain_hash, event_id, event_object, leaf_hash
 from helpers.workspace import Env
 
 

@@ -11,12 +11,14 @@ import contextlib
 import hashlib
 import json
 import os
+import stat
 import time
 from collections.abc import Container, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cockpit.engine.workspace.layout import Workspace
+if TYPE_CHECKING:  # the standard library alone at run time: the sweep's helper process
+    from cockpit.engine.workspace.layout import Workspace  # runs this module (mover.py)
 
 YOUNG_SECONDS = 1.0
 
@@ -35,10 +37,14 @@ def sig_path(path: Path) -> Path:
     return path.with_name(path.name + SIG_SUFFIX)
 
 
-def _carry_sig(source: Path, target: Path) -> None:
-    """Move the entry's signature beside the entry's new place, if it has one."""
-    with contextlib.suppress(FileNotFoundError):
+def _carry_sig(source: Path, target: Path) -> bool:
+    """Move the entry's signature beside the entry's new place, if it has one; True if
+    it had one."""
+    try:
         os.rename(f"{source}{SIG_SUFFIX}", f"{target}{SIG_SUFFIX}")
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def readable_name(name: str, entry_id: str) -> str:
@@ -229,16 +235,36 @@ def deliver_pair(
     return target
 
 
-def claim(path: Path, cur: Path) -> Path | None:
-    """Take a file from new/ into cur/ by atomic rename (its NAME.sig with it); None if
-    another sweeper took it."""
+def claim(path: Path, cur: Path) -> tuple[Path, bool] | None:
+    """Take a file from new/ into cur/ by atomic rename (its NAME.sig with it): where it
+    is now, and whether a signature came with it (cur/ held none under that name before:
+    nobody else writes there). None if another sweeper took it."""
     target = unique_path(cur, path.name, reserved_suffixes=(SIG_SUFFIX,))
     try:
         os.rename(path, target)
     except FileNotFoundError:
         return None
-    _carry_sig(path, target)
-    return target
+    return target, _carry_sig(path, target)
+
+
+def read_regular(path: Path, limit: int) -> bytes | None:
+    """The bytes of the regular file at `path` (never through a symlink, never waiting on
+    a FIFO), if it holds at most `limit` bytes; None if it is anything else. OSError if
+    it cannot be read. What the sweep's helper reads back after a claim, to tell the
+    sweep whether the claimed bytes are the ones it parsed."""
+    if not stat.S_ISREG(os.lstat(path).st_mode):
+        return None
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        chunks, remaining = [], limit + 1
+        while remaining > 0 and (chunk := os.read(fd, min(remaining, 1 << 16))):
+            chunks.append(chunk)
+            remaining -= len(chunk)
+    finally:
+        os.close(fd)
+    return None if remaining <= 0 else b"".join(chunks)
 
 
 def finish(path: Path, done: Path, *, signed: bool = True) -> Path | None:

@@ -29,6 +29,7 @@ from cockpit.engine.ingest.pipeline import (
     prepare,
 )
 from cockpit.engine.queue import maildir as queue
+from cockpit.engine.queue.helper import HELPER_MIN, Helper, Move, Moves
 from cockpit.engine.queue.outcomes import (
     RETRYABLE,
     QueuedFile,
@@ -81,6 +82,9 @@ class Sweeper:
         # so the runner can plan its agents on the state the sweep would leave.
         self.planned = planned
         self._dirs = {name: ws.queue_dir(name) for name in ("new", "cur", "done", "rejected")}
+        # A large sweep's helper process (helper.py), and where committed files go.
+        self._helper: Helper | None = None
+        self._moves = Moves(self._dirs)
 
     def sweep(self, stop: threading.Event | None = None) -> SweepResult:
         """Ingest every pending entry once (stopping between entries if `stop` is set);
@@ -97,6 +101,18 @@ class Sweeper:
         result = SweepResult()
         files = [QueuedFile(p, orphan=True) for p in queue.pending(self._dirs["cur"])]
         files += [QueuedFile(p, orphan=False) for p in queue.pending(self._dirs["new"])]
+        if not self.dry_run and len(files) >= HELPER_MIN:
+            self._helper = Helper(self._dirs)  # it starts while the files are parsed
+        self._moves = Moves(self._dirs, self._helper)
+        try:
+            self._sweep(files, result, stop)
+        finally:
+            self._helper = None
+            settled = self._moves.settled()
+        result.merge(settled)
+        return result
+
+    def _sweep(self, files: list[QueuedFile], result: SweepResult, stop: Any) -> None:
         now = time.time()
         ready: list[QueuedFile] = []
         for item in files:
@@ -117,16 +133,29 @@ class Sweeper:
                 continue
             ready.append(item)
         ready.sort(key=QueuedFile.order_key)
+        if self._helper is not None:
+            self._helper.claim_in_order(
+                [(i.path.name, i.sha256 or "") for i in ready if not i.orphan]
+            )
         waiting = deque(ready)
         with self.store.transaction(commit=False) if self.dry_run else contextlib.nullcontext():
-            while waiting and not (stop is not None and stop.is_set()):
+            while waiting and not self._stopping(stop):
                 if waiting[0].parsed is not None and needs_preparation(waiting[0].parsed):
                     result.merge(self._prepared(waiting.popleft()))
                 else:
                     result.merge(self._batch(waiting, stop))
             if self.dry_run and self.planned is not None:
                 self.planned()
-        return result
+
+    def _stopping(self, stop: threading.Event | None) -> bool:
+        """True once `stop` is set, and the files the helper claimed for the sweep are
+        planned (so a stop leaves no file claimed and unplanned)."""
+        if stop is None or not stop.is_set():
+            return False
+        if self._helper is None:
+            return True
+        self._helper.stop_asking()
+        return self._helper.holding() == 0
 
     def _awaits_signature(self, item: QueuedFile, now: float) -> bool:
         """Under `signatures: required` a young entry whose NAME.sig is not there yet is
@@ -155,7 +184,7 @@ class Sweeper:
                     if staged and (
                         (item.parsed is not None and needs_preparation(item.parsed))
                         or time.monotonic() - started >= BATCH_SECONDS
-                        or (stop is not None and stop.is_set())
+                        or self._stopping(stop)
                     ):
                         break
                     failing = waiting.popleft()
@@ -171,6 +200,7 @@ class Sweeper:
         result = SweepResult()
         for current in staged:
             result.merge(self._settled(current))
+        self._moves.ask()
         return result
 
     def _settled(self, current: Staged) -> SweepResult:
@@ -217,15 +247,23 @@ class Sweeper:
         return result
 
     def _claimed(self, item: QueuedFile) -> Staged | None:
-        """Take the file into cur/ (unless it is an orphan there already, or a dry run) and
-        read what was taken; None if another sweeper took it first."""
+        """Take the file into cur/ (unless it is an orphan there already, or a dry run),
+        through the helper if there is one, and read what was taken; None if another
+        sweeper took it first."""
         path = item.path
-        if not item.orphan and not item.claimed and not self.dry_run:
-            claimed = queue.claim(path, self._dirs["cur"])
-            if claimed is None:
+        if item.orphan or item.claimed or self.dry_run:
+            return Staged(item, path, item.name, read_signature_file(queue.sig_path(path)))
+        got = self._helper.claimed(path.name) if self._helper is not None else None
+        if got is None:  # no helper, or it cannot answer
+            taken = queue.claim(path, self._dirs["cur"])
+            if taken is None:
                 return None
-            path = claimed
-            # What is ingested is what was claimed: re-read if the file changed meanwhile.
+            (path, signed), same = taken, False
+        elif got.path is None:
+            return None
+        else:
+            path, signed, same = got.path, got.signed, got.same
+        if not same:  # what is ingested is what was claimed: read again if it changed
             try:
                 item.parsed, item.error, item.sha256 = read_and_parse(
                     path, (item.parsed, item.error, item.sha256)
@@ -233,7 +271,10 @@ class Sweeper:
             except OSError as exc:  # unreadable (permissions): rejected now, not next sweep
                 item.parsed, item.sha256 = None, None
                 item.error = EntryRejected(RejectionCode.PARSE_ERROR, f"cannot be read ({exc})")
-        return Staged(item, path, item.name, read_signature_file(queue.sig_path(path)))
+        # cur/ held no NAME.sig before the claim (nobody else writes there): one came with
+        # the file, or there is none.
+        sig = read_signature_file(queue.sig_path(path)) if signed else None
+        return Staged(item, path, item.name, sig)
 
     def _plan(self, current: Staged, taken: set[str], prepared: Prepared | None = None) -> None:
         """Plan and append one entry's events (or its rejection) in a savepoint of the
@@ -283,50 +324,33 @@ class Sweeper:
         return self.store.work_package_state(wp_id) == State.CLAIMED
 
     def _settle(self, current: Staged) -> SweepResult:
-        """After the commit: move the file where its outcome says and report it."""
+        """After the commit: report the entry and what it appended, then move its file
+        where its outcome says (or have the helper move it; its report waits for that)."""
         result = SweepResult()
-        item, path, original = current.item, current.path, current.original
+        item, original = current.item, current.original
+        name = current.path.name
         if item.orphan:
             result.recovered += 1
         if current.outcome == "moved":
             recorded = current.recorded
             assert recorded is not None
-            reason = {
-                "code": recorded["code"],
-                "message": recorded["message"],
-                "entry_id": recorded["entry_id"],
-            }
-            if not self.dry_run:
-                queue.move_rejected(path, self._dirs["rejected"] / recorded["file"], reason)
+            reason = {k: recorded[k] for k in ("code", "message", "entry_id")}
             result.log.append(
                 {"file": original, "outcome": "recovered", "entry_id": reason["entry_id"]}
             )
-            return result
+            return self._moved(current, result, ["reject", name, recorded["file"], reason])
         entry_id = item.parsed.entry.id if item.parsed else None
         error = current.error
+        move: Move
         if error is not None:
             assert current.target is not None
-            reason_entry = error.entry_id or entry_id
-            if not self.dry_run:
-                reason = {
-                    "code": error.code.value,
-                    "message": error.message,
-                    "entry_id": reason_entry,
-                }
-                queue.move_rejected(path, current.target, reason)
+            reason = error.as_reason()
+            reason["entry_id"] = error.entry_id or entry_id
+            move = ["reject", name, current.target.name, reason]
             result.rejected += 1
-            result.log.append(
-                {
-                    "file": original,
-                    "outcome": "rejected",
-                    "code": error.code.value,
-                    "message": error.message,
-                    "entry_id": reason_entry,
-                }
-            )
+            result.log.append({"file": original, "outcome": "rejected", **reason})
         else:
-            if not self.dry_run:
-                queue.finish(path, self._dirs["done"], signed=current.sig is not None)
+            move = ["done", name, current.sig is not None]
             if current.duplicate:
                 if not item.orphan:
                     result.duplicates += 1
@@ -343,7 +367,12 @@ class Sweeper:
         if events and error is None and not self.dry_run and self.after_ingest is not None:
             assert item.parsed is not None
             self.after_ingest(item.parsed.entry.work_package)
-        return result
+        return self._moved(current, result, move)
+
+    def _moved(self, current: Staged, result: SweepResult, move: Move) -> SweepResult:
+        if self.dry_run:
+            return result
+        return self._moves.settle(current, result, move)
 
     # -- an entry that needs preparing ----------------------------------------------------
 

@@ -1,0 +1,288 @@
+"""The sweep's side of its helper process (mover.py): start it, ask it to claim the files
+about to be planned (a few dozen ahead) and to move them once committed, and read its
+answers in the order asked.
+
+Whatever happens to the helper, the sweep goes on without it: an answer that does not
+come (the process failed to start, died, or said something unreadable) is `None`, and the
+sweep does that file's claim or move itself. A file the helper did claim before it went is
+then not where the sweep looks for it; it waits in cur/ for the next sweep, which ingests
+it exactly once (the store, not the file, decides: docs/decisions.md).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import subprocess
+import sys
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from cockpit.engine.queue import maildir as queue
+from cockpit.engine.queue import mover
+from cockpit.engine.queue.outcomes import Staged, SweepResult, error_result
+
+# A sweep of fewer files than this does its file work itself: for a few entries the helper
+# would cost more (its start) than it saves, and a lone entry's way to the board stays short.
+HELPER_MIN = 64
+# Claims are asked for this many at a time, at most two lots ahead of the sweep: what the
+# helper has claimed and the sweep not yet planned stays small (a stopping sweep plans it
+# before it ends), and so do the answers waiting in the pipe.
+CLAIM_LOT = 32
+_STOP_WAIT_S = 5.0
+
+Move = list[Any]  # ["done", NAME, SIGNED] or ["reject", NAME, TARGET, REASON] (mover.py)
+MoveAnswer = list[Any] | int | None  # 0, [ERRNO, STRERROR], or None: no answer came
+
+
+class Claimed:
+    """The helper's answer to a claim: where the file is now (None: it was gone), whether
+    it still holds the bytes that were parsed, and whether a NAME.sig came with it."""
+
+    __slots__ = ("path", "same", "signed")
+
+    def __init__(self, path: Path | None, same: bool = False, signed: bool = False) -> None:
+        self.path, self.same, self.signed = path, same, signed
+
+
+class Helper:
+    """One sweep's helper process."""
+
+    def __init__(self, dirs: dict[str, Path]) -> None:
+        self._cur = dirs["cur"]
+        self._proc: subprocess.Popen[bytes] | None = None
+        # What each answer still to come is for, in the order asked: a claim (the file's
+        # name) or a request of moves (how many).
+        self._expected: deque[tuple[str, Any]] = deque()
+        self._claims: dict[str, Claimed] = {}  # answers read, not yet taken
+        self._to_ask: deque[tuple[str, str]] = deque()  # (name, sha256) not asked yet
+        self._asked: set[str] = set()  # asked, not yet taken by the sweep
+        self._moved: list[MoveAnswer] = []
+        self._moves_asked = 0
+        _reap()
+        with contextlib.suppress(OSError):
+            self._proc = subprocess.Popen(
+                [sys.executable, "-E", "-s", "-S", mover.__file__]
+                + [str(dirs[name]) for name in ("new", "cur", "done", "rejected")],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+
+    @property
+    def alive(self) -> bool:
+        return self._proc is not None
+
+    def claim_in_order(self, files: list[tuple[str, str]]) -> None:
+        """The files of new/ (name, sha256 of the bytes parsed) the sweep will claim, in
+        the order it will ask for them."""
+        self._to_ask.extend(files)
+        self._ask()
+
+    def holding(self) -> int:
+        """How many files the helper was asked to claim that the sweep has not taken yet."""
+        return len(self._asked) if self.alive else 0
+
+    def stop_asking(self) -> None:
+        """Claim nothing more than what was asked (the sweep is stopping)."""
+        self._to_ask.clear()
+
+    def claimed(self, name: str) -> Claimed | None:
+        """The helper's claim of new/NAME (reading answers until it comes); None if the
+        helper cannot answer: the sweep claims the file itself."""
+        while self.alive and name not in self._asked and self._to_ask:
+            self._ask(force=True)  # asked out of order: ask on to it
+        while self.alive and name in self._asked and name not in self._claims:
+            self._read_one()
+        if name not in self._claims:
+            return None
+        self._asked.discard(name)
+        self._ask()
+        return self._claims.pop(name)
+
+    def move(self, moves: list[Move]) -> bool:
+        """Ask for a committed batch's moves, in order; False if the helper cannot take
+        them (the sweep moves them itself)."""
+        while self.alive and self._moves_asked:
+            self._read_one()  # one request of moves unanswered at most: the pipe never fills
+        if not moves or not self.alive:
+            return self.alive
+        self._send(["move", moves])
+        self._expected.append(("moves", len(moves)))
+        self._moves_asked += 1
+        return self.alive
+
+    def moved(self) -> list[MoveAnswer]:
+        """End the helper (its input closed, every answer due read, its exit awaited): the
+        answers to every move asked, in order, None where none came."""
+        if self._proc is not None and self._proc.stdin is not None:
+            with contextlib.suppress(OSError):
+                self._proc.stdin.close()
+        while self.alive and self._expected:
+            self._read_one()
+        missing = sum(n for kind, n in self._expected if kind == "moves")
+        self._stop()
+        return self._moved + [None] * missing
+
+    def _ask(self, force: bool = False) -> None:
+        while self.alive and self._to_ask and (force or len(self._asked) < 2 * CLAIM_LOT):
+            lot = [self._to_ask.popleft() for _ in range(min(CLAIM_LOT, len(self._to_ask)))]
+            self._send(["claim", lot])
+            self._expected.extend(("claim", name) for name, _ in lot)
+            self._asked.update(name for name, _ in lot)
+            force = False
+
+    def _send(self, request: list[Any]) -> None:
+        assert self._proc is not None and self._proc.stdin is not None
+        try:
+            self._proc.stdin.write(json.dumps(request).encode() + b"\n")
+            self._proc.stdin.flush()
+        except (OSError, ValueError):
+            self._stop()
+
+    def _read_one(self) -> None:
+        assert self._proc is not None and self._proc.stdout is not None
+        if not self._expected:
+            self._stop()
+            return
+        kind, what = self._expected[0]
+        try:
+            if kind == "claim":
+                self._claims[what] = self._claim_answer(what, self._answer())
+            else:
+                lot = [self._answer() for _ in range(what)]
+                if not all(a == 0 or _failure(a) for a in lot):
+                    raise ValueError(lot)
+                self._moved += lot
+                self._moves_asked -= 1
+        except (OSError, ValueError, TypeError):
+            self._stop()  # gone, or saying what it should not: the sweep goes on alone
+            return
+        self._expected.popleft()
+
+    def _answer(self) -> Any:
+        assert self._proc is not None and self._proc.stdout is not None
+        line = self._proc.stdout.readline()
+        if not line.endswith(b"\n"):
+            raise ValueError("the helper ended")
+        return json.loads(line)
+
+    def _claim_answer(self, name: str, answer: Any) -> Claimed:
+        if answer == [0]:
+            return Claimed(None)
+        done, same, signed, claimed = answer
+        if done != 1 or not isinstance(same, bool) or not isinstance(signed, bool):
+            raise ValueError(answer)
+        if claimed is None:
+            claimed = name
+        elif not isinstance(claimed, str) or "/" in claimed or claimed in ("", ".", ".."):
+            raise ValueError(answer)
+        return Claimed(self._cur / claimed, same, signed)
+
+    def _stop(self) -> None:
+        """Close the helper's pipes: it ends when it reads that its input ended. It is not
+        waited for here (its interpreter takes a few milliseconds to wind down): it is
+        reaped by the next sweep that starts a helper, or at the latest on exit."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        for stream in (proc.stdin, proc.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+        _ENDING.append(proc)
+
+
+# Helpers told to end, not yet reaped.
+_ENDING: list[subprocess.Popen[bytes]] = []
+
+
+def _reap() -> None:
+    """Reap the helpers that ended; kill one still running long after it was told to end."""
+    for proc in list(_ENDING):
+        try:
+            proc.wait(timeout=0 if proc.returncode is None else None)
+        except subprocess.TimeoutExpired:
+            continue
+        _ENDING.remove(proc)
+
+
+@atexit.register
+def _reap_all() -> None:
+    for proc in _ENDING:
+        try:
+            proc.wait(timeout=_STOP_WAIT_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    _ENDING.clear()
+
+
+def _failure(answer: Any) -> bool:
+    return (
+        isinstance(answer, list)
+        and len(answer) == 2
+        and isinstance(answer[0], int)
+        and isinstance(answer[1], str)
+    )
+
+
+class Moves:
+    """Where a sweep's committed files go: moved at once, or, with a helper, handed to it a
+    batch at a time, each entry's result held until its move is answered."""
+
+    def __init__(self, dirs: dict[str, Path], helper: Helper | None = None) -> None:
+        self._dirs = dirs
+        self._helper = helper
+        # The entries whose move the helper is to make: (entry, its result once moved, the
+        # move), in the order asked; how many of them were handed over.
+        self._deferred: list[tuple[Staged, SweepResult, Move]] = []
+        self._asked = 0
+
+    def settle(self, current: Staged, result: SweepResult, move: Move) -> SweepResult:
+        """`result` once `move` is made (raising if it fails), or nothing yet with a helper."""
+        if self._helper is None:
+            self.make(move)
+            return result
+        self._deferred.append((current, result, move))
+        return SweepResult()
+
+    def make(self, move: Move) -> None:
+        kind, name, *rest = move
+        path = self._dirs["cur"] / name
+        if kind == "done":
+            queue.finish(path, self._dirs["done"], signed=rest[0])
+        else:
+            queue.move_rejected(path, self._dirs["rejected"] / rest[0], rest[1])
+
+    def ask(self) -> None:
+        """Hand the helper the moves settled since it was last asked (a committed batch)."""
+        if self._helper is not None and self._asked < len(self._deferred):
+            self._helper.move([move for _, _, move in self._deferred[self._asked :]])
+            self._asked = len(self._deferred)
+
+    def settled(self) -> SweepResult:
+        """End the helper; the held results, each as its move went: a move the helper did
+        not make is made here, and one that failed makes its entry an error (its file stays
+        in cur/, and the next sweep, finding it committed, only moves it)."""
+        result = SweepResult()
+        if self._helper is None:
+            return result
+        answers = self._helper.moved()
+        answers += [None] * (len(self._deferred) - len(answers))
+        for (current, settled, move), answer in zip(self._deferred, answers, strict=False):
+            try:
+                if answer is None:
+                    self.make(move)
+                elif isinstance(answer, list):
+                    raise OSError(answer[0], answer[1])
+            except Exception as exc:
+                failed = error_result(current.original, current.item.parsed, exc)
+                failed.events = settled.events
+                settled = failed
+            result.merge(settled)
+        self._deferred, self._asked = [], 0
+        return result
