@@ -23,6 +23,7 @@ from cockpit.store.audit import (
     event_id,
     leaf_of_stored,
 )
+from cockpit.store.canon_reads import CanonReads
 from cockpit.store.canonical import (
     canonical_members,
     canonical_text,
@@ -46,7 +47,7 @@ _MARKS = ", ".join("?" for _ in Event.__dataclass_fields__)
 _INSERT_EVENT = f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES ({_MARKS})"
 
 
-class Store:
+class Store(CanonReads):
     """One workspace's database. Open with `Store.open(path)`; use as a context manager."""
 
     def __init__(self, conn: sqlite3.Connection, clock: Clock = utc_now) -> None:
@@ -177,22 +178,12 @@ class Store:
         else:
             self.conn.execute("ROLLBACK")
 
-    @contextmanager
-    def savepoint(self, name: str = "part") -> Iterator[Store]:
+    def savepoint(self, name: str = "part") -> _Savepoint:
         """A part of the open transaction that is undone alone if it raises (SAVEPOINT):
-        one entry of a sweep's batch. Must be called inside `transaction()`."""
+        one entry of a sweep's batch. Must be used inside `transaction()`."""
         if not self.conn.in_transaction:
             raise RuntimeError("a savepoint is taken inside Store.transaction() only")
-        self.conn.execute(f"SAVEPOINT {name}")
-        try:
-            yield self
-        except BaseException:
-            self._head = None
-            if self.conn.in_transaction:  # SQLite may have rolled the whole one back
-                self.conn.execute(f"ROLLBACK TO {name}")
-                self.conn.execute(f"RELEASE {name}")
-            raise
-        self.conn.execute(f"RELEASE {name}")
+        return _Savepoint(self, name)
 
     def append(self, new: NewEvent) -> Event:
         """Append one event to the chain and apply it to the projections.
@@ -375,48 +366,6 @@ class Store:
         rows = self.conn.execute(sql + " ORDER BY seq", args).fetchall()
         return [projections.decode_entry(dict(r)) for r in rows]
 
-    # -- candidates and canon ---------------------------------------------------------------
-
-    def candidates(self, state: str | None = None) -> list[dict[str, Any]]:
-        sql, args = "SELECT * FROM candidates", []
-        if state is not None:
-            sql, args = sql + " WHERE state = ?", [state]
-        rows = self.conn.execute(sql + " ORDER BY seq", args).fetchall()
-        return [projections.decode_candidate(dict(r)) for r in rows]
-
-    def candidate(self, candidate_id: str) -> dict[str, Any] | None:
-        row = self.conn.execute("SELECT * FROM candidates WHERE id = ?", (candidate_id,)).fetchone()
-        return projections.decode_candidate(dict(row)) if row else None
-
-    def canon_record(self, canon_id: str) -> dict[str, Any] | None:
-        row = self.conn.execute("SELECT * FROM canon WHERE id = ?", (canon_id,)).fetchone()
-        return projections.decode_canon(dict(row)) if row else None
-
-    def canon_with_sha(self, record_sha256: str) -> dict[str, Any] | None:
-        row = self.conn.execute(
-            "SELECT * FROM canon WHERE record_sha256 = ? ORDER BY seq LIMIT 1", (record_sha256,)
-        ).fetchone()
-        return projections.decode_canon(dict(row)) if row else None
-
-    def canon_count(self) -> int:
-        return int(self.conn.execute("SELECT count(*) FROM canon").fetchone()[0])
-
-    def canon_search(self, match: str | None, limit: int = 50) -> list[dict[str, Any]]:
-        """Canon records: all, newest first, or those an FTS5 `match` expression finds,
-        best first (bm25). The caller builds `match` (see engine.canon.fts_query)."""
-        if not match:
-            rows = self.conn.execute(
-                "SELECT * FROM canon ORDER BY seq DESC LIMIT ?", (limit,)
-            ).fetchall()
-        else:
-            rows = self.conn.execute(
-                "SELECT canon.*, bm25(canon_fts) AS rank FROM canon_fts "
-                "JOIN canon ON canon.rowid = canon_fts.rowid "
-                "WHERE canon_fts MATCH ? ORDER BY rank, canon.seq LIMIT ?",
-                (match, limit),
-            ).fetchall()
-        return [projections.decode_canon(dict(r)) for r in rows]
-
     def edges(self, work_package: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT from_id, to_id, rel, seq FROM edges"
         args: list[Any] = []
@@ -448,3 +397,26 @@ class Store:
             (original_file, sha256),
         ).fetchone()
         return dict(row) if row else None
+
+
+class _Savepoint:
+    """`Store.savepoint()` (a class, not a generator: a sweep takes one per entry)."""
+
+    __slots__ = ("_name", "_store")
+
+    def __init__(self, store: Store, name: str) -> None:
+        self._store, self._name = store, name
+
+    def __enter__(self) -> Store:
+        self._store.conn.execute(f"SAVEPOINT {self._name}")
+        return self._store
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        conn = self._store.conn
+        if kind is None:
+            conn.execute(f"RELEASE {self._name}")
+            return
+        self._store._head = None
+        if conn.in_transaction:  # SQLite may have rolled the whole one back
+            conn.execute(f"ROLLBACK TO {self._name}")
+            conn.execute(f"RELEASE {self._name}")

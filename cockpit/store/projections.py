@@ -32,7 +32,7 @@ _JSON_COLUMNS_CANDIDATE = ("evidence", "redaction", "last_gate")
 _json = json_encoder_of(ensure_ascii=True, separators=(", ", ": "), sort_keys=False)
 
 
-def _record_entry(conn: sqlite3.Connection, event: Event) -> None:
+def _record_entry(conn: sqlite3.Connection, event: Event, body: str) -> None:
     entry = event.payload["entry"]
     conn.execute(
         "INSERT INTO entries (id, kind, work_package, principal, sha256, file, created, seq, "
@@ -47,13 +47,13 @@ def _record_entry(conn: sqlite3.Connection, event: Event) -> None:
             entry["created"],
             event.seq,
             _json(entry.get("refs", [])),
-            _json(entry.get("body", {})),
+            body,
             event.payload.get("raw"),
         ),
     )
 
 
-def _book(conn: sqlite3.Connection, event: Event) -> None:
+def _book(conn: sqlite3.Connection, event: Event, body_json: str) -> None:
     entry = event.payload["entry"]
     body = entry["body"]
     conn.execute(
@@ -78,7 +78,7 @@ def _book(conn: sqlite3.Connection, event: Event) -> None:
             event.seq,
             event.seq,
             event.ts,
-            _json(body),
+            body_json,
         ),
     )
 
@@ -159,10 +159,12 @@ def apply(conn: sqlite3.Connection, event: Event) -> None:
     """Apply one event to the projection tables (inside the caller's transaction)."""
     payload = event.payload
     booked = event.type == EventType.TASK_CREATED
+    entry = payload.get("entry")
+    body = _json(entry.get("body", {})) if entry is not None else ""  # an entry's, once
     if booked:
-        _book(conn, event)
-    if "entry" in payload and event.type != EventType.ENTRY_REJECTED:
-        _record_entry(conn, event)
+        _book(conn, event, body)
+    if entry is not None and event.type != EventType.ENTRY_REJECTED:
+        _record_entry(conn, event, body)
     if "edges" in payload:
         _record_edges(conn, event)
     if event.type == EventType.CANDIDATE_CREATED:

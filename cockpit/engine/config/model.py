@@ -6,6 +6,7 @@ Unknown keys are errors, because a typo must never silently weaken policy.
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -313,10 +314,15 @@ class Config(_Strict):
 
     def capabilities(self, principal: str) -> frozenset[Capability]:
         """Every capability `principal` holds through its roles; empty if unknown."""
-        entry = self.principals.get(principal)
-        if entry is None:
-            return frozenset()
-        return frozenset(cap for role in entry.roles for cap in self.roles.get(role, []))
+        return self._capabilities.get(principal, frozenset())
+
+    @cached_property
+    def _capabilities(self) -> dict[str, frozenset[Capability]]:
+        """Each principal's capabilities, worked out once (the config never changes)."""
+        return {
+            name: frozenset(cap for role in entry.roles for cap in self.roles.get(role, []))
+            for name, entry in self.principals.items()
+        }
 
     def has(self, principal: str, capability: Capability) -> bool:
         return capability in self.capabilities(principal)

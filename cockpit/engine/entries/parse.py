@@ -74,8 +74,8 @@ def _schema_message(exc: ValidationError, kind: Kind, doc: dict[Any, Any], body:
     return describe(exc, Entry)
 
 
-def parse_entry(data: bytes, filename: str) -> ParsedEntry:
-    """Parse and validate one entry file's bytes.
+def parse_entry(data: bytes, filename: str, sha256: str | None = None) -> ParsedEntry:
+    """Parse and validate one entry file's bytes (`sha256`: their hash, if known).
 
     Returns a ParsedEntry; raises EntryRejected with `too_large`, `parse_error`,
     `unsafe_yaml`, `unknown_kind`, `bad_id` or `schema_error` (checked in that order).
@@ -148,7 +148,8 @@ def parse_entry(data: bytes, filename: str) -> ParsedEntry:
     # The stored text is the file's exact text (a byte-order mark included), so its UTF-8
     # bytes are the bytes the entry's sha256 and signature cover.
     raw = data.decode("utf-8")
-    return ParsedEntry(entry=entry, sha256=sha256_hex(data), raw=raw, file=filename, data=data)
+    digest = sha256 or sha256_hex(data)
+    return ParsedEntry(entry=entry, sha256=digest, raw=raw, file=filename, data=data)
 
 
 def path_escapes(path: str) -> bool:

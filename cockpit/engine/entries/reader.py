@@ -81,7 +81,7 @@ def read_and_parse(path: Path, earlier: Reading | None = None) -> Reading:
     if earlier is not None and earlier[2] == digest:
         return earlier
     try:
-        return parse_entry(data, display_name(path.name)), None, digest
+        return parse_entry(data, display_name(path.name), digest), None, digest
     except EntryRejected as exc:
         return None, exc, digest
     except (RecursionError, MemoryError, ValueError) as exc:  # e.g. absurdly deep nesting

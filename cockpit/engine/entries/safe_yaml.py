@@ -193,7 +193,7 @@ def _block_value(text: str) -> Any:
     text = text.rstrip(" ")
     if ": " in text or text.endswith(":"):
         raise _Declined
-    tag = plain_tag(text)
+    tag = _PLAIN_TAGS.get(text) or plain_tag(text)
     if tag == _STR:
         return text
     build = _SCALARS.get(tag)
@@ -215,7 +215,7 @@ def _block_lines(text: str) -> list[_Line]:
     lines: list[_Line] = []
     for indent, key, value, item in found:
         if key:
-            if plain_tag(key) != _STR:
+            if (_PLAIN_TAGS.get(key) or plain_tag(key)) != _STR:
                 raise _Declined
             lines.append((len(indent), False, key, value or None))
         elif item:

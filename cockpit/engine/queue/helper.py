@@ -31,6 +31,9 @@ HELPER_MIN = 64
 # helper has claimed and the sweep not yet planned stays small (a stopping sweep plans it
 # before it ends), and so do the answers waiting in the pipe.
 CLAIM_LOT = 32
+# The files of a sweep's last batch are moved after its commit with nothing left to plan
+# meanwhile: the batches are cut so that the last holds about this many.
+LAST_BATCH = 64
 _STOP_WAIT_S = 5.0
 
 Move = list[Any]  # ["done", NAME, SIGNED] or ["reject", NAME, TARGET, REASON] (mover.py)
@@ -81,6 +84,11 @@ class Helper:
         the order it will ask for them."""
         self._to_ask.extend(files)
         self._ask()
+
+    def batch_limit(self, waiting: int, most: int = 256) -> int:
+        """How many of the `waiting` entries the next batch may hold (at most `most`): all
+        but the last LAST_BATCH, which are left to a short last batch."""
+        return min(most, max(LAST_BATCH, waiting - LAST_BATCH))
 
     def holding(self) -> int:
         """How many files the helper was asked to claim that the sweep has not taken yet."""

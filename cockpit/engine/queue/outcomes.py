@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import gc
+import itertools
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -60,18 +61,16 @@ class SweepResult:
     log: list[dict[str, Any]] = field(default_factory=list)
 
     def merge(self, other: SweepResult) -> None:
-        for name in (
-            "ingested",
-            "duplicates",
-            "rejected",
-            "retried",
-            "recovered",
-            "errors",
-            "events",
-        ):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.log.extend(other.log)
-        del self.log[:-LOG_LIMIT]  # a long-running runner keeps only the recent plan
+        self.ingested += other.ingested
+        self.duplicates += other.duplicates
+        self.rejected += other.rejected
+        self.retried += other.retried
+        self.recovered += other.recovered
+        self.errors += other.errors
+        self.events += other.events
+        self.log += other.log
+        if len(self.log) > LOG_LIMIT:
+            del self.log[:-LOG_LIMIT]  # a long-running runner keeps only the recent plan
 
     def counts(self) -> dict[str, int]:
         return {
@@ -103,14 +102,30 @@ class QueuedFile:
 
     def order_key(self) -> tuple[int, datetime, str, int, str]:
         """(`created`, `id`), then arrival (mtime) and name for a tie."""
-        try:
-            arrived = self.path.lstat().st_mtime_ns
-        except OSError:
-            arrived = 0
+        return (*self._first_key(), self._arrived(), self.name)
+
+    def _first_key(self) -> tuple[int, datetime, str]:
         if self.parsed is None:
-            return (0, datetime.min.replace(tzinfo=UTC), "", arrived, self.name)
+            return (0, datetime.min.replace(tzinfo=UTC), "")
         entry = self.parsed.entry
-        return (1, entry.created.astimezone(UTC), entry.id, arrived, self.name)
+        return (1, entry.created.astimezone(UTC), entry.id)
+
+    def _arrived(self) -> int:
+        try:
+            return self.path.lstat().st_mtime_ns
+        except OSError:
+            return 0
+
+    @staticmethod
+    def in_order(items: list[QueuedFile]) -> list[QueuedFile]:
+        """`items` sorted by `order_key`, a file's arrival looked up only where (`created`,
+        `id`) tie (a replay, or files that did not parse)."""
+        keyed = sorted(((item._first_key(), n, item) for n, item in enumerate(items)))
+        out: list[QueuedFile] = []
+        for _, group in itertools.groupby(keyed, key=lambda k: k[0]):
+            tied = [item for _, _, item in group]
+            out += sorted(tied, key=QueuedFile.order_key) if len(tied) > 1 else tied
+        return out
 
 
 @dataclass

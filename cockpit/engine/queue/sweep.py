@@ -115,24 +115,11 @@ class Sweeper:
     def _sweep(self, files: list[QueuedFile], result: SweepResult, stop: Any) -> None:
         now = time.time()
         ready: list[QueuedFile] = []
-        for item in files:
-            try:
-                item.parsed, item.error, item.sha256 = read_and_parse(item.path)
-            except FileNotFoundError:
-                continue  # taken by another sweeper
-            except OSError as exc:
-                item.error = EntryRejected(RejectionCode.PARSE_ERROR, f"cannot be read ({exc})")
-            if (
-                item.error is not None
-                and item.error.code in RETRYABLE
-                and not item.orphan
-                and queue.is_young(item.path, now)
-            ) or self._awaits_signature(item, now):
-                result.retried += 1
-                result.log.append({"file": item.name, "outcome": "retry"})
-                continue
-            ready.append(item)
-        ready.sort(key=QueuedFile.order_key)
+        with no_cycle_collection():  # what is parsed is kept: nothing for it to collect
+            for item in files:
+                if self._read(item, now, result):
+                    ready.append(item)
+        ready = QueuedFile.in_order(ready)
         if self._helper is not None:
             self._helper.claim_in_order(
                 [(i.path.name, i.sha256 or "") for i in ready if not i.orphan]
@@ -157,6 +144,26 @@ class Sweeper:
         self._helper.stop_asking()
         return self._helper.holding() == 0
 
+    def _read(self, item: QueuedFile, now: float, result: SweepResult) -> bool:
+        """Read and parse a file found waiting; False if it is not to be swept now (taken
+        by another sweeper, or retried: young and not readable yet, or its .sig due)."""
+        try:
+            item.parsed, item.error, item.sha256 = read_and_parse(item.path)
+        except FileNotFoundError:
+            return False  # taken by another sweeper
+        except OSError as exc:
+            item.error = EntryRejected(RejectionCode.PARSE_ERROR, f"cannot be read ({exc})")
+        if (
+            item.error is not None
+            and item.error.code in RETRYABLE
+            and not item.orphan
+            and queue.is_young(item.path, now)
+        ) or self._awaits_signature(item, now):
+            result.retried += 1
+            result.log.append({"file": item.name, "outcome": "retry"})
+            return False
+        return True
+
     def _awaits_signature(self, item: QueuedFile, now: float) -> bool:
         """Under `signatures: required` a young entry whose NAME.sig is not there yet is
         retried, like a young file that does not parse yet (SPEC 10.1)."""
@@ -177,9 +184,12 @@ class Sweeper:
         staged: list[Staged] = []
         failing: QueuedFile | None = None  # the entry being claimed or planned
         started = time.monotonic()
+        limit = BATCH_MAX
+        if self._helper is not None:
+            limit = self._helper.batch_limit(len(waiting), BATCH_MAX)
         try:
             with no_cycle_collection(), self._batch_transaction():
-                while waiting and len(staged) < BATCH_MAX:
+                while waiting and len(staged) < limit:
                     item = waiting[0]
                     if staged and (
                         (item.parsed is not None and needs_preparation(item.parsed))
