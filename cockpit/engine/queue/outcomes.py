@@ -8,6 +8,7 @@ import contextlib
 import errno
 import gc
 import itertools
+import os
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -17,7 +18,8 @@ from typing import Any
 
 from cockpit.domain import RejectionCode
 from cockpit.engine.entries.models import EntryRejected, ParsedEntry
-from cockpit.engine.entries.reader import display_name
+from cockpit.engine.entries.reader import display_name, read_and_parse
+from cockpit.engine.queue import maildir as queue
 from cockpit.store import Event
 
 LOG_LIMIT = 1000
@@ -99,6 +101,30 @@ class QueuedFile:
     @property
     def name(self) -> str:
         return display_name(self.path.name)
+
+    def read(self) -> bool:
+        """Read and parse the file; False if it is gone (another sweeper took it)."""
+        try:
+            self.parsed, self.error, self.sha256 = read_and_parse(self.path)
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            self.error = EntryRejected(RejectionCode.PARSE_ERROR, f"cannot be read ({exc})")
+        return True
+
+    def waits(self, now: float, signatures_required: bool) -> bool:
+        """True if the file is retried next sweep: young (a `cp` may still be writing it)
+        and not readable yet, or, under `signatures: required`, young and its NAME.sig not
+        there yet (SPEC 10.1). An orphan in cur/ was whole when it was claimed: never."""
+        if self.orphan:
+            return False
+        if self.error is not None:
+            return self.error.code in RETRYABLE and queue.is_young(self.path, now)
+        return (
+            signatures_required
+            and not os.path.lexists(queue.sig_path(self.path))
+            and queue.is_young(self.path, now)
+        )
 
     def order_key(self) -> tuple[int, datetime, str, int, str]:
         """(`created`, `id`), then arrival (mtime) and name for a tie."""

@@ -11,7 +11,6 @@ leaves the file for the next sweep (docs/decisions.md).
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 import time
 from collections import deque
@@ -31,7 +30,6 @@ from cockpit.engine.ingest.pipeline import (
 from cockpit.engine.queue import maildir as queue
 from cockpit.engine.queue.helper import HELPER_MIN, Helper, Move, Moves
 from cockpit.engine.queue.outcomes import (
-    RETRYABLE,
     QueuedFile,
     Staged,
     SweepResult,
@@ -146,34 +144,14 @@ class Sweeper:
 
     def _read(self, item: QueuedFile, now: float, result: SweepResult) -> bool:
         """Read and parse a file found waiting; False if it is not to be swept now (taken
-        by another sweeper, or retried: young and not readable yet, or its .sig due)."""
-        try:
-            item.parsed, item.error, item.sha256 = read_and_parse(item.path)
-        except FileNotFoundError:
-            return False  # taken by another sweeper
-        except OSError as exc:
-            item.error = EntryRejected(RejectionCode.PARSE_ERROR, f"cannot be read ({exc})")
-        if (
-            item.error is not None
-            and item.error.code in RETRYABLE
-            and not item.orphan
-            and queue.is_young(item.path, now)
-        ) or self._awaits_signature(item, now):
+        by another sweeper, or retried: see QueuedFile.waits)."""
+        if not item.read():
+            return False
+        if item.waits(now, self.ws.config.signatures_required):
             result.retried += 1
             result.log.append({"file": item.name, "outcome": "retry"})
             return False
         return True
-
-    def _awaits_signature(self, item: QueuedFile, now: float) -> bool:
-        """Under `signatures: required` a young entry whose NAME.sig is not there yet is
-        retried, like a young file that does not parse yet (SPEC 10.1)."""
-        return (
-            self.ws.config.signatures_required
-            and item.error is None
-            and not item.orphan
-            and not os.path.lexists(queue.sig_path(item.path))
-            and queue.is_young(item.path, now)
-        )
 
     # -- one batch ----------------------------------------------------------------------
 
