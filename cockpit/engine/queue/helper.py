@@ -14,6 +14,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import json
+import os
 import subprocess
 import sys
 from collections import deque
@@ -68,7 +69,8 @@ class Helper:
         with contextlib.suppress(OSError):
             self._proc = subprocess.Popen(
                 [sys.executable, "-E", "-s", "-S", mover.__file__]
-                + [str(dirs[name]) for name in ("new", "cur", "done", "rejected")],
+                + [str(dirs[name]) for name in ("new", "cur", "done", "rejected")]
+                + [str(os.getpid())],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,

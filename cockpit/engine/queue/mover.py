@@ -5,10 +5,10 @@ A large sweep is two jobs on two cores. The sweeping process parses, plans and a
 this process claims the files it is about to plan (new/ to cur/, in its order), reads each
 back to say whether it still holds the bytes that were parsed, and moves them to done/ or
 rejected/ once their batch is committed. It runs by path with the standard library alone
-(`python -E -s -S mover.py NEW CUR DONE REJECTED`), starting while the sweep parses, and
-does only what it is asked, in the order asked, through the queue's own functions
-(maildir.py). It ends when its input ends, so it never outlives the sweep by more than the
-request it is on; a claim it made that the sweep never planned is an orphan in cur/, which
+(`python -E -s -S mover.py NEW CUR DONE REJECTED PID`, PID the sweeping process), starting
+while the sweep parses, and does only what it is asked, in the order asked, through the
+queue's own functions (maildir.py). It ends when its input ends, or when the sweeping
+process is gone; a claim it made that the sweep never planned is an orphan in cur/, which
 the next sweep ingests exactly once, as after any crash.
 
 Requests, one JSON line each, answered one JSON line per item, in order:
@@ -77,13 +77,18 @@ def _moved(move: Any, *args: Any, **kwargs: Any) -> Any:
     return 0
 
 
-def serve(queue: Any, dirs: list[Path], requests: BinaryIO, answers: BinaryIO) -> None:
-    """Answer `requests` on `answers` until the requests end."""
+def serve(
+    queue: Any, dirs: list[Path], requests: BinaryIO, answers: BinaryIO, parent: int = 0
+) -> None:
+    """Answer `requests` on `answers` until the requests end, or the sweeping process
+    (`parent`, if given) is gone: killed, it claims nothing more through this one."""
     new, cur, done, rejected = dirs
     while line := requests.readline():
         op, items = json.loads(line)
         if op == "claim":
             for n, (name, sha256) in enumerate(items):
+                if parent and os.getppid() != parent:
+                    return
                 answers.write(json.dumps(_claim(queue, new, cur, name, sha256)).encode() + b"\n")
                 if n % _CLAIMS_PER_FLUSH == 0:
                     answers.flush()  # the sweep may be waiting for this one
@@ -103,7 +108,7 @@ def serve(queue: Any, dirs: list[Path], requests: BinaryIO, answers: BinaryIO) -
 def main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the sweep decides when this ends
     dirs = [Path(os.fsdecode(arg)) for arg in argv[1:5]]
-    serve(_maildir(), dirs, sys.stdin.buffer, sys.stdout.buffer)
+    serve(_maildir(), dirs, sys.stdin.buffer, sys.stdout.buffer, int(argv[5]))
     return 0
 
 
