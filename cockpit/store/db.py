@@ -44,6 +44,10 @@ BUSY_TIMEOUT_MS = 10_000
 EVENTS_BATCH = 256
 _EVENT_COLUMNS = ", ".join(Event.__dataclass_fields__)  # the events table's, in order
 _MARKS = ", ".join("?" for _ in Event.__dataclass_fields__)
+_ID_TAKEN = (
+    "SELECT (SELECT sha256 FROM entries WHERE id = ?), (SELECT seq FROM rejections"
+    " WHERE entry_id = ? AND signed = 1 ORDER BY seq LIMIT 1)"
+)
 _INSERT_EVENT = f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES ({_MARKS})"
 
 
@@ -381,14 +385,11 @@ class Store(CanonReads):
         rows = self.conn.execute("SELECT * FROM rejections ORDER BY seq").fetchall()
         return [dict(r) for r in rows]
 
-    def signed_rejection(self, entry_id: str) -> dict[str, Any] | None:
-        """The first rejection of an entry with this id that carried a valid signature
-        (SPEC 10.1: such an entry uses its id up, rejected or not)."""
-        row = self.conn.execute(
-            "SELECT * FROM rejections WHERE entry_id = ? AND signed = 1 ORDER BY seq LIMIT 1",
-            (entry_id,),
-        ).fetchone()
-        return dict(row) if row else None
+    def id_taken(self, entry_id: str) -> tuple[str | None, int | None]:
+        """(the sha256 of the entry ingested with this id, the seq of the first signed
+        rejection of one): what ingest asks of every entry, in one read."""
+        row = self.conn.execute(_ID_TAKEN, (entry_id, entry_id)).fetchone()
+        return row[0], row[1]
 
     def rejection_for(self, original_file: str, sha256: str) -> dict[str, Any] | None:
         """The recorded rejection of this queue file (by name and hash), if any."""

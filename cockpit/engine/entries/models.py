@@ -8,7 +8,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from cockpit.domain import (
     DoneState,
@@ -106,13 +114,20 @@ def _where_unstorable(value: object, where: str = "") -> str | None:
     return None
 
 
+# Validation context for data known to be storable already (an entry document read line by
+# line: safe_yaml.read_yaml), which is then not walked again.
+STORABLE = {"storable": True}
+
+
 class _Storable(BaseModel):
     """A model whose every int fits SQLite's INTEGER and every string is valid Unicode, in
     every field (present and future): what passes validation can be stored."""
 
     @model_validator(mode="before")
     @classmethod
-    def _storable(cls, data: object) -> object:
+    def _storable(cls, data: object, info: ValidationInfo) -> object:
+        if info.context is STORABLE:
+            return data
         problem = unstorable(data)
         if problem is not None:
             raise ValueError(problem)

@@ -18,6 +18,7 @@ from cockpit.domain import REF_PATTERN, Kind, RejectionCode, is_valid_id
 from cockpit.engine.entries.models import (
     BODY_MODELS,
     MAX_ENTRY_BYTES,
+    STORABLE,
     ClaimBody,
     Entry,
     EntryRejected,
@@ -25,7 +26,7 @@ from cockpit.engine.entries.models import (
     ParsedEntry,
     WorkPackageBody,
 )
-from cockpit.engine.entries.safe_yaml import UnsafeYaml, YamlSyntaxError, load_yaml
+from cockpit.engine.entries.safe_yaml import UnsafeYaml, YamlSyntaxError, read_yaml
 from cockpit.engine.entries.wording import describe, field_names
 
 
@@ -38,8 +39,9 @@ _FRONT_MATTER = re.compile(
 )
 
 
-def _load_document(text: str, filename: str) -> tuple[Any, str | None]:
-    """Return (front matter or YAML document, Markdown body or None)."""
+def _load_document(text: str, filename: str) -> tuple[Any, str | None, bool]:
+    """Return (front matter or YAML document, Markdown body or None, whether the store can
+    keep the document as it is: safe_yaml.read_yaml)."""
     markdown: str | None = None
     if filename.lower().endswith(".md"):
         match = _FRONT_MATTER.match(text)
@@ -51,11 +53,12 @@ def _load_document(text: str, filename: str) -> tuple[Any, str | None]:
         markdown = text[match.end() :].strip()
         text = match.group("yaml")
     try:
-        return load_yaml(text), markdown
+        doc, storable = read_yaml(text)
     except YamlSyntaxError as exc:
         raise EntryRejected(RejectionCode.PARSE_ERROR, f"not valid YAML: {exc}") from None
     except UnsafeYaml as exc:
         raise EntryRejected(RejectionCode.UNSAFE_YAML, str(exc)) from None
+    return doc, markdown, storable
 
 
 def _schema_message(exc: ValidationError, kind: Kind, doc: dict[Any, Any], body: bool) -> str:
@@ -88,7 +91,9 @@ def parse_entry(data: bytes, filename: str, sha256: str | None = None) -> Parsed
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise EntryRejected(RejectionCode.PARSE_ERROR, f"not UTF-8 text ({exc.reason})") from None
-    doc, markdown = _load_document(text, filename)
+    doc, markdown, storable = _load_document(text, filename)
+    # Read line by line, the document holds nothing the store cannot keep: not checked again.
+    context = STORABLE if storable else None
     if not isinstance(doc, dict):
         raise EntryRejected(RejectionCode.PARSE_ERROR, "an entry must be a YAML mapping of fields")
     raw_id = doc.get("id")
@@ -134,13 +139,13 @@ def parse_entry(data: bytes, filename: str, sha256: str | None = None) -> Parsed
             )
         body_data = {**body_data, "description": markdown}
     try:
-        body = BODY_MODELS[kind].model_validate(body_data)
+        body = BODY_MODELS[kind].model_validate(body_data, context=context)
     except ValidationError as exc:
         raise EntryRejected(
             RejectionCode.SCHEMA_ERROR, _schema_message(exc, kind, doc, True), entry_id
         ) from None
     try:
-        entry = Entry.model_validate({**doc, "body": body})
+        entry = Entry.model_validate({**doc, "body": body}, context=context)
     except ValidationError as exc:
         raise EntryRejected(
             RejectionCode.SCHEMA_ERROR, _schema_message(exc, kind, doc, False), entry_id

@@ -199,10 +199,14 @@ def _block_value(text: str) -> Any:
     build = _SCALARS.get(tag)
     if build is None:
         raise _Declined
-    return build(_CONSTRUCTOR, ScalarNode(tag, text))
+    value = build(_CONSTRUCTOR, ScalarNode(tag, text))
+    if type(value) is int and not _INT64[0] <= value <= _INT64[1]:
+        raise _Declined  # what is read here can be stored (see read_yaml)
+    return value
 
 
 _CONSTRUCTOR = SafeConstructor()
+_INT64 = (-(2**63), 2**63 - 1)
 _Line = tuple[int, bool, str, str | None]  # (indent, is an item, key, value)
 
 
@@ -271,12 +275,24 @@ def load_yaml(text: str) -> Any:
     Raises YamlSyntaxError for malformed or ambiguous YAML and UnsafeYaml for anchors,
     aliases and tags that construct anything but plain data.
     """
+    return read_yaml(text)[0]
+
+
+def read_yaml(text: str) -> tuple[Any, bool]:
+    """`load_yaml(text)`, and whether the store can keep every part of it as it is: True
+    when the text was read line by line (printable ASCII without quotes, so no string
+    with a lone surrogate, and every integer within SQLite's 64 bits)."""
+    if not _SLOW.intersection(text):
+        try:
+            return _plainest(text), True
+        except _Declined:
+            pass
+    return _parsed(text), False
+
+
+def _parsed(text: str) -> Any:
     if _SLOW.intersection(text):
         return strict_load(text)
-    try:
-        return _plainest(text)
-    except _Declined:
-        pass
     if _FastLoader is not None:
         try:
             return _quick(text)

@@ -113,21 +113,20 @@ def plan_entry(
     `prepared` (from `prepare`); if the WP moved since, it raises StalePreparation.
     """
     entry = parsed.entry
-    existing = store.entry(entry.id)
-    if existing is not None:
-        if existing["sha256"] == parsed.sha256:
+    ingested, used = store.id_taken(entry.id)
+    if ingested is not None:
+        if ingested == parsed.sha256:
             return Plan(duplicate=True)
         raise checks.reject(
             RejectionCode.REPLAY_CONFLICT,
             f"entry id {entry.id} was already ingested with different content "
-            f"(sha256 {existing['sha256'][:12]}…)",
+            f"(sha256 {ingested[:12]}…)",
             parsed,
         )
-    used = store.signed_rejection(entry.id)
     if used is not None:
         raise checks.reject(
             RejectionCode.REPLAY_CONFLICT,
-            f"entry id {entry.id} was used up by a signed entry rejected at seq {used['seq']}",
+            f"entry id {entry.id} was used up by a signed entry rejected at seq {used}",
             parsed,
         )
     signature = trust_entries.read_signature(parsed, sig, config, store)
