@@ -58,6 +58,9 @@ class Prepared:
     refusal: str | None = None
 
 
+NOT_PREPARED = Prepared()  # what an entry that needs no preparation is planned with
+
+
 class StalePreparation(CockpitError):
     """The WP moved between `prepare` and `plan_entry`: prepare again."""
 

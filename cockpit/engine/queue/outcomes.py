@@ -86,7 +86,7 @@ class SweepResult:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class QueuedFile:
     """A file found waiting (in new/, or an orphan in cur/) and what reading it gave."""
 
@@ -154,7 +154,7 @@ class QueuedFile:
         return out
 
 
-@dataclass
+@dataclass(slots=True)
 class Staged:
     """An entry claimed into a batch: where its file is now, and what planning it did."""
 

@@ -21,6 +21,7 @@ from cockpit.domain import EventType, RejectionCode, State
 from cockpit.engine.entries.models import EntryRejected, ParsedEntry
 from cockpit.engine.entries.reader import display_name, read_and_parse, read_signature_file
 from cockpit.engine.ingest.pipeline import (
+    NOT_PREPARED,
     Prepared,
     StalePreparation,
     needs_preparation,
@@ -283,7 +284,7 @@ class Sweeper:
         try:
             with self.store.savepoint():
                 plan = plan_entry(
-                    item.parsed, self.ws.config, self.store, prepared or Prepared(), current.sig
+                    item.parsed, self.ws.config, self.store, prepared or NOT_PREPARED, current.sig
                 )
                 current.events = [self.store.append(e) for e in plan.events]
                 current.duplicate = plan.duplicate
