@@ -98,3 +98,15 @@ def compose(members: Mapping[str, str], leave_out: str | None = None) -> str:
         f"{encode_basestring(key)}:{members[key]}" for key in sorted(members) if key != leave_out
     ]
     return "{" + ",".join(parts) + "}"
+
+
+def compose_without(members: Mapping[str, str], left_out: str) -> tuple[str, str]:
+    """(`compose(members, leave_out=left_out)`, `compose(members)`), the members put in
+    order and written once for both."""
+    keys = sorted(members)
+    parts = [f"{encode_basestring(key)}:{members[key]}" for key in keys]
+    whole = "{" + ",".join(parts) + "}"
+    if left_out not in members:
+        return whole, whole
+    at = keys.index(left_out)
+    return "{" + ",".join(parts[:at] + parts[at + 1 :]) + "}", whole

@@ -28,6 +28,7 @@ from cockpit.store.canonical import (
     canonical_members,
     canonical_text,
     compose,
+    compose_without,
     member_text,
     parse_back,
 )
@@ -214,7 +215,7 @@ class Store(CanonReads):
         if members is None:  # a key that is not a string: json.dumps rewrites it
             members = canonical_members(json.loads(canonical_text(payload)[0]))
             assert members is not None
-        unsigned_text = compose(members, leave_out="signature")
+        unsigned_text, signed_text = compose_without(members, "signature")
         row: dict[str, Any] = {
             "seq": seq,
             "event_id": event_id(previous, seq, unsigned_text),
@@ -231,7 +232,9 @@ class Store(CanonReads):
             signature = self.signer(event_bytes(row, unsigned_text))
             if signature is not None:
                 members["signature"] = member_text(signature)
-        payload_text = compose(members) if "signature" in members else unsigned_text
+        if "signature" in members and "signature" not in payload:  # the runner's, just made
+            signed_text = compose(members)
+        payload_text = signed_text
         # The leaf is composed around the payload's canonical text (SPEC 7's leaf).
         leaf = leaf_of_stored(row, payload_text)
         link = chain_hash(previous, leaf)

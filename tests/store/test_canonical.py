@@ -10,7 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cockpit.store.canonical import canonical_members, canonical_text, compose, parse_back
+from cockpit.store.canonical import (
+    canonical_members,
+    canonical_text,
+    compose,
+    compose_without,
+    parse_back,
+)
 
 scalars = st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(max_size=12)
 values = st.recursive(
@@ -35,8 +41,11 @@ def test_composed_text_is_what_json_dumps_writes(payload: dict[str, Any], signat
     assert compose(members) == dumps(payload)
     unsigned = {k: v for k, v in payload.items() if k != "signature"}
     assert compose(members, leave_out="signature") == dumps(unsigned)
+    assert compose_without(members, "signature") == (dumps(unsigned), dumps(payload))
     members["signature"] = canonical_members({"s": signature})["s"]  # type: ignore[index]
     assert compose(members) == dumps({**payload, "signature": signature})
+    signed = dumps({**payload, "signature": signature})
+    assert compose_without(members, "signature") == (dumps(unsigned), signed)
 
 
 def test_a_key_that_is_not_a_string_is_left_to_json_dumps() -> None:
