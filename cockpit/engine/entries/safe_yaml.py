@@ -191,7 +191,7 @@ class _Declined(Exception):
 
 def _block_value(text: str) -> Any:
     text = text.rstrip(" ")
-    if ": " in text or text.endswith(":"):
+    if ": " in text or text[-1] == ":":
         raise _Declined
     tag = _PLAIN_TAGS.get(text) or plain_tag(text)
     if tag == _STR:
@@ -207,7 +207,8 @@ def _block_value(text: str) -> Any:
 
 _CONSTRUCTOR = SafeConstructor()
 _INT64 = (-(2**63), 2**63 - 1)
-_Line = tuple[int, bool, str, str | None]  # (indent, is an item, key, value)
+_NO_VALUE = object()  # `key:` with nothing after it (a block below, or null)
+_Line = tuple[int, bool, str, Any]  # (indent, is an item, key, value or _NO_VALUE)
 
 
 def _block_lines(text: str) -> list[_Line]:
@@ -221,9 +222,9 @@ def _block_lines(text: str) -> list[_Line]:
         if key:
             if (_PLAIN_TAGS.get(key) or plain_tag(key)) != _STR:
                 raise _Declined
-            lines.append((len(indent), False, key, value or None))
+            lines.append((len(indent), False, key, _block_value(value) if value else _NO_VALUE))
         elif item:
-            lines.append((len(indent), True, "", item))
+            lines.append((len(indent), True, "", _block_value(item)))
     if not lines or lines[0][0] != 0:
         raise _Declined
     return lines
@@ -232,32 +233,38 @@ def _block_lines(text: str) -> list[_Line]:
 def _block(lines: list[_Line], at: int, indent: int, inline: bool) -> tuple[Any, int]:
     """The mapping or list whose lines start at `at` with this indent (`inline`: a list
     at its mapping key's own indent); returns it and the index of the line after it."""
+    end = len(lines)
     items = lines[at][1]
-    value: Any = [] if items else {}
-    while at < len(lines) and lines[at][0] == indent and lines[at][1] == items:
-        _, _, key, text = lines[at]
-        at += 1
-        if items:
-            if text is None or (at < len(lines) and lines[at][0] > indent):
+    if items:
+        values = []
+        while at < end and lines[at][0] == indent and lines[at][1]:
+            values.append(lines[at][3])
+            at += 1
+            if at < end and lines[at][0] > indent:
+                raise _Declined  # an item running on, or a block under a plain item
+        out: Any = values
+    else:
+        mapping: dict[str, Any] = {}
+        while at < end and lines[at][0] == indent and not lines[at][1]:
+            _, _, key, value = lines[at]
+            at += 1
+            if key in mapping:
                 raise _Declined
-            value.append(_block_value(text))
-            continue
-        if key in value:
-            raise _Declined
-        nested = at < len(lines) and (
-            lines[at][0] > indent or (lines[at][0] == indent and lines[at][1])
-        )
-        if text is not None:
-            if nested:
-                raise _Declined
-            value[key] = _block_value(text)
-        elif nested:
-            value[key], at = _block(lines, at, lines[at][0], lines[at][0] == indent)
-        else:
-            value[key] = None
-    if at < len(lines) and (lines[at][0] > indent or (lines[at][0] == indent and not inline)):
+            below = at < end and (
+                lines[at][0] > indent or (lines[at][0] == indent and lines[at][1])
+            )
+            if value is not _NO_VALUE:
+                if below:
+                    raise _Declined
+                mapping[key] = value
+            elif below:
+                mapping[key], at = _block(lines, at, lines[at][0], lines[at][0] == indent)
+            else:
+                mapping[key] = None
+        out = mapping
+    if at < end and (lines[at][0] > indent or (lines[at][0] == indent and not inline)):
         raise _Declined
-    return value, at
+    return out, at
 
 
 def _plainest(text: str) -> Any:
