@@ -96,23 +96,24 @@ def read_signature_file(path: Path) -> bytes | str | None:
     """The bytes of an entry's NAME.sig, read as warily as the entry itself; None when
     there is none, or a sentence saying why it cannot be read (a symlink, a FIFO, too
     large), which the signature check reports as `bad_signature`."""
+    name = display_name(path.name)  # what is said of it is stored: text, not raw bytes
     try:
         info = path.lstat()
     except FileNotFoundError:
         return None
     except OSError as exc:
-        return f"{path.name} cannot be read ({exc.strerror or exc})"
+        return f"{name} cannot be read ({exc.strerror or exc})"
     if stat.S_ISLNK(info.st_mode) or not stat.S_ISREG(info.st_mode):
-        return f"{path.name} is not a regular file"
+        return f"{name} is not a regular file"
     if info.st_size > MAX_SIGNATURE_BYTES:
-        return f"{path.name} is {info.st_size} bytes, too large to be a signature"
+        return f"{name} is {info.st_size} bytes, too large to be a signature"
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError as exc:
-        return f"{path.name} cannot be read ({exc.strerror or exc})"
+        return f"{name} cannot be read ({exc.strerror or exc})"
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return f"{path.name} is not a regular file"
+            return f"{name} is not a regular file"
         return os.read(fd, MAX_SIGNATURE_BYTES + 1)[: MAX_SIGNATURE_BYTES + 1]
     finally:
         os.close(fd)

@@ -37,18 +37,28 @@ CLAIM_LOT = 32
 LAST_BATCH = 64
 _STOP_WAIT_S = 5.0
 
+# A claim's usual answer, as mover.py writes it: claimed, the same bytes, no NAME.sig, the
+# same name in cur/.
+_CLAIMED_AS_IS = json.dumps([1, True, False, None]).encode() + b"\n"
 Move = list[Any]  # ["done", NAME, SIGNED] or ["reject", NAME, TARGET, REASON] (mover.py)
 MoveAnswer = list[Any] | int | None  # 0, [ERRNO, STRERROR], or None: no answer came
 
 
 class Claimed:
-    """The helper's answer to a claim: where the file is now (None: it was gone), whether
-    it still holds the bytes that were parsed, and whether a NAME.sig came with it."""
+    """The helper's answer to a claim: where the file is now (None: it was gone, or the
+    claim failed: `failure`), whether it still holds the bytes that were parsed, and
+    whether a NAME.sig came with it."""
 
-    __slots__ = ("path", "same", "signed")
+    __slots__ = ("failure", "path", "same", "signed")
 
-    def __init__(self, path: Path | None, same: bool = False, signed: bool = False) -> None:
-        self.path, self.same, self.signed = path, same, signed
+    def __init__(
+        self,
+        path: Path | None,
+        same: bool = False,
+        signed: bool = False,
+        failure: OSError | None = None,
+    ) -> None:
+        self.path, self.same, self.signed, self.failure = path, same, signed, failure
 
 
 class Helper:
@@ -168,7 +178,7 @@ class Helper:
                     raise ValueError(lot)
                 self._moved += lot
                 self._moves_asked -= 1
-        except (OSError, ValueError, TypeError):
+        except Exception:  # whatever it said (nested too deep, even), it is not believed now
             self._stop()  # gone, or saying what it should not: the sweep goes on alone
             return
         self._expected.popleft()
@@ -176,6 +186,8 @@ class Helper:
     def _answer(self) -> Any:
         assert self._proc is not None and self._proc.stdout is not None
         line = self._proc.stdout.readline()
+        if line == _CLAIMED_AS_IS:  # the usual answer, read without a parser
+            return [1, True, False, None]
         if not line.endswith(b"\n"):
             raise ValueError("the helper ended")
         return json.loads(line)
@@ -183,6 +195,10 @@ class Helper:
     def _claim_answer(self, name: str, answer: Any) -> Claimed:
         if answer == [0]:
             return Claimed(None)
+        if isinstance(answer, list) and len(answer) == 3 and answer[0] == 2:
+            if not _failure(answer[1:]):
+                raise ValueError(answer)
+            return Claimed(None, failure=OSError(answer[1], answer[2]))
         done, same, signed, claimed = answer
         if done != 1 or not isinstance(same, bool) or not isinstance(signed, bool):
             raise ValueError(answer)
@@ -249,7 +265,7 @@ class Moves:
         self._helper = helper
         # The entries whose move the helper is to make: (entry, its result once moved, the
         # move), in the order asked; how many of them were handed over.
-        self._deferred: list[tuple[Staged, SweepResult, Move]] = []
+        self._deferred: list[tuple[Staged | None, SweepResult, Move | None]] = []
         self._asked = 0
 
     def settle(self, current: Staged, result: SweepResult, move: Move) -> SweepResult:
@@ -258,6 +274,14 @@ class Moves:
             self.make(move)
             return result
         self._deferred.append((current, result, move))
+        return SweepResult()
+
+    def keep(self, result: SweepResult) -> SweepResult:
+        """`result` as it is, or nothing yet with a helper: what is reported after the
+        results held for their moves stays after them (the log keeps the sweep's order)."""
+        if self._helper is None or not (result.log or result.errors):
+            return result
+        self._deferred.append((None, result, None))
         return SweepResult()
 
     def make(self, move: Move) -> None:
@@ -271,7 +295,8 @@ class Moves:
     def ask(self) -> None:
         """Hand the helper the moves settled since it was last asked (a committed batch)."""
         if self._helper is not None and self._asked < len(self._deferred):
-            self._helper.move([move for _, _, move in self._deferred[self._asked :]])
+            moves = [move for _, _, move in self._deferred[self._asked :] if move is not None]
+            self._helper.move(moves)
             self._asked = len(self._deferred)
 
     def settled(self) -> SweepResult:
@@ -281,10 +306,13 @@ class Moves:
         result = SweepResult()
         if self._helper is None:
             return result
-        answers = self._helper.moved()
-        answers += [None] * (len(self._deferred) - len(answers))
-        for (current, settled, move), answer in zip(self._deferred, answers, strict=False):
+        answers = iter(self._helper.moved())
+        for current, settled, move in self._deferred:
+            if current is None or move is None:  # a result kept in its place, no move
+                result.merge(settled)
+                continue
             try:
+                answer = next(answers, None)  # none came: the helper did not make it
                 if answer is None:
                     self.make(move)
                 elif isinstance(answer, list):

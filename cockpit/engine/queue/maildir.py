@@ -8,6 +8,7 @@ moves it to done/ or, with a reason file, to rejected/.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -44,6 +45,10 @@ def _carry_sig(source: Path, target: Path) -> bool:
         os.rename(f"{source}{SIG_SUFFIX}", f"{target}{SIG_SUFFIX}")
     except FileNotFoundError:
         return False
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:  # NAME.sig is longer than a name can be: none
+            return False
+        raise
     return True
 
 

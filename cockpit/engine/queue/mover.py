@@ -15,7 +15,8 @@ Requests, one JSON line each, answered one JSON line per item, in order:
 
 - `["claim", [[NAME, SHA256], ...]]`: claim new/NAME; `[1, SAME, SIGNED, CLAIMED]` (SAME:
   the claimed file holds bytes of that sha256; SIGNED: a NAME.sig came with it; CLAIMED:
-  its name in cur/, or null when it kept its name), or `[0]` if it was gone.
+  its name in cur/, or null when it kept its name), `[0]` if it was gone, or `[2, ERRNO,
+  STRERROR]` if the claim failed.
 - `["move", [MOVE, ...]]`, each MOVE `["done", NAME, SIGNED]` (move cur/NAME to done/, with
   its NAME.sig if SIGNED) or `["reject", NAME, TARGET, REASON]` (write
   rejected/TARGET.reason.json holding REASON, then move cur/NAME to rejected/TARGET): `0`,
@@ -57,7 +58,10 @@ def _failure(exc: OSError) -> list[Any]:
 
 
 def _claim(queue: Any, new: Path, cur: Path, name: str, sha256: str) -> list[Any]:
-    taken = queue.claim(new / name, cur)
+    try:
+        taken = queue.claim(new / name, cur)
+    except OSError as exc:  # the sweep says what became of it, as when it claims itself
+        return [2, *_failure(exc)]
     if taken is None:
         return [0]
     path, signed = taken

@@ -127,9 +127,9 @@ class Sweeper:
         with self.store.transaction(commit=False) if self.dry_run else contextlib.nullcontext():
             while waiting and not self._stopping(stop):
                 if waiting[0].parsed is not None and needs_preparation(waiting[0].parsed):
-                    result.merge(self._prepared(waiting.popleft()))
+                    result.merge(self._moves.keep(self._prepared(waiting.popleft())))
                 else:
-                    result.merge(self._batch(waiting, stop))
+                    result.merge(self._moves.keep(self._batch(waiting, stop)))
             if self.dry_run and self.planned is not None:
                 self.planned()
 
@@ -202,7 +202,7 @@ class Sweeper:
         except Exception as exc:
             failed = error_result(current.original, current.item.parsed, exc)
             failed.events = len(current.events)
-            return failed
+            return self._moves.keep(failed)
 
     def _batch_transaction(self) -> Any:
         if self.dry_run:  # inside the sweep's rolled-back transaction: a part of it
@@ -248,6 +248,8 @@ class Sweeper:
             if taken is None:
                 return None
             (path, signed), same = taken, False
+        elif got.failure is not None:
+            raise got.failure  # as if the sweep had claimed it itself
         elif got.path is None:
             return None
         else:
