@@ -30,6 +30,7 @@ import pytest
 from helpers.process import clean_env, cockpit_cmd
 from helpers.workspace import entry, work_package
 
+from cockpit.engine.queue.helper import HELPER_MIN
 from cockpit.engine.workspace.scaffold import init_workspace
 
 HANG_LIMIT_S = 20.0
@@ -412,10 +413,10 @@ KILL_MODES = ("from-spawn", "after-start", "mid-sweep")
 
 
 @pytest.mark.parametrize(
-    ("wps", "burst", "pause", "backlog", "modes", "min_in_flight", "min_mid_batch"),
+    ("wps", "burst", "pause", "backlog", "modes", "min_in_flight", "min_mid_batch", "min_helper"),
     [
         # A trickle: small bursts, mostly batches of a few entries.
-        pytest.param(90, (3, 15), (0.2, 0.8), 6, KILL_MODES, 0, 0, id="trickle"),
+        pytest.param(90, (3, 15), (0.2, 0.8), 6, KILL_MODES, 0, 0, 0, id="trickle"),
         # Group commit: bursts of dozens, a backlog of 40 before a kill that waits for the
         # first commit (mid-sweep) or for files claimed into cur/ (mid-batch), so kills land
         # inside batches of many entries (claimed and planned but not committed, or
@@ -428,7 +429,21 @@ KILL_MODES = ("from-spawn", "after-start", "mid-sweep")
             ("from-spawn", "mid-sweep", "mid-batch", "mid-batch"),
             5,
             3,
+            0,
             id="batches",
+        ),
+        # Sweeps of a hundred files and more, whose file work a helper process does
+        # (queue/helper.py): kills land while it claims ahead and moves behind.
+        pytest.param(
+            400,
+            (70, 140),
+            (0.3, 0.8),
+            HELPER_MIN + 40,
+            ("mid-sweep", "mid-batch", "mid-batch", "from-spawn"),
+            5,
+            3,
+            5,
+            id="helper",
         ),
     ],
 )
@@ -442,6 +457,7 @@ def test_runner_killed_at_random_moments_ingests_every_entry_exactly_once(
     modes: tuple[str, ...],
     min_in_flight: int,
     min_mid_batch: int,
+    min_helper: int,
 ) -> None:
     """SPEC 3.1/7: a runner SIGKILLed again and again while a writer keeps dropping entries
     loses nothing and ingests nothing twice: after a final `run --once`, every entry has
@@ -457,6 +473,7 @@ def test_runner_killed_at_random_moments_ingests_every_entry_exactly_once(
     kills_with_backlog = 0  # entries were waiting in new/ or claimed in cur/ at the kill
     kills_with_orphans = 0  # the runner died between claiming a file and finishing it
     kills_after_events = 0  # the runner had appended events in this life
+    kills_with_helper = 0  # the runner started on enough files for its sweep's helper
     recovered = 0  # orphans in cur/ that a later runner logged as recovered
     deadline = time.monotonic() + 60
     with runners(ws) as started:
@@ -474,6 +491,7 @@ def test_runner_killed_at_random_moments_ingests_every_entry_exactly_once(
                     if not names(queue_dir(ws, "new")):
                         mode = "from-spawn"  # nothing to sweep: kill at a random moment
                 before = set(names(queue_dir(ws, "cur")))
+                waiting = len(names(queue_dir(ws, "new"))) + len(before)
                 runner = Runner(ws)
                 started.append(runner)
                 if mode == "after-start":
@@ -494,6 +512,7 @@ def test_runner_killed_at_random_moments_ingests_every_entry_exactly_once(
                 kills_with_orphans += bool(names(queue_dir(ws, "cur")))
                 kills_mid_batch += len(set(names(queue_dir(ws, "cur"))) - before) >= 2
                 kills_after_events += any(is_event(r) for r in runner.records())
+                kills_with_helper += waiting >= HELPER_MIN
                 recovered += sum(
                     r.get("recovered", 0) for r in runner.records() if r.get("log") == "sweep"
                 )
@@ -502,8 +521,8 @@ def test_runner_killed_at_random_moments_ingests_every_entry_exactly_once(
         print(
             f"\nSIGKILLs: {kills}; with entries in flight: {kills_with_backlog}; "
             f"leaving orphans in cur/: {kills_with_orphans}; after appending events: "
-            f"{kills_after_events}; inside a batch: {kills_mid_batch}; orphans recovered "
-            f"by later runners: {recovered}"
+            f"{kills_after_events}; inside a batch: {kills_mid_batch}; on a sweep with a "
+            f"helper: {kills_with_helper}; orphans recovered by later runners: {recovered}"
         )
         record_property("sigkills", kills)
         record_property("sigkills_mid_batch", kills_mid_batch)
@@ -523,6 +542,7 @@ def test_runner_killed_at_random_moments_ingests_every_entry_exactly_once(
     assert kills_with_orphans >= min(min_mid_batch, 1), "no kill left a claimed file in cur/"
     assert kills_after_events >= 5, "too few kills landed after the runner had ingested"
     assert kills_mid_batch >= min_mid_batch, "too few kills landed inside a batch"
+    assert kills_with_helper >= min_helper, "too few kills landed on a sweep with a helper"
 
     # Exactly once: one task_created per WP, one dispatched per dispatch, nothing else
     # carries an entry id, and nothing was rejected.
