@@ -206,7 +206,7 @@ class Helper:
             claimed = name
         elif not isinstance(claimed, str) or "/" in claimed or claimed in ("", ".", ".."):
             raise ValueError(answer)
-        return Claimed(self._cur / claimed, same, signed)
+        return Claimed(queue.child(self._cur, claimed), same, signed)
 
     def _stop(self) -> None:
         """Close the helper's pipes: it ends when it reads that its input ended. It is not

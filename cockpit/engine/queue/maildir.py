@@ -71,7 +71,18 @@ def pending(directory: Path) -> list[Path]:
             )
     except FileNotFoundError:
         return []
-    return [directory / name for name in names]
+    return [child(directory, name) for name in names]
+
+
+def child(directory: Path, name: str) -> Path:
+    """`directory / name` for a plain file name (no separator), made the way pathlib
+    makes a listed directory's entries, without parsing the name again (a sweep makes
+    one per file and per claim)."""
+    make = getattr(directory, "_make_child_relpath", None)
+    if make is None or "/" in name or name in ("", ".", ".."):
+        return directory / name
+    made: Path = make(name)
+    return made
 
 
 def _is_dir(entry: os.DirEntry[str]) -> bool:
