@@ -152,7 +152,7 @@ def parse_entry(data: bytes, filename: str, sha256: str | None = None) -> Parsed
         ) from None
     # The stored text is the file's exact text (a byte-order mark included), so its UTF-8
     # bytes are the bytes the entry's sha256 and signature cover.
-    raw = data.decode("utf-8")
+    raw = text if not data.startswith(b"\xef\xbb\xbf") else data.decode("utf-8")
     digest = sha256 or sha256_hex(data)
     return ParsedEntry(entry=entry, sha256=digest, raw=raw, file=filename, data=data)
 

@@ -268,21 +268,22 @@ class Moves:
         self._deferred: list[tuple[Staged | None, SweepResult, Move | None]] = []
         self._asked = 0
 
-    def settle(self, current: Staged, result: SweepResult, move: Move) -> SweepResult:
-        """`result` once `move` is made (raising if it fails), or nothing yet with a helper."""
+    def settle(self, current: Staged, result: SweepResult, move: Move) -> SweepResult | None:
+        """`result` once `move` is made (raising if it fails), or None with a helper: the
+        result is held until the helper's answer."""
         if self._helper is None:
             self.make(move)
             return result
         self._deferred.append((current, result, move))
-        return SweepResult()
+        return None
 
-    def keep(self, result: SweepResult) -> SweepResult:
-        """`result` as it is, or nothing yet with a helper: what is reported after the
-        results held for their moves stays after them (the log keeps the sweep's order)."""
-        if self._helper is None or not (result.log or result.errors):
+    def keep(self, result: SweepResult | None) -> SweepResult | None:
+        """`result` as it is, or None with a helper: held in its place behind the results
+        held for their moves (the log keeps the sweep's order)."""
+        if self._helper is None or result is None or not (result.log or result.errors):
             return result
         self._deferred.append((None, result, None))
-        return SweepResult()
+        return None
 
     def make(self, move: Move) -> None:
         kind, name, *rest = move

@@ -127,9 +127,11 @@ class Sweeper:
         with self.store.transaction(commit=False) if self.dry_run else contextlib.nullcontext():
             while waiting and not self._stopping(stop):
                 if waiting[0].parsed is not None and needs_preparation(waiting[0].parsed):
-                    result.merge(self._moves.keep(self._prepared(waiting.popleft())))
+                    done = self._prepared(waiting.popleft())
                 else:
-                    result.merge(self._moves.keep(self._batch(waiting, stop)))
+                    done = self._batch(waiting, stop)
+                if (kept := self._moves.keep(done)) is not None:
+                    result.merge(kept)
             if self.dry_run and self.planned is not None:
                 self.planned()
 
@@ -188,11 +190,12 @@ class Sweeper:
             return self._failed_batch(staged, failing, waiting, exc)
         result = SweepResult()
         for current in staged:
-            result.merge(self._settled(current))
+            if (settled := self._settled(current)) is not None:
+                result.merge(settled)
         self._moves.ask()
         return result
 
-    def _settled(self, current: Staged) -> SweepResult:
+    def _settled(self, current: Staged) -> SweepResult | None:
         """`_settle`, never raising: the batch is committed, so a failure now (the disk
         full while a file moves) is the environment's. The entry counts as an error and
         its file stays in cur/, where the next sweep finds it committed and only moves it;
@@ -314,7 +317,7 @@ class Sweeper:
         wp_id = current.item.parsed.entry.work_package
         return self.store.work_package_state(wp_id) == State.CLAIMED
 
-    def _settle(self, current: Staged) -> SweepResult:
+    def _settle(self, current: Staged) -> SweepResult | None:
         """After the commit: report the entry and what it appended, then move its file
         where its outcome says (or have the helper move it; its report waits for that)."""
         result = SweepResult()
@@ -360,7 +363,7 @@ class Sweeper:
             self.after_ingest(item.parsed.entry.work_package)
         return self._moved(current, result, move)
 
-    def _moved(self, current: Staged, result: SweepResult, move: Move) -> SweepResult:
+    def _moved(self, current: Staged, result: SweepResult, move: Move) -> SweepResult | None:
         if self.dry_run:
             return result
         return self._moves.settle(current, result, move)
@@ -386,7 +389,7 @@ class Sweeper:
                     self._plan(current, set())
         except Exception as exc:  # the environment failed; the file stays for the next sweep
             return error_result(item.name, item.parsed, exc)
-        return self._settled(current)
+        return self._settled(current) or SweepResult()
 
     def _apply_prepared(self, current: Staged, parsed: ParsedEntry) -> None:
         for _ in range(_PREPARE_ATTEMPTS):
