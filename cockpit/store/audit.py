@@ -21,7 +21,7 @@ from json.encoder import encode_basestring  # what json.dumps(ensure_ascii=False
 from operator import itemgetter
 from typing import Any
 
-from cockpit.store.canonical import _Float, _no_float, canonical_json
+from cockpit.store.canonical import NO_FLOATS, _Float, canonical_json
 
 EVENT_FIELDS = (
     "seq",
@@ -272,7 +272,7 @@ def _check_content(row: Mapping[str, Any], previous: bytes) -> tuple[str | None,
     text = row["payload"]
     try:
         # A float anywhere is refused while parsing (no second walk over the payload).
-        payload = json.loads(text, parse_float=_no_float, parse_constant=_no_float)
+        payload = NO_FLOATS.decode(text)
     except _Float:
         return "payload holds a float; events carry integers and strings only", previous
     except (TypeError, ValueError, RecursionError):

@@ -36,12 +36,17 @@ def _no_float(text: str) -> Any:
     raise _Float(text)
 
 
+# json.loads with these hooks, its decoder made once (json.loads makes one per call when
+# given hooks): a float, NaN or infinity raises _Float.
+NO_FLOATS = json.JSONDecoder(parse_float=_no_float, parse_constant=_no_float)
+
+
 def parse_back(text: str, value: Any) -> Any:
     """A fresh copy of `value` parsed back from `text`, its canonical JSON; a float (or
     NaN) is caught while parsing, and only then is `value` walked, to say where it is
     (TypeError)."""
     try:
-        return json.loads(text, parse_float=_no_float, parse_constant=_no_float)
+        return NO_FLOATS.decode(text)
     except _Float:
         canonical_json(value)  # raises TypeError naming where the float is
         raise
