@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import sqlite3
 import statistics
@@ -113,6 +114,9 @@ def _sweep_once(template: Workspace, files: list[bytes]) -> float:
         new = ws.queue_dir("new")
         for n, data in enumerate(files):
             (new / f"{n:05d}.yaml").write_bytes(data)
+        # The copy written out first: the kernel's writeback of 75 MB would otherwise run
+        # during the sweep, now and then (a copy more than half a minute old), and slow it.
+        os.sync()
         with ws.open_store() as store:
             started = time.perf_counter()
             result = Sweeper(ws, store).sweep()

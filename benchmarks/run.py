@@ -49,13 +49,13 @@ def measure(cache: Path, quick: bool) -> tuple[dict[str, figures.Figure], list[A
     few, some = (1, 2) if quick else (2, 3)
     found: dict[str, figures.Figure] = {}
     say("ingest ...")
-    found["ingest_entries_per_s"] = figures.ingest(small, ENTRIES, first=10_000)
+    found["ingest_entries_per_s"] = figures.ingest(small, ENTRIES, first=10_000, repeat=5)
     say("audit verify ...")
     found["audit_verify_events_per_s"] = figures.audit_verify(middle, 3)  # best of 3
     say("replay ...")
     # replay_100k_s is taken on about 100k events; its RSS is also read at 300k.
     hundred_k_events = build.cached(cache, 33_334)
-    found["replay_100k_s"], found["replay_rss_mb"] = figures.replay(hundred_k_events, middle, 1)
+    found["replay_100k_s"], found["replay_rss_mb"] = figures.replay(hundred_k_events, middle, some)
     say("status --json ...")
     found["status_json_10k_s"] = figures.status(small, some, target=0.3)
     found["status_json_100k_s"] = figures.status(middle, few, target=1.5)

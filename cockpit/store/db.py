@@ -226,22 +226,22 @@ class Store(CanonReads):
             "principal": new.principal,
             "entry_id": new.entry_id,
         }
+        signed = payload
         if "signature" not in payload and self.signer is not None:
             # An event nobody signed is the runner's own: signed over the event as it will
             # be stored, less its signature (SPEC 10.1).
             signature = self.signer(event_bytes(row, unsigned_text))
             if signature is not None:
                 members["signature"] = member_text(signature)
-        if "signature" in members and "signature" not in payload:  # the runner's, just made
-            signed_text = compose(members)
+                signed, signed_text = {**payload, "signature": signature}, compose(members)
         payload_text = signed_text
+        stored = parse_back(payload_text, signed)  # a float is refused here, before any write
         # The leaf is composed around the payload's canonical text (SPEC 7's leaf).
         leaf = leaf_of_stored(row, payload_text)
         link = chain_hash(previous, leaf)
         leaf_hex, link_hex = leaf.hex(), link.hex()
         self.conn.execute(_INSERT_EVENT, (*row.values(), payload_text, leaf_hex, link_hex))
         self._head = (seq, link)
-        stored = parse_back(payload_text, payload)
         event = Event(**row, payload=stored, leaf=leaf_hex, chain=link_hex)
         projections.apply(self.conn, event)
         return event
