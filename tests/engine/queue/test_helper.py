@@ -353,11 +353,9 @@ def test_signed_entries_reach_done_with_their_signatures(
 # -- 3: rejections in a helper sweep ------------------------------------------------------
 
 
-def test_rejections_in_a_helper_sweep_land_in_rejected_with_their_reasons(
-    env: Env, spy: Spy
-) -> None:
-    count = 70
-    drop_bookings(env, count)
+def drop_refused(env: Env) -> None:
+    """Three files a sweep refuses: one that is not YAML, a dispatch of a WP nobody booked,
+    and a replay of 0003.yaml's id with other content."""
     env.drop("garbled.yaml", b"schema: [unclosed\n  : : :\n")
     env.drop(
         "dispatch.yaml",
@@ -371,6 +369,14 @@ def test_rejections_in_a_helper_sweep_land_in_rejected_with_their_reasons(
         ),
     )
     env.drop("replay.yaml", booking(3, title="Other", created=at(30)))
+
+
+def test_rejections_in_a_helper_sweep_land_in_rejected_with_their_reasons(
+    env: Env, spy: Spy
+) -> None:
+    count = 70
+    drop_bookings(env, count)
+    drop_refused(env)
     env.drop("stranger.yaml", work_package("WP-X", principal="human:nobody", created=at(40)))
     env.drop("copy.yaml", booking(50))  # the very bytes of 0050.yaml: a duplicate
     env.rejected_dir.mkdir(parents=True, exist_ok=True)
@@ -472,19 +478,7 @@ def mixed_queue(env: Env) -> None:
     (env.rejected_dir / "early-bad.yaml.reason.json").unlink()
     for i in range(80):
         env.drop(name(i), booking(i))
-    env.drop("garbled.yaml", b"schema: [unclosed\n  : : :\n")
-    env.drop(
-        "dispatch.yaml",
-        entry(
-            "dispatch",
-            "DSP-1",
-            "WP-9999",
-            "human:owner",
-            "to: agent:implementer-1",
-            created=at(20),
-        ),
-    )
-    env.drop("replay.yaml", booking(3, title="Other", created=at(30)))
+    drop_refused(env)
     env.drop("copy.yaml", booking(50))
     (env.new / (name(10) + ".sig")).write_bytes(b"not a signature\n")
     for n, odd in enumerate(ODD_NAMES):

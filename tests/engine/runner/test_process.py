@@ -435,11 +435,11 @@ KILL_MODES = ("from-spawn", "after-start", "mid-sweep")
         # Sweeps of a hundred files and more, whose file work a helper process does
         # (queue/helper.py): kills land while it claims ahead and moves behind.
         pytest.param(
-            400,
+            900,
             (70, 140),
             (0.3, 0.8),
             HELPER_MIN + 40,
-            ("mid-sweep", "mid-batch", "mid-batch", "from-spawn"),
+            ("mid-sweep", "mid-sweep", "mid-batch", "from-spawn"),
             5,
             3,
             5,
