@@ -159,11 +159,14 @@ def apply(conn: sqlite3.Connection, event: Event) -> None:
     """Apply one event to the projection tables (inside the caller's transaction)."""
     payload = event.payload
     booked = event.type == EventType.TASK_CREATED
+    recorded = "entry" in payload and event.type != EventType.ENTRY_REJECTED
+    body = ""
     entry = payload.get("entry")
-    body = _json(entry.get("body", {})) if entry is not None else ""  # an entry's, once
+    if (booked or recorded) and isinstance(entry, dict):  # its body, once for both tables
+        body = _json(entry.get("body", {}))
     if booked:
         _book(conn, event, body)
-    if entry is not None and event.type != EventType.ENTRY_REJECTED:
+    if recorded:
         _record_entry(conn, event, body)
     if "edges" in payload:
         _record_edges(conn, event)

@@ -178,10 +178,13 @@ def _quick(text: str) -> Any:
 
 # A plain value: opening with no indicator, of printable ASCII without `#`, flow
 # indicators or backslashes (no `: ` in it and no `:` at its end: checked when it is read).
-_VALUE = r"[A-Za-z0-9_./(+$=~][A-Za-z0-9_./()+$=~@%?'\" :-]*"
-# One line: `key: value`, `key:`, `- value`, a comment or nothing (and trailing spaces).
+_VALUE = r"[A-Za-z0-9_./(+$=~][A-Za-z0-9_./()+$=~@%?'\" :-]*+"
+# One line: `key: value`, `key:`, `- value`, a comment or nothing (and trailing spaces). A
+# key of 128 characters at most (YAML allows a simple key 1024). Every repetition is
+# possessive: a line that does not match fails at once, whatever its length.
 _LINE = re.compile(
-    rf"^( *)(?:([A-Za-z_][A-Za-z0-9_-]*):(?: +({_VALUE}))?|- +({_VALUE})|#.*)? *$", re.M
+    rf"^( *+)(?:([A-Za-z_][A-Za-z0-9_-]{{0,127}}+):(?: ++({_VALUE}))?|- ++({_VALUE})|#.*)? *+$",
+    re.M,
 )
 
 
@@ -199,7 +202,10 @@ def _block_value(text: str) -> Any:
     build = _SCALARS.get(tag)
     if build is None:
         raise _Declined
-    value = build(_CONSTRUCTOR, ScalarNode(tag, text))
+    try:
+        value = build(_CONSTRUCTOR, ScalarNode(tag, text))
+    except (ValueError, OverflowError):  # `0x_`, an integer of thousands of digits
+        raise _Declined from None
     if type(value) is int and not _INT64[0] <= value <= _INT64[1]:
         raise _Declined  # what is read here can be stored (see read_yaml)
     return value

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import hashlib
 import json
 import os
 import subprocess
@@ -78,7 +79,7 @@ class Helper:
         _reap()
         with contextlib.suppress(OSError):
             self._proc = subprocess.Popen(
-                [sys.executable, "-E", "-s", "-S", mover.__file__]
+                [sys.executable, "-I", "-S", mover.__file__]
                 + [str(dirs[name]) for name in ("new", "cur", "done", "rejected")]
                 + [str(os.getpid())],
                 stdin=subprocess.PIPE,
@@ -105,6 +106,12 @@ class Helper:
     def holding(self) -> int:
         """How many files the helper was asked to claim that the sweep has not taken yet."""
         return len(self._asked) if self.alive else 0
+
+    def forget(self, name: str) -> None:
+        """The sweep will not take new/NAME's claim (its batch failed before claiming it):
+        what the helper makes of it waits in cur/ for the next sweep."""
+        self._asked.discard(name)
+        self._claims.pop(name, None)
 
     def stop_asking(self) -> None:
         """Claim nothing more than what was asked (the sweep is stopping)."""
@@ -174,12 +181,12 @@ class Helper:
                 self._claims[what] = self._claim_answer(what, self._answer())
             else:
                 lot = [self._answer() for _ in range(what)]
-                if not all(a == 0 or _failure(a) for a in lot):
+                if not all((type(a) is int and a == 0) or _failure(a) for a in lot):
                     raise ValueError(lot)
                 self._moved += lot
                 self._moves_asked -= 1
         except Exception:  # whatever it said (nested too deep, even), it is not believed now
-            self._stop()  # gone, or saying what it should not: the sweep goes on alone
+            self._stop(kill=True)  # gone, or saying what it should not: the sweep goes alone
             return
         self._expected.popleft()
 
@@ -204,17 +211,28 @@ class Helper:
             raise ValueError(answer)
         if claimed is None:
             claimed = name
-        elif not isinstance(claimed, str) or "/" in claimed or claimed in ("", ".", ".."):
+        elif (
+            not isinstance(claimed, str)
+            or "/" in claimed
+            or "\x00" in claimed
+            or claimed in ("", ".", "..")
+        ):
             raise ValueError(answer)
         return Claimed(queue.child(self._cur, claimed), same, signed)
 
-    def _stop(self) -> None:
-        """Close the helper's pipes: it ends when it reads that its input ended. It is not
-        waited for here (its interpreter takes a few milliseconds to wind down): it is
-        reaped by the next sweep that starts a helper, or at the latest on exit."""
+    def _stop(self, kill: bool = False) -> None:
+        """Close the helper's pipes: it ends when it reads that its input ended (or at once:
+        `kill`, a helper no longer believed, which must not go on with what it was asked
+        while the sweep does the same work). It is not waited for here (its interpreter
+        takes a few milliseconds to wind down): it is reaped by the next sweep that starts
+        a helper, or at the latest on exit."""
         proc, self._proc = self._proc, None
         if proc is None:
             return
+        if kill:
+            with contextlib.suppress(OSError):
+                proc.kill()
+                proc.wait()
         for stream in (proc.stdin, proc.stdout):
             if stream is not None:
                 with contextlib.suppress(OSError):
@@ -227,7 +245,7 @@ _ENDING: list[subprocess.Popen[bytes]] = []
 
 
 def _reap() -> None:
-    """Reap the helpers that ended; kill one still running long after it was told to end."""
+    """Reap the helpers that have ended (one still ending is left for the next time)."""
     for proc in list(_ENDING):
         try:
             proc.wait(timeout=0 if proc.returncode is None else None)
@@ -245,6 +263,10 @@ def _reap_all() -> None:
             proc.kill()
             proc.wait()
     _ENDING.clear()
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def _failure(answer: Any) -> bool:
@@ -293,6 +315,18 @@ class Moves:
         else:
             queue.move_rejected(path, self._dirs["rejected"] / rest[0], rest[1])
 
+    def _still_in_cur(self, current: Staged) -> bool:
+        """Whether cur/ still holds this entry's file, the bytes it was ingested from: a
+        move the helper made before it went is not made again (the name may be another
+        file's by now, claimed since); one whose file cannot be told is left for the next
+        sweep, which finds it committed and only moves it."""
+        try:
+            data = queue.read_regular(current.path, mover.READ_LIMIT)
+        except OSError:
+            return False
+        sha256 = current.item.sha256
+        return data is not None and sha256 is not None and _sha256(data) == sha256
+
     def ask(self) -> None:
         """Hand the helper the moves settled since it was last asked (a committed batch)."""
         if self._helper is not None and self._asked < len(self._deferred):
@@ -313,8 +347,8 @@ class Moves:
                 result.merge(settled)
                 continue
             try:
-                answer = next(answers, None)  # none came: the helper did not make it
-                if answer is None:
+                answer = next(answers, None)  # none came: the helper may or may not have
+                if answer is None and self._still_in_cur(current):  # made it before it went
                     self.make(move)
                 elif isinstance(answer, list):
                     raise OSError(answer[0], answer[1])

@@ -5,7 +5,7 @@ A large sweep is two jobs on two cores. The sweeping process parses, plans and a
 this process claims the files it is about to plan (new/ to cur/, in its order), reads each
 back to say whether it still holds the bytes that were parsed, and moves them to done/ or
 rejected/ once their batch is committed. It runs by path with the standard library alone
-(`python -E -s -S mover.py NEW CUR DONE REJECTED PID`, PID the sweeping process), starting
+(`python -I -S mover.py NEW CUR DONE REJECTED PID`, PID the sweeping process), starting
 while the sweep parses, and does only what it is asked, in the order asked, through the
 queue's own functions (maildir.py). It ends when its input ends, or when the sweeping
 process is gone; a claim it made that the sweep never planned is an orphan in cur/, which

@@ -199,9 +199,10 @@ RETRYABLE = frozenset(
 
 @contextlib.contextmanager
 def no_cycle_collection() -> Iterator[None]:
-    """Python's cycle collector held off while a batch is planned (bounded: BATCH_MAX
-    entries, BATCH_SECONDS): it would otherwise walk the sweep's parsed entries again and
-    again as each entry's serialising allocates; what the batch leaves is collected after."""
+    """Python's cycle collector held off while the sweep parses what waits (what it parses
+    is kept: nothing there to collect) and while a batch is planned (BATCH_MAX entries,
+    BATCH_SECONDS): it would otherwise walk the parsed entries again and again as each
+    entry's serialising allocates; what is left is collected after."""
     enabled = gc.isenabled()
     gc.disable()
     try:

@@ -81,20 +81,20 @@ class Sweeper:
         # so the runner can plan its agents on the state the sweep would leave.
         self.planned = planned
         self._dirs = {name: ws.queue_dir(name) for name in ("new", "cur", "done", "rejected")}
-        # A large sweep's helper process (helper.py), and where committed files go.
-        self._helper: Helper | None = None
+        self._helper: Helper | None = None  # a large sweep's helper process (helper.py)
         self._moves = Moves(self._dirs)
+        # rejected/ names given in this sweep: with a helper, a batch's files are moved while
+        # the next is planned, so a name is promised until the sweep ends, not the batch.
+        self._promised: set[str] = set()
+        self._failing = False  # a batch could not even begin (the store locked, say)
 
     def sweep(self, stop: threading.Event | None = None) -> SweepResult:
         """Ingest every pending entry once (stopping between entries if `stop` is set);
-        returns the counts and a log of outcomes.
-
-        Entries are ingested in batches (group commit): up to BATCH_MAX entries, or what
-        BATCH_SECONDS allow, are claimed, planned and appended in one transaction (each
-        entry in its own savepoint, so a rejection undoes only its own part), committed
-        with one fsync, and only then moved to done/ or rejected/. A crash anywhere leaves
-        the batch's files in cur/, where the next sweep finds them as orphans: the store
-        says which were committed, so every entry is ingested exactly once."""
+        returns the counts and a log of outcomes. Group commit: up to BATCH_MAX entries (or
+        what BATCH_SECONDS allow) are claimed, planned and appended in one transaction (each
+        in a savepoint), committed with one fsync, and only then moved to done/ or rejected/.
+        A crash anywhere leaves the batch's files in cur/, where the next sweep finds them as
+        orphans: the store says which were committed, so each is ingested exactly once."""
         if not self.dry_run:
             self.ws.ensure_dirs()
         result = SweepResult()
@@ -103,6 +103,7 @@ class Sweeper:
         if not self.dry_run and len(files) >= HELPER_MIN:
             self._helper = Helper(self._dirs)  # it starts while the files are parsed
         self._moves = Moves(self._dirs, self._helper)
+        self._promised, self._failing = set(), False
         try:
             self._sweep(files, result, stop)
         finally:
@@ -137,10 +138,11 @@ class Sweeper:
 
     def _stopping(self, stop: threading.Event | None) -> bool:
         """True once `stop` is set, and the files the helper claimed for the sweep are
-        planned (so a stop leaves no file claimed and unplanned)."""
+        planned (so a stop leaves no file claimed and unplanned), unless the environment
+        fails the batches: then what the helper claimed waits in cur/ for the next sweep."""
         if stop is None or not stop.is_set():
             return False
-        if self._helper is None:
+        if self._helper is None or self._failing:
             return True
         self._helper.stop_asking()
         return self._helper.holding() == 0
@@ -161,7 +163,6 @@ class Sweeper:
     def _batch(self, waiting: deque[QueuedFile], stop: threading.Event | None) -> SweepResult:
         """Claim, plan and append the next entries that need no preparation in one
         transaction; then, once it is committed, move their files and report them."""
-        taken: set[str] = set()  # rejected/ names promised in this batch
         staged: list[Staged] = []
         failing: QueuedFile | None = None  # the entry being claimed or planned
         started = time.monotonic()
@@ -181,7 +182,7 @@ class Sweeper:
                     failing = waiting.popleft()
                     current = self._claimed(item)
                     if current is not None:
-                        self._plan(current, taken)
+                        self._plan(current)
                         staged.append(current)
                     failing = None
                     if current is not None and self._verifies(current):
@@ -196,10 +197,9 @@ class Sweeper:
         return result
 
     def _settled(self, current: Staged) -> SweepResult | None:
-        """`_settle`, never raising: the batch is committed, so a failure now (the disk
-        full while a file moves) is the environment's. The entry counts as an error and
-        its file stays in cur/, where the next sweep finds it committed and only moves it;
-        the other entries of the batch are settled all the same."""
+        """`_settle`, never raising: the batch is committed, so a failure now (the disk full)
+        is the environment's: an error, its file left in cur/ (the next sweep finds it
+        committed and only moves it); the batch's other entries are settled all the same."""
         try:
             return self._settle(current)
         except Exception as exc:
@@ -219,15 +219,16 @@ class Sweeper:
         waiting: deque[QueuedFile],
         exc: Exception,
     ) -> SweepResult:
-        """The batch's transaction was rolled back because the environment failed (the
-        store locked, full or unwritable; the disk full). The entry being claimed or planned
-        when it failed is counted as an error and its file stays for the next sweep; the
-        entries planned before it, claimed already, wait to be planned again in the next
-        batch, so one failing entry never takes the others' outcome with it. If the commit
-        itself failed, every entry of the batch is an error."""
+        """The batch was rolled back: the environment failed (the store locked, full or
+        unwritable; the disk full). The entry being claimed or planned then is an error,
+        its file left for the next sweep; those planned before it wait for the next batch.
+        If the commit itself failed, every entry of the batch is an error."""
         result = SweepResult()
         if failing is None and not staged:  # the transaction could not even begin
             failing = waiting.popleft() if waiting else None
+            self._failing = True
+            if failing is not None and self._helper is not None:
+                self._helper.forget(failing.path.name)  # not claimed here: not waited for
         if failing is None:
             for current in staged:
                 result.merge(error_result(current.original, current.item.parsed, exc))
@@ -239,9 +240,8 @@ class Sweeper:
         return result
 
     def _claimed(self, item: QueuedFile) -> Staged | None:
-        """Take the file into cur/ (unless it is an orphan there already, or a dry run),
-        through the helper if there is one, and read what was taken; None if another
-        sweeper took it first."""
+        """Take the file into cur/ (not an orphan there already, nor in a dry run), through
+        the helper if any, and read what was taken; None if another sweeper took it."""
         path = item.path
         if item.orphan or item.claimed or self.dry_run:
             return Staged(item, path, item.name, read_signature_file(queue.sig_path(path)))
@@ -270,7 +270,7 @@ class Sweeper:
         sig = read_signature_file(queue.sig_path(path)) if signed else None
         return Staged(item, path, item.name, sig)
 
-    def _plan(self, current: Staged, taken: set[str], prepared: Prepared | None = None) -> None:
+    def _plan(self, current: Staged, prepared: Prepared | None = None) -> None:
         """Plan and append one entry's events (or its rejection) in a savepoint of the
         open transaction. Raises only when the environment fails, or StalePreparation
         when the WP moved since `prepared` was taken."""
@@ -280,10 +280,10 @@ class Sweeper:
             if recorded is not None:  # rejected before a crash; only the move was missing
                 current.outcome = "moved"
                 current.recorded = recorded
-                taken.add(recorded["file"])  # promised: no other rejection may take it
+                self._promised.add(recorded["file"])  # no other rejection may take it
                 return
         if item.error is not None:
-            self._reject(current, item.error, taken)
+            self._reject(current, item.error)
             return
         assert item.parsed is not None
         try:
@@ -296,12 +296,12 @@ class Sweeper:
         except StalePreparation:
             raise
         except EntryRejected as exc:
-            self._reject(current, exc, taken)
+            self._reject(current, exc)
             return
         except Exception as exc:
             if environmental(exc):
                 raise  # not the entry's fault: an error, tried again next sweep
-            self._reject(current, apply_failure(exc, item.parsed.entry.id), taken)
+            self._reject(current, apply_failure(exc, item.parsed.entry.id))
             return
         current.outcome = "applied"
 
@@ -386,7 +386,7 @@ class Sweeper:
                 self._apply_prepared(current, parsed)
             else:  # only its move was missing, or it changed since it was read: as any entry
                 with self._batch_transaction():
-                    self._plan(current, set())
+                    self._plan(current)
         except Exception as exc:  # the environment failed; the file stays for the next sweep
             return error_result(item.name, item.parsed, exc)
         return self._settled(current) or SweepResult()
@@ -403,7 +403,7 @@ class Sweeper:
                 return
             try:
                 with self._batch_transaction():
-                    self._plan(current, set(), prepared)
+                    self._plan(current, prepared)
                 return
             except StalePreparation:
                 continue
@@ -417,13 +417,13 @@ class Sweeper:
                 ),
             )
 
-    def _reject(self, current: Staged, error: EntryRejected, taken: set[str] | None = None) -> None:
+    def _reject(self, current: Staged, error: EntryRejected) -> None:
         """Record the entry's rejection (in the open transaction), its file bound for a
-        name in rejected/ that nothing else in the batch (`taken`) was promised."""
-        taken = set() if taken is None else taken
+        name in rejected/ that nothing else in the sweep was promised."""
         current.error = error
-        current.target = queue.reject_target(self._dirs["rejected"], current.path.name, taken)
-        taken.add(current.target.name)
+        promised = self._promised
+        current.target = queue.reject_target(self._dirs["rejected"], current.path.name, promised)
+        promised.add(current.target.name)
         current.events = [self._record_rejection(current, error)]
         current.outcome = "rejected"
 

@@ -250,3 +250,42 @@ def test_any_block_document_of_plain_values_is_read(value: dict[str, Any], inlin
     """Every document of plain keys and values written in block style is read line by line
     (not declined), to what the strict loader reads."""
     assert reads_the_same(block_text(value, inline_lists=inline))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "n: 0x_",  # the int resolver takes it; building it fails
+        "n: 0b_",
+        "n: " + "9" * 5000,  # past Python's limit on an integer's digits
+        "k" * 130 + ": 1",  # a key longer than read here
+    ],
+)
+def test_a_value_that_cannot_be_built_is_declined_and_refused_as_before(text: str) -> None:
+    """Found in review: `0x_` passed the resolvers and made int() raise ValueError out of
+    load_yaml (a crash where the strict loader says what is wrong)."""
+    assert plainest(text) is DECLINED
+    try:
+        expected: Any = ("value", typed(strict_load(text)))
+    except ValueError as exc:
+        expected = ("error", type(exc).__name__, str(exc))
+    try:
+        got: Any = ("value", typed(load_yaml(text)))
+    except ValueError as exc:
+        got = ("error", type(exc).__name__, str(exc))
+    assert got == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "title: hello" + " " * 1_000_000 + "# a comment\n",
+        " " * 1_000_000 + "x\n",
+        "a: " + "b " * 500_000 + ":\n",
+    ],
+)
+def test_a_long_line_that_does_not_match_is_declined_at_once(text: str) -> None:
+    """Found in review: the line pattern backtracked over runs of spaces (a 64k-space line
+    took 8 s, a 1 MiB one about half an hour); every repetition is possessive now, so such
+    a line is declined in one pass (this test would not finish otherwise)."""
+    assert plainest(text) is DECLINED

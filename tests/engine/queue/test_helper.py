@@ -13,6 +13,7 @@ import io
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -191,11 +192,11 @@ def spy(monkeypatch: pytest.MonkeyPatch) -> Iterator[Spy]:
 
 def expected_argv(env: Env, program: str) -> list[str]:
     dirs = [str(env.ws.queue_dir(d)) for d in ("new", "cur", "done", "rejected")]
-    return [sys.executable, "-E", "-s", "-S", program, *dirs, str(os.getpid())]
+    return [sys.executable, "-I", "-S", program, *dirs, str(os.getpid())]
 
 
 def helper_script(tmp_path: Path, body: str) -> Path:
-    """A program to run in mover.py's place (by path, `-E -s -S`, stdlib only)."""
+    """A program to run in mover.py's place (by path, `-I -S`, stdlib only)."""
     path = tmp_path / "fake_mover.py"
     path.write_text(textwrap.dedent(body).lstrip(), encoding="utf-8")
     return path
@@ -1072,13 +1073,13 @@ def test_mover_claims_nothing_once_its_sweeping_process_is_gone(qdirs: list[Path
 
 
 def test_mover_runs_as_its_own_program_on_the_standard_library_alone(qdirs: list[Path]) -> None:
-    """As the sweep starts it (`-E -s -S`: no site-packages, no cockpit package): a claim
+    """As the sweep starts it (`-I -S`: no site-packages, no cockpit package): a claim
     then a move, answered in order, and it ends when its input ends."""
     new, cur_dir, done, _ = qdirs
     (new / "a.yaml").write_bytes(b"A\n")
     requests = [["claim", [["a.yaml", sha(b"A\n")]]], ["move", [["done", "a.yaml", False]]]]
     ran = subprocess.run(
-        [sys.executable, "-E", "-s", "-S", mover.__file__, *map(str, qdirs), str(os.getpid())],
+        [sys.executable, "-I", "-S", mover.__file__, *map(str, qdirs), str(os.getpid())],
         input=b"".join(json.dumps(r).encode() + b"\n" for r in requests),
         capture_output=True,
         timeout=WAIT_S,
@@ -1086,3 +1087,103 @@ def test_mover_runs_as_its_own_program_on_the_standard_library_alone(qdirs: list
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout == b"[1, true, false, null]\n0\n"
     assert files(new) == files(cur_dir) == [] and files(done) == ["a.yaml"]
+
+
+# -- found in review -------------------------------------------------------------------------
+
+
+def test_a_rejected_name_promised_in_one_batch_is_not_given_again_in_the_next(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """rejected/x.yaml exists. x.yaml (planned in the first batch) is rejected as
+    x-1.yaml; x-1.yaml (planned later) is rejected too. Its name was checked free on disk
+    while the helper had not yet moved the first one there: both were given x-1.yaml and
+    the second move overwrote the first file. Promised names now hold for the sweep."""
+    monkeypatch.setattr(sweep_module, "BATCH_MAX", 8)
+    drop_bookings(env, 100)
+    env.rejected_dir.mkdir(parents=True, exist_ok=True)
+    (env.rejected_dir / "x.yaml").write_text("an earlier rejection\n")
+    (env.rejected_dir / "x.yaml.reason.json").write_text("{}\n")
+    env.drop("x.yaml", booking(6, title="other A"), age=4.0)  # replays of 0006 and 0007
+    env.drop("x-1.yaml", booking(7, title="other B"), age=4.0)
+    with env.store() as store:
+        result = swept(Sweeper(env.ws, store))
+        rejections = [e.payload for e in store.events() if e.type == "entry_rejected"]
+    assert (result.rejected, result.errors) == (2, 0), result.log
+    given = sorted(p["file"] for p in rejections)
+    assert len(set(given)) == 2, given
+    for payload in rejections:  # each file is where its rejection says, with its own bytes
+        kept = (env.rejected_dir / payload["file"]).read_bytes()
+        assert hashlib.sha256(kept).hexdigest() == payload["sha256"]
+
+
+# The real mover, ended (os._exit) right after it made a request's moves and before it
+# answers them: what a SIGKILL in that window leaves.
+DIES_BEFORE_ANSWERING_MOVES = """
+    import importlib.util, os, sys
+    spec = importlib.util.spec_from_file_location("real", {mover!r})
+    real = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(real)
+
+    class Out:
+        def __init__(self, raw):
+            self.raw = raw
+        def write(self, data):
+            if data.startswith(b"0"):  # a move's answer: the moves are made
+                os._exit(9)
+            return self.raw.write(data)
+        def flush(self):
+            self.raw.flush()
+
+    dirs = [real.Path(a) for a in sys.argv[1:5]]
+    real.serve(real._maildir(), dirs, sys.stdin.buffer, Out(sys.stdout.buffer), int(sys.argv[5]))
+"""
+
+
+def test_a_move_the_helper_made_before_it_died_is_not_made_again_on_another_file(
+    env: Env, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """An orphan cur/x.yaml is ingested in the first batch; the helper moves it to done/
+    and dies before answering. A new x.yaml, rejected much later (a replay), is claimed by
+    the sweep itself into the freed cur/x.yaml. Redoing the unanswered move by its name
+    moved that new file to done/ (a rejected entry filed as ingested); now a move is made
+    again only if cur/ still holds the bytes that were ingested."""
+    monkeypatch.setattr(sweep_module, "BATCH_MAX", 8)
+    script = helper_script(tmp_path, DIES_BEFORE_ANSWERING_MOVES.format(mover=mover.__file__))
+    monkeypatch.setattr(mover, "__file__", str(script))
+    drop_bookings(env, 150)
+    orphan = cur(env) / "x.yaml"
+    orphan.write_text(booking(900, created=at(0)))
+    os.utime(orphan, (0, 0))
+    env.drop("x.yaml", booking(120, title="other"), age=4.0)
+    with env.store() as store:
+        result = swept(Sweeper(env.ws, store))
+        assert store.entry("WP-0900") is not None
+        rejections = [e.payload for e in store.events() if e.type == "entry_rejected"]
+    assert result.errors == 0, result.log[:3]
+    assert [(p["original_file"], p["code"]) for p in rejections] == [("x.yaml", "replay_conflict")]
+    assert "WP-0900" in (env.done / "x.yaml").read_text()
+    assert "other" not in "".join(p.read_text() for p in env.done.iterdir() if "x" in p.name)
+    kept = (env.rejected_dir / rejections[0]["file"]).read_bytes()
+    assert hashlib.sha256(kept).hexdigest() == rejections[0]["sha256"]
+
+
+def test_a_stop_is_heard_when_batches_fail_before_they_claim(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store locked: every batch fails before it claims its first file. A stop asked
+    meanwhile used to go unheard (the file the failed batch had asked the helper for was
+    never taken, so the sweep waited to plan it): every one of 300 batches was tried."""
+    drop_bookings(env, 300)
+    stop = threading.Event()
+    tried: list[int] = []
+
+    def locked(self: Sweeper) -> Any:
+        tried.append(1)
+        stop.set()  # a stop arrives while the store is locked
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(Sweeper, "_batch_transaction", locked)
+    with env.store() as store:
+        result = swept(Sweeper(env.ws, store), stop)
+    assert len(tried) == 1 and result.errors == 1, (len(tried), result.errors)
