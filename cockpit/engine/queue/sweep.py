@@ -318,11 +318,10 @@ class Sweeper:
         return self.store.work_package_state(wp_id) == State.CLAIMED
 
     def _settle(self, current: Staged) -> SweepResult | None:
-        """After the commit: report the entry and what it appended, then move its file
-        where its outcome says (or have the helper move it; its report waits for that)."""
+        """After the commit: move the file, then report the entry (with a helper: report
+        it, then have the helper move the file; the result waits for the answer)."""
         result = SweepResult()
-        item, original = current.item, current.original
-        name = current.path.name
+        item, original, name = current.item, current.original, current.path.name
         if item.orphan:
             result.recovered += 1
         if current.outcome == "moved":
@@ -355,13 +354,14 @@ class Sweeper:
             result.log.append({"file": original, "outcome": outcome, "entry_id": entry_id})
         events = current.events
         result.events += len(events)
+        settled = self._moved(current, result, move) if self._helper is None else None
         if self.on_event is not None:
             for event in events:
                 self.on_event(event)
         if events and error is None and not self.dry_run and self.after_ingest is not None:
             assert item.parsed is not None
             self.after_ingest(item.parsed.entry.work_package)
-        return self._moved(current, result, move)
+        return settled if self._helper is None else self._moved(current, result, move)
 
     def _moved(self, current: Staged, result: SweepResult, move: Move) -> SweepResult | None:
         if self.dry_run:
