@@ -295,17 +295,17 @@ def read_yaml(text: str) -> tuple[Any, bool]:
     """`load_yaml(text)`, and whether the store can keep every part of it as it is: True
     when the text was read line by line (printable ASCII without quotes, so no string
     with a lone surrogate, and every integer within SQLite's 64 bits)."""
-    if not _SLOW.intersection(text):
-        try:
-            return _plainest(text), True
-        except _Declined:
-            pass
+    if _SLOW.intersection(text):
+        return strict_load(text), False
+    try:
+        return _plainest(text), True
+    except _Declined:
+        pass
     return _parsed(text), False
 
 
 def _parsed(text: str) -> Any:
-    if _SLOW.intersection(text):
-        return strict_load(text)
+    """A text with none of _SLOW's characters, by libyaml if it reads it, else strictly."""
     if _FastLoader is not None:
         try:
             return _quick(text)

@@ -38,6 +38,13 @@ CLAIM_LOT = 32
 LAST_BATCH = 64
 _STOP_WAIT_S = 5.0
 
+
+def batch_limit(waiting: int, most: int) -> int:
+    """How many of the `waiting` entries the next batch of a helper's sweep may hold (at
+    most `most`): all but the last LAST_BATCH, which are left to a short last batch."""
+    return min(most, max(LAST_BATCH, waiting - LAST_BATCH))
+
+
 # A claim's usual answer, as mover.py writes it: claimed, the same bytes, no NAME.sig, the
 # same name in cur/.
 _CLAIMED_AS_IS = json.dumps([1, True, False, None]).encode() + b"\n"
@@ -98,11 +105,6 @@ class Helper:
         self._to_ask.extend(files)
         self._ask()
 
-    def batch_limit(self, waiting: int, most: int = 256) -> int:
-        """How many of the `waiting` entries the next batch may hold (at most `most`): all
-        but the last LAST_BATCH, which are left to a short last batch."""
-        return min(most, max(LAST_BATCH, waiting - LAST_BATCH))
-
     def holding(self) -> int:
         """How many files the helper was asked to claim that the sweep has not taken yet."""
         return len(self._asked) if self.alive else 0
@@ -130,17 +132,16 @@ class Helper:
         self._ask()
         return self._claims.pop(name)
 
-    def move(self, moves: list[Move]) -> bool:
-        """Ask for a committed batch's moves, in order; False if the helper cannot take
-        them (the sweep moves them itself)."""
+    def move(self, moves: list[Move]) -> None:
+        """Ask for a committed batch's moves, in order (if the helper cannot take them, no
+        answer comes: the sweep makes them itself at its end)."""
         while self.alive and self._moves_asked:
             self._read_one()  # one request of moves unanswered at most: the pipe never fills
         if not moves or not self.alive:
-            return self.alive
+            return
         self._send(["move", moves])
         self._expected.append(("moves", len(moves)))
         self._moves_asked += 1
-        return self.alive
 
     def moved(self) -> list[MoveAnswer]:
         """End the helper (its input closed, every answer due read, its exit awaited): the

@@ -29,7 +29,7 @@ from cockpit.engine.ingest.pipeline import (
     prepare,
 )
 from cockpit.engine.queue import maildir as queue
-from cockpit.engine.queue.helper import HELPER_MIN, Helper, Move, Moves
+from cockpit.engine.queue.helper import HELPER_MIN, Helper, Move, Moves, batch_limit
 from cockpit.engine.queue.outcomes import (
     QueuedFile,
     Staged,
@@ -168,7 +168,7 @@ class Sweeper:
         started = time.monotonic()
         limit = BATCH_MAX
         if self._helper is not None:
-            limit = self._helper.batch_limit(len(waiting), BATCH_MAX)
+            limit = batch_limit(len(waiting), BATCH_MAX)
         try:
             with no_cycle_collection(), self._batch_transaction():
                 while waiting and len(staged) < limit:
