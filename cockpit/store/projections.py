@@ -17,7 +17,7 @@ from cockpit.domain import AGENT_STAGES, LIVE_STATES, EventType
 from cockpit.store.canonical import json_encoder_of
 from cockpit.store.events import Event
 from cockpit.store.rows import WorkPackageRow
-from cockpit.store.schema import PROJECTION_TABLES, create_tables
+from cockpit.store.schema import COUNT_BOOKED, PROJECTION_TABLES, create_tables
 
 if TYPE_CHECKING:  # sqlite-utils is imported only where a store is created
     import sqlite_utils
@@ -56,6 +56,7 @@ def _record_entry(conn: sqlite3.Connection, event: Event, body: str) -> None:
 def _book(conn: sqlite3.Connection, event: Event, body_json: str) -> None:
     entry = event.payload["entry"]
     body = entry["body"]
+    state = event.payload["transition"]["to"]
     conn.execute(
         "INSERT INTO work_packages (id, title, objective, state, tier, lane, owner, accountable, "
         "labels, success_criteria, target_repo, base_ref, evidence_floor, created, booked_seq, "
@@ -64,7 +65,7 @@ def _book(conn: sqlite3.Connection, event: Event, body_json: str) -> None:
             entry["id"],
             body["title"],
             body["objective"],
-            event.payload["transition"]["to"],
+            state,
             body["tier"],
             body["lane"],
             body["owner"],
@@ -81,6 +82,7 @@ def _book(conn: sqlite3.Connection, event: Event, body_json: str) -> None:
             body_json,
         ),
     )
+    conn.execute(COUNT_BOOKED, (state,))  # the board's count (the only insert of a WP row)
 
 
 def _record_candidate(conn: sqlite3.Connection, event: Event) -> None:

@@ -147,3 +147,65 @@ def test_a_fresh_store_is_not_taken_for_one_to_upgrade(tmp_path: Path) -> None:
     ws = init_workspace(tmp_path / "ws", tenant="demo")
     with ws.open_store() as store:
         assert not schema.board_schema_missing(store.conn)
+
+
+def counted(store: Store) -> dict[str, int]:
+    """WPs by state, counted from the rows themselves."""
+    rows = store.conn.execute("SELECT state, count(*) FROM work_packages GROUP BY state")
+    return {state: n for state, n in rows.fetchall()}
+
+
+def test_the_state_counts_follow_bookings_moves_and_rebuilds(demo: Workspace) -> None:
+    """The header's counts are kept, not counted: a booking by the projection that inserts
+    the row, a move by trigger; they stay the rows' own counts through bookings, overrides,
+    and a rebuild of every projection from the events."""
+    with demo.open_store() as store:
+        assert boards.state_counts(store) == counted(store)
+        assert sum(boards.state_counts(store).values()) == 6
+        actions.override(demo, store, "WP-0005", "recovering", "vendor answered", "human:owner")
+        assert boards.state_counts(store) == counted(store)
+    (demo.queue_dir("new") / "wp7.yaml").write_text(
+        "schema: cockpit.entry/v1\nkind: work_package\nid: WP-0007\nwork_package: WP-0007\n"
+        "principal: human:owner\ncreated: 2026-11-21T10:00:00Z\nbody:\n  title: t\n"
+        "  objective: o\n  owner: agent:implementer-1\n  accountable: human:owner\n"
+        "  tier: light\n  lane: implementation\n"
+    )
+    with demo.open_store() as store, RunnerLock(demo):
+        assert sweep_and_verify(demo, store).sweep.ingested == 1
+        assert boards.state_counts(store) == counted(store)
+        assert boards.state_counts(store)["booked"] == counted(store)["booked"] >= 1
+        with store.transaction():  # what an upgrade to a new schema does
+            from cockpit.store import projections
+
+            projections.rebuild(store.db, store.iter_events())
+            schema.create_board_schema(store.db)
+        assert boards.state_counts(store) == counted(store)
+
+
+def test_a_store_counting_bookings_by_trigger_is_upgraded_once(demo: Workspace) -> None:
+    """A store made when a trigger counted each inserted WP: opening it drops that trigger
+    (the projection counts a booking now: kept both, a booking would count twice), keeps
+    the counts, and a later booking is counted once."""
+    with sqlite3.connect(demo.db_path) as conn:
+        conn.execute(
+            "CREATE TRIGGER wp_state_counts_insert AFTER INSERT ON work_packages BEGIN "
+            "INSERT INTO wp_state_counts (state, n) VALUES (NEW.state, 1) "
+            "ON CONFLICT (state) DO UPDATE SET n = n + 1; END"
+        )
+        assert schema.board_schema_missing(conn)
+    with Store.open(demo.db_path) as store:
+        assert not schema.board_schema_missing(store.conn)
+        triggers = store.conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        assert "wp_state_counts_insert" not in {name for (name,) in triggers.fetchall()}
+        before = boards.state_counts(store)
+        assert before == counted(store)
+    (demo.queue_dir("new") / "wp7.yaml").write_text(
+        "schema: cockpit.entry/v1\nkind: work_package\nid: WP-0007\nwork_package: WP-0007\n"
+        "principal: human:owner\ncreated: 2026-11-21T10:00:00Z\nbody:\n  title: t\n"
+        "  objective: o\n  owner: agent:implementer-1\n  accountable: human:owner\n"
+        "  tier: light\n  lane: implementation\n"
+    )
+    with demo.open_store() as store, RunnerLock(demo):
+        assert sweep_and_verify(demo, store).sweep.ingested == 1
+        assert boards.state_counts(store) == counted(store)
+        assert boards.state_counts(store)["booked"] == before.get("booked", 0) + 1

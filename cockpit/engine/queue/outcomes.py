@@ -16,11 +16,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cockpit.domain import RejectionCode
+from cockpit.domain import EventType, RejectionCode
 from cockpit.engine.entries.models import EntryRejected, ParsedEntry
 from cockpit.engine.entries.reader import display_name, read_and_parse
 from cockpit.engine.queue import maildir as queue
-from cockpit.store import Event
+from cockpit.store import Event, NewEvent
 
 LOG_LIMIT = 1000
 # OS errors that are the machine's, not the entry's: the entry is tried again next sweep.
@@ -169,6 +169,36 @@ class Staged:
     error: EntryRejected | None = None
     target: Path | None = None  # rejected/ path, for a rejection
     recorded: dict[str, Any] | None = None  # the earlier rejection of a "moved" orphan
+
+
+class Redo(Exception):
+    """Appending an entry's events failed in a batch planned without savepoints: the batch
+    is rolled back and planned again, each entry in a savepoint of its own."""
+
+    def __init__(self, current: Staged) -> None:
+        super().__init__(current.original)
+        self.current = current
+
+
+def rejection_event(current: Staged, error: EntryRejected) -> NewEvent:
+    """The entry's `entry_rejected` event; its file is moved to `current.target` once the
+    event is committed."""
+    parsed = current.item.parsed
+    assert current.target is not None
+    entry_id = error.entry_id or (parsed.entry.id if parsed else None)
+    work_package = parsed.entry.work_package if parsed else None
+    payload: dict[str, Any] = {
+        "code": error.code.value,
+        "message": error.message,
+        "file": display_name(current.target.name),
+        "original_file": current.original,
+        "sha256": current.item.sha256 or "",
+    }
+    if parsed is not None:
+        payload["claimed_principal"] = parsed.entry.principal
+    if error.signature is not None:  # a validly signed entry uses its id up (10.1)
+        payload.update(entry_signature=error.signature, signed=True)
+    return NewEvent(EventType.ENTRY_REJECTED, work_package, None, entry_id, payload)
 
 
 def error_result(name: str, parsed: ParsedEntry | None, exc: BaseException) -> SweepResult:

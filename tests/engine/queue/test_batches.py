@@ -1,6 +1,7 @@
 """Group commit (issue 13): the sweep ingests entries in batches, one transaction and one
-commit each, every entry in a savepoint of its own; files move only after the commit; a
-failure of the environment mid-batch loses nothing and ingests nothing twice."""
+commit each; an entry whose events cannot be appended has the batch planned again, each
+entry in a savepoint of its own; files move only after the commit; a failure of the
+environment mid-batch loses nothing and ingests nothing twice."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ from helpers.gate import Flow
 from helpers.workspace import Env, entry, t, work_package
 
 from cockpit.engine.queue import sweep as sweep_module
+from cockpit.engine.queue.helper import HELPER_MIN
 from cockpit.engine.queue.sweep import Sweeper
 from cockpit.store import Store
+from cockpit.store import board as boards
 
 
 def at(i: int) -> str:
@@ -35,6 +38,11 @@ def committed(store: Store) -> list[str]:
         lambda sql: seen.append(sql) if sql.strip().upper() in ("COMMIT", "ROLLBACK") else None
     )
     return seen
+
+
+def rejection(env: Env, name: str) -> dict[str, Any]:
+    reason = json.loads((env.rejected_dir / f"{name}.reason.json").read_text())
+    return {key: reason[key] for key in ("code", "message", "entry_id")}
 
 
 def test_a_backlog_is_committed_in_batches_not_one_transaction_per_entry(env: Env) -> None:
@@ -69,7 +77,9 @@ def test_a_rejection_mid_batch_undoes_only_its_own_part(env: Env) -> None:
     """Booking, a dispatch of an unknown WP, a booking whose application fails in the
     database after its first write (a real trigger), then two more bookings, all in one
     batch: the two failures are rejected with their reasons and leave no row behind; the
-    others are ingested, in order, in the same commit."""
+    others are ingested, in order, in the same commit. The batch is planned without
+    savepoints until WP-3 fails: it is rolled back then, once, and planned again with one
+    savepoint per entry."""
     with env.store() as store:
         store.conn.execute(
             "CREATE TRIGGER planted BEFORE INSERT ON entries WHEN NEW.id = 'WP-3' "
@@ -86,8 +96,17 @@ def test_a_rejection_mid_batch_undoes_only_its_own_part(env: Env) -> None:
     with env.store() as store:
         ends = committed(store)
         result = Sweeper(env.ws, store).sweep()
-        assert ends == ["COMMIT"]
+        assert ends == ["ROLLBACK", "COMMIT"]
         assert (result.ingested, result.rejected, result.errors) == (3, 2, 0), result.log
+        assert result.log == [
+            {"file": "1.yaml", "outcome": "ingested", "entry_id": "WP-1"},
+            {"file": "2.yaml", "outcome": "rejected", **rejection(env, "2.yaml")},
+            {"file": "3.yaml", "outcome": "rejected", **rejection(env, "3.yaml")},
+            {"file": "4.yaml", "outcome": "ingested", "entry_id": "WP-4"},
+            {"file": "5.yaml", "outcome": "ingested", "entry_id": "WP-5"},
+        ]
+        # Booked once each: the rolled-back bookings are not counted on the board.
+        assert boards.state_counts(store) == {"booked": 3}
         assert store.work_package_ids() == ["WP-1", "WP-4", "WP-5"]
         # WP-3's task_created was appended before its entries row failed: undone with it.
         types = [(e.type, e.entry_id) for e in store.events()]
@@ -273,3 +292,51 @@ def test_an_orphans_recorded_rejected_name_is_not_given_to_another_file(env: Env
     assert (env.rejected_dir / "a-1.yaml").read_text() == textwrap.dedent(first).lstrip()
     assert (env.rejected_dir / named["DSP-2"]).read_text() == textwrap.dedent(second).lstrip()
     assert (env.rejected_dir / "a.yaml").read_text() == "earlier\n"
+
+
+def plant_refusal(env: Env, entry_id: str) -> None:
+    """A real trigger making the store refuse the entries row of `entry_id`: its events are
+    appended, then applying them fails."""
+    with env.store() as store:
+        store.conn.execute(
+            f"CREATE TRIGGER planted BEFORE INSERT ON entries WHEN NEW.id = '{entry_id}' "
+            "BEGIN SELECT RAISE(ABORT, 'planted refusal'); END"
+        )
+
+
+def test_a_failure_mid_batch_on_a_helpers_sweep_is_planned_again_once(env: Env) -> None:
+    """A sweep large enough for a helper process: the batch holding the failing entry is
+    rolled back after the helper claimed its files, and planned again from cur/: every
+    other entry is ingested once, the failing one rejected once, nothing left behind."""
+    count = 100
+    assert count >= HELPER_MIN
+    plant_refusal(env, "WP-0050")
+    for i in range(count):
+        env.drop(f"{i:04d}.yaml", work_package(f"WP-{i:04d}", created=at(i)))
+    with env.store() as store:
+        ends = committed(store)
+        result = Sweeper(env.ws, store).sweep()
+        assert (result.ingested, result.rejected, result.errors) == (99, 1, 0), result.log[:3]
+        assert ends.count("ROLLBACK") == 1, ends
+        assert store.verify_chain().ok
+        kinds = [(e.type, e.entry_id) for e in store.events()]
+        assert kinds == [
+            ("entry_rejected" if i == 50 else "task_created", f"WP-{i:04d}") for i in range(count)
+        ]
+        assert boards.state_counts(store) == {"booked": 99}
+    assert files(env.done) == [f"{i:04d}.yaml" for i in range(count) if i != 50]
+    assert files(env.rejected_dir) == ["0050.yaml", "0050.yaml.reason.json"]
+    assert files(env.new) == files(env.ws.queue_dir("cur")) == []
+
+
+def test_a_dry_run_plans_a_failing_batch_again_and_changes_nothing(env: Env) -> None:
+    plant_refusal(env, "WP-2")
+    for i in range(1, 4):
+        env.drop(f"{i}.yaml", work_package(f"WP-{i}", created=t(i)))
+    with env.store() as store:
+        result = Sweeper(env.ws, store, dry_run=True).sweep()
+        assert (result.ingested, result.rejected, result.errors) == (2, 1, 0), result.log
+        assert [r["outcome"] for r in result.log] == ["ingested", "rejected", "ingested"]
+        assert store.events() == []
+        assert boards.state_counts(store) == {}
+    assert files(env.new) == ["1.yaml", "2.yaml", "3.yaml"]

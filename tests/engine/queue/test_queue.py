@@ -524,8 +524,8 @@ class _PausedSweeper(Sweeper):
         self.paused = threading.Event()
         self.go = threading.Event()
 
-    def _plan(self, current: Any, prepared: Any = None) -> None:
-        super()._plan(current, prepared)
+    def _plan(self, current: Any, prepared: Any = None, optimistic: bool = False) -> None:
+        super()._plan(current, prepared, optimistic)
         if not self.paused.is_set():
             self.paused.set()
             assert self.go.wait(timeout=60)
