@@ -10,6 +10,7 @@ import gc
 import itertools
 import os
 import sqlite3
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -110,6 +111,17 @@ class QueuedFile:
             return False
         except OSError as exc:
             self.error = EntryRejected(RejectionCode.PARSE_ERROR, f"cannot be read ({exc})")
+        return True
+
+    def found(self, now: float, signatures_required: bool, result: SweepResult) -> bool:
+        """Read and parse the file found waiting; False if it is not to be swept now: taken
+        by another sweeper, or retried (`waits`: counted in `result`)."""
+        if not self.read():
+            return False
+        if self.waits(now, signatures_required):
+            result.retried += 1
+            result.log.append({"file": self.name, "outcome": "retry"})
+            return False
         return True
 
     def waits(self, now: float, signatures_required: bool) -> bool:
@@ -229,10 +241,12 @@ RETRYABLE = frozenset(
 
 @contextlib.contextmanager
 def no_cycle_collection() -> Iterator[None]:
-    """Python's cycle collector held off while the sweep parses what waits (what it parses
-    is kept: nothing there to collect) and while a batch is planned (BATCH_MAX entries,
-    BATCH_SECONDS): it would otherwise walk the parsed entries again and again as each
-    entry's serialising allocates; what is left is collected after."""
+    """Python's cycle collector held off for a sweep. What a sweep makes is kept until it
+    ends (parsed entries, planned events) or freed as its count drops: nothing for the
+    collector to find, but it would walk all of it again and again as the sweep's
+    serialising allocates, and a full collection can take longer than a hundred entries.
+    What is left is collected after. The sweep lets it run again where it calls out
+    (`cycle_collection`)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -240,3 +254,26 @@ def no_cycle_collection() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+@contextlib.contextmanager
+def cycle_collection(allowed: bool) -> Iterator[None]:
+    """Inside `no_cycle_collection`: the collector running again (if `allowed`: it ran
+    before) while the sweep calls out, to the runner's gate or to git, whose objects may
+    hold cycles (and files) that only the collector frees."""
+    if not allowed or gc.isenabled():
+        yield
+        return
+    gc.enable()
+    try:
+        yield
+    finally:
+        gc.disable()
+
+
+def requeue(staged: list[Staged], waiting: deque[QueuedFile]) -> None:
+    """A rolled-back batch's entries put back, first in line and in order, to be planned
+    again from where they are now (cur/: claimed already)."""
+    for current in reversed(staged):
+        current.item.path, current.item.claimed = current.path, True
+        waiting.appendleft(current.item)

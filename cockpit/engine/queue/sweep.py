@@ -11,6 +11,7 @@ leaves the file for the next sweep (docs/decisions.md).
 from __future__ import annotations
 
 import contextlib
+import gc
 import threading
 import time
 from collections import deque
@@ -36,10 +37,12 @@ from cockpit.engine.queue.outcomes import (
     Staged,
     SweepResult,
     apply_failure,
+    cycle_collection,
     environmental,
     error_result,
     no_cycle_collection,
     rejection_event,
+    requeue,
 )
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.store import Event, Store
@@ -90,38 +93,40 @@ class Sweeper:
         self._promised: set[str] = set()
         self._failing = False  # a batch could not even begin (the store locked, say)
         self._careful = False  # each entry of a batch in a savepoint of its own (see _plan)
+        # The cycle collector ran before the sweep held it off: it runs again where the sweep
+        # calls out (the runner's callbacks, git), for what they make.
+        self._collecting = True
 
     def sweep(self, stop: threading.Event | None = None) -> SweepResult:
         """Ingest every pending entry once (stopping between entries if `stop` is set);
         returns the counts and a log of outcomes. Group commit: up to BATCH_MAX entries (or
-        what BATCH_SECONDS allow) are claimed, planned and appended in one transaction (each
-        in a savepoint), committed with one fsync, and only then moved to done/ or rejected/.
-        A crash anywhere leaves the batch's files in cur/, where the next sweep finds them as
+        what BATCH_SECONDS allow) are claimed, planned and appended in one transaction,
+        committed with one fsync, and only then moved to done/ or rejected/. A crash
+        anywhere leaves the batch's files in cur/, where the next sweep finds them as
         orphans: the store says which were committed, so each is ingested exactly once."""
         if not self.dry_run:
             self.ws.ensure_dirs()
         result = SweepResult()
-        files = [QueuedFile(p, orphan=True) for p in queue.pending(self._dirs["cur"])]
-        files += [QueuedFile(p, orphan=False) for p in queue.pending(self._dirs["new"])]
-        if not self.dry_run and len(files) >= HELPER_MIN:
-            self._helper = Helper(self._dirs)  # it starts while the files are parsed
-        self._moves = Moves(self._dirs, self._helper)
-        self._promised, self._failing, self._careful = set(), False, False
-        try:
-            self._sweep(files, result, stop)
-        finally:
-            self._helper = None
-            settled = self._moves.settled()
+        self._collecting = gc.isenabled()
+        with no_cycle_collection():
+            files = [QueuedFile(p, orphan=True) for p in queue.pending(self._dirs["cur"])]
+            files += [QueuedFile(p, orphan=False) for p in queue.pending(self._dirs["new"])]
+            if not self.dry_run and len(files) >= HELPER_MIN:
+                self._helper = Helper(self._dirs)  # it starts while the files are parsed
+            self._moves = Moves(self._dirs, self._helper)
+            self._promised, self._failing, self._careful = set(), False, False
+            try:
+                self._sweep(files, result, stop)
+            finally:
+                self._helper = None
+                settled = self._moves.settled()
         result.merge(settled)
         return result
 
     def _sweep(self, files: list[QueuedFile], result: SweepResult, stop: Any) -> None:
         now = time.time()
-        ready: list[QueuedFile] = []
-        with no_cycle_collection():  # what is parsed is kept: nothing for it to collect
-            for item in files:
-                if self._read(item, now, result):
-                    ready.append(item)
+        signed = self.ws.config.signatures_required
+        ready = [item for item in files if item.found(now, signed, result)]
         ready = QueuedFile.in_order(ready)
         if self._helper is not None:
             self._helper.claim_in_order(
@@ -137,7 +142,8 @@ class Sweeper:
                 if (kept := self._moves.keep(done)) is not None:
                     result.merge(kept)
             if self.dry_run and self.planned is not None:
-                self.planned()
+                with cycle_collection(self._collecting):
+                    self.planned()
 
     def _stopping(self, stop: threading.Event | None) -> bool:
         """True once `stop` is set, and the files the helper claimed for the sweep are
@@ -149,17 +155,6 @@ class Sweeper:
             return True
         self._helper.stop_asking()
         return self._helper.holding() == 0
-
-    def _read(self, item: QueuedFile, now: float, result: SweepResult) -> bool:
-        """Read and parse a file found waiting; False if it is not to be swept now (taken
-        by another sweeper, or retried: see QueuedFile.waits)."""
-        if not item.read():
-            return False
-        if item.waits(now, self.ws.config.signatures_required):
-            result.retried += 1
-            result.log.append({"file": item.name, "outcome": "retry"})
-            return False
-        return True
 
     # -- one batch ----------------------------------------------------------------------
 
@@ -173,7 +168,7 @@ class Sweeper:
         if self._helper is not None:
             limit = batch_limit(len(waiting), BATCH_MAX)
         try:
-            with no_cycle_collection(), self._batch_transaction():
+            with self._batch_transaction():
                 while waiting and len(staged) < limit:
                     item = waiting[0]
                     if staged and (
@@ -192,10 +187,8 @@ class Sweeper:
                         break  # the gate judges this claim before any later entry is planned
         except Redo as redo:  # nothing of the batch was kept: planned again, with care
             self._careful = True
-            for again in reversed([*staged, redo.current]):
-                self._promised.discard(again.target.name if again.target else "")
-                again.item.path, again.item.claimed = again.path, True
-                waiting.appendleft(again.item)
+            self._promised.difference_update(c.target.name for c in staged if c.target)
+            requeue([*staged, redo.current], waiting)
             return SweepResult()
         except Exception as exc:  # the environment failed: nothing of the batch was kept
             return self._failed_batch(staged, failing, waiting, exc)
@@ -244,9 +237,7 @@ class Sweeper:
                 result.merge(error_result(current.original, current.item.parsed, exc))
             return result
         result.merge(error_result(failing.name, failing.parsed, exc))
-        for current in reversed(staged):
-            current.item.path, current.item.claimed = current.path, True
-            waiting.appendleft(current.item)
+        requeue(staged, waiting)
         return result
 
     def _claimed(self, item: QueuedFile) -> Staged | None:
@@ -376,12 +367,14 @@ class Sweeper:
         events = current.events
         result.events += len(events)
         settled = self._moved(current, result, move) if self._helper is None else None
-        if self.on_event is not None:
-            for event in events:
-                self.on_event(event)
+        if self.on_event is not None and events:
+            with cycle_collection(self._collecting):
+                for event in events:
+                    self.on_event(event)
         if events and error is None and not self.dry_run and self.after_ingest is not None:
             assert item.parsed is not None
-            self.after_ingest(item.parsed.entry.work_package)
+            with cycle_collection(self._collecting):
+                self.after_ingest(item.parsed.entry.work_package)
         return settled if self._helper is None else self._moved(current, result, move)
 
     def _moved(self, current: Staged, result: SweepResult, move: Move) -> SweepResult | None:
@@ -415,7 +408,8 @@ class Sweeper:
     def _apply_prepared(self, current: Staged, parsed: ParsedEntry) -> None:
         for _ in range(_PREPARE_ATTEMPTS):
             try:
-                prepared = prepare(parsed, self.ws, self.store)
+                with cycle_collection(self._collecting):
+                    prepared = prepare(parsed, self.ws, self.store)
             except Exception as exc:  # a failure of its checks is the entry's, not the machine's
                 if environmental(exc):
                     raise

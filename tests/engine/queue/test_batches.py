@@ -5,6 +5,7 @@ environment mid-batch loses nothing and ingests nothing twice."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sqlite3
@@ -340,3 +341,52 @@ def test_a_dry_run_plans_a_failing_batch_again_and_changes_nothing(env: Env) -> 
         assert store.events() == []
         assert boards.state_counts(store) == {}
     assert files(env.new) == ["1.yaml", "2.yaml", "3.yaml"]
+
+
+class _GcWatchingSweeper(Sweeper):
+    """A real sweeper noting whether Python's cycle collector may run as it plans."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.planning: list[bool] = []
+
+    def _plan(self, current: Any, prepared: Any = None, optimistic: bool = False) -> None:
+        self.planning.append(gc.isenabled())
+        super()._plan(current, prepared, optimistic)
+
+
+def test_the_cycle_collector_waits_for_the_sweep_but_runs_in_the_runners_callbacks(
+    env: Env,
+) -> None:
+    """Held off while the sweep parses and plans (it would walk everything parsed again and
+    again), running again in the runner's callbacks (the gate, whose objects may hold
+    cycles and files), and as it was once the sweep ends."""
+    for i in range(5):
+        env.drop(f"{i}.yaml", work_package(f"WP-{i}", created=t(i)))
+    called: list[bool] = []
+    with env.store() as store:
+        sweeper = _GcWatchingSweeper(
+            env.ws,
+            store,
+            on_event=lambda event: called.append(gc.isenabled()),
+            after_ingest=lambda wp: called.append(gc.isenabled()),
+        )
+        assert gc.isenabled()
+        assert sweeper.sweep().ingested == 5
+        assert gc.isenabled()
+    assert sweeper.planning == [False] * 5
+    assert called == [True] * 10
+    # A program that keeps the collector off finds it off in the callbacks too.
+    env.drop("5.yaml", work_package("WP-5", created=t(5)))
+    called.clear()
+    gc.disable()
+    try:
+        with env.store() as store:
+            sweeper = _GcWatchingSweeper(
+                env.ws, store, on_event=lambda event: called.append(gc.isenabled())
+            )
+            assert sweeper.sweep().ingested == 1
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    assert called == [False]

@@ -36,6 +36,7 @@ from cockpit.engine.queue import helper as helper_module
 from cockpit.engine.queue import mover
 from cockpit.engine.queue import sweep as sweep_module
 from cockpit.engine.queue.helper import HELPER_MIN, Claimed, Helper
+from cockpit.engine.queue.helper import SWEEP_FIRST as REAL_SWEEP_FIRST
 from cockpit.engine.queue.outcomes import SweepResult
 from cockpit.engine.queue.sweep import Sweeper
 from cockpit.store import Event
@@ -148,7 +149,10 @@ class Spy:
 @pytest.fixture
 def spy(monkeypatch: pytest.MonkeyPatch) -> Iterator[Spy]:
     """Record what helper.py starts (through the real subprocess.Popen) and what its
-    Helper answers (through the real methods)."""
+    Helper answers (through the real methods). The helper is given every file to claim
+    (SWEEP_FIRST 0), so that what it says of each can be told apart; the sweep's claiming
+    of its first files itself is tested with SWEEP_FIRST as it is."""
+    monkeypatch.setattr(helper_module, "SWEEP_FIRST", 0)
     seen = Spy()
     real_popen = subprocess.Popen
 
@@ -228,6 +232,30 @@ def test_a_large_sweep_hands_its_file_work_to_a_real_helper_process(env: Env, sp
     assert all(c is not None and c.same and not c.signed for c in spy.claims.values())
     assert spy.claims[name(0)].path == cur(env) / name(0)  # type: ignore[union-attr]
     assert spy.moved == [[0] * count]
+    assert_all_ingested_once(env, count)
+
+
+def test_the_sweep_claims_its_first_files_itself_while_the_helper_starts(
+    env: Env, spy: Spy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The helper is often not ready when the parsing ends: the sweep claims the first
+    SWEEP_FIRST files itself (the helper is never asked for them) and the helper claims
+    the rest; every file is claimed once, and all are ingested once, in order."""
+    monkeypatch.setattr(helper_module, "SWEEP_FIRST", REAL_SWEEP_FIRST)
+    assert 0 < REAL_SWEEP_FIRST < HELPER_MIN
+    count = 100
+    drop_bookings(env, count)
+    with env.store() as store:
+        result = swept(Sweeper(env.ws, store))
+        assert (result.ingested, result.errors) == (count, 0), result.log
+        assert result.log == ingested_log(count)
+    assert spy.ended() == [0]
+    assert list(spy.claims) == [name(i) for i in range(count)]
+    assert [n for n, c in spy.claims.items() if c is None] == [
+        name(i) for i in range(REAL_SWEEP_FIRST)
+    ]
+    assert all(c.same for c in spy.claims.values() if c is not None)
+    assert spy.moved == [[0] * count]  # every move is still the helper's
     assert_all_ingested_once(env, count)
 
 
