@@ -224,11 +224,19 @@ def _block_lines(text: str) -> list[_Line]:
     if len(found) != text.count("\n") + 1:  # a line is of none of the kinds above
         raise _Declined
     lines: list[_Line] = []
+    tags = _PLAIN_TAGS
     for indent, key, value, item in found:
         if key:
-            if (_PLAIN_TAGS.get(key) or plain_tag(key)) != _STR:
+            if (tags.get(key) or plain_tag(key)) != _STR:
                 raise _Declined
-            lines.append((len(indent), False, key, _block_value(value) if value else _NO_VALUE))
+            if value:
+                # A string remembered as such, in one piece: _block_value's answer, at once.
+                text = value.rstrip(" ")
+                if tags.get(text) != _STR or ": " in text or text[-1] == ":":
+                    text = _block_value(value)
+                lines.append((len(indent), False, key, text))
+            else:
+                lines.append((len(indent), False, key, _NO_VALUE))
         elif item:
             lines.append((len(indent), True, "", _block_value(item)))
     if not lines or lines[0][0] != 0:

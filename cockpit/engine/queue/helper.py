@@ -203,8 +203,10 @@ class Helper:
     def _answer(self) -> Any:
         assert self._proc is not None and self._proc.stdout is not None
         line = self._proc.stdout.readline()
-        if line == _CLAIMED_AS_IS:  # the usual answer, read without a parser
+        if line == _CLAIMED_AS_IS:  # the usual answers, read without a parser
             return [1, True, False, None]
+        if line == b"0\n":  # moved
+            return 0
         if not line.endswith(b"\n"):
             raise ValueError("the helper ended")
         return json.loads(line)
