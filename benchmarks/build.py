@@ -344,7 +344,10 @@ def cached(cache: Path, wps: int, events_per_wp: int = 3, *, log: bool = True) -
     target = cache / cache_key(wps, events_per_wp)
     if (target / "cockpit.yaml").is_file():
         ws = Workspace.load(target)
-        ws.open_store().close()  # brings a store built by an earlier Cockpit up to date
+        # Brings a store built by an earlier Cockpit up to date, as opening it and the
+        # first batch of a sweep do (the batch retires an earlier count trigger).
+        with ws.open_store() as store, store.transaction(booking=True):
+            pass
         return ws
     cache.mkdir(parents=True, exist_ok=True)
     scratch = cache / f"{target.name}.building"

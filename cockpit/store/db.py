@@ -92,9 +92,9 @@ class Store(CanonReads):
         # power loss cannot leave an entry in done/ that the store has lost.
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
-        # A sweep plans each entry of a batch in a savepoint, whose journal of changed
-        # pages is temporary: kept in memory, it costs nothing (a file would cost a write
-        # per page per entry).
+        # A savepoint (an entry of a batch planned with care) and a statement firing a
+        # trigger keep a journal of the pages they change: temporary, kept in memory it
+        # costs no write (a file would cost a write per page).
         conn.execute("PRAGMA temp_store = MEMORY")
         store = cls(conn, clock)
         store._ensure_schema()
@@ -165,12 +165,15 @@ class Store(CanonReads):
     # -- transactions ---------------------------------------------------------------------
 
     @contextmanager
-    def transaction(self, *, commit: bool = True) -> Iterator[Store]:
+    def transaction(self, *, commit: bool = True, booking: bool = False) -> Iterator[Store]:
         """A write transaction (BEGIN IMMEDIATE). With commit=False it always rolls back:
-        a dry run sees its own writes and leaves the database as it was."""
+        a dry run sees its own writes and leaves the database as it was. `booking`: a
+        sweep's, which may book WPs (see schema.retire_insert_count)."""
         self.conn.execute("BEGIN IMMEDIATE")
         self._head = None
         try:
+            if booking:
+                schema.retire_insert_count(self.conn)
             yield self
         except BaseException:
             self._head = None
@@ -185,7 +188,8 @@ class Store(CanonReads):
 
     def savepoint(self, name: str = "part") -> _Savepoint:
         """A part of the open transaction that is undone alone if it raises (SAVEPOINT):
-        one entry of a sweep's batch. Must be used inside `transaction()`."""
+        one entry of a sweep's batch planned with care (see Sweeper._plan). Must be used
+        inside `transaction()`."""
         if not self.conn.in_transaction:
             raise RuntimeError("a savepoint is taken inside Store.transaction() only")
         return _Savepoint(self, name)
@@ -404,7 +408,7 @@ class Store(CanonReads):
 
 
 class _Savepoint:
-    """`Store.savepoint()` (a class, not a generator: a sweep takes one per entry)."""
+    """`Store.savepoint()` (a class, not a generator: a careful sweep takes one per entry)."""
 
     __slots__ = ("_name", "_store")
 

@@ -113,8 +113,8 @@ STATE_COUNT_TRIGGERS = {
     f"WHEN OLD.state IS NOT NEW.state BEGIN {_DROP} {_BUMP} END",
     "wp_state_counts_delete": f"AFTER DELETE ON work_packages BEGIN {_DROP} END",
 }
-# Triggers of earlier versions, dropped where found (the insert's count is COUNT_BOOKED's).
-_RETIRED_TRIGGERS = ("wp_state_counts_insert",)
+# The trigger that counted a WP row's insert until this version (see retire_insert_count).
+RETIRED_INSERT_COUNT = "wp_state_counts_insert"
 
 
 def board_indexes() -> dict[str, str]:
@@ -158,7 +158,7 @@ def board_schema_missing(conn: sqlite3.Connection) -> bool:
     changed: a cheap read of the schema."""
     have = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
     wanted = {*board_indexes(), *STATE_COUNT_TRIGGERS, STATE_COUNTS}
-    return bool(_stale(conn)) or not wanted <= have or not have.isdisjoint(_RETIRED_TRIGGERS)
+    return bool(_stale(conn)) or not wanted <= have
 
 
 def create_board_schema(db: sqlite_utils.Database) -> None:
@@ -170,8 +170,6 @@ def create_board_schema(db: sqlite_utils.Database) -> None:
     have = {r[0] for r in db.execute("SELECT name FROM sqlite_master").fetchall()}
     for statement in board_indexes().values():
         db.execute(statement)
-    for name in have.intersection(_RETIRED_TRIGGERS):
-        db.execute(f"DROP TRIGGER {name}")
     if STATE_COUNTS in have and set(STATE_COUNT_TRIGGERS) <= have:
         return
     create_state_counts(db)
@@ -182,6 +180,26 @@ def create_board_schema(db: sqlite_utils.Database) -> None:
     )
     for name, body in STATE_COUNT_TRIGGERS.items():
         db.execute(f"CREATE TRIGGER IF NOT EXISTS {name} {body}")
+
+
+def retire_insert_count(conn: sqlite3.Connection) -> None:
+    """In a transaction that may book WPs: drop the trigger by which an earlier Cockpit
+    counted each inserted WP row, if the store has it (kept beside COUNT_BOOKED, every
+    booking would count twice), and count the states afresh. Only where no earlier Cockpit
+    can be booking meanwhile, which would then count nothing: a sweep, under the runner
+    lock. An earlier Cockpit opening the store makes the trigger again (and counts afresh);
+    the next sweep's batch retires it again."""
+    found = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = ?", (RETIRED_INSERT_COUNT,)
+    ).fetchone()
+    if found is None:
+        return
+    conn.execute(f"DROP TRIGGER {RETIRED_INSERT_COUNT}")
+    conn.execute(f"DELETE FROM {STATE_COUNTS}")
+    conn.execute(
+        f"INSERT INTO {STATE_COUNTS} (state, n) "
+        "SELECT state, count(*) FROM work_packages GROUP BY state"
+    )
 
 
 def create_state_counts(db: sqlite_utils.Database) -> None:

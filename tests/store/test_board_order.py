@@ -182,30 +182,55 @@ def test_the_state_counts_follow_bookings_moves_and_rebuilds(demo: Workspace) ->
         assert boards.state_counts(store) == counted(store)
 
 
-def test_a_store_counting_bookings_by_trigger_is_upgraded_once(demo: Workspace) -> None:
-    """A store made when a trigger counted each inserted WP: opening it drops that trigger
-    (the projection counts a booking now: kept both, a booking would count twice), keeps
-    the counts, and a later booking is counted once."""
-    with sqlite3.connect(demo.db_path) as conn:
+def plant_insert_count(path: Path) -> None:
+    """The trigger by which an earlier Cockpit counted each inserted WP row, as it makes it
+    when it opens a store that lacks it (counting afresh)."""
+    with sqlite3.connect(path) as conn:
         conn.execute(
             "CREATE TRIGGER wp_state_counts_insert AFTER INSERT ON work_packages BEGIN "
             "INSERT INTO wp_state_counts (state, n) VALUES (NEW.state, 1) "
             "ON CONFLICT (state) DO UPDATE SET n = n + 1; END"
         )
-        assert schema.board_schema_missing(conn)
-    with Store.open(demo.db_path) as store:
-        assert not schema.board_schema_missing(store.conn)
-        triggers = store.conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
-        assert "wp_state_counts_insert" not in {name for (name,) in triggers.fetchall()}
-        before = boards.state_counts(store)
-        assert before == counted(store)
-    (demo.queue_dir("new") / "wp7.yaml").write_text(
-        "schema: cockpit.entry/v1\nkind: work_package\nid: WP-0007\nwork_package: WP-0007\n"
+        conn.execute("DELETE FROM wp_state_counts")
+        conn.execute(
+            "INSERT INTO wp_state_counts SELECT state, count(*) FROM work_packages GROUP BY state"
+        )
+
+
+def book(ws: Workspace, wp_id: str) -> None:
+    (ws.queue_dir("new") / f"{wp_id}.yaml").write_text(
+        f"schema: cockpit.entry/v1\nkind: work_package\nid: {wp_id}\nwork_package: {wp_id}\n"
         "principal: human:owner\ncreated: 2026-11-21T10:00:00Z\nbody:\n  title: t\n"
         "  objective: o\n  owner: agent:implementer-1\n  accountable: human:owner\n"
         "  tier: light\n  lane: implementation\n"
     )
-    with demo.open_store() as store, RunnerLock(demo):
-        assert sweep_and_verify(demo, store).sweep.ingested == 1
-        assert boards.state_counts(store) == counted(store)
-        assert boards.state_counts(store)["booked"] == before.get("booked", 0) + 1
+
+
+def triggers(store: Store) -> set[str]:
+    rows = store.conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+    return {name for (name,) in rows.fetchall()}
+
+
+def test_a_store_counting_bookings_by_trigger_is_counted_once_by_each_version(
+    demo: Workspace,
+) -> None:
+    """A store an earlier Cockpit made or opened counts a booking by trigger, and this one
+    by the projection that inserts the row: kept both, a booking counts twice. Opening the
+    store leaves the trigger be (an earlier runner may still be ingesting, and would count
+    nothing without it); a sweep, under the runner lock, retires it and counts afresh, and
+    again after an earlier Cockpit opened the store and made it anew."""
+    plant_insert_count(demo.db_path)
+    with Store.open(demo.db_path) as store:
+        assert not schema.board_schema_missing(store.conn)
+        assert schema.RETIRED_INSERT_COUNT in triggers(store)
+        before = boards.state_counts(store)
+        assert before == counted(store)
+    for wp_id in ("WP-0007", "WP-0008"):
+        book(demo, wp_id)
+        with demo.open_store() as store, RunnerLock(demo):
+            assert sweep_and_verify(demo, store).sweep.ingested == 1
+            assert schema.RETIRED_INSERT_COUNT not in triggers(store)
+            assert boards.state_counts(store) == counted(store)
+        plant_insert_count(demo.db_path)  # an earlier Cockpit opens it between the sweeps
+    with Store.open(demo.db_path) as store:
+        assert boards.state_counts(store)["booked"] == before.get("booked", 0) + 2

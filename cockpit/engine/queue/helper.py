@@ -36,7 +36,8 @@ CLAIM_LOT = 32
 # The sweep claims this many of its first files itself: the helper is often still starting
 # when the parsing ends (it takes about 20 ms to be ready), and planning these gives it the
 # millisecond or two it lacks (claiming one costs the sweep about 60 us; 0, 8, 16 and 32
-# were measured, 8 did best).
+# were measured, 8 did best). The helper is asked for its first claim only once these are
+# claimed: two processes claiming into cur/ at once could pick the same free name there.
 SWEEP_FIRST = 8
 # The files of a sweep's last batch are moved after its commit with nothing left to plan
 # meanwhile: the batches are cut so that the last holds about this many.
@@ -87,6 +88,7 @@ class Helper:
         self._to_ask: deque[tuple[str, str]] = deque()  # (name, sha256) not asked yet
         self._asked: set[str] = set()  # asked, not yet taken by the sweep
         self._given: set[str] = set()  # the names it was given to claim
+        self._own: set[str] = set()  # the sweep's own first claims, not yet made
         self._moved: list[MoveAnswer] = []
         self._moves_asked = 0
         _reap()
@@ -108,9 +110,16 @@ class Helper:
     def claim_in_order(self, files: list[tuple[str, str]]) -> None:
         """The files of new/ (name, sha256 of the bytes parsed) the sweep will claim, in
         the order it will ask for them: the helper claims all but the first SWEEP_FIRST,
-        which the sweep claims itself."""
+        which the sweep claims itself first (`claimed_here`)."""
+        self._own.update(name for name, _ in files[:SWEEP_FIRST])
         self._to_ask.extend(files[SWEEP_FIRST:])
         self._given.update(name for name, _ in files[SWEEP_FIRST:])
+        self._ask()
+
+    def claimed_here(self, name: str) -> None:
+        """The sweep has claimed new/NAME itself (or found it gone): once it has done so
+        for each of its own files, the helper is asked to claim."""
+        self._own.discard(name)
         self._ask()
 
     def holding(self) -> int:
@@ -122,6 +131,7 @@ class Helper:
         what the helper makes of it waits in cur/ for the next sweep."""
         self._asked.discard(name)
         self._claims.pop(name, None)
+        self._own.discard(name)
 
     def stop_asking(self) -> None:
         """Claim nothing more than what was asked (the sweep is stopping)."""
@@ -132,6 +142,7 @@ class Helper:
         helper was not given it, or cannot answer: the sweep claims the file itself."""
         if name not in self._given:
             return None
+        self._own.clear()  # the sweep is past its own files (it takes them in order)
         while self.alive and name not in self._asked and self._to_ask:
             self._ask(force=True)  # asked out of order: ask on to it
         while self.alive and name in self._asked and name not in self._claims:
@@ -166,6 +177,8 @@ class Helper:
         return self._moved + [None] * missing
 
     def _ask(self, force: bool = False) -> None:
+        if self._own:
+            return  # the sweep is still claiming its own first files into cur/
         while self.alive and self._to_ask and (force or len(self._asked) < 2 * CLAIM_LOT):
             lot = [self._to_ask.popleft() for _ in range(min(CLAIM_LOT, len(self._to_ask)))]
             self._send(["claim", lot])

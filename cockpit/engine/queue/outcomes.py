@@ -240,17 +240,17 @@ RETRYABLE = frozenset(
 
 
 @contextlib.contextmanager
-def no_cycle_collection() -> Iterator[None]:
+def no_cycle_collection() -> Iterator[bool]:
     """Python's cycle collector held off for a sweep. What a sweep makes is kept until it
     ends (parsed entries, planned events) or freed as its count drops: nothing for the
     collector to find, but it would walk all of it again and again as the sweep's
     serialising allocates, and a full collection can take longer than a hundred entries.
     What is left is collected after. The sweep lets it run again where it calls out
-    (`cycle_collection`)."""
+    (`cycle_collection`). Gives whether the collector was running before."""
     enabled = gc.isenabled()
     gc.disable()
     try:
-        yield
+        yield enabled
     finally:
         if enabled:
             gc.enable()

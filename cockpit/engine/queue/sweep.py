@@ -11,7 +11,6 @@ leaves the file for the next sweep (docs/decisions.md).
 from __future__ import annotations
 
 import contextlib
-import gc
 import threading
 import time
 from collections import deque
@@ -107,8 +106,7 @@ class Sweeper:
         if not self.dry_run:
             self.ws.ensure_dirs()
         result = SweepResult()
-        self._collecting = gc.isenabled()
-        with no_cycle_collection():
+        with no_cycle_collection() as self._collecting:
             files = [QueuedFile(p, orphan=True) for p in queue.pending(self._dirs["cur"])]
             files += [QueuedFile(p, orphan=False) for p in queue.pending(self._dirs["new"])]
             if not self.dry_run and len(files) >= HELPER_MIN:
@@ -134,7 +132,7 @@ class Sweeper:
             )
         waiting = deque(ready)
         with self.store.transaction(commit=False) if self.dry_run else contextlib.nullcontext():
-            while waiting and not self._stopping(stop):
+            while waiting and not self._stopping(stop, waiting[0]):
                 if waiting[0].parsed is not None and needs_preparation(waiting[0].parsed):
                     done = self._prepared(waiting.popleft())
                 else:
@@ -145,13 +143,18 @@ class Sweeper:
                 with cycle_collection(self._collecting):
                     self.planned()
 
-    def _stopping(self, stop: threading.Event | None) -> bool:
-        """True once `stop` is set, and the files the helper claimed for the sweep are
-        planned (so a stop leaves no file claimed and unplanned), unless the environment
-        fails the batches: then what the helper claimed waits in cur/ for the next sweep."""
+    def _stopping(self, stop: threading.Event | None, head: QueuedFile) -> bool:
+        """True once `stop` is set, and what was claimed for the sweep is planned (the
+        files the helper claimed, those of a batch rolled back: `head`, the next in line,
+        is one), so a stop leaves no file claimed and unplanned, unless the environment
+        fails the batches: then what was claimed waits in cur/ for the next sweep."""
         if stop is None or not stop.is_set():
             return False
-        if self._helper is None or self._failing:
+        if self._failing:
+            return True
+        if head.claimed:
+            return False
+        if self._helper is None:
             return True
         self._helper.stop_asking()
         return self._helper.holding() == 0
@@ -174,7 +177,7 @@ class Sweeper:
                     if staged and (
                         (item.parsed is not None and needs_preparation(item.parsed))
                         or time.monotonic() - started >= BATCH_SECONDS
-                        or self._stopping(stop)
+                        or self._stopping(stop, item)
                     ):
                         break
                     failing = waiting.popleft()
@@ -213,7 +216,7 @@ class Sweeper:
     def _batch_transaction(self) -> Any:
         if self.dry_run:  # inside the sweep's rolled-back transaction: a part of it
             return self.store.savepoint("batch")
-        return self.store.transaction()
+        return self.store.transaction(booking=True)
 
     def _failed_batch(
         self,
@@ -247,8 +250,12 @@ class Sweeper:
         if item.orphan or item.claimed or self.dry_run:
             return Staged(item, path, item.name, read_signature_file(queue.sig_path(path)))
         got = self._helper.claimed(path.name) if self._helper is not None else None
-        if got is None:  # no helper, or it cannot answer
-            taken = queue.claim(path, self._dirs["cur"])
+        if got is None:  # no helper, one not given this file, or one that cannot answer
+            try:
+                taken = queue.claim(path, self._dirs["cur"])
+            finally:
+                if self._helper is not None:
+                    self._helper.claimed_here(path.name)
             if taken is None:
                 return None
             (path, signed), same = taken, False
@@ -274,9 +281,9 @@ class Sweeper:
     def _plan(
         self, current: Staged, prepared: Prepared | None = None, optimistic: bool = False
     ) -> None:
-        """Plan and append one entry's events (or its rejection) in a savepoint of the
-        open transaction. Raises only when the environment fails, or StalePreparation
-        when the WP moved since `prepared` was taken.
+        """Plan and append one entry's events (or its rejection) in the open transaction,
+        in a savepoint of its own unless `optimistic`. Raises only when the environment
+        fails, or StalePreparation when the WP moved since `prepared` was taken.
 
         `optimistic` (a batch's entries, until one fails): no savepoint. Planning writes
         nothing, so an entry rejected by its checks leaves nothing to undo; if appending
@@ -284,7 +291,7 @@ class Sweeper:
         is rolled back and planned again, each entry in a savepoint. A savepoint per entry
         has SQLite copy each page the entry changes, about 5% of a booking's ingest."""
         item = current.item
-        if item.orphan:
+        if item.orphan or item.claimed:  # in cur/: another sweep may have planned it since
             recorded = self.store.rejection_for(current.original, item.sha256 or "")
             if recorded is not None:  # rejected before a crash; only the move was missing
                 current.outcome = "moved"

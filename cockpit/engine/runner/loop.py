@@ -301,9 +301,9 @@ def run_forever(
     on_start: Callable[[], None] | None = None,
 ) -> RunSummary:
     """Sweep on start, then on every batch of watch events and every `rescan_seconds`,
-    until `stop` is set. Entries are committed in batches (group commit), each entry in a
-    savepoint of its batch's transaction, and a batch takes no more entries once `stop` is
-    set, so stopping between sweeps or entries leaves nothing half-written."""
+    until `stop` is set. Entries are committed in batches (group commit), one transaction
+    each, and a batch takes no more entries once `stop` is set, so stopping between sweeps
+    or entries leaves nothing half-written."""
     import watchfiles
 
     mode = mode or ws.config.runner.mode

@@ -10,15 +10,18 @@ import json
 import os
 import sqlite3
 import textwrap
+import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
 from helpers.gate import Flow
 from helpers.workspace import Env, entry, t, work_package
 
 from cockpit.engine.queue import sweep as sweep_module
 from cockpit.engine.queue.helper import HELPER_MIN
 from cockpit.engine.queue.sweep import Sweeper
+from cockpit.engine.workspace.layout import Workspace
 from cockpit.store import Store
 from cockpit.store import board as boards
 
@@ -390,3 +393,101 @@ def test_the_cycle_collector_waits_for_the_sweep_but_runs_in_the_runners_callbac
     finally:
         gc.enable()
     assert called == [False]
+
+
+class _StopAtThird(Sweeper):
+    """A real sweeper whose `stop` is set while 3.yaml is planned (a SIGTERM's handler)."""
+
+    def __init__(self, *args: Any, stop: threading.Event, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.stop = stop
+
+    def _plan(self, current: Any, prepared: Any = None, optimistic: bool = False) -> None:
+        if current.original == "3.yaml":
+            self.stop.set()
+        super()._plan(current, prepared, optimistic)
+
+
+def test_a_stop_while_a_batch_fails_plans_its_claimed_files_before_the_sweep_ends(
+    env: Env,
+) -> None:
+    """WP-3's events cannot be appended, so its batch is rolled back and planned again;
+    the stop came meanwhile. The batch's files were claimed: they are planned before the
+    sweep stops (a stop leaves nothing claimed and unplanned), what follows them is not."""
+    plant_refusal(env, "WP-3")
+    for i in range(1, 6):
+        env.drop(f"{i}.yaml", work_package(f"WP-{i}", created=t(i)))
+    stop = threading.Event()
+    with env.store() as store:
+        result = _StopAtThird(env.ws, store, stop=stop).sweep(stop)
+        assert (result.ingested, result.rejected, result.errors) == (2, 1, 0), result.log
+        assert [e.entry_id for e in store.events()] == ["WP-1", "WP-2", "WP-3"]
+        assert store.verify_chain().ok
+    assert files(env.ws.queue_dir("cur")) == []
+    assert files(env.done) == ["1.yaml", "2.yaml"]
+    assert files(env.new) == ["4.yaml", "5.yaml"]  # for the next sweep
+    with env.store() as store:
+        assert Sweeper(env.ws, store).sweep().ingested == 2
+
+
+def test_a_batch_planned_again_after_another_sweeper_took_its_files_rejects_each_once(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sweeper A's batch is rolled back (WP-3's events cannot be appended), its files in
+    cur/; sweeper B, started meanwhile, finds them there as orphans and ingests or rejects
+    each. A then plans them again: what B recorded is found, nothing is recorded twice."""
+    plant_refusal(env, "WP-3")
+    env.drop("1.yaml", work_package("WP-1", created=t(1)))
+    env.drop(
+        "2.yaml",
+        entry(
+            "dispatch", "DSP-9", "WP-404", "human:owner", "to: agent:implementer-1", created=t(2)
+        ),
+    )
+    env.drop("3.yaml", work_package("WP-3", created=t(3)))
+    paused, go = threading.Event(), threading.Event()
+    real = sweep_module.requeue
+
+    def requeue(staged: Any, waiting: Any) -> None:
+        real(staged, waiting)
+        if threading.current_thread().name == "A" and not paused.is_set():
+            paused.set()
+            assert go.wait(30)
+
+    monkeypatch.setattr(sweep_module, "requeue", requeue)
+    out: dict[str, Any] = {}
+    first, second = env.ws.open_store(), Workspace.load(env.root).open_store()
+
+    def run(name: str, store: Store) -> None:
+        out[name] = Sweeper(env.ws, store).sweep()
+
+    a = threading.Thread(target=run, args=("A", first), name="A")
+    a.start()
+    try:
+        assert paused.wait(10), "sweeper A's batch was never planned again"
+        assert files(env.ws.queue_dir("cur")) == ["1.yaml", "2.yaml", "3.yaml"]
+        b = threading.Thread(target=run, args=("B", second), name="B")
+        b.start()
+        b.join(30)
+    finally:
+        go.set()
+        a.join(30)
+        first.close()
+        second.close()
+    assert out["B"].recovered == 3 and out["B"].rejected == 2, out["B"].log
+    assert out["A"].rejected == 0 and out["A"].ingested == 0, out["A"].log
+    with env.store() as store:
+        assert [(e.type, e.entry_id) for e in store.events()] == [
+            ("task_created", "WP-1"),
+            ("entry_rejected", "DSP-9"),
+            ("entry_rejected", "WP-3"),
+        ]
+        assert store.verify_chain().ok
+    assert files(env.rejected_dir) == [
+        "2.yaml",
+        "2.yaml.reason.json",
+        "3.yaml",
+        "3.yaml.reason.json",
+    ]
+    assert files(env.done) == ["1.yaml"]
+    assert files(env.ws.queue_dir("cur")) == []

@@ -33,7 +33,7 @@ from helpers.workspace import Env, entry, rejection_reason, work_package
 
 from cockpit.engine.entries import reader
 from cockpit.engine.queue import helper as helper_module
-from cockpit.engine.queue import mover
+from cockpit.engine.queue import maildir, mover
 from cockpit.engine.queue import sweep as sweep_module
 from cockpit.engine.queue.helper import HELPER_MIN, Claimed, Helper
 from cockpit.engine.queue.helper import SWEEP_FIRST as REAL_SWEEP_FIRST
@@ -239,16 +239,36 @@ def test_the_sweep_claims_its_first_files_itself_while_the_helper_starts(
     env: Env, spy: Spy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The helper is often not ready when the parsing ends: the sweep claims the first
-    SWEEP_FIRST files itself (the helper is never asked for them) and the helper claims
-    the rest; every file is claimed once, and all are ingested once, in order."""
+    SWEEP_FIRST files itself (the helper is never asked for them) and then the helper
+    claims the rest; every file is claimed once, and all are ingested once, in order."""
     monkeypatch.setattr(helper_module, "SWEEP_FIRST", REAL_SWEEP_FIRST)
     assert 0 < REAL_SWEEP_FIRST < HELPER_MIN
+    # In order: the sweep's own claims (by maildir.claim, in this process) and the requests
+    # the helper is sent. Two processes claiming into cur/ at once could take one name
+    # there for two files (a rename replaces): the helper is asked only after.
+    said: list[str] = []
+    real_claim, real_send = maildir.claim, Helper._send
+
+    def claim(path: Path, cur_dir: Path) -> Any:
+        said.append(f"own {path.name}")
+        return real_claim(path, cur_dir)
+
+    def send(self: Helper, request: list[Any]) -> None:
+        said.append(f"asked {request[0]} {len(request[1])}")
+        real_send(self, request)
+
+    monkeypatch.setattr(maildir, "claim", claim)
+    monkeypatch.setattr(Helper, "_send", send)
     count = 100
     drop_bookings(env, count)
     with env.store() as store:
         result = swept(Sweeper(env.ws, store))
         assert (result.ingested, result.errors) == (count, 0), result.log
         assert result.log == ingested_log(count)
+    assert said[: REAL_SWEEP_FIRST + 1] == [
+        *(f"own {name(i)}" for i in range(REAL_SWEEP_FIRST)),
+        "asked claim 32",
+    ]
     assert spy.ended() == [0]
     assert list(spy.claims) == [name(i) for i in range(count)]
     assert [n for n, c in spy.claims.items() if c is None] == [
