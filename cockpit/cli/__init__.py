@@ -18,6 +18,7 @@ __all__ = [
     "audit",
     "canon",
     "cli",
+    "doctor",
     "entries",
     "keys",
     "logs",

@@ -231,6 +231,7 @@ COMMANDS_BY_MODULE = {
     ),
     "audit": ("audit", "replay", "lineage", "metrics"),
     "canon": ("candidates", "commission", "canon"),
+    "doctor": ("doctor",),
     "entries": ("schema", "new"),
     "keys": ("keys",),
     "logs": ("logs",),

@@ -123,6 +123,7 @@ def _walk_through(r: Run, base: Path) -> None:
     r.cockpit("audit", "verify", doc=("audit verify", ""))
     r.cockpit("lineage", "WP-0006", doc=("lineage", ""))
     r.cockpit("metrics", doc=("metrics", ""))
+    r.cockpit("doctor", doc=("doctor", ""))
     owner_key = r.root.parent / f"{r.root.name}.keys" / "human_owner.pub"
     runner_key = base / "keys" / "runner_ed25519"
     r.cockpit(

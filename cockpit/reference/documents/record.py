@@ -1,5 +1,5 @@
-"""The documents of the commands that read the record: lineage, audit, replay, metrics,
-candidates and canon, keys."""
+"""The documents of the commands that read the record: lineage, audit, replay, doctor,
+metrics, candidates and canon, keys."""
 
 from __future__ import annotations
 
@@ -89,6 +89,23 @@ DOCUMENTS: tuple[Document, ...] = (
         key("ok", "boolean", "`match`, and no event refused."),
         key("first_bad_seq", "integer | null", "An event that could not have been produced."),
         key("reason", "string | null", "Why."),
+    ),
+    doc(
+        "doctor",
+        "object",
+        "Whether the workspace is fit to run: one check per thing the runner needs.",
+        key("ok", "boolean", "No check failed (the exit code is 1 when one did)."),
+        key(
+            "checks",
+            "array of object",
+            "In order: config, git, sandbox, `lane NAME` for each lane, keys, chain, "
+            "checkpoint, replay, counts, runner lock, queue, disk (with `workspace` in place "
+            "of those that need the config when it does not load).",
+            key("name", "string", "The check."),
+            key("status", "string", "`ok`, `warn` or `fail`."),
+            key("detail", "string", "What it found."),
+            key("fix", "string", "What to do (empty when there is nothing to do)."),
+        ),
     ),
     doc(
         "metrics",

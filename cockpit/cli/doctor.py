@@ -1,0 +1,38 @@
+"""`cockpit doctor`: whether the workspace is fit to run, one line per check."""
+
+from __future__ import annotations
+
+import click
+
+from cockpit.cli.base import cli, emit_json, json_option, say, workspace_option
+
+
+@cli.command()
+@workspace_option
+@json_option
+def doctor(as_json: bool) -> int:
+    """Check the config, git, the sandbox, each lane's agent CLI, the keys, the store (chain,
+    replay, checkpoint, counts), the runner lock, the queue and the disk; exit 1 if any
+    check fails. Nothing is changed."""
+    from cockpit.engine.doctor import checks as doctor_checks
+    from cockpit.engine.text import literal
+    from cockpit.engine.workspace.layout import is_template, resolve_workspace
+
+    root = resolve_workspace(click.get_current_context().meta.get("cockpit.workspace"))
+    if is_template(root):  # the checkout's demo: its copy is what runs (see load_workspace)
+        from cockpit.cli.base import load_workspace
+
+        root = load_workspace().root
+    found = doctor_checks.run(root)
+    failed = doctor_checks.failed(found)
+    if as_json:
+        emit_json({"ok": not failed, "checks": [check.to_json() for check in found]})
+    else:
+        width = max(len(check.name) for check in found)
+        for check in found:
+            line = f"{check.status:<4}  {check.name:<{width}}  {literal(check.detail)}"
+            say(line + (f" ({literal(check.fix)})" if check.fix and check.status != "ok" else ""))
+        failing = sum(check.status == "fail" for check in found)
+        warning = sum(check.status == "warn" for check in found)
+        say(f"{len(found)} checks: {failing} failed, {warning} warned.")
+    return 1 if failed else 0

@@ -1,0 +1,195 @@
+"""`cockpit doctor` (issue 15): on the demo every check is ok; git missing from PATH, a
+broken lane command, a tampered event, a stale runner lock and a config that does not load
+each fail their own check, by name, and the doctor exits 1. Real workspaces, a real store,
+real processes; the agent CLI is the `claude` stand-in (tests/standins)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers.drivers import STANDINS
+from helpers.workspace import CliResult
+
+from cockpit.engine.runner.loop import RunnerLock, sweep_and_verify
+from cockpit.engine.workspace.layout import Workspace
+from cockpit.engine.workspace.scaffold import init_workspace
+
+Cli = Callable[..., CliResult]
+NAMES = [
+    "config",
+    "git",
+    "sandbox",
+    "lane implementation",
+    "lane scripted",
+    "lane claude",
+    "keys",
+    "chain",
+    "checkpoint",
+    "replay",
+    "counts",
+    "runner lock",
+    "queue",
+    "disk",
+]
+
+
+@pytest.fixture
+def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The demo workspace, ingested, with the `claude` stand-in on PATH."""
+    monkeypatch.delenv("COCKPIT_WORKSPACE", raising=False)
+    monkeypatch.setenv("PATH", f"{STANDINS}{os.pathsep}{os.environ['PATH']}")
+    ws = init_workspace(tmp_path / "demo", demo=True)
+    with ws.open_store() as store, RunnerLock(ws):
+        sweep_and_verify(ws, store)
+    return ws.root
+
+
+def doctor(cli: Cli, root: Path) -> tuple[int, dict[str, dict[str, str]]]:
+    result = cli("doctor", "--workspace", str(root), "--json")
+    document = json.loads(result.out)
+    assert document["ok"] is (result.code == 0), document
+    return result.code, {check["name"]: check for check in document["checks"]}
+
+
+def failing(checks: dict[str, dict[str, str]]) -> list[str]:
+    return [name for name, check in checks.items() if check["status"] == "fail"]
+
+
+def test_every_check_is_ok_on_the_demo(cli: Cli, demo: Path) -> None:
+    code, checks = doctor(cli, demo)
+    assert code == 0
+    assert list(checks) == NAMES
+    assert {name: check["status"] for name, check in checks.items()} == dict.fromkeys(NAMES, "ok")
+    assert "intact through seq" in checks["chain"]["detail"]
+    assert "0 bad" in checks["chain"]["detail"]
+    assert "claude" in checks["lane claude"]["detail"]  # the stand-in, and its version
+    assert "events derive the live projections" in checks["replay"]["detail"]
+    # The text form: one line per check, its status first, and a count.
+    text = cli("doctor", "--workspace", str(demo))
+    assert text.code == 0
+    lines = text.out.splitlines()
+    assert [line.split()[0] for line in lines[:-1]] == ["ok"] * len(NAMES)
+    assert lines[-1] == f"{len(NAMES)} checks: 0 failed, 0 warned."
+
+
+def test_git_missing_from_path_fails_the_git_check(
+    cli: Cli, demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bare = tmp_path / "bin"
+    bare.mkdir()
+    for program in ("python3", "claude", "bwrap"):
+        found = (STANDINS / program) if program == "claude" else Path(str(_which(program)))
+        (bare / program).symlink_to(found)
+    monkeypatch.setenv("PATH", str(bare))
+    code, checks = doctor(cli, demo)
+    assert code == 1
+    assert failing(checks) == ["git"]
+    assert checks["git"]["detail"] == "git is not on PATH"
+    assert "install git" in checks["git"]["fix"]
+
+
+def test_a_broken_lane_command_fails_its_lane(cli: Cli, demo: Path) -> None:
+    config = demo / "cockpit.yaml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("agents/scripted_agent.py", "agents/gone.py"), "utf-8")
+    code, checks = doctor(cli, demo)
+    assert code == 1
+    assert failing(checks) == ["lane scripted"]
+    assert "agents/gone.py" in checks["lane scripted"]["detail"]
+    config.write_text(text.replace('["python3",', '["no-such-program-here",'), "utf-8")
+    code, checks = doctor(cli, demo)
+    assert failing(checks) == ["lane scripted"]
+    assert "no-such-program-here" in checks["lane scripted"]["detail"]
+
+
+def test_a_tampered_event_fails_the_chain_naming_its_seq(cli: Cli, demo: Path) -> None:
+    db = demo / ".cockpit" / "cockpit.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("DROP TRIGGER events_no_update")  # what someone rewriting history does
+        conn.execute("UPDATE events SET principal = 'human:mallory' WHERE seq = 5")
+    code, checks = doctor(cli, demo)
+    assert code == 1
+    assert "chain" in failing(checks)
+    assert "at seq 5" in checks["chain"]["detail"]
+
+
+@pytest.fixture
+def stale_lock(demo: Path) -> Iterator[int]:
+    """The runner lock held by a process that is not the runner it names (that one has
+    ended): what a runner's child that kept the lock leaves behind. Yields its pid."""
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lock = demo / ".cockpit" / "runner.lock"
+    lock.write_text(json.dumps({"pid": int(gone.stdout), "host": socket.gethostname()}))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(lock)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        yield holder.pid
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+HOLD = (
+    "import fcntl, sys, time\n"
+    "f = open(sys.argv[1], 'r')\n"
+    "fcntl.flock(f, fcntl.LOCK_EX)\n"
+    "print('held', flush=True)\n"
+    "time.sleep(60)\n"
+)
+
+
+def test_a_stale_runner_lock_fails_the_runner_lock_check(
+    cli: Cli, demo: Path, stale_lock: int
+) -> None:
+    code, checks = doctor(cli, demo)
+    assert code == 1
+    assert failing(checks) == ["runner lock"]
+    assert f"held by pid {stale_lock}" in checks["runner lock"]["detail"]
+    assert "stop that process" in checks["runner lock"]["fix"]
+
+
+def test_a_config_that_does_not_load_fails_and_says_what_was_not_checked(
+    cli: Cli, demo: Path
+) -> None:
+    config = demo / "cockpit.yaml"
+    config.write_text(config.read_text(encoding="utf-8") + "\nrunnr: {}\n", "utf-8")
+    code, checks = doctor(cli, demo)
+    assert code == 1
+    assert failing(checks) == ["config", "workspace"]
+    assert "runnr" in checks["config"]["detail"]
+    assert list(checks) == ["config", "git", "workspace", "disk"]
+
+
+def _which(program: str) -> Any:
+    import shutil
+
+    found = shutil.which(program)
+    if found is None:
+        pytest.skip(f"{program} is not installed here")
+    return found
+
+
+def test_a_runner_holding_the_lock_is_ok_and_named(cli: Cli, demo: Path) -> None:
+    ws = Workspace.load(demo)
+    with RunnerLock(ws):
+        _, checks = doctor(cli, demo)
+    assert checks["runner lock"]["status"] == "ok"
+    assert checks["runner lock"]["detail"].startswith(f"held by a runner: pid {os.getpid()}")
+    _, checks = doctor(cli, demo)
+    assert checks["runner lock"]["detail"] == f"free (it last named pid {os.getpid()})"
