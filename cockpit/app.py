@@ -35,6 +35,7 @@ from cockpit.messages import StoreChanged
 from cockpit.screens.audit import AuditScreen
 from cockpit.screens.board import BoardScreen
 from cockpit.screens.canon import CanonScreen
+from cockpit.screens.doctor import DoctorScreen
 from cockpit.screens.driver import ActionDriver
 from cockpit.screens.help import HelpScreen
 from cockpit.screens.jump import can_open, open_jump_bar, resolve
@@ -340,6 +341,9 @@ class CockpitApp(ActionDriver, App[None]):
     def action_open_metrics(self) -> None:
         self.push_screen(MetricsScreen())
 
+    def action_open_doctor(self) -> None:
+        self.push_screen(DoctorScreen())
+
     def action_open_rejected(self) -> None:
         self.push_screen(RejectedScreen())
 
@@ -374,6 +378,7 @@ class CockpitApp(ActionDriver, App[None]):
         screens: dict[str, tuple[type[Screen[Any]], Callable[[], object]]] = {
             "audit": (AuditScreen, self.action_open_audit),
             "metrics": (MetricsScreen, self.action_open_metrics),
+            "doctor": (DoctorScreen, self.action_open_doctor),
             "rejected": (RejectedScreen, self.action_open_rejected),
             "canon": (CanonScreen, self.action_open_canon),
             "help": (HelpScreen, self.action_help),

@@ -124,6 +124,7 @@ VIEWS: list[Command] = [
         "audit", "A", "app.open_audit", "Audit", "the audit chain and its integrity", show=False
     ),
     Command("metrics", "M", "app.open_metrics", "Metrics", "the gate's accounting", show=False),
+    Command("doctor", "D", "app.open_doctor", "Doctor", "is this workspace fit to run", show=False),
     Command(
         "rejected", "R", "app.open_rejected", "Rejected", "entries the queue refused", show=False
     ),
