@@ -193,3 +193,28 @@ def test_a_runner_holding_the_lock_is_ok_and_named(cli: Cli, demo: Path) -> None
     assert checks["runner lock"]["detail"].startswith(f"held by a runner: pid {os.getpid()}")
     _, checks = doctor(cli, demo)
     assert checks["runner lock"]["detail"] == f"free (it last named pid {os.getpid()})"
+
+
+def test_a_store_that_cannot_be_read_fails_the_store_checks_without_a_traceback(
+    cli: Cli, demo: Path
+) -> None:
+    (demo / ".cockpit" / "cockpit.db").write_bytes(b"not a database at all" * 100)
+    for name in ("cockpit.db-wal", "cockpit.db-shm"):
+        (demo / ".cockpit" / name).unlink(missing_ok=True)
+    code, checks = doctor(cli, demo)
+    assert code == 1
+    assert failing(checks) == ["chain", "checkpoint", "replay", "counts"]
+    assert "cannot be read" in checks["chain"]["detail"]
+
+
+def test_a_workspace_with_nothing_ingested_is_ok_and_left_as_it_was(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("COCKPIT_WORKSPACE", raising=False)
+    ws = init_workspace(tmp_path / "fresh", tenant="demo")
+    before = sorted(p.relative_to(ws.root) for p in ws.root.rglob("*"))
+    code, checks = doctor(cli, ws.root)
+    assert code == 0, checks
+    assert checks["chain"]["detail"] == "nothing ingested yet"
+    assert list(checks) == [n for n in NAMES if n not in ("lane scripted", "lane claude")]
+    assert sorted(p.relative_to(ws.root) for p in ws.root.rglob("*")) == before

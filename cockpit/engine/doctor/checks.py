@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import socket
+import sqlite3
 import stat
 import subprocess
 import time
@@ -198,15 +199,23 @@ def _lane(ws: Workspace, name: str, lane: LaneConfig) -> Check:
     return Check(check, OK, f"command {found}")
 
 
+_STORE_CHECKS = ("chain", "checkpoint", "replay", "counts")
+
+
 def _store_checks(ws: Workspace) -> list[Check]:
+    """keys, then the store's: chain, checkpoint, replay, counts."""
     if not ws.db_path.is_file():
-        none = "nothing ingested yet"
-        return [Check(name, OK, none) for name in ("keys", "chain", "replay", "counts")]
-    with Store.open_readonly(ws.db_path) as store:
-        return [_keys(ws, store), *_chain(ws, store), _replay(ws, store), _counts(store)]
+        return [_keys(ws, None), *(Check(n, OK, "nothing ingested yet") for n in _STORE_CHECKS)]
+    try:
+        with Store.open_readonly(ws.db_path) as store:
+            return [_keys(ws, store), *_chain(ws, store), _replay(ws, store), _counts(store)]
+    except (sqlite3.DatabaseError, OSError) as exc:  # an older schema, a damaged file
+        said = f"the store {ws.db_path} cannot be read: {exc}"
+        fix = "`cockpit run --once` upgrades an older store; restore a damaged one from a backup"
+        return [_keys(ws, None), *(Check(n, FAIL, said, fix) for n in _STORE_CHECKS)]
 
 
-def _keys(ws: Workspace, store: Store) -> Check:
+def _keys(ws: Workspace, store: Store | None) -> Check:
     try:
         held = record.runner_key_usable(ws)
     except (ConfigError, OSError, ValueError) as exc:
@@ -224,7 +233,7 @@ def _keys(ws: Workspace, store: Store) -> Check:
             f"no runner key (policy.signatures is optional): the "
             f"runner's events are unsigned; {principals} principal key(s) in the config",
         )
-    known = trust_entries.runner_keys(store)
+    known = trust_entries.runner_keys(store) if store is not None else set()
     if known and held.public.blob not in known:
         return Check(
             "keys",
