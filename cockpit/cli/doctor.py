@@ -28,9 +28,9 @@ def doctor(as_json: bool) -> int:
     if as_json:
         emit_json({"ok": not failed, "checks": [check.to_json() for check in found]})
     else:
-        width = max(len(check.name) for check in found)
+        width = max(len(literal(check.name)) for check in found)
         for check in found:
-            line = f"{check.status:<4}  {check.name:<{width}}  {literal(check.detail)}"
+            line = f"{check.status:<4}  {literal(check.name):<{width}}  {literal(check.detail)}"
             say(line + (f" ({literal(check.fix)})" if check.fix and check.status != "ok" else ""))
         failing = sum(check.status == "fail" for check in found)
         warning = sum(check.status == "warn" for check in found)

@@ -14,6 +14,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static
+from textual.worker import get_current_worker
 
 from cockpit.screens.context import cockpit
 from cockpit.screens.footer import KeyFooter
@@ -21,7 +22,7 @@ from cockpit.screens.status_bar import StatusBar
 from cockpit.screens.text import plain
 
 if TYPE_CHECKING:  # the checks are imported when they run: the app starts without them
-    from cockpit.engine.doctor.checks import Check
+    from cockpit.engine.doctor.report import Check
 
 STATUS_STYLES = {"ok": "bold #4ade80", "warn": "bold #facc15", "fail": "bold #ef4444"}
 
@@ -82,7 +83,7 @@ class DoctorScreen(Screen[None]):
             if not app.quitting:
                 self.app.call_from_thread(app.say, f"the doctor failed: {exc}", severity="error")
             return
-        if not app.quitting:
+        if not app.quitting and not get_current_worker().is_cancelled:  # `r` ran them again
             self.app.call_from_thread(self.show, found)
 
     def show(self, found: list[Check]) -> None:

@@ -19,7 +19,7 @@ import pytest
 from helpers.drivers import STANDINS
 from helpers.workspace import CliResult
 
-from cockpit.engine.runner.loop import RunnerLock, sweep_and_verify
+from cockpit.engine.runner.loop import RunnerLock
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.engine.workspace.scaffold import init_workspace
 
@@ -43,14 +43,16 @@ NAMES = [
 
 
 @pytest.fixture
-def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The demo workspace, ingested, with the `claude` stand-in on PATH."""
-    monkeypatch.delenv("COCKPIT_WORKSPACE", raising=False)
+def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Cli) -> Path:
+    """The demo as `cockpit init --demo` makes it (signed, its keys beside it), run once,
+    with the `claude` stand-in on PATH."""
+    for name in ("COCKPIT_WORKSPACE", "COCKPIT_PRINCIPAL", "COCKPIT_SIGNING_KEY"):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("PATH", f"{STANDINS}{os.pathsep}{os.environ['PATH']}")
-    ws = init_workspace(tmp_path / "demo", demo=True)
-    with ws.open_store() as store, RunnerLock(ws):
-        sweep_and_verify(ws, store)
-    return ws.root
+    root = tmp_path / "demo"
+    assert cli("init", str(root), "--demo").code == 0
+    assert cli("run", "--once", "--workspace", str(root)).code == 0
+    return root
 
 
 def doctor(cli: Cli, root: Path) -> tuple[int, dict[str, dict[str, str]]]:
@@ -161,7 +163,7 @@ def test_a_stale_runner_lock_fails_the_runner_lock_check(
     assert code == 1
     assert failing(checks) == ["runner lock"]
     assert f"held by pid {stale_lock}" in checks["runner lock"]["detail"]
-    assert "stop that process" in checks["runner lock"]["fix"]
+    assert "stop the process that keeps it" in checks["runner lock"]["fix"]
 
 
 def test_a_config_that_does_not_load_fails_and_says_what_was_not_checked(
@@ -218,3 +220,92 @@ def test_a_workspace_with_nothing_ingested_is_ok_and_left_as_it_was(
     assert checks["chain"]["detail"] == "nothing ingested yet"
     assert list(checks) == [n for n in NAMES if n not in ("lane scripted", "lane claude")]
     assert sorted(p.relative_to(ws.root) for p in ws.root.rglob("*")) == before
+
+
+def test_a_lock_kept_by_the_child_of_a_runner_that_ended_is_stale(cli: Cli, demo: Path) -> None:
+    """/proc/locks goes on naming the process that took the lock after it ended, while a
+    child it forked keeps it: that runner is not said to hold it, the lock is stale."""
+    lock = demo / ".cockpit" / "runner.lock"
+    keeper = subprocess.Popen(
+        [sys.executable, "-c", FORK_AND_END, str(lock)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert keeper.stdout is not None
+        parent, child = (int(x) for x in keeper.stdout.readline().split())
+        keeper.wait(timeout=10)  # the parent, which took the lock, has ended
+        code, checks = doctor(cli, demo)
+        assert code == 1
+        detail = checks["runner lock"]["detail"]
+        assert detail.startswith(f"stale: held by pid {parent} (ended"), detail
+        assert f"names pid {parent}" in detail
+    finally:
+        os.kill(child, 9)
+
+
+FORK_AND_END = (
+    "import fcntl, json, os, socket, sys, time\n"
+    "f = open(sys.argv[1], 'r+')\n"
+    "fcntl.flock(f, fcntl.LOCK_EX)\n"
+    "f.truncate(0); f.write(json.dumps({'pid': os.getpid(), 'host': socket.gethostname()}))\n"
+    "f.flush()\n"
+    "child = os.fork()\n"
+    "if child == 0:\n"
+    "    time.sleep(60)\n"
+    "    os._exit(0)\n"
+    "print(os.getpid(), child, flush=True)\n"
+)
+
+
+def test_a_signed_checkpoint_is_held_and_a_rewritten_payload_fails_without_a_traceback(
+    cli: Cli, demo: Path
+) -> None:
+    assert cli("audit", "checkpoint", "--workspace", str(demo)).code == 0
+    code, checks = doctor(cli, demo)
+    assert code == 0
+    assert checks["checkpoint"]["detail"].startswith("a signed checkpoint through seq ")
+    with sqlite3.connect(demo / ".cockpit" / "cockpit.db") as conn:
+        conn.execute("DROP TRIGGER events_no_update")
+        conn.execute("UPDATE events SET payload = 'not json' WHERE seq = 3")
+    code, checks = doctor(cli, demo)
+    assert code == 1
+    assert failing(checks) == ["chain", "checkpoint", "replay"]
+    assert checks["replay"]["detail"] == "not replayed: the chain does not verify"
+
+
+def test_what_cannot_even_be_checked_fails_its_check_and_the_rest_are_run(
+    cli: Cli, demo: Path
+) -> None:
+    new = demo / "queue" / "new"
+    for name in os.listdir(new):
+        (new / name).unlink()
+    new.rmdir()
+    new.write_text("a file where the queue's new/ belongs")
+    code, checks = doctor(cli, demo)
+    assert code == 1
+    assert failing(checks) == ["queue"]
+    assert checks["queue"]["detail"].startswith("could not be checked: NotADirectoryError")
+    assert list(checks) == NAMES
+
+
+def test_a_lane_argument_with_a_slash_is_not_taken_for_a_workspace_file(
+    cli: Cli, demo: Path
+) -> None:
+    config = demo / "cockpit.yaml"
+    text = config.read_text(encoding="utf-8")
+    with_model = text.replace(
+        '"agents/scripted_agent.py"]', '"agents/scripted_agent.py", "--model", "openai/gpt-4o"]'
+    )
+    assert with_model != text
+    config.write_text(with_model, "utf-8")
+    code, checks = doctor(cli, demo)
+    assert code == 0, checks["lane scripted"]
+
+
+def test_a_store_path_that_is_a_directory_fails(cli: Cli, tmp_path: Path) -> None:
+    ws = init_workspace(tmp_path / "ws", tenant="demo")
+    ws.db_path.parent.mkdir(exist_ok=True)
+    ws.db_path.mkdir()
+    code, checks = doctor(cli, ws.root)
+    assert code == 1
+    assert failing(checks) == ["chain", "checkpoint", "replay", "counts"]
+    assert "is not a file" in checks["chain"]["detail"]

@@ -9,19 +9,20 @@ make a starting runner fail).
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
 import sqlite3
-import stat
 import subprocess
+import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import Any
 
 from cockpit.engine.config.model import LaneConfig
+from cockpit.engine.doctor.lock import lock_check
+from cockpit.engine.doctor.report import FAIL, OK, WARN, Check
 from cockpit.engine.drivers.registry import driver
 from cockpit.engine.queue import maildir
 from cockpit.engine.repo.sandbox import availability
@@ -35,26 +36,12 @@ from cockpit.errors import ConfigError
 from cockpit.store import Store
 from cockpit.store import board as boards
 
-OK, WARN, FAIL = "ok", "warn", "fail"
 _PROBE_TIMEOUT_S = 10.0
 # Free space under which the workspace's disk is a warning, and a failure.
 _LOW_DISK = 1024**3
 _NO_DISK = 100 * 1024**2
 # An entry waiting longer than this with no runner to take it is a warning.
 _STALE_QUEUE_S = 600.0
-
-
-@dataclass(frozen=True)
-class Check:
-    """One check: its name, `ok`/`warn`/`fail`, what was found, what to do."""
-
-    name: str
-    status: str
-    detail: str
-    fix: str = ""
-
-    def to_json(self) -> dict[str, str]:
-        return {"name": self.name, "status": self.status, "detail": self.detail, "fix": self.fix}
 
 
 def run(root: Path) -> list[Check]:
@@ -64,7 +51,7 @@ def run(root: Path) -> list[Check]:
     checks: list[Check] = []
     ws, loaded = _config(root)
     checks.append(loaded)
-    checks.append(_git())
+    checks += _guarded(("git",), lambda: [_git()])
     if ws is None:
         checks.append(
             Check(
@@ -75,13 +62,25 @@ def run(root: Path) -> list[Check]:
             )
         )
     else:
-        checks.append(_sandbox(ws))
-        checks += [_lane(ws, name, lane) for name, lane in ws.config.lanes.items()]
+        checks += _guarded(("sandbox",), lambda: [_sandbox(ws)])
+        for name, lane in ws.config.lanes.items():
+            checks += _guarded((f"lane {name}",), partial(_lane, ws, name, lane))
         checks += _store_checks(ws)
-        checks.append(_lock(ws))
-        checks.append(_queue(ws))
-    checks.append(_disk(ws.root if ws is not None else root))
+        checks += _guarded(("runner lock",), lambda: [lock_check(ws)])
+        checks += _guarded(("queue",), lambda: [_queue(ws)])
+    checks += _guarded(("disk",), lambda: [_disk(ws.root if ws is not None else root)])
     return checks
+
+
+def _guarded(names: tuple[str, ...], check: Callable[[], Check | list[Check]]) -> list[Check]:
+    """`check()`, or, if it raises, each of `names` failing with why: what cannot even be
+    checked (a directory where a file belongs, a record that does not parse) is found."""
+    try:
+        found = check()
+    except Exception as exc:  # a check that cannot run is a failing check
+        said = f"could not be checked: {type(exc).__name__}: {exc}"
+        return [Check(n, FAIL, said, "the detail says what stopped the check") for n in names]
+    return found if isinstance(found, list) else [found]
 
 
 def failed(checks: list[Check]) -> bool:
@@ -155,7 +154,7 @@ def _lane(ws: Workspace, name: str, lane: LaneConfig) -> Check:
         drv = driver(lane.driver)
         assert drv is not None
         try:
-            argv = driven.program(drv, lane, ws.root, os.environ.get("PATH"))
+            argv = driven.program(drv, lane, ws.root, _agent_path())
         except driven.Refusal as refusal:  # a CLI this machine lacks: its agents wait
             return Check(
                 check,
@@ -163,7 +162,7 @@ def _lane(ws: Workspace, name: str, lane: LaneConfig) -> Check:
                 f"{refusal}: its agents do not start here (cli_missing)",
                 f"install {drv.cli}, or set lanes.{name}.command to its executable",
             )
-        program = shutil.which(argv[0]) or argv[0]
+        program = shutil.which(argv[0], path=_agent_path()) or argv[0]
         status, said = _version(program)
         if status != 0:
             return Check(
@@ -179,7 +178,7 @@ def _lane(ws: Workspace, name: str, lane: LaneConfig) -> Check:
     argv0 = argv[0]
     if "/" in argv0 and not os.path.isabs(argv0):
         argv0 = str((ws.root / argv0).resolve())
-    found = shutil.which(argv0)
+    found = shutil.which(argv0, path=_agent_path())
     if found is None:
         return Check(
             check,
@@ -188,7 +187,7 @@ def _lane(ws: Workspace, name: str, lane: LaneConfig) -> Check:
             f"mend lanes.{name}.command in cockpit.yaml",
         )
     # An argument naming a workspace file is made absolute when the file is there.
-    missing = [a for a in argv[1:] if "/" in a and not a.startswith("-") and not os.path.isabs(a)]
+    missing = [a for a in argv[1:] if _names_a_missing_file(ws.root, a)]
     if missing:
         return Check(
             check,
@@ -202,13 +201,39 @@ def _lane(ws: Workspace, name: str, lane: LaneConfig) -> Check:
 _STORE_CHECKS = ("chain", "checkpoint", "replay", "counts")
 
 
+def _agent_path() -> str:
+    """PATH as an agent gets it: the runner's interpreter directory first (processes.py)."""
+    return os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", os.defpath)])
+
+
+def _names_a_missing_file(root: Path, arg: str) -> bool:
+    """An argument that reads as a file under one of the workspace's directories (the
+    runner makes such an argument absolute when the file is there) that is not there."""
+    if "/" not in arg or arg.startswith("-") or os.path.isabs(arg):
+        return False
+    first = arg.split("/", 1)[0]
+    return first not in ("", ".", "..") and (root / first).is_dir() and not (root / arg).exists()
+
+
 def _store_checks(ws: Workspace) -> list[Check]:
     """keys, then the store's: chain, checkpoint, replay, counts."""
-    if not ws.db_path.is_file():
+    if not ws.db_path.exists():
         return [_keys(ws, None), *(Check(n, OK, "nothing ingested yet") for n in _STORE_CHECKS)]
+    if not ws.db_path.is_file() and ws.db_path.exists():
+        said = f"{ws.db_path} is not a file: no runner can use it"
+        return [
+            _keys(ws, None),
+            *(Check(n, FAIL, said, f"remove {ws.db_path}") for n in _STORE_CHECKS),
+        ]
     try:
         with Store.open_readonly(ws.db_path) as store:
-            return [_keys(ws, store), *_chain(ws, store), _replay(ws, store), _counts(store)]
+            chain = _guarded(("chain", "checkpoint"), lambda: _chain(ws, store))
+            if chain[0].status == FAIL:  # a broken record is not replayed
+                replay = Check("replay", FAIL, "not replayed: the chain does not verify")
+            else:
+                [replay] = _guarded(("replay",), lambda: [_replay(ws, store)])
+            [counts] = _guarded(("counts",), lambda: [_counts(store)])
+            return [_keys(ws, store), *chain, replay, counts]
     except (sqlite3.DatabaseError, OSError) as exc:  # an older schema, a damaged file
         said = f"the store {ws.db_path} cannot be read: {exc}"
         fix = "`cockpit run --once` upgrades an older store; restore a damaged one from a backup"
@@ -234,6 +259,13 @@ def _keys(ws: Workspace, store: Store | None) -> Check:
             f"runner's events are unsigned; {principals} principal key(s) in the config",
         )
     known = trust_entries.runner_keys(store) if store is not None else set()
+    if not known:
+        return Check(
+            "keys",
+            OK,
+            f"the runner key {held.path} is readable (the record names no runner key yet); "
+            f"{principals} principal key(s) in the config",
+        )
     if known and held.public.blob not in known:
         return Check(
             "keys",
@@ -253,11 +285,15 @@ def _keys(ws: Workspace, store: Store | None) -> Check:
 def _chain(ws: Workspace, store: Store) -> list[Check]:
     report = audit_ops.verify(ws, store, None)
     if not report.ok:
-        where = f"at seq {report.first_bad_seq}: " if report.first_bad_seq is not None else ""
+        said = (
+            f"the chain is broken at seq {report.first_bad_seq}: {report.reason}"
+            if report.first_bad_seq is not None
+            else f"the chain does not verify: {report.reason}"
+        )
         fix = "`cockpit audit verify` says the same; restore the store from a backup"
         return [
-            Check("chain", FAIL, f"the chain is broken {where}{report.reason}", fix),
-            Check("checkpoint", FAIL, "not checked: the chain is broken", fix),
+            Check("chain", FAIL, said, fix),
+            Check("checkpoint", FAIL, "not checked: the chain does not verify", fix),
         ]
     sigs = report.signatures
     chain = Check(
@@ -276,15 +312,6 @@ def _chain(ws: Workspace, store: Store) -> list[Check]:
                 "(`cockpit audit checkpoint` writes one, the runner key signs it)",
             ),
         ]
-    return [
-        chain,
-        Check(
-            "checkpoint",
-            WARN,
-            "no signed checkpoint",
-            "`cockpit audit checkpoint` writes one (the runner key signs it)",
-        ),
-    ]
     return [
         chain,
         Check("checkpoint", OK, f"a signed checkpoint through seq {report.signed_through} holds"),
@@ -316,9 +343,13 @@ def _replay(ws: Workspace, store: Store) -> Check:
 
 
 def _counts(store: Store) -> Check:
-    kept = boards.state_counts(store)
-    rows = store.conn.execute("SELECT state, count(*) FROM work_packages GROUP BY state")
-    counted = {state: n for state, n in rows.fetchall()}
+    store.conn.execute("BEGIN")  # both read from one moment, whatever a runner commits
+    try:
+        kept = boards.state_counts(store)
+        rows = store.conn.execute("SELECT state, count(*) FROM work_packages GROUP BY state")
+        counted = {state: n for state, n in rows.fetchall()}
+    finally:
+        store.conn.execute("COMMIT")
     if kept != counted:
         return Check(
             "counts",
@@ -330,72 +361,6 @@ def _counts(store: Store) -> Check:
     return Check(
         "counts", OK, f"the board's counts by state are the rows' ({sum(kept.values())} WPs)"
     )
-
-
-def _flock_holders(path: Path) -> list[int] | None:
-    """The processes holding a lock on `path` now, from /proc/locks (Linux); None if that
-    cannot be told here."""
-    try:
-        info = os.stat(path)
-        text = Path("/proc/locks").read_text(encoding="ascii")
-    except OSError:
-        return None
-    pids = []
-    for line in text.splitlines():
-        parts = line.split()
-        if len(parts) >= 6 and parts[5].count(":") == 2:
-            pid, (_, _, inode) = parts[4], parts[5].split(":")
-            if inode == str(info.st_ino) and pid.isdigit():
-                pids.append(int(pid))
-    return pids
-
-
-def _lock(ws: Workspace) -> Check:
-    path = ws.lock_path
-    name = "runner lock"
-    try:
-        info = os.lstat(path)
-    except FileNotFoundError:
-        return Check(name, OK, "free (no runner has run here yet)")
-    if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
-        fix = f"remove {path}"
-        return Check(
-            name, FAIL, f"{path} is not a regular file of its own: no runner can start", fix
-        )
-    named = _named(path)
-    holders = _flock_holders(path)
-    if holders is None:  # no /proc/locks: the file's word, if its process is alive
-        holder = lock_holder(ws)
-        if holder is None:
-            return Check(name, OK, "free")
-        return Check(
-            name, OK, f"held by {_who(holder)}: pid {holder['pid']} on {holder.get('host')}"
-        )
-    if not holders:
-        said = f" (it last named pid {named.get('pid')})" if named.get("pid") else ""
-        return Check(name, OK, f"free{said}")
-    if named.get("pid") in holders and named.get("host") == socket.gethostname():
-        return Check(name, OK, f"held by {_who(named)}: pid {named['pid']} on {named['host']}")
-    return Check(
-        name,
-        FAIL,
-        f"stale: held by pid {', '.join(map(str, holders))}, not by the runner it names "
-        f"(pid {named.get('pid')}, which has ended): no runner can start",
-        "stop that process (it kept the lock of a runner that ended)",
-    )
-
-
-def _who(holder: dict[str, Any]) -> str:
-    return "the TUI" if holder.get("agents") is False else "a runner"
-
-
-def _named(path: Path) -> dict[str, Any]:
-    """What the lock file says of its holder (`pid`, `host`, `agents`); {} if nothing."""
-    try:
-        info = json.loads(path.read_text(encoding="utf-8") or "null")
-    except (OSError, ValueError):
-        return {}
-    return info if isinstance(info, dict) else {}
 
 
 def _queue(ws: Workspace) -> Check:
