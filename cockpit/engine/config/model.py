@@ -360,6 +360,8 @@ def load_config(path: Path) -> Config:
         raise ConfigError(f"{path}: cannot be read ({exc})") from None
     try:
         data = load_yaml(text)
+        return parse_config(data, str(path))
     except (YamlSyntaxError, UnsafeYaml) as exc:
         raise ConfigError(f"{path}: {exc}") from None
-    return parse_config(data, str(path))
+    except RecursionError:  # a document nested thousands deep: no config is
+        raise ConfigError(f"{path}: nested too deeply to be a config") from None

@@ -7,7 +7,9 @@ reads a key an agent could have written.
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,10 +56,33 @@ def write_key(path: Path, key: ed25519.Ed25519PrivateKey, comment: str) -> Publi
     return public
 
 
+# A key file is a few hundred bytes; a larger one is not a key.
+KEY_FILE_LIMIT = 64 * 1024
+
+
+def read_key_file(path: Path) -> bytes:
+    """The bytes of a key file, read without waiting: a FIFO, a device or a directory named
+    as a key is refused (OSError), never read from (a FIFO would block the runner)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        if info.st_size > KEY_FILE_LIMIT:
+            raise OSError(errno.EFBIG, f"{info.st_size} bytes, too large for a key")
+        chunks, remaining = [], KEY_FILE_LIMIT + 1
+        while remaining > 0 and (chunk := os.read(fd, remaining)):
+            chunks.append(chunk)
+            remaining -= len(chunk)
+    finally:
+        os.close(fd)
+    return b"".join(chunks)
+
+
 def load_key(path: Path) -> HeldKey:
     """An unencrypted OpenSSH Ed25519 private key; raises ConfigError naming the file."""
     try:
-        data = path.read_bytes()
+        data = read_key_file(path)
     except OSError as exc:
         raise ConfigError(f"the key {path} cannot be read ({exc.strerror or exc})") from None
     try:
@@ -98,7 +123,7 @@ def public_key_file(path: Path) -> PublicKey:
     candidates = [path] if path.name.endswith(".pub") else [path.with_name(path.name + ".pub")]
     for candidate in candidates:
         try:
-            return parse_public_key(candidate.read_text())
+            return parse_public_key(read_key_file(candidate).decode("utf-8", "replace"))
         except OSError:
             continue
         except KeyFormatError as exc:

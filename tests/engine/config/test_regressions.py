@@ -5,6 +5,8 @@ so the regression shows up as a failure, not as a hung test run."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from helpers.gate import Flow, stopped_on
 from helpers.workspace import Env, edit_config
@@ -44,3 +46,13 @@ def test_a_config_without_runner_verifier_is_refused(env: Env) -> None:
     assert result.code == 2, (result.out, result.err)
     assert "runner.verifier" in result.err
     assert len(result.err.strip().splitlines()) == 1
+
+
+def test_a_config_nested_thousands_deep_is_a_config_error_not_a_traceback(tmp_path: Path) -> None:
+    from cockpit.engine.config.model import load_config
+    from cockpit.errors import ConfigError
+
+    path = tmp_path / "cockpit.yaml"
+    path.write_text("tenant: t\nlanes: " + "[" * 20000 + "]" * 20000 + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"cockpit\.yaml"):
+        load_config(path)
