@@ -14,7 +14,8 @@ def doctor(as_json: bool) -> int:
     """Check the config, git, the sandbox, each lane's agent CLI, the keys, the store (chain,
     replay, checkpoint, counts), the runner lock, the queue and the disk; exit 1 if any
     check fails. Nothing is changed."""
-    from cockpit.engine.doctor import checks as doctor_checks
+    from cockpit.engine.doctor.checks import run
+    from cockpit.engine.doctor.report import tally
     from cockpit.engine.text import literal
     from cockpit.engine.workspace.layout import is_template, resolve_workspace
 
@@ -23,16 +24,14 @@ def doctor(as_json: bool) -> int:
         from cockpit.cli.base import load_workspace
 
         root = load_workspace().root
-    found = doctor_checks.run(root)
-    failed = doctor_checks.failed(found)
+    found = run(root)
+    failing, warning = tally(found)
     if as_json:
-        emit_json({"ok": not failed, "checks": [check.to_json() for check in found]})
+        emit_json({"ok": not failing, "checks": [check.to_json() for check in found]})
     else:
         width = max(len(literal(check.name)) for check in found)
         for check in found:
             line = f"{check.status:<4}  {literal(check.name):<{width}}  {literal(check.detail)}"
             say(line + (f" ({literal(check.fix)})" if check.fix and check.status != "ok" else ""))
-        failing = sum(check.status == "fail" for check in found)
-        warning = sum(check.status == "warn" for check in found)
         say(f"{len(found)} checks: {failing} failed, {warning} warned.")
-    return 1 if failed else 0
+    return 1 if failing else 0

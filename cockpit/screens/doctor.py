@@ -4,7 +4,7 @@ same checks as the command, run in a worker: the replay of a large store takes s
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.table import Table
 from rich.text import Text
@@ -16,20 +16,17 @@ from textual.screen import Screen
 from textual.widgets import Static
 from textual.worker import get_current_worker
 
+from cockpit.engine.doctor.report import Check, tally
 from cockpit.screens.context import cockpit
 from cockpit.screens.footer import KeyFooter
 from cockpit.screens.status_bar import StatusBar
 from cockpit.screens.text import plain
 
-if TYPE_CHECKING:  # the checks are imported when they run: the app starts without them
-    from cockpit.engine.doctor.report import Check
-
 STATUS_STYLES = {"ok": "bold #4ade80", "warn": "bold #facc15", "fail": "bold #ef4444"}
 
 
 def doctor_table(found: list[Check]) -> Table:
-    failing = sum(check.status == "fail" for check in found)
-    warning = sum(check.status == "warn" for check in found)
+    failing, warning = tally(found)
     table = Table(
         title=f"doctor: {len(found)} checks, {failing} failed, {warning} warned",
         title_justify="left",
@@ -74,7 +71,7 @@ class DoctorScreen(Screen[None]):
 
     @work(thread=True, group="doctor-read", exclusive=True, exit_on_error=False)
     def run_checks(self) -> None:
-        from cockpit.engine.doctor.checks import run
+        from cockpit.engine.doctor.checks import run  # on first use: the app starts without it
 
         app = cockpit(self)
         try:

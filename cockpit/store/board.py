@@ -12,7 +12,13 @@ from typing import Any
 from cockpit.store import attention, projections
 from cockpit.store.db import Store
 from cockpit.store.rows import WorkPackageRow
-from cockpit.store.schema import BOARD_SORTS, LIFECYCLE, STATE_COUNTS, WAITING_SQL
+from cockpit.store.schema import (
+    BOARD_SORTS,
+    COUNTED_BY_STATE,
+    LIFECYCLE,
+    STATE_COUNTS,
+    WAITING_SQL,
+)
 
 SORTS = BOARD_SORTS  # sort name -> SQL key; each has an index on (key, id)
 
@@ -218,10 +224,21 @@ def state_counts(store: Store) -> dict[str, int]:
     try:
         rows = store.conn.execute(f"SELECT state, n FROM {STATE_COUNTS} WHERE n > 0").fetchall()
     except sqlite3.OperationalError:  # no such table: made before the counts were kept
-        rows = store.conn.execute(
-            "SELECT state, count(*) FROM work_packages GROUP BY state"
-        ).fetchall()
+        rows = store.conn.execute(COUNTED_BY_STATE).fetchall()
     return {r[0]: int(r[1]) for r in rows}
+
+
+def state_counts_as_kept_and_counted(store: Store) -> tuple[dict[str, int], dict[str, int]]:
+    """(`state_counts`, the same counted from the rows), read at one moment whatever a
+    runner commits meanwhile: they differ only if the kept counts went wrong. Outside any
+    transaction of the caller's."""
+    store.conn.execute("BEGIN")
+    try:
+        kept = state_counts(store)
+        counted = {r[0]: int(r[1]) for r in store.conn.execute(COUNTED_BY_STATE).fetchall()}
+    finally:
+        store.conn.execute("COMMIT")
+    return kept, counted
 
 
 def attention_count(store: Store, unstarted_lanes: tuple[str, ...] = ()) -> int:

@@ -99,15 +99,20 @@ WAITING_SQL = f"{AGENT_WAIT_SQL} AND NOT {ATTENTION_SQL}"
 # inserts WPs (`COUNT_BOOKED`, run by projections' booking): an AFTER INSERT trigger there
 # would have SQLite keep a statement journal for every booking, about 5% of ingest.
 STATE_COUNTS = "wp_state_counts"
-_BUMP = (
-    f"INSERT INTO {STATE_COUNTS} (state, n) VALUES (NEW.state, 1) "
-    "ON CONFLICT (state) DO UPDATE SET n = n + 1;"
-)
+# The counts as the rows give them (what the kept ones are counted afresh from).
+COUNTED_BY_STATE = "SELECT state, count(*) FROM work_packages GROUP BY state"
+
+
+def _bump(state: str) -> str:
+    return (
+        f"INSERT INTO {STATE_COUNTS} (state, n) VALUES ({state}, 1) "
+        "ON CONFLICT (state) DO UPDATE SET n = n + 1"
+    )
+
+
+_BUMP = _bump("NEW.state") + ";"
 _DROP = f"UPDATE {STATE_COUNTS} SET n = n - 1 WHERE state = OLD.state;"
-COUNT_BOOKED = (
-    f"INSERT INTO {STATE_COUNTS} (state, n) VALUES (?, 1) "
-    "ON CONFLICT (state) DO UPDATE SET n = n + 1"
-)
+COUNT_BOOKED = _bump("?")
 STATE_COUNT_TRIGGERS = {
     "wp_state_counts_update": "AFTER UPDATE OF state ON work_packages "
     f"WHEN OLD.state IS NOT NEW.state BEGIN {_DROP} {_BUMP} END",
@@ -173,11 +178,7 @@ def create_board_schema(db: sqlite_utils.Database) -> None:
     if STATE_COUNTS in have and set(STATE_COUNT_TRIGGERS) <= have:
         return
     create_state_counts(db)
-    db.execute(f"DELETE FROM {STATE_COUNTS}")
-    db.execute(
-        f"INSERT INTO {STATE_COUNTS} (state, n) "
-        "SELECT state, count(*) FROM work_packages GROUP BY state"
-    )
+    _count_afresh(db.conn)
     for name, body in STATE_COUNT_TRIGGERS.items():
         db.execute(f"CREATE TRIGGER IF NOT EXISTS {name} {body}")
 
@@ -195,11 +196,12 @@ def retire_insert_count(conn: sqlite3.Connection) -> None:
     if found is None:
         return
     conn.execute(f"DROP TRIGGER {RETIRED_INSERT_COUNT}")
+    _count_afresh(conn)
+
+
+def _count_afresh(conn: sqlite3.Connection) -> None:
     conn.execute(f"DELETE FROM {STATE_COUNTS}")
-    conn.execute(
-        f"INSERT INTO {STATE_COUNTS} (state, n) "
-        "SELECT state, count(*) FROM work_packages GROUP BY state"
-    )
+    conn.execute(f"INSERT INTO {STATE_COUNTS} (state, n) {COUNTED_BY_STATE}")
 
 
 def create_state_counts(db: sqlite_utils.Database) -> None:

@@ -14,7 +14,6 @@ import shutil
 import socket
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from functools import partial
@@ -51,7 +50,7 @@ def run(root: Path) -> list[Check]:
     checks: list[Check] = []
     ws, loaded = _config(root)
     checks.append(loaded)
-    checks += _guarded(("git",), lambda: [_git()])
+    checks += _guarded(("git",), _git)
     if ws is None:
         checks.append(
             Check(
@@ -62,13 +61,13 @@ def run(root: Path) -> list[Check]:
             )
         )
     else:
-        checks += _guarded(("sandbox",), lambda: [_sandbox(ws)])
+        checks += _guarded(("sandbox",), partial(_sandbox, ws))
         for name, lane in ws.config.lanes.items():
             checks += _guarded((f"lane {name}",), partial(_lane, ws, name, lane))
         checks += _store_checks(ws)
-        checks += _guarded(("runner lock",), lambda: [lock_check(ws)])
-        checks += _guarded(("queue",), lambda: [_queue(ws)])
-    checks += _guarded(("disk",), lambda: [_disk(ws.root if ws is not None else root)])
+        checks += _guarded(("runner lock",), partial(lock_check, ws))
+        checks += _guarded(("queue",), partial(_queue, ws))
+    checks += _guarded(("disk",), partial(_disk, ws.root if ws is not None else root))
     return checks
 
 
@@ -81,10 +80,6 @@ def _guarded(names: tuple[str, ...], check: Callable[[], Check | list[Check]]) -
         said = f"could not be checked: {type(exc).__name__}: {exc}"
         return [Check(n, FAIL, said, "the detail says what stopped the check") for n in names]
     return found if isinstance(found, list) else [found]
-
-
-def failed(checks: list[Check]) -> bool:
-    return any(check.status == FAIL for check in checks)
 
 
 def _config(root: Path) -> tuple[Workspace | None, Check]:
@@ -150,11 +145,12 @@ def _sandbox(ws: Workspace) -> Check:
 
 def _lane(ws: Workspace, name: str, lane: LaneConfig) -> Check:
     check = f"lane {name}"
+    path = processes.agent_path(os.environ.get("PATH", os.defpath))  # as an agent gets it
     if lane.driver not in (None, "command"):
         drv = driver(lane.driver)
         assert drv is not None
         try:
-            argv = driven.program(drv, lane, ws.root, _agent_path())
+            argv = driven.program(drv, lane, ws.root, path)
         except driven.Refusal as refusal:  # a CLI this machine lacks: its agents wait
             return Check(
                 check,
@@ -162,7 +158,7 @@ def _lane(ws: Workspace, name: str, lane: LaneConfig) -> Check:
                 f"{refusal}: its agents do not start here (cli_missing)",
                 f"install {drv.cli}, or set lanes.{name}.command to its executable",
             )
-        program = shutil.which(argv[0], path=_agent_path()) or argv[0]
+        program = shutil.which(argv[0], path=path) or argv[0]
         status, said = _version(program)
         if status != 0:
             return Check(
@@ -178,7 +174,7 @@ def _lane(ws: Workspace, name: str, lane: LaneConfig) -> Check:
     argv0 = argv[0]
     if "/" in argv0 and not os.path.isabs(argv0):
         argv0 = str((ws.root / argv0).resolve())
-    found = shutil.which(argv0, path=_agent_path())
+    found = shutil.which(argv0, path=path)
     if found is None:
         return Check(
             check,
@@ -201,11 +197,6 @@ def _lane(ws: Workspace, name: str, lane: LaneConfig) -> Check:
 _STORE_CHECKS = ("chain", "checkpoint", "replay", "counts")
 
 
-def _agent_path() -> str:
-    """PATH as an agent gets it: the runner's interpreter directory first (processes.py)."""
-    return os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", os.defpath)])
-
-
 def _names_a_missing_file(root: Path, arg: str) -> bool:
     """An argument that reads as a file under one of the workspace's directories (the
     runner makes such an argument absolute when the file is there) that is not there."""
@@ -219,7 +210,7 @@ def _store_checks(ws: Workspace) -> list[Check]:
     """keys, then the store's: chain, checkpoint, replay, counts."""
     if not ws.db_path.exists():
         return [_keys(ws, None), *(Check(n, OK, "nothing ingested yet") for n in _STORE_CHECKS)]
-    if not ws.db_path.is_file() and ws.db_path.exists():
+    if not ws.db_path.is_file():
         said = f"{ws.db_path} is not a file: no runner can use it"
         return [
             _keys(ws, None),
@@ -227,13 +218,13 @@ def _store_checks(ws: Workspace) -> list[Check]:
         ]
     try:
         with Store.open_readonly(ws.db_path) as store:
-            chain = _guarded(("chain", "checkpoint"), lambda: _chain(ws, store))
+            chain = _guarded(("chain", "checkpoint"), partial(_chain, ws, store))
             if chain[0].status == FAIL:  # a broken record is not replayed
-                replay = Check("replay", FAIL, "not replayed: the chain does not verify")
+                replay = [Check("replay", FAIL, "not replayed: the chain does not verify")]
             else:
-                [replay] = _guarded(("replay",), lambda: [_replay(ws, store)])
-            [counts] = _guarded(("counts",), lambda: [_counts(store)])
-            return [_keys(ws, store), *chain, replay, counts]
+                replay = _guarded(("replay",), partial(_replay, ws, store))
+            counts = _guarded(("counts",), partial(_counts, store))
+            return [_keys(ws, store), *chain, *replay, *counts]
     except (sqlite3.DatabaseError, OSError) as exc:  # an older schema, a damaged file
         said = f"the store {ws.db_path} cannot be read: {exc}"
         fix = "`cockpit run --once` upgrades an older store; restore a damaged one from a backup"
@@ -266,7 +257,7 @@ def _keys(ws: Workspace, store: Store | None) -> Check:
             f"the runner key {held.path} is readable (the record names no runner key yet); "
             f"{principals} principal key(s) in the config",
         )
-    if known and held.public.blob not in known:
+    if held.public.blob not in known:
         return Check(
             "keys",
             WARN,
@@ -343,13 +334,7 @@ def _replay(ws: Workspace, store: Store) -> Check:
 
 
 def _counts(store: Store) -> Check:
-    store.conn.execute("BEGIN")  # both read from one moment, whatever a runner commits
-    try:
-        kept = boards.state_counts(store)
-        rows = store.conn.execute("SELECT state, count(*) FROM work_packages GROUP BY state")
-        counted = {state: n for state, n in rows.fetchall()}
-    finally:
-        store.conn.execute("COMMIT")
+    kept, counted = boards.state_counts_as_kept_and_counted(store)
     if kept != counted:
         return Check(
             "counts",

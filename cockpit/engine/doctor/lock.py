@@ -6,14 +6,13 @@ taken when the process it names is alive."""
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 from pathlib import Path
 from typing import Any
 
 from cockpit.engine.doctor.report import FAIL, OK, Check
-from cockpit.engine.runner.lock import lock_holder
+from cockpit.engine.runner.lock import lock_holder, lock_named, pid_alive
 from cockpit.engine.workspace.layout import Workspace
 
 
@@ -38,16 +37,6 @@ def _flock_holders(path: Path) -> list[int] | None:
     return pids
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError, ValueError):
-        return True  # another user's, or not a pid this host can check: not called ended
-    return True
-
-
 def lock_check(ws: Workspace) -> Check:
     path = ws.lock_path
     name = "runner lock"
@@ -60,7 +49,7 @@ def lock_check(ws: Workspace) -> Check:
         return Check(
             name, FAIL, f"{path} is not a regular file of its own: no runner can start", fix
         )
-    named = _named(path)
+    named = lock_named(ws)
     holders = _flock_holders(path)
     if holders is None:  # no /proc/locks: the file's word, if its process is alive
         holder = lock_holder(ws)
@@ -72,12 +61,10 @@ def lock_check(ws: Workspace) -> Check:
     if not holders:
         said = f" (it last named pid {named['pid']})" if isinstance(named.get("pid"), int) else ""
         return Check(name, OK, f"free{said}")
-    live = [pid for pid in holders if _alive(pid)]
+    live = [pid for pid in holders if pid_alive(pid)]
     if named.get("pid") in live:
         return Check(name, OK, f"held by {_who(named)}: pid {named['pid']} on {named.get('host')}")
-    if (
-        not isinstance(named.get("pid"), int) and live
-    ):  # a runner between taking it and naming itself
+    if live and not isinstance(named.get("pid"), int):  # a runner yet to name itself
         return Check(name, OK, f"held by pid {', '.join(map(str, live))} (not named yet)")
     who = ", ".join(
         f"pid {pid}" + ("" if pid in live else " (ended: a child it forked keeps it)")
@@ -94,12 +81,3 @@ def lock_check(ws: Workspace) -> Check:
 
 def _who(holder: dict[str, Any]) -> str:
     return "the TUI" if holder.get("agents") is False else "a runner"
-
-
-def _named(path: Path) -> dict[str, Any]:
-    """What the lock file says of its holder (`pid`, `host`, `agents`); {} if nothing."""
-    try:
-        info = json.loads(path.read_text(encoding="utf-8") or "null")
-    except (OSError, ValueError):
-        return {}
-    return info if isinstance(info, dict) else {}

@@ -18,3 +18,15 @@ class Check:
 
     def to_json(self) -> dict[str, str]:
         return {"name": self.name, "status": self.status, "detail": self.detail, "fix": self.fix}
+
+
+def tally(checks: list[Check]) -> tuple[int, int]:
+    """(how many failed, how many warned)."""
+    return (
+        sum(check.status == FAIL for check in checks),
+        sum(check.status == WARN for check in checks),
+    )
+
+
+def failed(checks: list[Check]) -> bool:
+    return tally(checks)[0] > 0

@@ -92,28 +92,41 @@ def lock_holder(ws: Workspace) -> dict[str, Any] | None:
     """Who holds the runner lock now, as its file names them (`pid`, `host`, `agents`), or
     None if nobody does. Reads only, and takes no lock (a probe could make a starting
     runner fail): the holder is the one named, if that process is alive on this host."""
-    try:
-        fd = os.open(ws.lock_path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
-        return None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        info = json.loads(os.read(fd, 4096) or b"null")
-    except (OSError, ValueError):
-        return None
-    finally:
-        os.close(fd)
-    if not isinstance(info, dict) or not isinstance(info.get("pid"), int):
+    info = lock_named(ws)
+    if not isinstance(info.get("pid"), int):
         return None
     if info.get("host") != socket.gethostname():
         return info  # another host's runner: its liveness cannot be checked from here
+    return info if pid_alive(info["pid"]) else None  # else the file only names the last
+
+
+def lock_named(ws: Workspace) -> dict[str, Any]:
+    """What the runner lock file says of its holder (`pid`, `host`, `agents`), read without
+    taking the lock and never through a symlink; {} if nothing (no file, not a regular
+    file, not a JSON object)."""
     try:
-        os.kill(info["pid"], 0)
+        fd = os.open(ws.lock_path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return {}
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return {}
+        info = json.loads(os.read(fd, 4096) or b"null")
+    except (OSError, ValueError):
+        return {}
+    finally:
+        os.close(fd)
+    return info if isinstance(info, dict) else {}
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process `pid` runs on this host (another user's counts)."""
+    try:
+        os.kill(pid, 0)
     except ProcessLookupError:
-        return None  # the last holder has gone; the file only names it
+        return False
     except PermissionError:
-        pass  # alive, another user's
+        return True  # alive, another user's
     except (OverflowError, ValueError):
-        return None
-    return info
+        return False
+    return True

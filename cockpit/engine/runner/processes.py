@@ -62,9 +62,14 @@ def agent_env(
         COCKPIT_HANDOFF=str(handoff),
         COCKPIT_WORKTREE=str(cwd),
     )
-    bindir = str(Path(sys.executable).parent)
-    env["PATH"] = os.pathsep.join([bindir, env.get("PATH", os.defpath)])
+    env["PATH"] = agent_path(env.get("PATH", os.defpath))
     return env
+
+
+def agent_path(path: str) -> str:
+    """PATH `path` as an agent gets it: the directory of the interpreter running Cockpit
+    first, so `python3` and `cockpit submit` are Cockpit's."""
+    return os.pathsep.join([str(Path(sys.executable).parent), path])
 
 
 @dataclass
