@@ -80,6 +80,8 @@ class EventType(StrEnum):
     AGENT_KEY_ISSUED = "agent_key_issued"
     AGENT_KEY_REVOKED = "agent_key_revoked"
     CONFIG_APPLIED = "config_applied"
+    MONITOR_FLAGGED = "monitor_flagged"
+    MONITOR_DISMISSED = "monitor_dismissed"
 
 
 class Kind(StrEnum):

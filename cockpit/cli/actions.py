@@ -267,7 +267,7 @@ def veto_cmd(
 
 @cli.command("dismiss")
 @click.argument("wp")
-@click.argument("advisory")
+@click.argument("advisory", metavar="ADVISORY|FLAG")
 @click.option("--reason", metavar="TEXT", help="Why (required).")
 @as_option
 @workspace_option
@@ -275,12 +275,11 @@ def veto_cmd(
 def dismiss_cmd(
     wp: str, advisory: str, reason: str | None, as_principal: str | None, as_json: bool
 ) -> int:
-    """Dismiss an advisory of the advisory verifier, with a reason."""
+    """Dismiss an advisory of the advisory verifier, or a flag of the progress monitor
+    (such as `stall@41`), with a reason."""
     from cockpit.engine.actions import human as actions
 
     return _act(
         as_json,
-        lambda ws, store, by, sign: actions.dismiss_advisory(
-            ws, store, wp, advisory, reason, by, sign=sign
-        ),
+        lambda ws, store, by, sign: actions.dismiss(ws, store, wp, advisory, reason, by, sign=sign),
     )

@@ -106,6 +106,12 @@ NOTES = {
     "runner.sandbox": "`required` refuses to start an agent without a working bubblewrap; "
     "`auto` runs it unconfined and says so; `off` is the owner's explicit choice.",
     "notify.command": "It gets the event as JSON on stdin, never agent text as arguments.",
+    "monitor.stall_after_s": "A WP whose agent is running is left alone (the lane's timeout "
+    "bounds it). 0: off.",
+    "monitor.loop_after": "`blocked` or `failed` verdicts; flagged again at each multiple. 0: off.",
+    "monitor.agent_failures": "Failed, timed out or not started; a run that ends well resets "
+    "the count. 0: off.",
+    "monitor.light_max_files": "As the gate counted the changed files. 0: off.",
 }
 
 

@@ -404,6 +404,28 @@ EVENTS: dict[EventType, EventDoc] = {
             k("runner_key", "string", "The runner's public key line."),
         ),
     ),
+    EventType.MONITOR_FLAGGED: EventDoc(
+        "The progress monitor flagged the WP for a person: it stalled, loops, its agent keeps "
+        "failing, or a light WP touches many files. Not the WP's progress: its `last_seq` "
+        "stays.",
+        "the runner's progress monitor",
+        (
+            k("flag", "string", "Its id: the reason and the seq it rests on (`stall@41`)."),
+            k("reason", "string", "`stall`, `looping`, `agent_failing` or `tier_mismatch`."),
+            k("detail", "string", "What the monitor saw, in a sentence."),
+            k("basis_seq", "integer", "The event the flag rests on."),
+            *optional(
+                k("quiet_s", "integer", "`stall`: seconds without an event of its own."),
+                k("count", "integer", "What was counted: verdicts, runs or changed files."),
+                k("limit", "integer", "`tier_mismatch`: the most files a light WP may touch."),
+            ),
+        ),
+    ),
+    EventType.MONITOR_DISMISSED: EventDoc(
+        "A person dismissed a flag of the progress monitor.",
+        "`cockpit dismiss`",
+        (k("flag", "string", "The flag's id."), REASON, EDGES),
+    ),
 }
 
 

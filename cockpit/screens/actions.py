@@ -70,7 +70,7 @@ class Action:
 
 def _dismiss_dialog(app: Cockpit, wp_id: str, wp: WorkPackage) -> ActionModal | str:
     # preconditions.check refused already if none is open.
-    return DismissModal(wp_id, choices.open_advisories(app.store, wp_id))
+    return DismissModal(wp_id, choices.dismissable(app.store, wp_id))
 
 
 def _dispatch_dialog(app: Cockpit, wp_id: str, wp: WorkPackage) -> ActionModal | str:
@@ -136,7 +136,7 @@ ACTIONS: dict[str, Action] = {
         dialog=lambda app, wp_id, wp: VetoModal(wp_id, bool(wp["vetoed"])),
     ),
     "dismiss": Action(
-        call=lambda r: human.dismiss_advisory(
+        call=lambda r: human.dismiss(
             r.ws, r.store, r.wp_id, r.answer["advisory"], r.answer["reason"], r.by, sign=r.sign
         ),
         dialog=_dismiss_dialog,

@@ -22,6 +22,7 @@ REASONS = {
     "claim_withheld": "the gate withheld its claim",
     "agent_failed": "its agent failed",
     "agent_timed_out": "its agent timed out",
+    "monitor_flagged": "the progress monitor flagged it",
 }
 SEPARATE = 3  # more notices than this at once are said in one notification
 TITLE_MAX = 60
@@ -37,7 +38,7 @@ def sentence(event: Event, reason: str, store: Store) -> str:
         if payload.get("blocking_predicate"):
             why += f": {payload['blocking_predicate']}"
         text += f" ({why})"
-    elif reason == "agent_failed" and payload.get("reason"):
+    elif reason in ("agent_failed", "monitor_flagged") and payload.get("reason"):
         text += f" ({payload['reason']})"
     if document.get("title"):
         text += f" · {clip(str(document['title']), TITLE_MAX)}"

@@ -29,9 +29,10 @@ UNSTARTED = "its lane's agent is not started: no runner is running agents (`cock
 def attention_sql(unstarted_lanes: Collection[str] = ()) -> tuple[str, list[str]]:
     """The rule as an SQL condition and its arguments. A WP needs a person when it is
     failed, waits for the gate, is blocked with no recovery owner, had its scope declined,
-    its agent left it stuck, or it carries an untreated serious advisory (the last two only
-    while the WP is open); and, given the lanes whose command nobody starts now
-    (`unstarted_lanes`: no runner is running agents), when it waits for such an agent."""
+    its agent left it stuck, it carries an untreated serious advisory, or the progress
+    monitor flagged it (the last three only while the WP is open); and, given the lanes
+    whose command nobody starts now (`unstarted_lanes`: no runner is running agents), when
+    it waits for such an agent."""
     lanes = sorted(unstarted_lanes)
     waiting = ""
     if lanes:
@@ -40,7 +41,8 @@ def attention_sql(unstarted_lanes: Collection[str] = ()) -> tuple[str, list[str]
         f"(state IN {_in(TRIAGE_STATES)}"
         " OR scope_declined = 1"
         f" OR (agent_problem IS NOT NULL AND {_OPEN})"
-        f" OR (open_advisory IS NOT NULL AND {_OPEN}){waiting})"
+        f" OR (open_advisory IS NOT NULL AND {_OPEN})"
+        f" OR (monitor_flags IS NOT NULL AND {_OPEN}){waiting})"
     )
     return sql, lanes
 
@@ -66,6 +68,9 @@ def reasons(row: Mapping[str, Any], unstarted_lanes: Collection[str] = ()) -> li
         out.append(str(row["agent_problem"]) or "its agent left it stuck")
     if row.get("open_advisory") is not None and open_:
         out.append(f"serious advisory {row['open_advisory']} is untreated")
+    if row.get("monitor_flags") and open_:
+        for flag in row["monitor_flags"]:
+            out.append(f"flagged {flag.get('flag')}: {flag.get('detail')}")
     if state in AGENT_WAIT_STATES and row.get("lane") in set(unstarted_lanes):
         out.append(UNSTARTED)
     return out

@@ -33,6 +33,7 @@ from cockpit.store.canonical import (
     parse_back,
 )
 from cockpit.store.events import Clock, Event, NewEvent, format_ts, utc_now
+from cockpit.store.monitor_reads import MonitorReads
 from cockpit.store.rows import WorkPackageRow
 from cockpit.store.schema import SCHEMA_VERSION, create_schema
 from cockpit.store.verify import verify_events
@@ -52,7 +53,7 @@ _ID_TAKEN = (
 _INSERT_EVENT = f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES ({_MARKS})"
 
 
-class Store(CanonReads):
+class Store(CanonReads, MonitorReads):
     """One workspace's database. Open with `Store.open(path)`; use as a context manager."""
 
     def __init__(self, conn: sqlite3.Connection, clock: Clock = utc_now) -> None:

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
 from cockpit.domain import AGENT_STAGES, LIVE_STATES, EventType
+from cockpit.store import flags
 from cockpit.store.canonical import json_encoder_of
 from cockpit.store.events import Event
 from cockpit.store.rows import WorkPackageRow
@@ -22,7 +23,7 @@ from cockpit.store.schema import COUNT_BOOKED, PROJECTION_TABLES, create_tables
 if TYPE_CHECKING:  # sqlite-utils is imported only where a store is created
     import sqlite_utils
 
-_JSON_COLUMNS_WP = ("labels", "body", "last_verify", "success_criteria")
+_JSON_COLUMNS_WP = ("labels", "body", "last_verify", "success_criteria", "monitor_flags")
 _JSON_COLUMNS_ENTRY = ("refs", "body")
 
 
@@ -202,6 +203,9 @@ def apply(conn: sqlite3.Connection, event: Event) -> None:
     wp = event.work_package
     if wp is None or (booked and wp == payload["entry"]["id"]):
         return  # a booking's row was written whole by _book
+    if event.type in flags.MONITOR_EVENTS:
+        _monitor(conn, wp, event)
+        return
     updates: dict[str, Any] = {"last_seq": event.seq, "updated_ts": event.ts}
     transition = payload.get("transition")
     if transition is not None:
@@ -240,13 +244,40 @@ def apply(conn: sqlite3.Connection, event: Event) -> None:
         updates["agent_problem"] = agent_problem(event) if state and state[0] in live else None
     elif event.type == EventType.AGENT_STARTED or transition is not None:
         updates["agent_problem"] = None  # the work moved on
-    elif "entry" in payload:
+    if "agent_problem" not in updates and "entry" in payload:
         # An entry of its assignee's (as assigned before this event): the agent returned.
-        conn.execute(
+        cursor = conn.execute(
             _update_sql(tuple(updates), returned=True), (*updates.values(), event.principal, wp)
         )
+    else:
+        cursor = conn.execute(_update_sql(tuple(updates)), (*updates.values(), wp))
+    for (open_flags,) in cursor.fetchall():  # the WP's row, with its flags as they were
+        if open_flags is not None:
+            _progress(conn, wp, event, json.loads(open_flags))
+
+
+def _monitor(conn: sqlite3.Connection, wp: str, event: Event) -> None:
+    """A flag raised or dismissed. Not the WP's own progress: its last_seq stays."""
+    row = conn.execute("SELECT monitor_flags FROM work_packages WHERE id = ?", (wp,)).fetchone()
+    if row is None:
         return
-    conn.execute(_update_sql(tuple(updates)), (*updates.values(), wp))
+    now = flags.after_monitor_event(json.loads(row[0]) if row[0] else [], event)
+    conn.execute(
+        "UPDATE work_packages SET monitor_flags = ? WHERE id = ?", (_json(now) if now else None, wp)
+    )
+
+
+def _progress(conn: sqlite3.Connection, wp: str, event: Event, open_flags: list[Any]) -> None:
+    """The flags `event` leaves open, written back when it cleared some."""
+    problem = (
+        problem_of(event.type, event.payload) if event.type == EventType.AGENT_EXITED else None
+    )
+    kept = [f for f in open_flags if flags.still_open(f, event, problem)]
+    if len(kept) != len(open_flags):
+        conn.execute(
+            "UPDATE work_packages SET monitor_flags = ? WHERE id = ?",
+            (_json(kept) if kept else None, wp),
+        )
 
 
 _UPDATES: dict[tuple[tuple[str, ...], bool], str] = {}
@@ -254,7 +285,8 @@ _UPDATES: dict[tuple[tuple[str, ...], bool], str] = {}
 
 def _update_sql(columns: tuple[str, ...], *, returned: bool = False) -> str:
     """The UPDATE of a WP's row setting `columns` (and, if `returned`, clearing its
-    agent problem when the next parameter is its assignee), made once per shape."""
+    agent problem when the next parameter is its assignee), returning its monitor flags,
+    made once per shape."""
     sql = _UPDATES.get((columns, returned))
     if sql is None:
         assignments = [f"{column} = ?" for column in columns]
@@ -262,7 +294,11 @@ def _update_sql(columns: tuple[str, ...], *, returned: bool = False) -> str:
             assignments.append(
                 "agent_problem = CASE WHEN assignee IS ? THEN NULL ELSE agent_problem END"
             )
-        sql = f"UPDATE work_packages SET {', '.join(assignments)} WHERE id = ?"
+        # The flags come back as they were: progress may clear some (flags.still_open).
+        sql = (
+            f"UPDATE work_packages SET {', '.join(assignments)} WHERE id = ? "
+            "RETURNING monitor_flags"
+        )
         _UPDATES[(columns, returned)] = sql
     return sql
 

@@ -29,6 +29,7 @@ class WorkPackageRow(TypedDict):
     blocked_unowned: bool
     open_advisory: str | None
     agent_problem: str | None
+    monitor_flags: list[dict[str, Any]] | None  # the progress monitor's open flags
     cost_usd: str | None  # what its agents' runs cost so far (SPEC 9.1)
     tokens: int
     created: str

@@ -13,7 +13,7 @@ from cockpit.store.attention import AGENT_WAIT_SQL, ATTENTION_SQL
 if TYPE_CHECKING:  # sqlite-utils is imported only where a store is created
     import sqlite_utils
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # The tables derived from events (dropped and derived again on a schema upgrade).
 PROJECTION_TABLES = ("work_packages", "entries", "edges", "rejections", "candidates", "canon")
@@ -233,6 +233,7 @@ def create_tables(db: sqlite_utils.Database) -> None:
             "blocked_unowned": int,
             "open_advisory": str,
             "agent_problem": str,
+            "monitor_flags": str,  # the progress monitor's open flags (JSON), NULL if none
             "cost_usd": str,  # what its agents' runs cost so far (a decimal string; SPEC 9.1)
             "tokens": int,  # their input and output tokens so far
             "created": str,
@@ -253,8 +254,11 @@ def create_tables(db: sqlite_utils.Database) -> None:
         },
         if_not_exists=True,
     )
-    if "agent_problem" not in db.table("work_packages").columns_dict:  # a store from 0.1
+    columns = db.table("work_packages").columns_dict
+    if "agent_problem" not in columns:  # a store from 0.1
         db.table("work_packages").add_column("agent_problem", str)
+    if "monitor_flags" not in columns:  # a store from before the progress monitor
+        db.table("work_packages").add_column("monitor_flags", str)
     db.table("work_packages").create_index(["state"], if_not_exists=True)
     db.table("entries").create(
         {

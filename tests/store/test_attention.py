@@ -22,6 +22,9 @@ rows = st.fixed_dictionaries(
         "agent_problem": st.one_of(st.none(), st.just(""), st.text(min_size=1, max_size=5)),
         "open_advisory": st.one_of(st.none(), st.just(""), st.just("ADV-1")),
         "lane": st.sampled_from(["implementation", "scripted", "other"]),
+        "monitor_flags": st.one_of(
+            st.none(), st.just('[{"flag": "stall@3", "reason": "stall", "detail": "quiet"}]')
+        ),
     }
 )
 # The lanes whose agents nobody starts (no runner running agents), or none.
@@ -43,7 +46,8 @@ def test_sql_and_python_forms_of_the_attention_rule_agree(
         conn.execute("DELETE FROM work_packages")
         conn.execute(
             "INSERT INTO work_packages (id, title, state, blocked_unowned, scope_declined, "
-            "agent_problem, open_advisory, lane) VALUES ('WP-1', 't', ?, ?, ?, ?, ?, ?)",
+            "agent_problem, open_advisory, lane, monitor_flags) "
+            "VALUES ('WP-1', 't', ?, ?, ?, ?, ?, ?, ?)",
             (
                 row["state"],
                 row["blocked_unowned"],
@@ -51,6 +55,7 @@ def test_sql_and_python_forms_of_the_attention_rule_agree(
                 row["agent_problem"],
                 row["open_advisory"],
                 row["lane"],
+                row["monitor_flags"],
             ),
         )
         sql, args = attention.attention_sql(lanes)
@@ -72,6 +77,16 @@ def test_each_condition_of_the_rule_is_named_in_the_reasons() -> None:
     assert attention.reasons({**base, "state": "in_progress", "agent_problem": ""}) == [
         "its agent left it stuck"
     ]
+
+
+def test_an_open_monitor_flag_needs_attention_while_the_wp_is_open() -> None:
+    flag = {"flag": "looping@12", "reason": "looping", "detail": "withheld 3 times"}
+    row = {"state": "blocked", "blocked_unowned": False, "scope_declined": False}
+    assert attention.reasons({**row, "monitor_flags": [flag]}) == [
+        "blocked without a recovery owner",
+        "flagged looping@12: withheld 3 times",
+    ]
+    assert attention.reasons({**row, "state": "cancelled", "monitor_flags": [flag]}) == []
 
 
 def test_a_wp_waiting_for_an_agent_nobody_starts_needs_attention() -> None:

@@ -38,3 +38,19 @@ def override_targets(wp: Mapping[str, Any]) -> list[str]:
     """The states an override of this WP may move it to (any other than its own, never
     the gate's transient `verifying`)."""
     return [s.value for s in State if s.value != wp["state"] and s is not State.VERIFYING]
+
+
+def dismissable(store: Store, wp_id: str) -> list[dict[str, Any]]:
+    """What a person may dismiss on the WP: its open advisories (newest first), then the
+    progress monitor's open flags, each as {id, severity, prediction, reasons}."""
+    wp = store.work_package(wp_id)
+    flags = [
+        {
+            "id": flag.get("flag"),
+            "severity": "monitor",
+            "prediction": flag.get("reason"),
+            "reasons": [str(flag.get("detail"))],
+        }
+        for flag in (wp.get("monitor_flags") or [] if wp else [])
+    ]
+    return open_advisories(store, wp_id) + flags

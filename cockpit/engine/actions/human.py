@@ -360,6 +360,59 @@ def dismiss_advisory(
     )
 
 
+def dismiss_flag(
+    ws: Workspace,
+    store: Store,
+    wp_id: str,
+    flag: str,
+    reason: str | None,
+    by: str,
+    *,
+    sign: trust_actions.Sign | None = None,
+) -> list[Event]:
+    """Dismiss a progress monitor's open flag on the WP, with a reason (issue 15)."""
+    reason = _text(reason, "a dismissal reason")
+    require(ws, by, Capability.DISMISS_ADVISORY)
+
+    def build(wp: WorkPackageRow) -> list[NewEvent]:
+        raised = store.find_events(
+            types=(EventType.MONITOR_FLAGGED,), work_package=wp_id, limit=10**6
+        )
+        flagged = [e for e in raised if e.payload.get("flag") == flag]
+        if not flagged:
+            raise NotFound(f"{wp_id} has no flag {flag}")
+        if not any(f.get("flag") == flag for f in wp.get("monitor_flags") or []):
+            raise Refused(f"flag {flag} of {wp_id} is no longer open")
+        payload = {
+            "flag": flag,
+            "reason": reason,
+            "edges": [
+                {"from": "@self", "to": f"monitor_flagged@{flagged[-1].seq}", "rel": "dismisses"}
+            ],
+        }
+        return [NewEvent(EventType.MONITOR_DISMISSED, wp_id, by, None, payload)]
+
+    return _act(ws, store, wp_id, build, Act("dismiss", {"flag": flag, "reason": reason}, by, sign))
+
+
+def dismiss(
+    ws: Workspace,
+    store: Store,
+    wp_id: str,
+    what: str,
+    reason: str | None,
+    by: str,
+    *,
+    sign: trust_actions.Sign | None = None,
+) -> list[Event]:
+    """Dismiss `what`: a monitor flag when it names one of the WP's (`stall@41`), else an
+    advisory."""
+    raised = store.find_events(types=(EventType.MONITOR_FLAGGED,), work_package=wp_id, limit=10**6)
+    if any(e.payload.get("flag") == what for e in raised):
+        return dismiss_flag(ws, store, wp_id, what, reason, by, sign=sign)
+    return dismiss_advisory(ws, store, wp_id, what, reason, by, sign=sign)
+
+
 def verify(
     ws: Workspace,
     store: Store,

@@ -112,8 +112,8 @@ def _reviewable(ws: Workspace, store: Store, wp: WorkPackageRow, by: str) -> Non
 
 
 def _dismissable(ws: Workspace, store: Store, wp: WorkPackageRow, by: str) -> None:
-    if not open_advisories(store, wp["id"]):
-        raise Refused(f"{wp['id']} has no advisory to dismiss")
+    if not open_advisories(store, wp["id"]) and not wp.get("monitor_flags"):
+        raise Refused(f"{wp['id']} has no advisory or monitor flag to dismiss")
 
 
 StateCheck = Callable[[Workspace, Store, WorkPackageRow, str], object]

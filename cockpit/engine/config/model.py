@@ -207,7 +207,9 @@ class RunnerConfig(_Strict):
 
 
 # When a work package needs its owner (issue 12): the reasons a notification is raised.
-NotifyReason = Literal["scope_waiting", "claim_withheld", "agent_failed", "agent_timed_out"]
+NotifyReason = Literal[
+    "scope_waiting", "claim_withheld", "agent_failed", "agent_timed_out", "monitor_flagged"
+]
 
 
 class NotifyConfig(_Strict):
@@ -224,6 +226,25 @@ class NotifyConfig(_Strict):
     reasons: list[NotifyReason] = Field(
         default_factory=lambda: list(get_args(NotifyReason)), description="What to notify of."
     )
+
+
+class MonitorConfig(_Strict):
+    """The runner's progress monitor (issue 15): when a WP is flagged for a person. Each
+    threshold of 0 turns its check off."""
+
+    stall_after_s: int = Field(
+        default=3600, ge=0, description="Seconds an open WP may go with no event of its own."
+    )
+    loop_after: int = Field(
+        default=3, ge=0, description="Verdicts withholding one WP before it is looping."
+    )
+    agent_failures: int = Field(
+        default=3, ge=0, description="Agent runs of one WP failing in a row."
+    )
+    light_max_files: int = Field(
+        default=10, ge=0, description="Files a light WP's change may touch."
+    )
+    scan_s: int = Field(default=60, gt=0, description="Seconds between the runner's scans.")
 
 
 class Config(_Strict):
@@ -248,6 +269,9 @@ class Config(_Strict):
     runner: RunnerConfig = Field(default_factory=RunnerConfig, description="The runner's.")
     notify: NotifyConfig = Field(
         default_factory=NotifyConfig, description="When and how the owner is told."
+    )
+    monitor: MonitorConfig = Field(
+        default_factory=MonitorConfig, description="When the runner flags stalled work."
     )
 
     @model_validator(mode="before")

@@ -88,6 +88,11 @@ def work_package_status(
         "scope_declined": row["scope_declined"],
         "needs_triage": triage(row, unstarted_lanes),
         "agent_problem": row.get("agent_problem"),
+        # The progress monitor's open flags (issue 15): dismissed by id, cleared by progress.
+        "monitor_flags": [
+            {k: flag.get(k) for k in ("flag", "reason", "detail", "seq")}
+            for flag in row.get("monitor_flags") or []
+        ],
         # What its agents' runs cost so far (SPEC 9.1; null until a CLI reported a cost).
         "cost_usd": row.get("cost_usd"),
         "tokens": row.get("tokens") or 0,

@@ -150,11 +150,17 @@ def _latency(events: list[Event], verifies: list[Event]) -> dict[str, int | None
 def metrics(store: Store) -> dict[str, Any]:
     """The metrics document for the workspace behind `store`."""
     wps = store.work_packages()
-    return compute(
+    document = compute(
         store.events(),
         {wp["id"]: wp["state"] for wp in wps},
         {wp["id"]: wp["tier"] for wp in wps},
     )
+    monitor = store.monitor_counts()
+    # A flag no longer open went with a dismissal or with its WP's progress (closing it too).
+    monitor["cleared_by_progress"] = max(
+        0, monitor["flagged"] - monitor["open"] - monitor["dismissed"]
+    )
+    return {**document, "monitor": monitor}
 
 
 def outcomes_by_day(store: Store) -> list[tuple[str, dict[str, int]]]:

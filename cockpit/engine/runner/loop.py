@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -19,6 +20,7 @@ from cockpit.engine.queue.outcomes import LOG_LIMIT, SweepResult
 from cockpit.engine.queue.sweep import Sweeper
 from cockpit.engine.runner.agents import AgentCounts, Agents, wait_for_exit
 from cockpit.engine.runner.lock import RunnerLock
+from cockpit.engine.runner.monitor import Monitor
 from cockpit.engine.runner.notify import Notifier
 from cockpit.engine.trust import record
 from cockpit.engine.workspace.layout import Workspace
@@ -26,6 +28,7 @@ from cockpit.errors import CockpitError
 from cockpit.store import Event, Store
 from cockpit.store.events import format_ts, utc_now
 
+log_ = logging.getLogger(__name__)
 RESCAN_SECONDS = 5.0
 YOUNG_RETRIES = 2
 
@@ -210,6 +213,8 @@ def run_once(
                     break  # asked to stop while waiting
                 summary.sweep.retried = 0
                 _again(summary, sweep_and_verify(ws, store, chosen, on_event, stop, agents))
+            if chosen is not Mode.DRY_RUN and not stop.is_set():
+                _watch(Monitor(ws, store, on_event, agents.busy).scan)
         finally:
             agents.stop_all()
         summary.agents = agents.counts
@@ -236,6 +241,14 @@ def _notifying(
         yield both
     finally:
         notifier.reap(final=True)
+
+
+def _watch(scan: Callable[[], object]) -> None:
+    """The progress monitor's scan; its failure is logged, never the runner's end."""
+    try:
+        scan()
+    except Exception:
+        log_.exception("the progress monitor's scan failed; the runner goes on")
 
 
 def _again(summary: RunSummary, again: RunSummary) -> None:
@@ -317,6 +330,7 @@ def run_forever(
             on_start()
         agents = Agents(ws, store, mode, on_event)
         verifier, sweeper = _machinery(ws, store, mode, on_event, stop, agents)
+        monitor = Monitor(ws, store, on_event, agents.busy)
         if not dry:
             ws.ensure_dirs()
         try:
@@ -335,6 +349,7 @@ def run_forever(
                     on_sweep(result)
                 if mode is Mode.DRY_RUN:
                     break
+                _watch(monitor.tick)
                 agents.tick()
                 # While agents run, look every second so they are reaped (and timed out)
                 # promptly; otherwise the watcher's hints and the periodic rescan suffice.

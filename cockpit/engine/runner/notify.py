@@ -39,6 +39,8 @@ def needs_owner(event: Event, store: Store | None = None) -> str | None:
         return "agent_failed"
     if event.type == EventType.AGENT_EXITED and payload.get("timed_out"):
         return "agent_timed_out"
+    if event.type == EventType.MONITOR_FLAGGED:
+        return "monitor_flagged"
     return None
 
 

@@ -177,6 +177,17 @@ DOCUMENTS: tuple[Document, ...] = (
                 key("den", "string", "Dollars decided."),
             ),
         ),
+        key(
+            "monitor",
+            "object",
+            "The progress monitor's flags.",
+            key("flagged", "integer", "Flags raised (`monitor_flagged` events)."),
+            key("by_reason", "map of integer", "Flags raised, by reason."),
+            key("dismissed", "integer", "Flags a person dismissed."),
+            key("open", "integer", "Flags open now, on open WPs."),
+            key("work_packages_flagged", "integer", "Open WPs with an open flag."),
+            key("cleared_by_progress", "integer", "Flags their WP's progress (or end) cleared."),
+        ),
     ),
     doc(
         "candidates",

@@ -1,4 +1,5 @@
-"""Dismiss an advisory: which one (with its reasons) and a mandatory reason."""
+"""Dismiss an advisory or a progress monitor's flag: which one (with its reasons) and a
+mandatory reason."""
 
 from __future__ import annotations
 

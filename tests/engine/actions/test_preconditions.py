@@ -121,7 +121,7 @@ def test_dismiss_is_refused_without_an_open_advisory(demo: Workspace) -> None:
     with demo.open_store() as store:
         assert preconditions.refusal(demo, store, "dismiss", "WP-0002", OWNER) is None
         assert preconditions.refusal(demo, store, "dismiss", "WP-0005", OWNER) == (
-            "WP-0005 has no advisory to dismiss"
+            "WP-0005 has no advisory or monitor flag to dismiss"
         )
 
 
