@@ -16,6 +16,7 @@ from cockpit.cli.base import COMMANDS_BY_MODULE, cli, main
 __all__ = [
     "actions",
     "audit",
+    "book",
     "canon",
     "cli",
     "doctor",
@@ -23,6 +24,7 @@ __all__ = [
     "keys",
     "logs",
     "main",
+    "report",
     "start",
     "workspace",
 ]

@@ -230,11 +230,13 @@ COMMANDS_BY_MODULE = {
         "dismiss",
     ),
     "audit": ("audit", "replay", "lineage", "metrics"),
+    "book": ("book",),
     "canon": ("candidates", "commission", "canon"),
     "doctor": ("doctor",),
     "entries": ("schema", "new"),
     "keys": ("keys",),
     "logs": ("logs",),
+    "report": ("report",),
     "start": ("init", "demo"),
     "workspace": ("serve", "submit", "run", "status", "rejected"),
 }

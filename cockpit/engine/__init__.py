@@ -5,7 +5,7 @@ import. From the bottom up (a plane imports only planes below it; the contracts 
 pyproject.toml are checked by import-linter in CI):
 
     entries → config → workspace → lifecycle → canon | repo → gate → ingest → queue
-            → drivers → runner | actions | reports
+            → drivers → runner | actions | reports | procedures
 
 The shared vocabulary (`cockpit.domain`, `cockpit.errors`) and the store sit below them all.
 """

@@ -47,6 +47,9 @@ BODY_RULES: dict[Kind, dict[str, str]] = {
         "body.owned_surfaces": _PATHS,
         "body.forbidden_surfaces": _PATHS,
         "body.rollback_plan": "required when the tier has `require_rollback_plan`",
+        "body.procedure.required_packets": "kinds an agent files (not `work_package`, "
+        "`dispatch`, `review`, `veto`), each once",
+        "body.procedure.sequence": "has a step in the WP's `lane`",
     },
     Kind.COMMON_GROUND: {"body.version": "exactly one more than the WP's latest version"},
     Kind.DISPATCH: {"body.to": "declared, holds `claim`, serves the WP's lane"},
@@ -70,6 +73,8 @@ NOTES: dict[str, str] = {
     "worktree on branch `wp/<WP>`, and the gate checks its changed files.",
     "body.base_ref": "Default: the target repo's HEAD when the worktree is made.",
     "body.labels": "A label listed in `runner.canary_labels` makes the WP a canary.",
+    "body.procedure": "Written by `cockpit book --procedure` from the pack (docs/procedures.md); "
+    "the handoff tells the WP's agent its lane's steps from it.",
     "body.version": "A claim must pin the latest version (`ground_fresh`).",
     "body.open_questions": "The advisory verifier warns about a claim while some remain.",
     "body.confirmed": "`true` confirms the scope.",

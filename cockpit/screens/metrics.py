@@ -36,6 +36,8 @@ DECISIONS = frozenset(
         EventType.CLAIM_PACKET_CREATED,
         EventType.OVERRIDE_APPLIED,
         EventType.TASK_COMPLETED,
+        EventType.MONITOR_FLAGGED,
+        EventType.MONITOR_DISMISSED,
     }
 )
 
@@ -50,9 +52,23 @@ def metrics_table(document: dict[str, Any]) -> Table:
         if key == "advisory":
             for name, share in value.items():
                 table.add_row(Text(f"advisory.{name}"), Text(cell_text(share)))
+        elif key == "monitor":
+            for name, text in monitor_rows(value):
+                table.add_row(Text(f"monitor.{name}"), Text(text))
         else:
             table.add_row(Text(key), Text(cell_text(value)))
     return table
+
+
+def monitor_rows(counts: dict[str, Any]) -> list[tuple[str, str]]:
+    """The progress monitor's counts as the table's rows (raised, by reason)."""
+    reasons = ", ".join(f"{n} {reason}" for reason, n in counts["by_reason"].items())
+    return [
+        ("flagged", f"{counts['flagged']}" + (f" ({reasons})" if reasons else "")),
+        ("open", f"{counts['open']} on {counts['work_packages_flagged']} WP(s)"),
+        ("dismissed", str(counts["dismissed"])),
+        ("cleared_by_progress", str(counts["cleared_by_progress"])),
+    ]
 
 
 def _tokens(count: int) -> str:

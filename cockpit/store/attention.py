@@ -14,7 +14,7 @@ def _in(states: frozenset[State]) -> str:
     return "(" + ", ".join(f"'{s.value}'" for s in sorted(states)) + ")"
 
 
-_OPEN = f"state NOT IN {_in(TERMINAL_STATES)}"
+OPEN_SQL = f"state NOT IN {_in(TERMINAL_STATES)}"  # the WP is not closed
 # States that need a person by themselves: those of the domain (a failure, a claim waiting
 # for the gate) and `blocked`, however it got there (the gate or an override): a WP in it
 # has no recovery owner, since a recovery moves it on to `recovering` (SPEC 4).
@@ -40,9 +40,9 @@ def attention_sql(unstarted_lanes: Collection[str] = ()) -> tuple[str, list[str]
     sql = (
         f"(state IN {_in(TRIAGE_STATES)}"
         " OR scope_declined = 1"
-        f" OR (agent_problem IS NOT NULL AND {_OPEN})"
-        f" OR (open_advisory IS NOT NULL AND {_OPEN})"
-        f" OR (monitor_flags IS NOT NULL AND {_OPEN}){waiting})"
+        f" OR (agent_problem IS NOT NULL AND {OPEN_SQL})"
+        f" OR (open_advisory IS NOT NULL AND {OPEN_SQL})"
+        f" OR (monitor_flags IS NOT NULL AND {OPEN_SQL}){waiting})"
     )
     return sql, lanes
 

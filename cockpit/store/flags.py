@@ -1,7 +1,8 @@
 """The progress monitor's flags on a work package (issue 15), as the projection keeps them:
 raised by a `monitor_flagged` event, gone with a `monitor_dismissed` one or with the WP's
 next progress. What counts as progress depends on why the WP was flagged, and is decided
-here from events alone, so that replay arrives at the same open flags.
+here from events alone (`cleared_by`, applied by `CLEARED_SQL` in every update of a WP's
+row), so that replay arrives at the same open flags.
 
 A flag's reasons (`REASONS`) and the progress that clears each:
 
@@ -17,16 +18,17 @@ Monitor events are not progress themselves: they leave the WP's `last_seq` as it
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from cockpit.domain import EventType, State
+from cockpit.domain import TERMINAL_STATES, EventType, State
 from cockpit.store.events import Event
 
 STALL, LOOPING, AGENT_FAILING, TIER_MISMATCH = "stall", "looping", "agent_failing", "tier_mismatch"
 REASONS = (STALL, LOOPING, AGENT_FAILING, TIER_MISMATCH)
 MONITOR_EVENTS = frozenset({EventType.MONITOR_FLAGGED, EventType.MONITOR_DISMISSED})
 
-_CLOSED = frozenset({State.COMPLETE.value, State.CANCELLED.value})
+_CLOSED = frozenset(s.value for s in TERMINAL_STATES)
 _OUT_OF_LOOP = _CLOSED | {State.ACCEPTED.value, State.ROLLED_BACK.value}
 
 
@@ -52,25 +54,45 @@ def after_monitor_event(flags: list[dict[str, Any]], event: Event) -> list[dict[
     return [f for f in flags if f["flag"] != event.payload.get("flag")]
 
 
-def still_open(flag: dict[str, Any], event: Event, problem: str | None) -> bool:
-    """Whether `flag` stays open after `event`, another event of its WP (`problem`: what
-    the event says went wrong with the WP's agent, for an agent's exit)."""
+def cleared_by(event: Event, problem: str | None) -> str:
+    """The reasons whose flags `event`, an event of the flagged WP's own, clears, each
+    between spaces (a tier mismatch is also cleared by the count of `changed_count`)
+    (`problem`: what an agent's exit says went wrong, if anything)."""
     to = (event.payload.get("transition") or {}).get("to")
+    return _cleared(to, event.type == EventType.AGENT_EXITED and problem is None)
+
+
+@functools.cache
+def _cleared(to: str | None, ran_well: bool) -> str:
     if to in _CLOSED:
-        return False
-    reason = flag.get("reason")
-    if reason == STALL:
-        return False
-    if reason == LOOPING:
-        return to not in _OUT_OF_LOOP
-    if reason == AGENT_FAILING:
-        ended_well = event.type == EventType.AGENT_EXITED and problem is None
-        return to is None and not ended_well
-    if reason == TIER_MISMATCH:
-        changed = event.payload.get("changed_files")
-        if event.type == EventType.VERIFY_COMPLETED and isinstance(changed, list):
-            limit = flag.get("limit")
-            if isinstance(limit, int) and len(changed) <= limit:
-                return False
-        return to != State.ROLLED_BACK.value
-    return True
+        return " " + " ".join(REASONS) + " "
+    cleared = [STALL]
+    if to in _OUT_OF_LOOP:
+        cleared.append(LOOPING)
+    if to is not None or ran_well:
+        cleared.append(AGENT_FAILING)
+    if to == State.ROLLED_BACK.value:
+        cleared.append(TIER_MISMATCH)
+    return " " + " ".join(cleared) + " "
+
+
+def changed_count(event: Event) -> int | None:
+    """The files a gate run counted as changed (None for other events)."""
+    changed = event.payload.get("changed_files")
+    if event.type == EventType.VERIFY_COMPLETED and isinstance(changed, list):
+        return len(changed)
+    return None
+
+
+# The open flags kept after an event of the WP's own, in SQL so the board's every update
+# pays nothing while a WP has none (most never do); its two parameters are `cleared_by`
+# and `changed_count` of the event. A tier mismatch's flag goes once a gate run counts no
+# more changed files than its `limit`.
+CLEARED_SQL = (
+    "monitor_flags = CASE WHEN monitor_flags IS NULL THEN NULL ELSE ("
+    "SELECT CASE WHEN count(*) THEN json_group_array(json(value)) END "
+    "FROM json_each(monitor_flags) "
+    "WHERE instr(?, ' ' || json_extract(value, '$.reason') || ' ') = 0 "
+    f"AND NOT (json_extract(value, '$.reason') = '{TIER_MISMATCH}' "
+    "AND coalesce(? <= json_extract(value, '$.limit'), 0))) END"
+)

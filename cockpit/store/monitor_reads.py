@@ -8,10 +8,10 @@ import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
-from cockpit.domain import TERMINAL_STATES, EventType
+from cockpit.domain import EventType
+from cockpit.store.attention import OPEN_SQL
 from cockpit.store.events import Event
 
-_OPEN = "state NOT IN (" + ", ".join(f"'{s.value}'" for s in sorted(TERMINAL_STATES)) + ")"
 _COLUMNS = (
     "seq, event_id, parent_seq, ts, type, work_package, principal, entry_id, payload, leaf, chain"
 )
@@ -44,7 +44,7 @@ class MonitorReads:
         theirs), oldest first: id, state, last_seq, updated_ts, monitor_flags."""
         rows = self.conn.execute(
             "SELECT id, state, last_seq, updated_ts, monitor_flags FROM work_packages "
-            f"WHERE {_OPEN} AND updated_ts < ? ORDER BY updated_ts, id",
+            f"WHERE {OPEN_SQL} AND updated_ts < ? ORDER BY updated_ts, id",
             (before_ts,),
         ).fetchall()
         return [
@@ -72,7 +72,8 @@ class MonitorReads:
         ).fetchone()[0]
         open_now = flagged_wps = 0
         for (text,) in self.conn.execute(
-            f"SELECT monitor_flags FROM work_packages WHERE monitor_flags IS NOT NULL AND {_OPEN}"
+            "SELECT monitor_flags FROM work_packages "
+            f"WHERE monitor_flags IS NOT NULL AND {OPEN_SQL}"
         ):
             open_now += len(json.loads(text))
             flagged_wps += 1

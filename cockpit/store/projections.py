@@ -244,16 +244,17 @@ def apply(conn: sqlite3.Connection, event: Event) -> None:
         updates["agent_problem"] = agent_problem(event) if state and state[0] in live else None
     elif event.type == EventType.AGENT_STARTED or transition is not None:
         updates["agent_problem"] = None  # the work moved on
+    # The monitor's open flags this event clears, by reason (flags.CLEARED_SQL).
+    problem = problem_of(event.type, payload) if event.type == EventType.AGENT_EXITED else None
+    progress = (flags.cleared_by(event, problem), flags.changed_count(event))
     if "agent_problem" not in updates and "entry" in payload:
         # An entry of its assignee's (as assigned before this event): the agent returned.
-        cursor = conn.execute(
-            _update_sql(tuple(updates), returned=True), (*updates.values(), event.principal, wp)
+        conn.execute(
+            _update_sql(tuple(updates), returned=True),
+            (*updates.values(), event.principal, *progress, wp),
         )
-    else:
-        cursor = conn.execute(_update_sql(tuple(updates)), (*updates.values(), wp))
-    for (open_flags,) in cursor.fetchall():  # the WP's row, with its flags as they were
-        if open_flags is not None:
-            _progress(conn, wp, event, json.loads(open_flags))
+        return
+    conn.execute(_update_sql(tuple(updates)), (*updates.values(), *progress, wp))
 
 
 def _monitor(conn: sqlite3.Connection, wp: str, event: Event) -> None:
@@ -267,26 +268,13 @@ def _monitor(conn: sqlite3.Connection, wp: str, event: Event) -> None:
     )
 
 
-def _progress(conn: sqlite3.Connection, wp: str, event: Event, open_flags: list[Any]) -> None:
-    """The flags `event` leaves open, written back when it cleared some."""
-    problem = (
-        problem_of(event.type, event.payload) if event.type == EventType.AGENT_EXITED else None
-    )
-    kept = [f for f in open_flags if flags.still_open(f, event, problem)]
-    if len(kept) != len(open_flags):
-        conn.execute(
-            "UPDATE work_packages SET monitor_flags = ? WHERE id = ?",
-            (_json(kept) if kept else None, wp),
-        )
-
-
 _UPDATES: dict[tuple[tuple[str, ...], bool], str] = {}
 
 
 def _update_sql(columns: tuple[str, ...], *, returned: bool = False) -> str:
     """The UPDATE of a WP's row setting `columns` (and, if `returned`, clearing its
-    agent problem when the next parameter is its assignee), returning its monitor flags,
-    made once per shape."""
+    agent problem when the next parameter is its assignee) and the monitor flags the two
+    parameters after those clear, made once per shape."""
     sql = _UPDATES.get((columns, returned))
     if sql is None:
         assignments = [f"{column} = ?" for column in columns]
@@ -294,11 +282,8 @@ def _update_sql(columns: tuple[str, ...], *, returned: bool = False) -> str:
             assignments.append(
                 "agent_problem = CASE WHEN assignee IS ? THEN NULL ELSE agent_problem END"
             )
-        # The flags come back as they were: progress may clear some (flags.still_open).
-        sql = (
-            f"UPDATE work_packages SET {', '.join(assignments)} WHERE id = ? "
-            "RETURNING monitor_flags"
-        )
+        assignments.append(flags.CLEARED_SQL)  # progress may clear some monitor flags
+        sql = f"UPDATE work_packages SET {', '.join(assignments)} WHERE id = ?"
         _UPDATES[(columns, returned)] = sql
     return sql
 

@@ -593,7 +593,7 @@ def test_init_demo_reproduces_the_bundled_workspace(tmp_path: Path, cli: Cli) ->
         check=True,
         timeout=60,
     )
-    assert log.stdout == "27ab85ba0fd4070336647b4ff84a92d6c827dc0e The demo project\n"
+    assert log.stdout == "50d2b35998f6497bc6a8cf125d98c50231981c85 The demo project\n"
 
 
 # -- (h) dry run changes nothing ------------------------------------------------------------

@@ -11,6 +11,7 @@ import contextlib
 import io
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,9 @@ import pytest
 
 from cockpit.cli import main as cli_main
 from cockpit.engine.config.model import load_config
+from cockpit.engine.runner.monitor import Monitor
+from cockpit.engine.trust import record
+from cockpit.engine.workspace.layout import Workspace
 from cockpit.reference import documents
 from cockpit.reference import event_payloads as events
 from cockpit.reference.shapes import problems
@@ -74,6 +78,17 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     return r
 
 
+def _monitor_a_day_on(root: Path) -> dict[str, str]:
+    """The progress monitor's scan a day from now, as the runner makes it (signed): every
+    open WP stalled. Their flags' ids, by WP."""
+    ws = Workspace.load(root)
+    later = datetime.now(UTC) + timedelta(days=1)
+    with ws.open_store() as store:
+        record.attach(ws, store)
+        flagged = Monitor(ws, store, clock=lambda: later).scan()
+    return {str(e.work_package): e.payload["flag"] for e in flagged}
+
+
 def _walk_through(r: Run, base: Path) -> None:
     """The demo, then every read command and every action on it."""
     r.cockpit("run", "--once", doc=("run", "with --once"))
@@ -84,6 +99,8 @@ def _walk_through(r: Run, base: Path) -> None:
         r.cockpit(read, doc=(read, ""))
     r.cockpit("audit", "verify", doc=("audit verify", ""))
     r.cockpit("lineage", "WP-0002", doc=("lineage", ""))
+    for wp in ("WP-0001", "WP-0002", "WP-0006"):  # admitted; blocked; agent runs
+        r.cockpit("report", wp, doc=("report", ""))
     r.cockpit("keys", "list", doc=("keys list", ""))
     r.cockpit("logs", "WP-0006", doc=("logs", ""))
     r.cockpit("status", "WP-4242", doc=("", ""), code=2)  # the error document
@@ -99,6 +116,10 @@ def _walk_through(r: Run, base: Path) -> None:
     bad.write_text(entry.replace("VETO-0009", "VETO-0010").replace("reason:", "reasons:"))
     r.cockpit("submit", "--sign", str(good), doc=("submit", ""))
     r.cockpit("submit", "--sign", str(bad), doc=("submit", ""), code=2)
+    packed = ("--procedure", "docs-change", "--title", "Document it", "--target-repo", "project")
+    r.cockpit("book", *packed, "--to", "agent:scripted", doc=("book", ""))
+    deep = ("-t", "Deep", "--objective", "o", "--lane", "scripted", "--tier", "deep")
+    r.cockpit("book", *deep, doc=("book", ""), code=2)  # refused: no rollback plan
     r.cockpit("run", "--once", doc=("run", "with --once"))
     r.cockpit("run", "--once", "--mode", "dry-run", doc=("run", "with --once"))
 
@@ -108,6 +129,7 @@ def _walk_through(r: Run, base: Path) -> None:
         ("recover", "WP-0002", "--owner", "agent:implementer-2", "--next-action", "ask"),
         ("dismiss", "WP-0002", "ADV-CLM-0002", "--reason", "answered by the owner"),
         ("veto", "WP-0003", "--reason", "hold"),
+        ("dismiss", "WP-0004", _monitor_a_day_on(r.root)["WP-0004"], "--reason", "on hold"),
         ("cancel", "WP-0004", "--reason", "not needed"),
         ("review", "WP-0001", "--verdict", "accepted"),
         ("review", "WP-0006", "--verdict", "rejected", "--finding", "wrong greeting"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from textual.pilot import Pilot
@@ -15,6 +16,7 @@ from textual.widgets import Button, DataTable, Input, Label, Select, TextArea
 
 from cockpit.app import CockpitApp
 from cockpit.engine.runner.loop import RunnerLock, sweep_and_verify
+from cockpit.engine.runner.monitor import Monitor
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.screens import modals
 from cockpit.screens.audit import AuditScreen
@@ -620,3 +622,39 @@ def test_navigation(demo_ws: Workspace) -> None:
         assert table.total == 6
 
     drive(app, scenario)
+
+
+def test_dismiss_a_progress_monitor_flag(demo_ws: Workspace) -> None:
+    """A stall the runner's monitor flagged (a day on) needs attention on the board until
+    `z` dismisses it, with a reason."""
+    later = NOW + timedelta(days=1)
+    with demo_ws.open_store(fixed_clock) as store:
+        [flag] = [
+            e.payload["flag"]
+            for e in Monitor(demo_ws, store, clock=lambda: later).scan()
+            if e.work_package == "WP-0005"
+        ]
+    assert work_package(demo_ws, "WP-0005")["monitor_flags"][0]["flag"] == flag
+    app = make_app(demo_ws)
+    before = head(demo_ws)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await pilot.press("a")  # the needs-attention view
+        await pilot.pause()
+        assert "WP-0005" in shown_ids(board(pilot))
+        await select_row(pilot, "WP-0005")
+        await pilot.press("z")
+        assert isinstance(app.screen, modals.DismissModal)
+        await choose(pilot, "#advisory", flag)
+        await type_into(pilot, "#reason", "booked for next week")
+        await pilot.click("#ok")
+        await settled(pilot)
+        assert isinstance(app.screen, BoardScreen)
+
+    drive(app, scenario)
+    new = appended(demo_ws, before)
+    assert [(e.type, e.work_package, e.principal) for e in new] == [
+        ("monitor_dismissed", "WP-0005", "human:owner")
+    ]
+    assert new[0].payload == {**new[0].payload, "flag": flag, "reason": "booked for next week"}
+    assert work_package(demo_ws, "WP-0005")["monitor_flags"] is None

@@ -405,10 +405,9 @@ def dismiss(
     *,
     sign: trust_actions.Sign | None = None,
 ) -> list[Event]:
-    """Dismiss `what`: a monitor flag when it names one of the WP's (`stall@41`), else an
-    advisory."""
-    raised = store.find_events(types=(EventType.MONITOR_FLAGGED,), work_package=wp_id, limit=10**6)
-    if any(e.payload.get("flag") == what for e in raised):
+    """Dismiss `what`: a monitor flag when it names one (`stall@41`: an advisory's id
+    never holds an `@`), else an advisory."""
+    if "@" in what:
         return dismiss_flag(ws, store, wp_id, what, reason, by, sign=sign)
     return dismiss_advisory(ws, store, wp_id, what, reason, by, sign=sign)
 

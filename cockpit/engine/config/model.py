@@ -228,12 +228,18 @@ class NotifyConfig(_Strict):
     )
 
 
+STALL_AFTER_MAX = 10 * 366 * 86400  # ten years: beyond that, 0 (off) is what is meant
+
+
 class MonitorConfig(_Strict):
     """The runner's progress monitor (issue 15): when a WP is flagged for a person. Each
     threshold of 0 turns its check off."""
 
     stall_after_s: int = Field(
-        default=3600, ge=0, description="Seconds an open WP may go with no event of its own."
+        default=3600,
+        ge=0,
+        le=STALL_AFTER_MAX,
+        description="Seconds an open WP may go with no event of its own.",
     )
     loop_after: int = Field(
         default=3, ge=0, description="Verdicts withholding one WP before it is looping."

@@ -63,8 +63,33 @@ def brief(handoff: dict[str, Any]) -> list[str]:
         *_bullets(wp.get("forbidden_surfaces") or []),
         "Validation commands (the verify gate runs each in this directory; all must exit 0):",
         *_bullets(wp.get("validation_commands") or []),
+        *procedure(handoff.get("procedure")),
         f"Next gate: {handoff.get('next_gate')}",
     ]
+    return lines
+
+
+def procedure(context: Any) -> list[str]:
+    """The procedure pack's part of the brief (the handoff's `procedure`): the steps of the
+    agent's lane with what it is told in each, where they sit in the whole sequence, and
+    how the change would be rolled back. Nothing for a WP booked without a pack."""
+    if not isinstance(context, dict):
+        return []
+    steps = [s for s in context.get("steps") or [] if isinstance(s, dict)]
+    sequence = [s for s in context.get("sequence") or [] if isinstance(s, dict)]
+    lines = [
+        f"Procedure: {_clip(context.get('archetype'))}: {_clip(context.get('description') or '')}",
+        f"Your steps (lane {_clip(context.get('lane'))}), in order:",
+    ]
+    lines += [
+        f"{n}. {_clip(s.get('step'))}: {_clip(s.get('context'))}" for n, s in enumerate(steps, 1)
+    ]
+    if len(sequence) > len(steps):
+        shown = " -> ".join(f"{_clip(s.get('step'))} ({_clip(s.get('lane'))})" for s in sequence)
+        lines.append(f"The whole sequence: {shown}")
+    rollback = context.get("rollback")
+    if isinstance(rollback, dict) and rollback.get("plan"):
+        lines.append(f"Rollback plan: {_clip(rollback['plan'])}")
     return lines
 
 

@@ -143,6 +143,65 @@ class _Body(_Storable):
     )
 
 
+# A procedure's archetype: the stem of its pack file, `procedures/<archetype>.yaml`.
+ARCHETYPE_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+# The kinds an agent files (SPEC 10.2's agent key kinds): what `required_packets` may name.
+AGENT_KINDS = tuple(
+    k for k in Kind if k.value not in {"work_package", "dispatch", "review", "veto"}
+)
+
+
+def agent_kinds(kinds: list[Kind]) -> list[Kind]:
+    """`kinds` if each is a kind an agent files, once; ValueError naming the first that is not."""
+    for kind in kinds:
+        if kind not in AGENT_KINDS:
+            allowed = ", ".join(k.value for k in AGENT_KINDS)
+            raise ValueError(f"{kind.value} is not a packet an agent files; use {allowed}")
+    if len(set(kinds)) != len(kinds):
+        raise ValueError("names a kind twice")
+    return kinds
+
+
+class ProcedureStep(_Storable):
+    """One step of a procedure's lane sequence: the lane that carries it and what that
+    lane's agent is told to do in it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    lane: str = Field(min_length=1, description="The lane whose agent carries the step.")
+    step: str = Field(pattern=ARCHETYPE_PATTERN, description="The step's name, e.g. `reproduce`.")
+    context: str = Field(min_length=1, description="What the lane's agent is told to do in it.")
+
+
+class RollbackProfile(_Storable):
+    """How work of a procedure is undone, and what would call for undoing it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    plan: str = Field(min_length=1, description="How the change is undone (its rollback_plan).")
+    triggers: list[str] = Field(
+        default_factory=list, description="What would call for rolling the change back."
+    )
+
+
+class ProcedureRecord(_Storable):
+    """The procedure pack a WP was booked from (`cockpit book --procedure`), as it was
+    then: the lane-shaped context its agents are told, kept in the record so the handoff
+    is derived from the store alone."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    archetype: str = Field(pattern=ARCHETYPE_PATTERN, description="The pack's archetype.")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="The pack file's sha256.")
+    description: str | None = Field(default=None, description="What the procedure is for.")
+    required_packets: list[Kind] = Field(
+        default_factory=list, description="The entry kinds the work needs from its agent."
+    )
+    sequence: list[ProcedureStep] = Field(
+        min_length=1, description="The steps, in order, each with its lane and context."
+    )
+    rollback: RollbackProfile | None = Field(default=None, description="The rollback profile.")
+
+    _agent_kinds = field_validator("required_packets")(agent_kinds)
+
+
 class WorkPackageBody(_Body):
     """Books a unit of work: its goal, who answers for it, its proof, scope and checks."""
 
@@ -177,6 +236,21 @@ class WorkPackageBody(_Body):
     rollback_plan: str | None = Field(
         default=None, description="How the change would be undone (deep tier: required)."
     )
+    # Not in SPEC 3's list: written by `cockpit book --procedure` (docs/procedures.md).
+    procedure: ProcedureRecord | None = Field(
+        default=None,
+        description="The procedure pack it was booked from, with its lane-shaped context.",
+    )
+
+    @model_validator(mode="after")
+    def _procedure_serves_the_lane(self) -> WorkPackageBody:
+        if self.procedure and all(s.lane != self.lane for s in self.procedure.sequence):
+            lanes = ", ".join(dict.fromkeys(s.lane for s in self.procedure.sequence))
+            raise ValueError(
+                f"the procedure {self.procedure.archetype} has no step for lane {self.lane} "
+                f"(its lanes: {lanes})"
+            )
+        return self
 
 
 class CommonGroundBody(_Body):
@@ -348,6 +422,8 @@ class Entry(_Storable):
         if data.get("workspace") is None:
             del data["workspace"]  # named only by entries that carry it (signed ones)
         data["body"] = self.body.model_dump(mode="json", by_alias=True)
+        if "procedure" in data["body"] and data["body"]["procedure"] is None:
+            del data["body"]["procedure"]  # a WP booked without a pack stays as SPEC 3 has it
         return data
 
 

@@ -23,8 +23,9 @@ from cockpit.engine.entries.models import BODY_MODELS, ENTRY_SCHEMA, EvidenceIte
 from cockpit.engine.entries.safe_yaml import load_yaml
 
 WIDTH = 92
-# Fields a person or an agent never writes: evidence a driver measured is the runner's.
-NOT_WRITTEN = frozenset({("evidence", "measured_by")})
+# Fields a person or an agent never writes: evidence a driver measured is the runner's; a
+# WP's procedure is what `cockpit book --procedure` copies from its pack.
+NOT_WRITTEN = frozenset({("evidence", "measured_by"), ("work_package", "procedure")})
 
 # What each field takes, as a template says it (else the model's own description).
 NOTES: dict[str, str] = {

@@ -80,6 +80,39 @@ def submit(
     return [entry.entry.id for _, _, _, entry in signed], []
 
 
+def submit_data(
+    ws: Workspace, named: list[tuple[str, bytes]], *, sign: bool, key: Path | None = None
+) -> tuple[list[str], list[SubmitError]]:
+    """`submit` for entries made in memory (`cockpit book`): each (file name, bytes) is
+    checked as a submitted file is, then, if all pass, signed (with `sign`, as `--sign`
+    signs) and delivered into queue/new/ in order. Returns (entry ids, errors); nothing is
+    delivered when any fails. Raises Refused/InputError when signing is impossible."""
+    parsed: list[tuple[str, bytes, ParsedEntry]] = []
+    errors: list[SubmitError] = []
+    for name, data in named:
+        try:
+            entry = parse_entry(data, name)
+            check_static(entry, ws.config)
+            parsed.append((name, data, entry))
+        except EntryRejected as exc:
+            errors.append(SubmitError(name, exc.code.value, exc.message))
+    if not errors and not sign and ws.config.signatures_required:
+        message = "this workspace requires signed entries (policy.signatures: required)"
+        errors = [SubmitError(name, "unsigned", message) for name, _, _ in parsed]
+    if errors:
+        return [], errors
+    signatures: list[bytes | None] = []
+    for _, data, entry in parsed:
+        if not sign:
+            signatures.append(None)
+            continue
+        source = signer.choose_key(ws.config, entry.entry.principal, key, workspace=ws.root)
+        signatures.append(signer.sign(data, sshsig.ENTRY, source).encode())
+    for (name, data, entry), sig in zip(parsed, signatures, strict=True):
+        queue.deliver(ws, queue.readable_name(name, entry.entry.id), data, sig)
+    return [entry.entry.id for _, _, entry in parsed], []
+
+
 def _existing_signature(path: Path) -> bytes | None:
     """FILE.sig beside a submitted FILE (made with `ssh-keygen -Y sign`), if there is one."""
     sig = path.with_name(path.name + ".sig")

@@ -103,6 +103,10 @@ def summarize(event_type: str, payload: dict[str, Any]) -> str:
             return f"{payload.get('prediction')} ({payload.get('severity')})"
         case EventType.ADVISORY_DISMISSED:
             return f"dismissed {payload.get('advisory')}: {payload.get('reason')}"
+        case EventType.MONITOR_FLAGGED:
+            return f"{payload.get('flag')}: {payload.get('detail')}"
+        case EventType.MONITOR_DISMISSED:
+            return f"dismissed {payload.get('flag')}: {payload.get('reason')}"
         case EventType.OVERRIDE_APPLIED | EventType.TASK_CANCELLED:
             return f"reason: {payload.get('reason')}"
         case EventType.VETO_CHANGED:

@@ -97,6 +97,9 @@ def handoff_document(ws: Workspace, store: Store, wp: WorkPackageRow) -> dict[st
         "next_gate": gate,
         "instructions": instructions,
     }
+    procedure = procedure_context(body.get("procedure"), str(wp["lane"]))
+    if procedure is not None:  # booked from a procedure pack (`cockpit book --procedure`)
+        document["procedure"] = procedure
     dispatches = [e for e in events if e.type == EventType.DISPATCHED]
     if dispatches:
         entry_body = (dispatches[-1].payload.get("entry") or {}).get("body") or {}
@@ -150,6 +153,30 @@ def handoff_document(ws: Workspace, store: Store, wp: WorkPackageRow) -> dict[st
         "work_package": wp_id,
     }
     return document
+
+
+def procedure_context(record: Any, lane: str) -> dict[str, Any] | None:
+    """What the agent is told of the procedure pack its WP was booked from, as the booking
+    recorded it (`body.procedure`): the steps of its own lane with their context, in order,
+    the whole sequence (lane and step), the packets the work needs and the rollback
+    profile. None for a WP booked without one."""
+    if not isinstance(record, dict):
+        return None
+    sequence = [s for s in record.get("sequence") or [] if isinstance(s, dict)]
+    return {
+        "archetype": record.get("archetype"),
+        "description": record.get("description"),
+        "pack_sha256": record.get("sha256"),
+        "lane": lane,
+        "steps": [
+            {"step": s.get("step"), "context": s.get("context")}
+            for s in sequence
+            if s.get("lane") == lane
+        ],
+        "sequence": [{"lane": s.get("lane"), "step": s.get("step")} for s in sequence],
+        "required_packets": list(record.get("required_packets") or []),
+        "rollback": record.get("rollback"),
+    }
 
 
 def write_handoff(ws: Workspace, store: Store, wp: WorkPackageRow) -> tuple[Path, str]:

@@ -214,7 +214,7 @@ def run_once(
                 summary.sweep.retried = 0
                 _again(summary, sweep_and_verify(ws, store, chosen, on_event, stop, agents))
             if chosen is not Mode.DRY_RUN and not stop.is_set():
-                _watch(Monitor(ws, store, on_event, agents.busy).scan)
+                summary.sweep.events += len(_watch(Monitor(ws, store, on_event, agents.busy).scan))
         finally:
             agents.stop_all()
         summary.agents = agents.counts
@@ -243,12 +243,14 @@ def _notifying(
         notifier.reap(final=True)
 
 
-def _watch(scan: Callable[[], object]) -> None:
-    """The progress monitor's scan; its failure is logged, never the runner's end."""
+def _watch(scan: Callable[[], list[Event]]) -> list[Event]:
+    """The progress monitor's scan (the flags it raised); its failure is logged, never the
+    runner's end."""
     try:
-        scan()
+        return scan()
     except Exception:
         log_.exception("the progress monitor's scan failed; the runner goes on")
+        return []
 
 
 def _again(summary: RunSummary, again: RunSummary) -> None:
@@ -349,7 +351,7 @@ def run_forever(
                     on_sweep(result)
                 if mode is Mode.DRY_RUN:
                     break
-                _watch(monitor.tick)
+                total.events += len(_watch(monitor.tick))
                 agents.tick()
                 # While agents run, look every second so they are reaped (and timed out)
                 # promptly; otherwise the watcher's hints and the periodic rescan suffice.

@@ -31,13 +31,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cockpit.domain import TERMINAL_STATES, EventType, Tier
+from cockpit.engine.trust.record import RUNNER
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.store import Event, NewEvent, Store
 from cockpit.store.events import format_ts
 from cockpit.store.flags import AGENT_FAILING, LOOPING, STALL, TIER_MISMATCH
 from cockpit.store.projections import problem_of
 
-RUNNER = "cockpit:runner"
 # The events the monitor counts from (besides the WPs' own last event, for stalls).
 FOLLOWED = (
     EventType.VERIFY_COMPLETED.value,
@@ -47,7 +47,6 @@ FOLLOWED = (
     EventType.MONITOR_FLAGGED.value,
 )
 _WITHHELD = frozenset({"blocked", "failed"})
-_CLOSED = frozenset(s.value for s in TERMINAL_STATES)
 
 
 def flag_id(reason: str, seq: int) -> str:
@@ -91,6 +90,9 @@ class Monitor:
         self.raised: set[tuple[str, str]] = set()  # (WP, flag id), ever
         self.withheld: dict[str, int] = {}  # the gate's withholding verdicts, by WP
         self.failing: dict[str, int] = {}  # its agent's failed runs in a row, by WP
+        # WPs flagged for a tier mismatch since a gate run last counted within the limit:
+        # one flag until then, dismissed or not.
+        self.mismatched: set[str] = set()
         self.due: list[NewEvent] = []
         self.last_scan: float | None = None
 
@@ -104,6 +106,8 @@ class Monitor:
                 continue
             if event.type == EventType.MONITOR_FLAGGED:
                 self.raised.add((wp, str(event.payload.get("flag"))))
+                if event.payload.get("reason") == TIER_MISMATCH:
+                    self.mismatched.add(wp)
             elif event.type == EventType.VERIFY_COMPLETED:
                 self._verdict(wp, event)
             else:
@@ -115,13 +119,19 @@ class Monitor:
             count = self.withheld[wp] = self.withheld.get(wp, 0) + 1
             limit = self.settings.loop_after
             if limit and count % limit == 0:
-                detail = f"the gate withheld its claims {count} times (the last at seq {event.seq})"
+                times = "once" if count == 1 else f"{count} times"
+                detail = f"the gate withheld its claims {times} (the last at seq {event.seq})"
                 self._flag(wp, LOOPING, event.seq, detail, {"count": count})
         changed = payload.get("changed_files")
         limit = self.settings.light_max_files
-        if limit and isinstance(changed, list) and len(changed) > limit:
+        if not limit or not isinstance(changed, list):
+            return
+        if len(changed) <= limit:
+            self.mismatched.discard(wp)  # a later excess is a new mismatch
+        elif wp not in self.mismatched:
             row = self.store.work_package(wp)
             if row is not None and row["tier"] == Tier.LIGHT:
+                self.mismatched.add(wp)
                 detail = (
                     f"a light work package whose change touches {len(changed)} files "
                     f"(more than {limit}; counted by the gate at seq {event.seq})"
@@ -166,8 +176,10 @@ class Monitor:
     # -- flagging ------------------------------------------------------------------------
 
     def scan(self) -> list[Event]:
-        """Follow the record since the last scan, then append the flags that are due (for
-        WPs still open, each once) in one transaction. Returns the events appended."""
+        """Follow the record since the last scan, then append the flags that are due in
+        one transaction: each once, for WPs still open, and none while the WP has an open
+        flag of the same reason. Returns the events appended. If the transaction fails,
+        the flags stay due for the next scan."""
         self.last_scan = time.monotonic()
         self._follow()
         self._stalls()
@@ -175,19 +187,32 @@ class Monitor:
         appended: list[Event] = []
         if not due:
             return appended
-        with self.store.transaction():
-            for new in due:
-                assert new.work_package is not None
-                key = (new.work_package, str(new.payload["flag"]))
-                state = self.store.work_package_state(new.work_package)
-                if key in self.raised or state is None or state in _CLOSED:
-                    continue
-                self.raised.add(key)
-                appended.append(self.store.append(new))
+        keys: set[tuple[str, str]] = set()
+        try:
+            with self.store.transaction():
+                for new in due:
+                    assert new.work_package is not None
+                    key = (new.work_package, str(new.payload["flag"]))
+                    if key in self.raised or key in keys or self._needless(new):
+                        continue
+                    keys.add(key)
+                    appended.append(self.store.append(new))
+        except BaseException:
+            self.due = due + self.due  # nothing was written: due again next time
+            raise
+        self.raised |= keys
         if self.on_event is not None:
             for event in appended:
                 self.on_event(event)
         return appended
+
+    def _needless(self, new: NewEvent) -> bool:
+        """Whether the flag's WP is gone, closed, or already flagged for the same reason."""
+        row = self.store.work_package(str(new.work_package))
+        if row is None or row["state"] in TERMINAL_STATES:
+            return True
+        reason = new.payload["reason"]
+        return any(flag.get("reason") == reason for flag in row.get("monitor_flags") or [])
 
     def tick(self) -> list[Event]:
         """`scan()` when `monitor.scan_s` has passed since the last (or none was made)."""

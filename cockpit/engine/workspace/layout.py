@@ -13,6 +13,8 @@ from cockpit.store import Store
 from cockpit.store.events import Clock, utc_now
 
 QUEUE_DIRS = ("tmp", "new", "cur", "done", "rejected")
+# The workspace's procedure packs, `procedures/<archetype>.yaml` (docs/procedures.md).
+PROCEDURES_DIR = "procedures"
 # A workspace holding this file is a template (the bundled demo in a checkout or a wheel):
 # Cockpit never writes to it; the CLI works on the demo copy instead (docs/decisions.md).
 TEMPLATE_MARKER = ".cockpit-template"

@@ -9,7 +9,7 @@ from importlib import resources
 from pathlib import Path
 
 from cockpit.engine.config.model import CONFIG_FILE
-from cockpit.engine.workspace.layout import TEMPLATE_MARKER, Workspace
+from cockpit.engine.workspace.layout import PROCEDURES_DIR, TEMPLATE_MARKER, Workspace
 from cockpit.errors import ConfigError, InputError
 
 DEFAULT_CONFIG = """\
@@ -85,8 +85,8 @@ def demo_source() -> Path:
 def init_workspace(directory: Path, *, demo: bool = False, tenant: str | None = None) -> Workspace:
     """Create a workspace in `directory` (created if missing) and return it.
 
-    With `demo`, the workspace is the bundled synthetic walkthrough: its config, and its
-    entries waiting in queue/new/. Raises InputError if a workspace is already there.
+    With `demo`, the workspace is the bundled synthetic walkthrough: its config, its
+    entries waiting in queue/new/ and its procedure packs. Either way it has `procedures/`. Raises InputError if a workspace is already there.
     """
     directory = directory.resolve()
     if (directory / CONFIG_FILE).exists():
@@ -104,6 +104,7 @@ def init_workspace(directory: Path, *, demo: bool = False, tenant: str | None = 
             encoding="utf-8",
         )
         (directory / ".gitignore").write_text(WORKSPACE_GITIGNORE, encoding="utf-8")
+    (directory / PROCEDURES_DIR).mkdir(exist_ok=True)  # procedure packs (`cockpit book`)
     ws = Workspace.load(directory)
     ws.ensure_dirs()
     return ws

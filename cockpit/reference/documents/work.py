@@ -1,4 +1,4 @@
-"""The documents of the commands that fill and move the queue: submit, run, status,
+"""The documents of the commands that fill and move the queue: submit, book, run, status,
 rejected, the actions, verify, logs and new."""
 
 from __future__ import annotations
@@ -24,6 +24,34 @@ DOCUMENTS: tuple[Document, ...] = (
             "array of object",
             "Files refused (then none was queued).",
             key("file", "string", "The file as given."),
+            key("code", "string", "Its [rejection code](rejection-codes.md)."),
+            key("message", "string", "Why, in one sentence."),
+            optional=True,
+        ),
+    ),
+    doc(
+        "book",
+        "object",
+        "What was booked and queued (as `submit` prints it, with the WP and its pack).",
+        key(
+            "submitted",
+            "array of string",
+            "The ids placed in queue/new/: the WP's, then its dispatch's (with --to).",
+        ),
+        key("work_package", "string", "The WP's id."),
+        key(
+            "procedure",
+            "object | null",
+            "The procedure pack it was booked from, or null.",
+            key("archetype", "string", "The pack's archetype (its file's stem)."),
+            key("file", "string", "The pack's file, `procedures/<archetype>.yaml`."),
+            key("sha256", "string", "The SHA-256 of the pack file's bytes, as booked."),
+        ),
+        key(
+            "errors",
+            "array of object",
+            "Entries refused (then none was queued).",
+            key("file", "string", "The entry's file name."),
             key("code", "string", "Its [rejection code](rejection-codes.md)."),
             key("message", "string", "Why, in one sentence."),
             optional=True,

@@ -149,6 +149,12 @@ def test_a_dismissal_with_a_reason_clears_a_flag_and_it_is_not_raised_again(env:
     assert env.cli("metrics", "--json").json()["monitor"]["dismissed"] == 1
     replay = env.cli("replay", "--json").json()
     assert replay["match"] is True
+    lineage = env.cli("lineage", "WP-1", "--json").json()
+    assert {
+        "from": f"monitor_dismissed@{dismissed['seq']}",
+        "to": f"monitor_flagged@{event.seq}",
+        "rel": "dismisses",
+    } in lineage["edges"]
 
 
 def test_agents_failing_in_a_row_are_flagged_and_a_run_that_ends_well_clears_it(
@@ -253,3 +259,73 @@ def test_a_running_runner_scans_on_its_own_and_flags_once(env: Env) -> None:
         thread.join(10)
     [payload] = flagged(env, "WP-1")
     assert payload["reason"] == "stall"
+
+
+def verdict(env: Env, changed: int, outcome: str = "blocked") -> None:
+    """A gate run of WP-1 counting `changed` files, appended as the gate records one."""
+    payload = {"outcome": outcome, "changed_files": [f"f{i}.py" for i in range(changed)]}
+    with env.store() as store, store.transaction():
+        store.append(NewEvent("verify_completed", "WP-1", "agent:verifier", None, payload))
+
+
+def test_a_tier_mismatch_is_flagged_once_until_a_gate_run_is_within_the_limit(env: Env) -> None:
+    set_monitor(env, light_max_files=2, stall_after_s=0, loop_after=0)
+    Flow(env).book(tier="light")
+    with env.store() as store:
+        monitor = Monitor(env.ws, store)
+        verdict(env, 5)
+        [first] = monitor.scan()
+        verdict(env, 6)
+        assert monitor.scan() == []  # the same mismatch: one flag
+    flag = first.payload["flag"]
+    assert env.cli("dismiss", "WP-1", flag, "--reason", "a rename touches many").code == 0
+    verdict(env, 7)
+    assert Monitor(env.ws, env.store()).scan() == []  # dismissed, and it sticks (a new runner)
+    verdict(env, 1)  # within the limit: a later excess is a new mismatch
+    verdict(env, 9)
+    [second] = Monitor(env.ws, env.store()).scan()
+    assert second.payload["reason"] == "tier_mismatch" and second.payload["count"] == 9
+
+
+def test_a_wp_has_one_open_flag_of_a_reason_at_a_time(env: Env) -> None:
+    set_monitor(env, loop_after=1, stall_after_s=0, light_max_files=0)
+    Flow(env).book()
+    with env.store() as store:
+        monitor = Monitor(env.ws, store)
+        verdict(env, 0)
+        [event] = monitor.scan()
+        assert event.payload["detail"].startswith("the gate withheld its claims once (")
+        verdict(env, 0)
+        assert monitor.scan() == []  # looping@… is open still: no second one
+    assert len(open_flags(env, "WP-1")) == 1
+
+
+def test_flags_that_could_not_be_written_are_raised_by_the_next_scan(env: Env) -> None:
+    set_monitor(env, stall_after_s=60)
+    Flow(env).book()
+    later = last_ts(env, "WP-1") + timedelta(hours=1)
+
+    def broken(_data: bytes) -> dict[str, Any]:
+        raise OSError("the signing agent went away")
+
+    with env.store() as store:
+        monitor = Monitor(env.ws, store, clock=lambda: later)
+        store.signer = broken  # the runner's key cannot sign: nothing is written
+        try:
+            monitor.scan()
+        except OSError:
+            pass
+        else:
+            raise AssertionError("the scan should have failed")
+        assert flagged(env, "WP-1") == []
+        store.signer = None
+        [event] = monitor.scan()
+    assert event.payload["reason"] == "stall"
+
+
+def test_a_stall_limit_beyond_ten_years_is_a_config_error(env: Env) -> None:
+    path = env.root / "cockpit.yaml"
+    path.write_text(path.read_text() + "monitor:\n  stall_after_s: 1000000000000\n")
+    result = env.cli("status")
+    assert result.code == 2
+    assert "monitor.stall_after_s: must be at most 316224000" in result.err
