@@ -317,84 +317,6 @@ def veto(
     return _act(ws, store, wp_id, build, Act("veto", {"reason": reason, "lift": lift}, by, sign))
 
 
-def dismiss_advisory(
-    ws: Workspace,
-    store: Store,
-    wp_id: str,
-    advisory: str,
-    reason: str | None,
-    by: str,
-    *,
-    sign: trust_actions.Sign | None = None,
-) -> list[Event]:
-    """Dismiss an advisory, with a reason (needed before a serious one lets the gate admit)."""
-    reason = _text(reason, "a dismissal reason")
-    require(ws, by, Capability.DISMISS_ADVISORY)
-
-    def build(wp: WorkPackageRow) -> list[NewEvent]:
-        events = store.events(wp_id)
-        issued = [
-            e
-            for e in events
-            if e.type == EventType.ADVISORY_ISSUED and e.payload.get("id") == advisory
-        ]
-        if not issued:
-            raise NotFound(f"{wp_id} has no advisory {advisory}")
-        if any(
-            e.type == EventType.ADVISORY_DISMISSED and e.payload.get("advisory") == advisory
-            for e in events
-        ):
-            raise Refused(f"advisory {advisory} has already been dismissed")
-        payload = {
-            "advisory": advisory,
-            "reason": reason,
-            "severity": issued[-1].payload.get("severity"),
-            "edges": [
-                {"from": "@self", "to": f"advisory_issued@{issued[-1].seq}", "rel": "dismisses"}
-            ],
-        }
-        return [NewEvent(EventType.ADVISORY_DISMISSED, wp_id, by, None, payload)]
-
-    return _act(
-        ws, store, wp_id, build, Act("dismiss", {"advisory": advisory, "reason": reason}, by, sign)
-    )
-
-
-def dismiss_flag(
-    ws: Workspace,
-    store: Store,
-    wp_id: str,
-    flag: str,
-    reason: str | None,
-    by: str,
-    *,
-    sign: trust_actions.Sign | None = None,
-) -> list[Event]:
-    """Dismiss a progress monitor's open flag on the WP, with a reason (issue 15)."""
-    reason = _text(reason, "a dismissal reason")
-    require(ws, by, Capability.DISMISS_ADVISORY)
-
-    def build(wp: WorkPackageRow) -> list[NewEvent]:
-        raised = store.find_events(
-            types=(EventType.MONITOR_FLAGGED,), work_package=wp_id, limit=10**6
-        )
-        flagged = [e for e in raised if e.payload.get("flag") == flag]
-        if not flagged:
-            raise NotFound(f"{wp_id} has no flag {flag}")
-        if not any(f.get("flag") == flag for f in wp.get("monitor_flags") or []):
-            raise Refused(f"flag {flag} of {wp_id} is no longer open")
-        payload = {
-            "flag": flag,
-            "reason": reason,
-            "edges": [
-                {"from": "@self", "to": f"monitor_flagged@{flagged[-1].seq}", "rel": "dismisses"}
-            ],
-        }
-        return [NewEvent(EventType.MONITOR_DISMISSED, wp_id, by, None, payload)]
-
-    return _act(ws, store, wp_id, build, Act("dismiss", {"flag": flag, "reason": reason}, by, sign))
-
-
 def dismiss(
     ws: Workspace,
     store: Store,
@@ -405,11 +327,51 @@ def dismiss(
     *,
     sign: trust_actions.Sign | None = None,
 ) -> list[Event]:
-    """Dismiss `what`: a monitor flag when it names one (`stall@41`: an advisory's id
-    never holds an `@`), else an advisory."""
-    if "@" in what:
-        return dismiss_flag(ws, store, wp_id, what, reason, by, sign=sign)
-    return dismiss_advisory(ws, store, wp_id, what, reason, by, sign=sign)
+    """Dismiss, with a reason, an advisory (needed before a serious one lets the gate
+    admit) or a progress monitor's open flag (`stall@41`: an advisory's id never holds
+    an `@`)."""
+    reason = _text(reason, "a dismissal reason")
+    require(ws, by, Capability.DISMISS_ADVISORY)
+    flag = "@" in what
+
+    def build(wp: WorkPackageRow) -> list[NewEvent]:
+        issued, payload = _open_flag(store, wp, what) if flag else _open_advisory(store, wp, what)
+        edge = {"from": "@self", "to": f"{issued.type}@{issued.seq}", "rel": "dismisses"}
+        payload = {**payload, "reason": reason, "edges": [edge]}
+        kind = EventType.MONITOR_DISMISSED if flag else EventType.ADVISORY_DISMISSED
+        return [NewEvent(kind, wp_id, by, None, payload)]
+
+    args = {"flag" if flag else "advisory": what, "reason": reason}
+    return _act(ws, store, wp_id, build, Act("dismiss", args, by, sign))
+
+
+def _open_advisory(store: Store, wp: WorkPackageRow, advisory: str) -> tuple[Event, dict[str, Any]]:
+    """The `advisory_issued` event of an advisory not yet dismissed, and what its
+    dismissal records of it; NotFound or Refused otherwise."""
+    events = store.events(wp["id"])
+    issued = [
+        e for e in events if e.type == EventType.ADVISORY_ISSUED and e.payload.get("id") == advisory
+    ]
+    if not issued:
+        raise NotFound(f"{wp['id']} has no advisory {advisory}")
+    if any(
+        e.type == EventType.ADVISORY_DISMISSED and e.payload.get("advisory") == advisory
+        for e in events
+    ):
+        raise Refused(f"advisory {advisory} has already been dismissed")
+    return issued[-1], {"advisory": advisory, "severity": issued[-1].payload.get("severity")}
+
+
+def _open_flag(store: Store, wp: WorkPackageRow, flag: str) -> tuple[Event, dict[str, Any]]:
+    """The `monitor_flagged` event of a flag still open (issue 15), and what its
+    dismissal records of it; NotFound or Refused otherwise."""
+    raised = store.find_events(types=(EventType.MONITOR_FLAGGED,), work_package=wp["id"])
+    flagged = [e for e in raised if e.payload.get("flag") == flag]
+    if not flagged:
+        raise NotFound(f"{wp['id']} has no flag {flag}")
+    if not any(f.get("flag") == flag for f in wp.get("monitor_flags") or []):
+        raise Refused(f"flag {flag} of {wp['id']} is no longer open")
+    return flagged[-1], {"flag": flag}
 
 
 def verify(

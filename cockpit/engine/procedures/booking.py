@@ -23,7 +23,7 @@ from cockpit.engine.entries.models import ENTRY_SCHEMA
 from cockpit.engine.procedures.pack import LoadedPack, ScopeTemplate, fill, load_pack
 from cockpit.engine.queue.submit import SubmitError, submit_data
 from cockpit.engine.trust import signer
-from cockpit.engine.workspace.drafts import fresh_id, queued_ids
+from cockpit.engine.workspace.drafts import entry_head, fresh_id, queued_ids
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.errors import InputError, Refused
 from cockpit.store import Store
@@ -247,20 +247,8 @@ def _dispatch_target(config: Config, to: str, lane: str) -> str:
 def _head(
     config: Config, kind: Kind, entry_id: str, wp_id: str, principal: str, moment: datetime
 ) -> dict[str, Any]:
-    head: dict[str, Any] = {
-        "schema": ENTRY_SCHEMA,
-        "kind": kind.value,
-        "id": entry_id,
-        "work_package": wp_id,
-        "principal": principal,
-    }
-    if config.tenant:
-        head["tenant"] = config.tenant
-    if config.workspace:
-        head["workspace"] = config.workspace
-    # Milliseconds: a booking and its dispatch are ingested in that order.
-    head["created"] = moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    return head
+    head = {"schema": ENTRY_SCHEMA, "kind": kind.value}
+    return head | entry_head(entry_id, wp_id, principal, config.tenant, config.workspace, moment)
 
 
 def _text(head: dict[str, Any], body: dict[str, Any], loaded: LoadedPack | None) -> bytes:

@@ -247,3 +247,41 @@ def usage(r: Record) -> dict[str, Any]:
         "pointers": counted
         or ([ptr(r.of(EventType.AGENT_STARTED)[-1])] if runs else [ptr(r.last)]),
     }
+
+
+USAGE_HEADERS = (
+    "Run", "Agent", "Lane", "Stage", "Driver", "Model", "Sandbox", "Exit", "Took",
+    "Tokens in/out/cache", "Cost",
+)  # fmt: skip
+
+
+def usage_cells(run: dict[str, Any]) -> list[str]:
+    """One agent run as the usage table's plain cells (USAGE_HEADERS; a renderer escapes
+    them and adds the run's pointers)."""
+    tokens = "/".join(
+        "-" if run[k] is None else str(run[k])
+        for k in ("input_tokens", "output_tokens", "cache_read_tokens")
+    )
+    return [
+        str(run["attempt"]),
+        str(run["principal"]),
+        str(run["lane"]),
+        str(run["stage"]),
+        str(run["driver"] or "command"),
+        str(run["model"] or "-"),
+        str(run["sandbox"] or "-"),
+        "-" if run["exit_code"] is None else str(run["exit_code"]),
+        "-" if run["duration_ms"] is None else f"{run['duration_ms']} ms",
+        tokens,
+        f"${run['cost_usd']}" if run["cost_usd"] else "not reported",
+    ]
+
+
+def usage_total(total: dict[str, Any]) -> str:
+    """The runs' totals in one plain sentence."""
+    cost = f"${total['cost_usd']}" if total["runs_with_cost"] else "no cost reported"
+    return (
+        f"Total: {total['runs']} run(s), {total['input_tokens']} input / "
+        f"{total['output_tokens']} output / {total['cache_read_tokens']} cache-read tokens, "
+        f"{cost} ({total['runs_with_cost']} of {total['runs']} runs reported a cost)."
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from cockpit.engine.reports.report_findings import USAGE_HEADERS, usage_cells, usage_total
 from cockpit.engine.reports.report_mermaid import flowchart
 from cockpit.engine.text import literal
 
@@ -212,54 +213,13 @@ def _usage(usage: dict[str, Any]) -> str:
                 }
             ]
         )
-    rows = []
-    for run in usage["runs"]:
-        tokens = "/".join(
-            "-" if run[k] is None else str(run[k])
-            for k in ("input_tokens", "output_tokens", "cache_read_tokens")
-        )
-        rows.append(
-            [
-                h(run["attempt"]),
-                h(run["principal"]),
-                h(run["lane"]),
-                h(run["stage"]),
-                h(run["driver"] or "command"),
-                h(run["model"] or "-"),
-                h(run["sandbox"] or "-"),
-                h("-" if run["exit_code"] is None else run["exit_code"]),
-                h("-" if run["duration_ms"] is None else f"{run['duration_ms']} ms"),
-                h(tokens),
-                h(f"${run['cost_usd']}" if run["cost_usd"] else "not reported"),
-                pointers(run["pointers"]),
-            ]
-        )
-    out = _table(
-        [
-            "Run",
-            "Agent",
-            "Lane",
-            "Stage",
-            "Driver",
-            "Model",
-            "Sandbox",
-            "Exit",
-            "Took",
-            "Tokens in/out/cache",
-            "Cost",
-            "Supported by",
-        ],
-        rows,
-    )
-    total = usage["total"]
-    if total:
-        cost = f"${total['cost_usd']}" if total["runs_with_cost"] else "no cost reported"
-        out += (
-            f"<p>Total: {h(total['runs'])} run(s), {h(total['input_tokens'])} input / "
-            f"{h(total['output_tokens'])} output / {h(total['cache_read_tokens'])} cache-read "
-            f"tokens, {h(cost)} ({h(total['runs_with_cost'])} of {h(total['runs'])} runs "
-            f"reported a cost). {pointers(usage['pointers'])}</p>"
-        )
+    rows = [
+        [*(h(cell) for cell in usage_cells(run)), pointers(run["pointers"])]
+        for run in usage["runs"]
+    ]
+    out = _table([*USAGE_HEADERS, "Supported by"], rows)
+    if usage["total"]:
+        out += f"<p>{h(usage_total(usage['total']))} {pointers(usage['pointers'])}</p>"
     return out
 
 

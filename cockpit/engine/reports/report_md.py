@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from cockpit.engine.reports.report_findings import USAGE_HEADERS, usage_cells, usage_total
 from cockpit.engine.reports.report_mermaid import flowchart
 from cockpit.engine.text import clip, literal
 
@@ -207,55 +208,13 @@ def _usage(usage: dict[str, Any]) -> list[str]:
             "- No agent run is on record for this work package. " + pointers(usage["pointers"]),
             "",
         ]
-    rows = []
-    for run in usage["runs"]:
-        tokens = "/".join(
-            "-" if run[k] is None else str(run[k])
-            for k in ("input_tokens", "output_tokens", "cache_read_tokens")
-        )
-        rows.append(
-            [
-                text(run["attempt"]),
-                text(run["principal"]),
-                text(run["lane"]),
-                text(run["stage"]),
-                text(run["driver"] or "command"),
-                text(run["model"] or "-"),
-                text(run["sandbox"] or "-"),
-                text("-" if run["exit_code"] is None else run["exit_code"]),
-                text("-" if run["duration_ms"] is None else f"{run['duration_ms']} ms"),
-                tokens,
-                text(f"${run['cost_usd']}" if run["cost_usd"] else "not reported"),
-                pointers(run["pointers"]),
-            ]
-        )
-    out = _table(
-        [
-            "Run",
-            "Agent",
-            "Lane",
-            "Stage",
-            "Driver",
-            "Model",
-            "Sandbox",
-            "Exit",
-            "Took",
-            "Tokens in/out/cache",
-            "Cost",
-            "Supported by",
-        ],
-        rows,
-    )
-    total = usage["total"]
-    if total:
-        cost = f"${total['cost_usd']}" if total["runs_with_cost"] else "no cost reported"
-        out += [
-            f"- Total: {total['runs']} run(s), {total['input_tokens']} input / "
-            f"{total['output_tokens']} output / {total['cache_read_tokens']} cache-read tokens, "
-            f"{text(cost)} ({total['runs_with_cost']} of {total['runs']} runs reported a cost)."
-            f" {pointers(usage['pointers'])}",
-            "",
-        ]
+    rows = [
+        [*(text(cell) for cell in usage_cells(run)), pointers(run["pointers"])]
+        for run in usage["runs"]
+    ]
+    out = _table([*USAGE_HEADERS, "Supported by"], rows)
+    if usage["total"]:
+        out += [f"- {text(usage_total(usage['total']))} {pointers(usage['pointers'])}", ""]
     return out
 
 

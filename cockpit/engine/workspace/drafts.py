@@ -133,6 +133,26 @@ class Draft:
     submit: str = "cockpit submit"  # the command that queues it
 
 
+def entry_head(
+    entry_id: str,
+    wp_id: str,
+    principal: str,
+    tenant: str | None,
+    workspace: str | None,
+    moment: datetime,
+) -> dict[str, Any]:
+    """The head of an entry written now: its id, WP and principal, the tenant and the
+    workspace id where the config names them, and `created` to the millisecond (entries
+    made one after the other are ingested in that order)."""
+    head: dict[str, Any] = {"id": entry_id, "work_package": wp_id, "principal": principal}
+    if tenant:
+        head["tenant"] = tenant
+    if workspace:
+        head["workspace"] = workspace
+    head["created"] = moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return head
+
+
 def draft_entry(
     kind: Kind,
     wp_id: str,
@@ -149,17 +169,8 @@ def draft_entry(
     principal who may not file the kind, naming who may."""
     _check(kind, wp_id, principal, facts)
     moment = (now or datetime.now(UTC)).astimezone(UTC)
-    head: dict[str, Any] = {
-        "id": wp_id if kind is Kind.WORK_PACKAGE else fresh_id(kind, wp_id, taken),
-        "work_package": wp_id,
-        "principal": principal,
-    }
-    if facts.tenant:
-        head["tenant"] = facts.tenant
-    if facts.workspace:
-        head["workspace"] = facts.workspace
-    # Milliseconds: drafts made one after the other are ingested in that order.
-    head["created"] = moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    entry_id = wp_id if kind is Kind.WORK_PACKAGE else fresh_id(kind, wp_id, taken)
+    head = entry_head(entry_id, wp_id, principal, facts.tenant, facts.workspace, moment)
     head["refs"] = []
     # Where entries must be signed, the person signs as they submit (inside an agent's
     # sandbox there is no config here: the runner's outbox signs with the run's key).
