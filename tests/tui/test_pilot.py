@@ -645,6 +645,7 @@ def test_dismiss_a_progress_monitor_flag(demo_ws: Workspace) -> None:
         await select_row(pilot, "WP-0005")
         await pilot.press("z")
         assert isinstance(app.screen, modals.DismissModal)
+        assert app.screen.heading() == "Dismiss monitor flag"
         await choose(pilot, "#advisory", flag)
         await type_into(pilot, "#reason", "booked for next week")
         await pilot.click("#ok")

@@ -20,16 +20,26 @@ class DismissModal(ActionModal):
     def __init__(self, wp_id: str, advisories: list[dict[str, Any]]) -> None:
         super().__init__(wp_id)
         self.advisories = advisories
+        # The progress monitor's flags come as {id, severity: monitor, ...} (choices.dismissable).
+        flags = sum(1 for a in advisories if a.get("severity") == "monitor")
+        self.what = (
+            "advisory"
+            if not flags
+            else "monitor flag"
+            if flags == len(advisories)
+            else "advisory or flag"
+        )
+        self.TITLE_TEXT = f"Dismiss {self.what}"
 
     def fields(self) -> ComposeResult:
-        yield Label("Advisory:")
+        yield Label(f"{self.what.capitalize()}:")
         options = [
             (plain(f"{a['id']} · {a['severity']} · {a['prediction']}"), a["id"])
             for a in self.advisories
         ]
         yield Select(
             options,
-            prompt="choose an advisory",
+            prompt=f"choose an {self.what}" if self.what[0] == "a" else f"choose a {self.what}",
             id="advisory",
             value=options[0][1] if len(options) == 1 else Select.NULL,
         )
@@ -38,7 +48,8 @@ class DismissModal(ActionModal):
             id="advisory-reasons",
         )
         yield Label("Reason (required):")
-        yield Input(placeholder="why this advisory does not apply", id="reason")
+        why = "does not apply" if self.what == "advisory" else "needs no action"
+        yield Input(placeholder=f"why this {self.what} {why}", id="reason")
 
     @staticmethod
     def _reasons(advisory: dict[str, Any] | None) -> Text:
@@ -54,7 +65,7 @@ class DismissModal(ActionModal):
         advisory = self.query_one("#advisory", Select).value
         reason = field_text(self, "#reason")
         if advisory is Select.NULL:
-            return "Choose the advisory to dismiss."
+            return f"Choose the {self.what} to dismiss."
         if not reason:
             return "A dismissal needs a reason."
         return {"advisory": advisory, "reason": reason}
