@@ -25,6 +25,7 @@ __all__ = [
     "logs",
     "main",
     "report",
+    "simulate",
     "start",
     "workspace",
 ]

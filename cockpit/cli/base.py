@@ -237,6 +237,7 @@ COMMANDS_BY_MODULE = {
     "keys": ("keys",),
     "logs": ("logs",),
     "report": ("report",),
+    "simulate": ("simulate",),
     "start": ("init", "demo"),
     "workspace": ("serve", "submit", "run", "status", "rejected"),
 }

@@ -101,6 +101,7 @@ def _walk_through(r: Run, base: Path) -> None:
     r.cockpit("lineage", "WP-0002", doc=("lineage", ""))
     for wp in ("WP-0001", "WP-0002", "WP-0006"):  # admitted; blocked; agent runs
         r.cockpit("report", wp, doc=("report", ""))
+    r.cockpit("simulate", "--tasks", "6", "--agents", "2", "--seed", "1", doc=("simulate", ""))
     r.cockpit("keys", "list", doc=("keys list", ""))
     r.cockpit("logs", "WP-0006", doc=("logs", ""))
     r.cockpit("status", "WP-4242", doc=("", ""), code=2)  # the error document

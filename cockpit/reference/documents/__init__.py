@@ -8,10 +8,15 @@ When a command gains `--json` or its document changes, change its entry in `work
 
 from __future__ import annotations
 
-from cockpit.reference.documents import record, report, work
+from cockpit.reference.documents import record, report, simulate, work
 from cockpit.reference.documents.base import ERROR, EVENT_KEYS, Document
 
-DOCUMENTS: tuple[Document, ...] = (*work.DOCUMENTS, *record.DOCUMENTS, *report.DOCUMENTS)
+DOCUMENTS: tuple[Document, ...] = (
+    *work.DOCUMENTS,
+    *record.DOCUMENTS,
+    *report.DOCUMENTS,
+    *simulate.DOCUMENTS,
+)
 
 __all__ = ["DOCUMENTS", "ERROR", "EVENT_KEYS", "Document", "documents_of"]
 

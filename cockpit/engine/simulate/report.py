@@ -1,0 +1,106 @@
+"""A simulation's report as Markdown (`cockpit simulate --report FILE`): every figure as
+`a/b` with its denominator, and the fault kinds the gated run did not catch, named."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from cockpit.engine.simulate.faults import FAULTS
+
+
+def ratio(value: dict[str, int]) -> str:
+    """`a/b (p%)`, or `a/b` when b is 0."""
+    num, den = value["num"], value["den"]
+    if not den:
+        return f"{num}/{den}"
+    return f"{num}/{den} ({100 * num / den:.1f}%)"
+
+
+def markdown(doc: dict[str, Any]) -> str:
+    s = doc["settings"]
+    rates = ", ".join(
+        f"{kind} {s['faults'][kind]}" for kind in FAULTS if Decimal(s["faults"][kind]) != 0
+    )
+    out = [
+        "# Cockpit simulation: the gate against an ungated baseline",
+        "",
+        f"{s['tasks']} work packages, {s['agents']} simulated agents, seed {s['seed']}; "
+        f"faults: {rates or 'none'}. Policy: signatures {s['signatures']}, failed_on "
+        f"{', '.join(s['failed_on']) or 'none'}.",
+        "",
+        "Gated is the product as it is (the real queue, runner and gate). Ungated admits "
+        "every claim on arrival: each WP completes with its first claim. Ground truth (was "
+        "the claim's work really done, in scope, validated) is the simulator's; the gate "
+        "never sees it.",
+        "",
+        "| figure | gated | ungated |",
+        "|---|---|---|",
+        f"| WPs admitted | {ratio(doc['admitted']['gated'])} | "
+        f"{ratio(doc['admitted']['ungated'])} |",
+        f"| false completions admitted (of admitted) | "
+        f"{ratio(doc['false_completions_admitted']['gated'])} | "
+        f"{ratio(doc['false_completions_admitted']['ungated'])} |",
+        f"| true completions withheld (of honest gate runs) | "
+        f"{ratio(doc['true_completions_withheld'])} | 0 (nothing is withheld) |",
+        f"| recovery cycles per WP | {ratio(doc['recovery_cycles_per_wp'])} | 0 |",
+    ]
+    latency = doc["claim_to_decision_rounds"]
+    out.append(
+        f"| rounds from first claim to admission (p50 / p95, of {latency['count']}) | "
+        f"{latency['p50']} / {latency['p95']} | 0 / 0 |"
+    )
+    for tier, counts in doc["events_per_wp_by_tier"].items():
+        out.append(
+            f"| events per WP, {tier} | {ratio_per(counts['gated'])} | "
+            f"{ratio_per(counts['ungated'])} |"
+        )
+    advisory = doc["advisory"]
+    out += [
+        "",
+        "## The advisory verifier against the ground truth",
+        "",
+        f"- agreement (risky on a faulty claim, safe on an honest one): "
+        f"{ratio(advisory['agreement'])}",
+        f"- false success (faulty among `safe_to_proceed`): {ratio(advisory['false_success'])}",
+        f"- blocked precision (faulty among `risky`): {ratio(advisory['blocked_precision'])}",
+        "",
+        "## By fault",
+        "",
+        "| fault | attempts | admitted gated | admitted ungated (first claims) "
+        "| meant to be caught by |",
+        "|---|---|---|---|---|",
+    ]
+    for kind in FAULTS:
+        row = doc["by_fault"][kind]
+        out.append(
+            f"| {kind} | {row['attempts']} | {row['admitted_gated']} | "
+            f"{row['admitted_ungated']} | {row['caught_by']} |"
+        )
+    out += ["", "## What the gate did not catch", ""]
+    if not doc["not_caught"]:
+        out.append("Every faulty claim was withheld or refused: the gated run admitted none.")
+    for item in doc["not_caught"]:
+        tiers = ", ".join(f"{n} {tier}" for tier, n in item["by_tier"].items())
+        out.append(f"- **{item['fault']}**: {item['admitted']} admitted ({tiers}). {why(item)}")
+    return "\n".join(out) + "\n"
+
+
+def ratio_per(value: dict[str, int]) -> str:
+    num, den = value["num"], value["den"]
+    return f"{num}/{den} ({num / den:.1f})" if den else f"{num}/{den}"
+
+
+# Why the gate, by design, cannot see a fault where it let one through.
+WHY = {
+    "premature_claim": "On a WP without validation commands (here: light, with no repository) "
+    "the gate re-runs nothing, and the claim's own evidence says the work passed.",
+    "forged_principal": "Under `policy.signatures: optional` an unsigned entry in the "
+    "assignee's name is taken: only a required signature tells who wrote it.",
+}
+
+
+def why(item: dict[str, Any]) -> str:
+    return WHY.get(
+        item["fault"], "Not a fault the gate is built to catch in this policy; see the tiers."
+    )
