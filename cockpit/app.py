@@ -45,6 +45,7 @@ from cockpit.screens.notices import notices
 from cockpit.screens.palette import CockpitCommands
 from cockpit.screens.rejected import RejectedScreen
 from cockpit.screens.signing import Signing, look_up_at_start
+from cockpit.screens.simulation import SimulationScreen
 from cockpit.screens.status_bar import StatusBar
 from cockpit.screens.stepper import StepperScreen
 from cockpit.screens.trust import Note, Probe, header_notes, probe_at_start
@@ -344,6 +345,9 @@ class CockpitApp(ActionDriver, App[None]):
     def action_open_doctor(self) -> None:
         self.push_screen(DoctorScreen())
 
+    def action_open_simulation(self) -> None:
+        self.push_screen(SimulationScreen())
+
     def action_open_rejected(self) -> None:
         self.push_screen(RejectedScreen())
 
@@ -379,6 +383,7 @@ class CockpitApp(ActionDriver, App[None]):
             "audit": (AuditScreen, self.action_open_audit),
             "metrics": (MetricsScreen, self.action_open_metrics),
             "doctor": (DoctorScreen, self.action_open_doctor),
+            "simulation": (SimulationScreen, self.action_open_simulation),
             "rejected": (RejectedScreen, self.action_open_rejected),
             "canon": (CanonScreen, self.action_open_canon),
             "help": (HelpScreen, self.action_help),

@@ -43,8 +43,11 @@ def simulate(
     written to this workspace's record."""
     from cockpit.engine.simulate import markdown, save_report
     from cockpit.engine.simulate import simulate as run
+    from cockpit.errors import InputError
 
     ws = load_workspace()
+    if report_file is not None and not report_file.parent.is_dir():
+        raise InputError(f"--report: {report_file.parent} is not a directory")
 
     def progress(number: int, settled: int) -> None:
         if not as_json and sys.stderr.isatty():
@@ -55,7 +58,12 @@ def simulate(
         click.echo("", err=True)
     text = markdown(document)
     if report_file is not None:
-        report_file.write_text(text, encoding="utf-8")
+        try:
+            report_file.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise InputError(
+                f"--report: {report_file} cannot be written ({exc.strerror})"
+            ) from None
     save_report(ws, document)
     if as_json:
         emit_json(document)

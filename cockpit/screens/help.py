@@ -35,7 +35,10 @@ NAVIGATION = [
     ("m on canon", "commission the selected candidate (after a confirmation)"),
     ("/ on canon", "search canon: every word must occur; empty lists all"),
     (":WP-0003 enter", "open that work package"),
-    (":audit enter", "open a screen: audit, metrics, doctor, rejected, canon, board, help, quit"),
+    (
+        ":audit enter",
+        "open a screen: audit, metrics, doctor, simulation, rejected, canon, board, help, quit",
+    ),
     ("ctrl+s", "submit a dialog"),
     ("q", "quit"),
 ]

@@ -1,7 +1,7 @@
 """`:` as k9s has it: a one-line prompt under the header where you name where to go,
-`:WP-0003` (a work package's screen) or `:audit`, `:metrics`, `:doctor`, `:rejected`, `:canon`,
-`:board`, `:help`, `:quit` (a unique start of a name will do). The fuzzy command palette
-is ctrl+p."""
+`:WP-0003` (a work package's screen) or `:audit`, `:metrics`, `:doctor`, `:simulation`,
+`:rejected`, `:canon`, `:board`, `:help`, `:quit` (a unique start of a name will do). The
+fuzzy command palette is ctrl+p."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from cockpit.screens.context import cockpit
 from cockpit.screens.status_bar import StatusBar
 
 # The screens `:` goes to by name (the app opens them), and their other names.
-SCREENS = ("board", "audit", "metrics", "doctor", "rejected", "canon", "help", "quit")
+SCREENS = ("board", "audit", "metrics", "doctor", "simulation", "rejected", "canon", "help", "quit")
 ALIASES = {"wps": "board", "events": "audit", "chain": "audit", "q": "quit"}
 HINT = "a work package (WP-0003) or a screen: " + ", ".join(SCREENS)
 

@@ -126,6 +126,15 @@ VIEWS: list[Command] = [
     Command("metrics", "M", "app.open_metrics", "Metrics", "the gate's accounting", show=False),
     Command("doctor", "D", "app.open_doctor", "Doctor", "is this workspace fit to run", show=False),
     Command(
+        "simulation",
+        "S",
+        "app.open_simulation",
+        "Simulation",
+        "the last `cockpit simulate` report, gated against ungated",
+        show=False,
+        label="sim",  # the header's word: the keys line fits beside the counts on 80 columns
+    ),
+    Command(
         "rejected", "R", "app.open_rejected", "Rejected", "entries the queue refused", show=False
     ),
     Command(

@@ -96,8 +96,8 @@ class StatusBar(Static):
                 lines.append(target)
                 piece = flag  # a line of its own starts with the flag, not a separator
             target.append_text(piece)
-        keys = Text(" ", end="")  # one space between the keys: all five fit beside the header
-        views = [(c.key, c.id) for c in VIEWS if c.action.startswith("app.open_")]
+        keys = Text(" ", end="")  # one space between the keys, as many as fit the width
+        views = [(c.key, c.label or c.id) for c in VIEWS if c.action.startswith("app.open_")]
         for key, word in (*views, (":", "jump")):
             keys.append(f" {key}", style="bold #facc15")
             keys.append(f" {word}", style="#9ca3af")

@@ -25,7 +25,8 @@ def markdown(doc: dict[str, Any]) -> str:
     out = [
         "# Cockpit simulation: the gate against an ungated baseline",
         "",
-        f"{s['tasks']} work packages, {s['agents']} simulated agents, seed {s['seed']}; "
+        f"{plural(s['tasks'], 'work package')}, {plural(s['agents'], 'simulated agent')}, "
+        f"seed {s['seed']}; "
         f"faults: {rates or 'none'}. Policy: signatures {s['signatures']}, failed_on "
         f"{', '.join(s['failed_on']) or 'none'}.",
         "",
@@ -84,6 +85,10 @@ def markdown(doc: dict[str, Any]) -> str:
         tiers = ", ".join(f"{n} {tier}" for tier, n in item["by_tier"].items())
         out.append(f"- **{item['fault']}**: {item['admitted']} admitted ({tiers}). {why(item)}")
     return "\n".join(out) + "\n"
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def ratio_per(value: dict[str, int]) -> str:

@@ -148,6 +148,9 @@ def test_bad_arguments_are_one_sentence(env: Env) -> None:
     result = env.cli("simulate", "--agents", "0", "--tasks", "2")
     assert result.code == 2
     assert result.err.strip() == "cockpit: --agents must be between 1 and 1000, not 0."
+    nowhere = env.cli("simulate", "-n", "1", "--report", str(env.root / "missing" / "r.md"))
+    assert nowhere.code == 2
+    assert nowhere.err.strip().endswith("missing is not a directory.")
 
 
 def test_the_command_prints_writes_and_keeps_the_report(env: Env, tmp_path: Path) -> None:
