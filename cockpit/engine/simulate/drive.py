@@ -7,29 +7,36 @@ sees it.
 Time is simulated: a round is an hour of the record's clock, and every event of a round
 is a millisecond after the last, so the same seed writes the same record.
 
-A WP's course, a round per step: booked and dispatched; the scope confirmed; the owner's
-`go` (and, for the deep tier, a diagnostic review); then claim attempts, each drawing its
-fault (`faults.draw`), with the owner's recovery after each that the gate withholds, up to
-`MAX_ATTEMPTS`. Light WPs change no repository (the gate checks their packets); standard
-and deep ones change `repo/` in their worktree, which the gate diffs and validates.
+Each agent takes up one new WP a round (WP n is booked in round (n-1) // K), so the agents'
+numbers set the pace. A WP's course, a round per step: booked and dispatched; the scope
+confirmed; the owner's `go` (and a diagnostic review where its tier requires one); then
+claim attempts, each drawing its fault (`faults.draw`), with the owner's recovery after
+each the gate withholds, up to `MAX_ATTEMPTS`. Light WPs change no repository (the gate
+checks their packets); standard and deep ones change `repo/` in their worktree, which the
+gate diffs and validates. A WP the simulator cannot drive on (its booking refused by the
+policy, or a state it does not act in) is settled and named in the report.
 """
 
 from __future__ import annotations
 
 import hashlib
 import itertools
+import os
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import yaml
 
-from cockpit.domain import Mode, State, Tier
+from cockpit.domain import EvidenceClass, Mode, State, Tier
 from cockpit.engine.entries.models import ENTRY_SCHEMA
 from cockpit.engine.queue import maildir as queue
+from cockpit.engine.repo import worktrees
 from cockpit.engine.runner.agents import Agents
 from cockpit.engine.runner.loop import RunnerLock, sweep_and_verify
 from cockpit.engine.simulate import faults, world
@@ -41,7 +48,7 @@ from cockpit.store import Store
 MAX_ATTEMPTS = 3
 START = datetime(2026, 1, 1, tzinfo=UTC)
 ROUND = timedelta(hours=1)
-FLOOR_BELOW = {"local_command_proof": "static_proof", "runtime_proof": "local_command_proof"}
+AGED_S = 10  # entries are written aged: never "young" to the queue (SPEC 3.1's retry)
 REPO_FAULTS = frozenset({"out_of_scope", "failing_validation"})  # need a repository
 
 
@@ -57,6 +64,7 @@ class Attempt:
     fault: str | None  # as enacted: None for an honest attempt (or a fault that cannot apply)
     claim_id: str
     round: int
+    entry_ids: list[str] = field(default_factory=list)  # what the attempt filed
 
 
 @dataclass
@@ -71,20 +79,28 @@ class Course:
     ground: tuple[str, int, str] | None = None  # the latest common ground: id, version, hash
     settled: bool = False
     admitted_round: int | None = None
+    start: int = 0  # the round it is booked in
+    booked: bool = False
+    left: str | None = None  # why the simulator stopped driving it short of a decision
 
 
 class Clock:
-    """The record's simulated clock: the round's hour, a millisecond more at every call."""
+    """The record's simulated clock. In round r, entries are written from the round's hour
+    on, a millisecond apart (`at`), and the runner records their events half an hour
+    later, a millisecond more at every call."""
 
     def __init__(self) -> None:
         self.round = 0
         self.ticks = itertools.count()
 
     def __call__(self) -> datetime:
-        return START + self.round * ROUND + timedelta(milliseconds=next(self.ticks))
+        return self.start() + timedelta(minutes=30, milliseconds=next(self.ticks))
 
     def at(self, offset_ms: int) -> datetime:
-        return START + self.round * ROUND + timedelta(minutes=30, milliseconds=offset_ms)
+        return self.start() + timedelta(milliseconds=offset_ms)
+
+    def start(self) -> datetime:
+        return START + self.round * ROUND
 
 
 class Simulation:
@@ -94,15 +110,19 @@ class Simulation:
         self.seed = seed
         self.rates = rates
         self.clock = Clock()
+        k = len(world.agents)
         self.courses = {
             f"WP-{n:05d}": Course(
                 f"WP-{n:05d}",
                 tier_of(n),
-                world.agents[(n - 1) % len(world.agents)],
+                world.agents[(n - 1) % k],
                 tier_of(n) is not Tier.LIGHT,
+                start=(n - 1) // k,
             )
             for n in range(1, tasks + 1)
         }
+        # No WP needs more rounds than its course has steps: past that, something is wrong.
+        self.last_round = (tasks - 1) // k + 4 + 2 * MAX_ATTEMPTS + 2
         self.filed_claims: dict[str, list[str]] = {}  # ingested claim ids, by agent
         self.outbox: list[tuple[str, bytes, bytes | None]] = []
         self.stop = threading.Event()
@@ -148,9 +168,10 @@ class Simulation:
                     f"test ! -e wp/{wp}/broken",
                 ],
             }
-        if course.tier is Tier.DEEP:
+        if self.ws.config.tiers[course.tier].require_rollback_plan:
             body["rollback_plan"] = "reset the worktree to its base commit"
         self._file("work_package", wp, wp, OWNER, body)
+        course.booked = True
         self._file("dispatch", f"DSP-{wp}", wp, OWNER, {"to": course.agent})
 
     def _ground(self, course: Course, by: str) -> None:
@@ -176,7 +197,9 @@ class Simulation:
         ):
             fault = None  # the fault cannot be enacted on this WP: an honest attempt
         claim_id = previous[-1] if fault == "replayed_entry" else f"CLM-{course.id}-{number}"
-        course.attempts.append(Attempt(course.id, number, fault, claim_id, self.clock.round))
+        filed = len(self.outbox)
+        attempt = Attempt(course.id, number, fault, claim_id, self.clock.round)
+        course.attempts.append(attempt)
         if course.ground is None:
             self._ground(course, course.agent)
         pinned = course.ground
@@ -200,13 +223,14 @@ class Simulation:
         elif fault == "forged_principal":
             signer = ""  # the outsider cannot sign as the assignee
         self._file("claim", claim_id, course.id, principal, body, signer=signer)
+        attempt.entry_ids = [name.removesuffix(".yaml") for name, _, _ in self.outbox[filed:]]
 
     def _work(self, course: Course, fault: str | None) -> None:
         """What the agent leaves in the WP's worktree. Each attempt of the assignee's
         starts by undoing what a faulty one left (a fault is an attempt's, not the WP's)."""
         if not course.repo or fault in ("non_assignee", "forged_principal", "replayed_entry"):
             return  # nothing changed by the assignee
-        root = self.ws.root / "worktrees" / course.id
+        root = worktrees.worktree_path(self.ws, course.id)
         folder = root / "wp" / course.id
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "broken").unlink(missing_ok=True)
@@ -218,13 +242,14 @@ class Simulation:
             (root / "protected" / "keep.txt").write_text("changed by the agent\n")
 
     def _evidence(self, course: Course, number: int, fault: str | None) -> list[str]:
-        floor = str(self.ws.config.evidence_floor(course.tier).value)
+        floor = self.ws.config.evidence_floor(course.tier)
         if fault == "weak_evidence":
-            if floor not in FLOOR_BELOW:
+            ladder = list(EvidenceClass)
+            if ladder.index(floor) == 0:
                 return []  # nothing below the floor: no evidence cited at all
-            floor = FLOOR_BELOW[floor]
+            floor = ladder[ladder.index(floor) - 1]
         evidence_id = f"EVD-{course.id}-{number}"
-        item: dict[str, Any] = {"class": floor, "ref": f"wp/{course.id}/done.txt"}
+        item: dict[str, Any] = {"class": floor.value, "ref": f"wp/{course.id}/done.txt"}
         if course.repo:
             item |= {"command": f"grep -qx ok wp/{course.id}/done.txt", "exit_code": 0}
         self._file("evidence", evidence_id, course.id, course.agent, {"items": [item]})
@@ -235,14 +260,19 @@ class Simulation:
     def _act(self, store: Store, course: Course) -> None:
         state = store.work_package_state(course.id)
         wp = course.id
-        if state is None:
-            self._book(course)
+        if state is None and course.booked:
+            course.settled = True  # the policy refused the booking (the report says why)
+            refused = next((r for r in store.rejections() if r["entry_id"] == wp), None)
+            course.left = f"booking refused: {refused['code'] if refused else 'not ingested'}"
+        elif state is None:
+            if self.clock.round >= course.start:
+                self._book(course)
         elif state == State.DISPATCHED:
             body: dict[str, Any] = {"confirmed": True, "notes": "in scope"}
             self._file("scope_confirmation", f"SCP-{wp}", wp, course.agent, body)
         elif state == State.SCOPE_CONFIRMED:
             self._file("review", f"REV-{wp}-go", wp, OWNER, {"verdict": "go"})
-            if course.tier is Tier.DEEP:
+            if self.ws.config.tiers[course.tier].require_diagnostic_review:
                 body = {"verdict": "diagnostic", "findings": ["risks reviewed"]}
                 self._file("review", f"REV-{wp}-diag", wp, OWNER, body)
         elif state == State.ACCEPTED:
@@ -263,7 +293,8 @@ class Simulation:
             }
             self._file("recovery", f"RCV-{wp}-{len(course.attempts)}", wp, OWNER, body)
         else:
-            course.settled = True  # a state the simulator does not drive (it says so)
+            course.settled = True  # a state the simulator does not act in: the report says so
+            course.left = f"left {state}"
 
     def rounds(self) -> Iterator[int]:
         """Run the simulation, yielding after each round (its number)."""
@@ -274,10 +305,16 @@ class Simulation:
                 for course in self.courses.values():
                     if not course.settled:
                         self._act(store, course)
-                if not self.outbox:
+                waiting = any(not c.settled for c in self.courses.values())
+                if not self.outbox and not waiting:
+                    break
+                if self.clock.round > self.last_round:
+                    for course in self.courses.values():
+                        if not course.settled:
+                            course.settled, course.left = True, "out of rounds"
                     break
                 for name, data, sig in self.outbox:
-                    queue.deliver(self.ws, name, data, sig)
+                    _aged(queue.deliver(self.ws, name, data, sig), sig is not None)
                 self.outbox = []
                 sweep_and_verify(self.ws, store, Mode.LIVE, stop=self.stop, agents=agents)
                 agents.tick()  # worktrees and handoffs for the WPs dispatched
@@ -293,3 +330,12 @@ class Simulation:
                 entry = store.entry(attempt.claim_id)
                 if entry is not None and entry["work_package"] == course.id:
                     self.filed_claims.setdefault(course.agent, []).append(attempt.claim_id)
+
+
+def _aged(path: Path, signed: bool) -> None:
+    """Date a delivered entry (and its signature) back, as an entry written a while ago:
+    the queue retries a young entry it cannot take yet, which would make what happens in
+    a round depend on how long the round took."""
+    past = time.time() - AGED_S
+    for each in (path, *([path.with_name(path.name + ".sig")] if signed else [])):
+        os.utime(each, (past, past))

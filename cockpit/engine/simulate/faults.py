@@ -58,6 +58,8 @@ def parse_spec(spec: str) -> dict[str, Decimal]:
     1; an unnamed kind is 0; `default,KIND=RATE` changes the default mix). InputError
     naming what is wrong."""
     text = spec.strip()
+    if not text:
+        raise InputError("--faults: give default, none, or KIND=RATE,...")
     rates = dict.fromkeys(FAULTS, Decimal(0))
     for part in (p.strip() for p in text.split(",")):
         if not part:
@@ -80,6 +82,8 @@ def parse_spec(spec: str) -> dict[str, Decimal]:
             raise InputError(f"--faults: the rate of {name.strip()} is not a number") from None
         if not rate.is_finite() or not Decimal(0) <= rate <= 1:
             raise InputError(f"--faults: the rate of {name.strip()} must be between 0 and 1")
+        if rate and rate * SCALE < 1:
+            raise InputError(f"--faults: rates are drawn to a millionth; {rate} is less")
         rates[name.strip()] = rate
     if sum(rates.values()) > 1:
         raise InputError("--faults: the rates add up to more than 1")

@@ -6,7 +6,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from cockpit.domain import Tier
 from cockpit.engine.simulate.faults import FAULTS
+
+TIER_ORDER = {tier.value: rank for rank, tier in enumerate(Tier)}
 
 
 def ratio(value: dict[str, int]) -> str:
@@ -30,32 +33,18 @@ def markdown(doc: dict[str, Any]) -> str:
         f"faults: {rates or 'none'}. Policy: signatures {s['signatures']}, failed_on "
         f"{', '.join(s['failed_on']) or 'none'}.",
         "",
-        "Gated is the product as it is (the real queue, runner and gate). Ungated admits "
-        "every claim on arrival: each WP completes with its first claim. Ground truth (was "
-        "the claim's work really done, in scope, validated) is the simulator's; the gate "
-        "never sees it.",
+        "Gated is the product as it is: the real queue, runner and gate. Ungated admits "
+        "every claim as it is filed: each WP completes with its first claim, the gate and "
+        "the queue's checks both off. It is computed from the same stream of draws, not run "
+        "a second time. Ground truth (was the claim's work really done, in scope, "
+        "validated, and claimed by its assignee) is the simulator's; the gate never sees it.",
         "",
         "| figure | gated | ungated |",
         "|---|---|---|",
-        f"| WPs admitted | {ratio(doc['admitted']['gated'])} | "
-        f"{ratio(doc['admitted']['ungated'])} |",
-        f"| false completions admitted (of admitted) | "
-        f"{ratio(doc['false_completions_admitted']['gated'])} | "
-        f"{ratio(doc['false_completions_admitted']['ungated'])} |",
-        f"| true completions withheld (of honest gate runs) | "
-        f"{ratio(doc['true_completions_withheld'])} | 0 (nothing is withheld) |",
-        f"| recovery cycles per WP | {ratio(doc['recovery_cycles_per_wp'])} | 0 |",
+        *(f"| {label} | {gated} | {ungated} |" for label, gated, ungated in figure_rows(doc)),
     ]
-    latency = doc["claim_to_decision_rounds"]
-    out.append(
-        f"| rounds from first claim to admission (p50 / p95, of {latency['count']}) | "
-        f"{latency['p50']} / {latency['p95']} | 0 / 0 |"
-    )
-    for tier, counts in doc["events_per_wp_by_tier"].items():
-        out.append(
-            f"| events per WP, {tier} | {ratio_per(counts['gated'])} | "
-            f"{ratio_per(counts['ungated'])} |"
-        )
+    for caveat in caveats(doc):
+        out += ["", f"**{caveat}**"]
     advisory = doc["advisory"]
     out += [
         "",
@@ -85,6 +74,56 @@ def markdown(doc: dict[str, Any]) -> str:
         tiers = ", ".join(f"{n} {tier}" for tier, n in item["by_tier"].items())
         out.append(f"- **{item['fault']}**: {item['admitted']} admitted ({tiers}). {why(item)}")
     return "\n".join(out) + "\n"
+
+
+def caveats(doc: dict[str, Any]) -> list[str]:
+    """What a reader of the figures must know: gate runs that ended in an error (left out
+    of the figures, which would count them as withholding), and WPs not driven to a
+    decision."""
+    out = []
+    errors = doc["gate_errors"]
+    if errors["num"]:
+        out.append(
+            f"{ratio(errors)} gate runs ended in an error (a predicate that could not be "
+            "evaluated: the gate's environment, such as the sandbox); the figures leave them "
+            "out."
+        )
+    left = doc["left"]
+    if left:
+        named = ", ".join(f"{item['work_package']} ({item['why']})" for item in left[:10])
+        more = f" and {len(left) - 10} more" if len(left) > 10 else ""
+        out.append(f"{len(left)} WPs were not driven to a decision: {named}{more}.")
+    return out
+
+
+def figure_rows(doc: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(figure, gated, ungated) for the report's main table, each share as `a/b (p%)`."""
+    latency = doc["claim_to_decision_rounds"]
+    rows = [
+        ("WPs admitted", *_both(doc["admitted"])),
+        ("false completions admitted (of admitted)", *_both(doc["false_completions_admitted"])),
+        (
+            "true completions withheld (of honest claims judged)",
+            *_both(doc["true_completions_withheld"]),
+        ),
+        ("recovery cycles per WP", *_both(doc["recovery_cycles_per_wp"])),
+        (
+            f"rounds from first claim to admission, p50 / p95 (of {latency['count']})",
+            f"{latency['p50']} / {latency['p95']}",
+            "0 / 0",
+        ),
+    ]
+    tiers = doc["events_per_wp_by_tier"]
+    for tier in sorted(tiers, key=lambda name: (TIER_ORDER.get(name, len(TIER_ORDER)), name)):
+        counts = tiers[tier]
+        rows.append(
+            (f"events per WP, {tier}", ratio_per(counts["gated"]), ratio_per(counts["ungated"]))
+        )
+    return rows
+
+
+def _both(value: dict[str, Any]) -> tuple[str, str]:
+    return ratio(value["gated"]), ratio(value["ungated"])
 
 
 def plural(count: int, noun: str) -> str:

@@ -10,38 +10,34 @@ from collections import Counter
 from typing import Any
 
 from cockpit.domain import EventType
-from cockpit.engine.simulate.drive import Course, Simulation
+from cockpit.engine.reports.metrics import percentile, share
+from cockpit.engine.simulate.drive import ROUND, START, Attempt, Course, Simulation
 from cockpit.engine.simulate.faults import CAUGHT_BY, FAULTS
 from cockpit.store import Event, Store
+from cockpit.store.events import format_ts
 
 SCHEMA = "cockpit.simulation/v1"
-
-
-def share(num: int, den: int) -> dict[str, int]:
-    return {"num": num, "den": den}
-
-
-def _percentile(values: list[int], q: float) -> int | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def tally(sim: Simulation, store: Store, settings: dict[str, Any]) -> dict[str, Any]:
     """The report's document."""
     courses = list(sim.courses.values())
-    faulty = {a.claim_id: a.fault for c in courses for a in c.attempts if a.wp == c.id}
+    # The claim's fault by (WP, claim id): a replay reuses another claim's id.
+    faulty = {(c.id, a.claim_id): a.fault for c in courses for a in c.attempts}
     by_wp: dict[str, list[Event]] = {c.id: store.events(c.id) for c in courses}
     admitted: dict[str, str | None] = {}  # WP -> the fault of the claim the gate admitted
     verdicts: list[tuple[str | None, str]] = []  # (fault, outcome) of each gate run
+    errors = 0  # gate runs that could not judge (an `error` predicate: its environment)
     for course in courses:
         for event in by_wp[course.id]:
             if event.type != EventType.VERIFY_COMPLETED:
                 continue
             claim = (event.payload.get("claim") or {}).get("id")
-            attempt = next((a for a in course.attempts if a.claim_id == claim), None)
-            fault = attempt.fault if attempt else None
+            fault = faulty.get((course.id, str(claim)))
+            results = (event.payload.get("predicates") or {}).values()
+            if any(isinstance(r, dict) and r.get("status") == "error" for r in results):
+                errors += 1
+                continue
             verdicts.append((fault, str(event.payload.get("outcome"))))
             if event.payload.get("outcome") == "success":
                 admitted[course.id] = fault
@@ -50,6 +46,7 @@ def tally(sim: Simulation, store: Store, settings: dict[str, Any]) -> dict[str, 
     ungated_false = sum(1 for fault in first.values() if fault is not None)
     honest_runs = [outcome for fault, outcome in verdicts if fault is None]
     withheld = sum(1 for outcome in honest_runs if outcome in ("blocked", "failed"))
+    honest_first = sum(1 for fault in first.values() if fault is None)
     return {
         "schema": SCHEMA,
         "settings": settings,
@@ -62,22 +59,30 @@ def tally(sim: Simulation, store: Store, settings: dict[str, Any]) -> dict[str, 
             "gated": share(len(admitted), len(courses)),
             "ungated": share(len(first), len(courses)),
         },
-        "true_completions_withheld": share(withheld, len(honest_runs)),
-        "recovery_cycles_per_wp": share(
-            sum(
-                1
-                for events in by_wp.values()
-                for e in events
-                if e.type == EventType.RECOVERY_PACKET_CREATED
+        "true_completions_withheld": {
+            "gated": share(withheld, len(honest_runs)),
+            "ungated": share(0, honest_first),
+        },
+        "gate_errors": share(errors, errors + len(verdicts)),
+        "recovery_cycles_per_wp": {
+            "gated": share(
+                sum(
+                    1
+                    for events in by_wp.values()
+                    for e in events
+                    if e.type == EventType.RECOVERY_PACKET_CREATED
+                ),
+                len(courses),
             ),
-            len(courses),
-        ),
+            "ungated": share(0, len(courses)),
+        },
         "claim_to_decision_rounds": _latency(courses),
         "events_per_wp_by_tier": _events_by_tier(courses, by_wp),
         "advisory": _advisory(by_wp, faulty),
         "by_fault": _by_fault(courses, admitted),
         "not_caught": _not_caught(courses, admitted),
         "admitted_work_packages": sorted(admitted),
+        "left": [{"work_package": c.id, "why": c.left} for c in courses if c.left],
     }
 
 
@@ -88,7 +93,7 @@ def _latency(courses: list[Course]) -> dict[str, Any]:
         for c in courses
         if c.admitted_round is not None and c.attempts
     ]
-    return {"p50": _percentile(rounds, 0.5), "p95": _percentile(rounds, 0.95), "count": len(rounds)}
+    return {"p50": percentile(rounds, 50), "p95": percentile(rounds, 95), "count": len(rounds)}
 
 
 def _events_by_tier(courses: list[Course], by_wp: dict[str, list[Event]]) -> dict[str, Any]:
@@ -100,18 +105,29 @@ def _events_by_tier(courses: list[Course], by_wp: dict[str, list[Event]]) -> dic
         gated = sum(len(by_wp[c.id]) for c in group)
         ungated = 0
         for course in group:
+            events = by_wp[course.id]
             if not course.attempts:
-                ungated += len(by_wp[course.id])
+                ungated += len(events)
                 continue
-            first = course.attempts[0].claim_id
-            arrived = [e.seq for e in by_wp[course.id] if e.entry_id == first]
-            upto = arrived[0] if arrived else by_wp[course.id][-1].seq
-            ungated += sum(1 for e in by_wp[course.id] if e.seq <= upto) + 1
+            # Before the first attempt's round, the gated record is the ungated one's; then
+            # that attempt's own entries (as recorded, or once each where the queue refused
+            # them), and one admission.
+            attempt = course.attempts[0]
+            before = sum(1 for e in events if e.seq < _first_seq_of_round(events, attempt))
+            ungated += before + len(attempt.entry_ids) + 1
         out[tier] = {"gated": share(gated, len(group)), "ungated": share(ungated, len(group))}
     return out
 
 
-def _advisory(by_wp: dict[str, list[Event]], faulty: dict[str, str | None]) -> dict[str, Any]:
+def _first_seq_of_round(events: list[Event], attempt: Attempt) -> int:
+    """The seq of the WP's first event in the attempt's round (past the end if none)."""
+    start = format_ts(START + attempt.round * ROUND)
+    return next((e.seq for e in events if e.ts >= start), events[-1].seq + 1 if events else 0)
+
+
+def _advisory(
+    by_wp: dict[str, list[Event]], faulty: dict[tuple[str, str], str | None]
+) -> dict[str, Any]:
     """The advisory verifier's predictions against the ground truth (the paper's PGV
     figures with a real ground truth): a prediction is right when `risky` meets a faulty
     claim or `safe_to_proceed` an honest one."""
@@ -120,10 +136,10 @@ def _advisory(by_wp: dict[str, list[Event]], faulty: dict[str, str | None]) -> d
         for event in events:
             if event.type != EventType.ADVISORY_ISSUED:
                 continue
-            claim = str(event.payload.get("claim") or "")
-            if claim not in faulty:
+            key = (str(event.work_package), str(event.payload.get("claim") or ""))
+            if key not in faulty:
                 continue
-            bad = faulty[claim] is not None
+            bad = faulty[key] is not None
             said_risky = event.payload.get("prediction") == "risky"
             total += 1
             right += said_risky == bad

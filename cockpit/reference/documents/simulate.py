@@ -38,10 +38,12 @@ DOCUMENTS: tuple[Document, ...] = (
         key("work_packages", "integer", "WPs simulated."),
         _both("admitted", "WPs admitted, over WPs."),
         _both("false_completions_admitted", "Admitted WPs whose admitted claim was faulty."),
-        _share(
-            "true_completions_withheld", "Honest claims the gate withheld, over its runs on them."
+        _both(
+            "true_completions_withheld",
+            "Honest claims withheld, over honest claims judged (ungated: first claims).",
         ),
-        _share("recovery_cycles_per_wp", "Recovery packets, over WPs."),
+        _share("gate_errors", "Gate runs that ended in an error, over gate runs (left out)."),
+        _both("recovery_cycles_per_wp", "Recovery packets, over WPs."),
         key(
             "claim_to_decision_rounds",
             "object",
@@ -83,5 +85,12 @@ DOCUMENTS: tuple[Document, ...] = (
             key("by_tier", "map of integer", "Those WPs by tier."),
         ),
         key("admitted_work_packages", "array of string", "The WPs the gated run admitted."),
+        key(
+            "left",
+            "array of object",
+            "WPs not driven to a decision.",
+            key("work_package", "string", "The WP."),
+            key("why", "string", "Why: its booking refused, a state not driven, no rounds left."),
+        ),
     ),
 )

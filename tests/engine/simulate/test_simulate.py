@@ -7,6 +7,7 @@ through instead of hiding them."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +42,13 @@ def test_with_no_faults_every_wp_is_admitted_first_time_gated_and_ungated(env: E
         "gated": {"num": 0, "den": 6},
         "ungated": {"num": 0, "den": 6},
     }
-    assert doc["true_completions_withheld"] == {"num": 0, "den": 6}
-    assert doc["recovery_cycles_per_wp"] == {"num": 0, "den": 6}
+    assert doc["true_completions_withheld"] == {
+        "gated": {"num": 0, "den": 6},
+        "ungated": {"num": 0, "den": 6},
+    }
+    assert doc["recovery_cycles_per_wp"]["gated"] == {"num": 0, "den": 6}
+    assert doc["gate_errors"] == {"num": 0, "den": 6}
+    assert doc["left"] == []
     assert doc["claim_to_decision_rounds"] == {"p50": 0, "p95": 0, "count": 6}
     assert doc["advisory"]["agreement"] == {"num": 6, "den": 6}
     assert doc["not_caught"] == []
@@ -67,8 +73,8 @@ def test_open_questions_on_every_claim_are_withheld_three_times_each(env: Env) -
         "gated": {"num": 0, "den": 0},
         "ungated": {"num": 4, "den": 4},
     }
-    assert doc["recovery_cycles_per_wp"] == {"num": 8, "den": 4}
-    assert doc["true_completions_withheld"] == {"num": 0, "den": 0}
+    assert doc["recovery_cycles_per_wp"]["gated"] == {"num": 8, "den": 4}
+    assert doc["true_completions_withheld"]["gated"] == {"num": 0, "den": 0}
     assert doc["by_fault"]["open_questions"] | {"caught_by": None} == {
         "attempts": 12,
         "admitted_gated": 0,
@@ -88,7 +94,7 @@ def test_a_claim_by_someone_else_never_reaches_the_gate(env: Env) -> None:
     doc = run(env, 3, "non_assignee=1")
     assert doc["admitted"]["gated"] == {"num": 0, "den": 3}
     assert doc["by_fault"]["non_assignee"]["attempts"] == 9
-    assert doc["recovery_cycles_per_wp"] == {"num": 0, "den": 3}  # refused, not withheld
+    assert doc["recovery_cycles_per_wp"]["gated"] == {"num": 0, "den": 3}  # refused, not withheld
     assert doc["advisory"]["agreement"] == {"num": 0, "den": 0}  # no claim was ingested
 
 
@@ -105,6 +111,48 @@ CATCHABLE = {
 }
 
 
+def test_one_seed_gives_one_report_where_signatures_are_required_and_rounds_are_slow(
+    env: Env,
+) -> None:
+    """An unsigned claim is refused in its own round however long the round takes: the
+    queue's retry of young entries never depends on the simulator's speed."""
+    set_policy(env, signatures="required")
+    spec = "forged_principal=0.5"
+    quick = run(env, 8, spec, seed=5)
+    slow = simulate(env.ws, 8, 2, spec, 5, progress=lambda _round, _settled: time.sleep(1.2))
+    assert json.dumps(quick, sort_keys=True) == json.dumps(slow, sort_keys=True)
+
+
+def test_the_owner_meets_the_policys_tier_requirements(env: Env) -> None:
+    """A light tier that requires a diagnostic review and a rollback plan gets both from the
+    simulated owner: honest work is admitted, never withheld for the simulator's omission."""
+    path = env.root / "cockpit.yaml"
+    text = path.read_text()
+    old = "light:    {evidence_floor: source_trace}"
+    assert old in text
+    path.write_text(
+        text.replace(
+            old,
+            "light:    {evidence_floor: source_trace, require_diagnostic_review: true, "
+            "require_rollback_plan: true}",
+        )
+    )
+    env.reload()
+    doc = run(env, 6, "none")
+    assert doc["admitted"]["gated"] == {"num": 6, "den": 6} and doc["left"] == []
+
+
+def test_a_booking_the_policy_refuses_is_named_and_the_run_ends(env: Env) -> None:
+    set_policy(env, max_entry_age_s=1)  # entries are ingested half a simulated hour later
+    set_policy(env, signatures="required")
+    doc = run(env, 3, "none")
+    assert doc["admitted"]["gated"] == {"num": 0, "den": 3}
+    assert doc["left"] == [
+        {"work_package": wp, "why": "booking refused: stale_entry"} for wp in ALL[:3]
+    ]
+    assert "3 WPs were not driven to a decision: WP-00001 (booking refused" in markdown(doc)
+
+
 @pytest.mark.parametrize("signatures", ["optional", "required"])
 def test_the_gate_admits_no_false_completion_it_is_built_to_catch(
     env: Env, signatures: str
@@ -114,7 +162,7 @@ def test_the_gate_admits_no_false_completion_it_is_built_to_catch(
     spec = ",".join(f"{k}={v}" for k, v in CATCHABLE.items())
     doc = run(env, 48, spec, seed=11, agents=3)
     enacted = {kind for kind, row in doc["by_fault"].items() if row["attempts"]}
-    assert enacted >= set(faults.FAULTS) - {"replayed_entry"}, enacted
+    assert enacted == set(faults.FAULTS), enacted
     admitted = {kind: row["admitted_gated"] for kind, row in doc["by_fault"].items()}
     # What the policy cannot see, it lets through, and says so by kind and tier: a premature
     # claim on a light WP (nothing to re-run), and, where signatures are optional, an
