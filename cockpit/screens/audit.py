@@ -105,7 +105,16 @@ class AuditScreen(Screen[None]):
         table.show({str(e.seq): self._cells(e) for e in events})
         if events and self.cursor_to_end:
             table.move_cursor(row=len(events) - 1)
+            self.call_after_refresh(self._newest_in_view)
         self.cursor_to_end = False
+
+    def _newest_in_view(self) -> None:
+        """Once laid out, end the table's scroll at the newest event, where the cursor is, so
+        the view does not depend on which came first: the rows, or the chain's verdict
+        (which hides the progress bar and gives the table its row)."""
+        table = self.query_one("#events", FitTable)
+        if table.row_count and table.cursor_row == table.row_count - 1:
+            table.scroll_end(animate=False, immediate=True)
 
     @staticmethod
     def _cells(event: Event) -> tuple[Text, ...]:
@@ -153,6 +162,7 @@ class AuditScreen(Screen[None]):
         self.verifying = False
         self.query_one("#integrity", Static).update(text)
         self.query_one("#progress", ProgressBar).add_class("hidden")
+        self.call_after_refresh(self._newest_in_view)  # the table grew by the bar's row
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "filter":  # in the field itself, `/` is a character

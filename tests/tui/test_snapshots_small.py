@@ -58,6 +58,8 @@ def test_audit_small(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) ->
         await pilot.press("A")  # type: ignore[attr-defined]
         await reads_settled(pilot)
         await settled(pilot, "audit-verify")
+        await pilot.pause()  # the scroll to the newest row, after the layout's refresh
+        await pilot.pause()
 
     assert snap_compare(app_for(demo_ws), run_before=settle, terminal_size=SMALL)
 
