@@ -47,6 +47,7 @@ FOLLOWED = (
     EventType.MONITOR_FLAGGED.value,
 )
 _WITHHELD = frozenset({"blocked", "failed"})
+FLAGS_PER_SCAN = 200
 
 
 def flag_id(reason: str, seq: int) -> str:
@@ -183,7 +184,11 @@ class Monitor:
         self.last_scan = time.monotonic()
         self._follow()
         self._stalls()
-        due, self.due = self.due, []
+        # A scan writes at most FLAGS_PER_SCAN flags: a runner started on a large backlog
+        # quiet for days flags it over a few scans, never in one long transaction.
+        due, self.due = self.due[:FLAGS_PER_SCAN], self.due[FLAGS_PER_SCAN:]
+        if self._more_pending():
+            self.last_scan = None  # more are due: the next tick scans again at once
         appended: list[Event] = []
         if not due:
             return appended
@@ -205,6 +210,12 @@ class Monitor:
             for event in appended:
                 self.on_event(event)
         return appended
+
+    def _more_pending(self) -> bool:
+        """Whether flags are left for a later scan (those of stalls are found again)."""
+        left = bool(self.due)
+        self.due = [new for new in self.due if new.payload["reason"] != STALL]
+        return left
 
     def _needless(self, new: NewEvent) -> bool:
         """Whether the flag's WP is gone, closed, or already flagged for the same reason."""

@@ -10,9 +10,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from helpers.gate import OWNER, Flow
 from helpers.workspace import Env
 
+from cockpit.engine.runner import monitor as monitor_module
 from cockpit.engine.runner.loop import run_forever
 from cockpit.engine.runner.monitor import Monitor, duration
 from cockpit.store import NewEvent
@@ -329,3 +331,22 @@ def test_a_stall_limit_beyond_ten_years_is_a_config_error(env: Env) -> None:
     result = env.cli("status")
     assert result.code == 2
     assert "monitor.stall_after_s: must be at most 316224000" in result.err
+
+
+def test_a_large_backlog_is_flagged_over_several_scans(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A runner started on many WPs quiet for days writes a bounded number of flags per
+    scan (here 2) and scans again at once until all are flagged, each once."""
+    monkeypatch.setattr(monitor_module, "FLAGS_PER_SCAN", 2)
+    set_monitor(env, stall_after_s=60)
+    for n in range(1, 6):
+        Flow(env, f"WP-{n}").book()
+    later = datetime.now(UTC) + timedelta(days=2)
+    with env.store() as store:
+        monitor = Monitor(env.ws, store, clock=lambda: later)
+        sizes = [len(monitor.tick()) for _ in range(4)]
+    assert sizes == [2, 2, 1, 0]
+    assert sorted(e.work_package for e in env.events() if e.type == "monitor_flagged") == [
+        f"WP-{n}" for n in range(1, 6)
+    ]
