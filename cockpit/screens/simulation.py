@@ -25,7 +25,15 @@ from textual.worker import get_current_worker
 from cockpit.domain import Tier
 from cockpit.engine.simulate import last_report
 from cockpit.engine.simulate.faults import FAULTS
-from cockpit.engine.simulate.report import caveats, figure_rows, plural, ratio, ratio_per, why
+from cockpit.engine.simulate.report import (
+    caveats,
+    drawn_rates,
+    figure_rows,
+    plural,
+    ratio,
+    ratio_per,
+    why,
+)
 from cockpit.screens.context import cockpit
 from cockpit.screens.footer import KeyFooter
 from cockpit.screens.status_bar import StatusBar
@@ -66,9 +74,7 @@ def settings_grid(doc: dict[str, Any]) -> Table:
     """What was simulated: size, seed, the faults drawn (those with a rate) and the policy."""
     s = doc["settings"]
     faults, floors = s["faults"], s["evidence_floors"]
-    rates = ", ".join(
-        f"{k} {faults[k]}" for k in _ordered(faults, FAULTS) if faults[k] not in ("0", "0.00")
-    )
+    rates = drawn_rates(faults)
     floors = ", ".join(f"{tier} {floors[tier]}" for tier in _ordered(floors, tuple(Tier)))
     grid = Table.grid(padding=(0, 2), expand=True)
     grid.add_column(style=f"bold {MUTED}", no_wrap=True)

@@ -237,15 +237,16 @@ def apply(conn: sqlite3.Connection, event: Event) -> None:
             "UPDATE work_packages SET open_advisory = NULL WHERE id = ? AND open_advisory = ?",
             (wp, payload.get("advisory")),
         )
+    problem = None  # what went wrong with the WP's agent, as this event says
     if event.type in (EventType.AGENT_EXITED, EventType.WORKTREE_FAILED, EventType.AGENT_FAILED):
+        problem = agent_problem(event)
         # Only while the work is live: a late `lost` must not flag a WP that moved on.
         state = conn.execute("SELECT state FROM work_packages WHERE id = ?", (wp,)).fetchone()
         live = AGENT_STAGES if event.type == EventType.AGENT_EXITED else LIVE_STATES
-        updates["agent_problem"] = agent_problem(event) if state and state[0] in live else None
+        updates["agent_problem"] = problem if state and state[0] in live else None
     elif event.type == EventType.AGENT_STARTED or transition is not None:
         updates["agent_problem"] = None  # the work moved on
     # The monitor's open flags this event clears, by reason (flags.CLEARED_SQL).
-    problem = problem_of(event.type, payload) if event.type == EventType.AGENT_EXITED else None
     progress = (flags.cleared_by(event, problem), flags.changed_count(event))
     if "agent_problem" not in updates and "entry" in payload:
         # An entry of its assignee's (as assigned before this event): the agent returned.

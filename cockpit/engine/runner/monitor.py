@@ -143,13 +143,13 @@ class Monitor:
     def _run(self, wp: str, event: Event) -> None:
         if event.payload.get("stopped") or event.payload.get("lost"):
             return  # the runner's going, not the agent's failing: the streak stands
-        if problem_of(event.type, event.payload) is None:
+        last = problem_of(event.type, event.payload)
+        if last is None:
             self.failing.pop(wp, None)  # a run that ended well ends the streak
             return
         count = self.failing[wp] = self.failing.get(wp, 0) + 1
         limit = self.settings.agent_failures
         if limit and count % limit == 0:
-            last = problem_of(event.type, event.payload)
             detail = f"{count} agent runs in a row went wrong; the last: {last}"
             self._flag(wp, AGENT_FAILING, event.seq, detail, {"count": count})
 

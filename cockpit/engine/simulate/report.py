@@ -22,9 +22,7 @@ def ratio(value: dict[str, int]) -> str:
 
 def markdown(doc: dict[str, Any]) -> str:
     s = doc["settings"]
-    rates = ", ".join(
-        f"{kind} {s['faults'][kind]}" for kind in FAULTS if Decimal(s["faults"][kind]) != 0
-    )
+    rates = drawn_rates(s["faults"])
     out = [
         "# Cockpit simulation: the gate against an ungated baseline",
         "",
@@ -74,6 +72,13 @@ def markdown(doc: dict[str, Any]) -> str:
         tiers = ", ".join(f"{n} {tier}" for tier, n in item["by_tier"].items())
         out.append(f"- **{item['fault']}**: {item['admitted']} admitted ({tiers}). {why(item)}")
     return "\n".join(out) + "\n"
+
+
+def drawn_rates(faults: dict[str, str]) -> str:
+    """The fault kinds drawn (a rate above 0), in the engine's order, with their rates."""
+    return ", ".join(
+        f"{kind} {faults[kind]}" for kind in FAULTS if kind in faults and Decimal(faults[kind])
+    )
 
 
 def caveats(doc: dict[str, Any]) -> list[str]:
