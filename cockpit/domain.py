@@ -82,6 +82,10 @@ class EventType(StrEnum):
     CONFIG_APPLIED = "config_applied"
     MONITOR_FLAGGED = "monitor_flagged"
     MONITOR_DISMISSED = "monitor_dismissed"
+    DELIVERED = "delivered"
+    DELIVERY_REFUSED = "delivery_refused"
+    WORKTREE_PRUNED = "worktree_pruned"
+    SETUP_APPROVED = "setup_approved"
 
 
 class Kind(StrEnum):
@@ -118,6 +122,7 @@ class Capability(StrEnum):
     CLAIM = "claim"
     EVIDENCE = "evidence"
     CANDIDATE = "candidate"
+    DELIVER = "deliver"  # deliver, approve a worktree setup script, prune worktrees (SPEC 11)
 
 
 # Kinds whose author must be the principal the WP is dispatched to (`not_assignee`).

@@ -62,7 +62,7 @@ def _roles() -> dict[str, list[str]]:
     return {
         "owner": [
             *("book", "dispatch", "review", "verify", "override", "recover", "rollback"),
-            *("cancel", "commission", "veto", "dismiss_advisory"),
+            *("cancel", "commission", "veto", "dismiss_advisory", "deliver"),
         ],
         "verifier": ["verify"],
         "worker": ["confirm_scope", "claim", "evidence", "recover", "candidate"],

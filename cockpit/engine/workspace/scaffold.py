@@ -23,7 +23,7 @@ principals:
   agent:implementer-1: {{roles: [worker], lanes: [implementation]}}
   agent:verifier:      {{roles: [verifier]}}
 roles:                           # capability bundles
-  owner:    [book, dispatch, review, verify, override, recover, rollback, cancel, commission, veto, dismiss_advisory]
+  owner:    [book, dispatch, review, verify, override, recover, rollback, cancel, commission, veto, dismiss_advisory, deliver]
   reviewer: [review, commission, veto, dismiss_advisory]
   verifier: [verify]
   worker:   [confirm_scope, claim, evidence, recover, candidate]
