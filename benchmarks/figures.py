@@ -409,6 +409,35 @@ def watcher_floor(drops: int) -> float:
         return statistics.median(asyncio.run(main(ws)))
 
 
+# -- the Changes tab ---------------------------------------------------------------------------
+
+
+def changes_open(lines: int, repeat: int) -> Figure:
+    """The Changes tab of a `lines`-line diff opened on top of the WP's screen (the app
+    headless, benchmarks/changes_bench.py): the median of `repeat` opens, each on a fresh
+    WP screen (`first`, the session's first, beside it); baseline: `git diff BASE` in the
+    same worktree, as a process."""
+    import changes_bench
+
+    with tempfile.TemporaryDirectory(prefix="cockpit-bench-") as scratch:
+        found = changes_bench.measure(Path(scratch), lines, repeat)
+    return Figure(
+        found["median_s"],
+        "s",
+        found["baseline_s"],
+        "`git diff BASE` in the same worktree, as a process, its output read",
+        target=0.3,
+        extra={
+            "lines": lines,
+            "rows": found["rows"],
+            "first": _round(found["first_s"]),
+            "samples": [_round(s) for s in found["samples_s"]],
+            "how": "CockpitApp headless (App.run_test, 120x40) on the WP's screen, its reads "
+            "settled: from pressing 6 until the diff view holds the file's rows, painted",
+        },
+    )
+
+
 # -- the gate ----------------------------------------------------------------------------------
 
 

@@ -35,6 +35,7 @@ import ingest_signatures
 ENTRIES = 500  # ingest: bookings swept at once
 DROPS = 15  # drop-to-row: entries dropped one at a time
 CLAIMS = 15  # gate: claims verified
+CHANGED_LINES = 20_000  # the Changes tab: lines of the diff opened
 
 
 def say(message: str) -> None:
@@ -67,6 +68,8 @@ def measure(cache: Path, quick: bool) -> tuple[dict[str, figures.Figure], list[A
     found["tui_rss_mb"] = rss
     say("verify gate ...")
     found["gate_verify_ms_p50"] = figures.gate(CLAIMS)
+    say("TUI Changes tab ...")
+    found["tui_changes_open_s"] = figures.changes_open(CHANGED_LINES, few * 2 + 1)
     return found, [small, middle, big]
 
 

@@ -7,6 +7,10 @@
                          entries delivered to queue/new one at a time (tmp/ then linked in,
                          as `cockpit submit` does); prints the ms until each one's row is on
                          the board, as JSON
+    changes WS WP N      the Cockpit app headless (`App.run_test`, not ingesting) on the WP's
+                         screen, its reads settled: N times, the ms from pressing `6` until
+                         the Changes tab shows the diff's rows (painted), on a WP screen
+                         opened afresh each time; as JSON
 
 Each paints MARKER (the first row's id) as its first rows show, so `processes.first_paint`
 times all three the same way.
@@ -97,6 +101,54 @@ def drop(root: Path, count: int) -> dict[str, Any]:
     return {"ms": samples}
 
 
+def changes(root: Path, wp: str, count: int) -> dict[str, Any]:
+    """Open the WP's screen, wait for its reads, then time pressing `6` until the Changes
+    tab's diff view holds the first file's rows and the screen has been painted; `count`
+    times, on a fresh WP screen each time (the first pays the session's one-time costs)."""
+    from cockpit.app import CockpitApp
+    from cockpit.engine.workspace.layout import Workspace
+    from cockpit.screens.changes.diff_view import DiffView
+
+    ws = Workspace.load(root)
+    samples: list[float] = []
+    rows = 0
+
+    async def main() -> None:
+        nonlocal rows
+        app = CockpitApp(ws, principal="human:owner", ingest=False)
+        async with app.run_test(size=(120, 40)) as pilot:
+            for _ in range(count):
+                app.open_work_package(wp)
+                await _settle(app, pilot)
+                await pilot.pause(0.2)
+                diff = app.screen.query_one(DiffView)
+                started = time.perf_counter()
+                await pilot.press("6")
+                # Waited for without polling: a busy loop here would take the GIL from
+                # the worker computing the change, which a person's idle app does not.
+                await _settle(app, pilot)
+                while not (diff.file and diff.rows):
+                    await pilot.pause()
+                await pilot.pause()  # painted
+                samples.append((time.perf_counter() - started) * 1000)
+                rows = len(diff.rows)
+                app.pop_screen()
+                await pilot.pause()
+
+    asyncio.run(main())
+    return {"ms": samples, "rows": rows}
+
+
+async def _settle(app: Any, pilot: Any) -> None:
+    """Until no screen worker reads the store or git (groups `*-read`)."""
+    for _ in range(100):
+        await pilot.pause()
+        busy = [w for w in app.workers if w.group.endswith("-read") and not w.is_finished]
+        if not busy:
+            return
+        await app.workers.wait_for_complete(busy)
+
+
 def _shown(table: Any, wp: str, before: int) -> bool:
     if table.total <= before:
         return False
@@ -130,6 +182,8 @@ def main() -> None:
         Table(Path(sys.argv[2]), int(sys.argv[3])).run()
     elif what == "drop":
         print(json.dumps(drop(Path(sys.argv[2]), int(sys.argv[3]))))
+    elif what == "changes":
+        print(json.dumps(changes(Path(sys.argv[2]), sys.argv[3], int(sys.argv[4]))))
     else:
         raise SystemExit(f"unknown measure {what!r}")
 

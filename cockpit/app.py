@@ -35,11 +35,12 @@ from cockpit.messages import StoreChanged
 from cockpit.screens.audit import AuditScreen
 from cockpit.screens.board import BoardScreen
 from cockpit.screens.canon import CanonScreen
+from cockpit.screens.changes.drafts import Drafts
 from cockpit.screens.doctor import DoctorScreen
 from cockpit.screens.driver import ActionDriver
 from cockpit.screens.help import HelpScreen
 from cockpit.screens.jump import can_open, open_jump_bar, resolve
-from cockpit.screens.keys import TRANSCRIPT, VIEWS, WP_ACTIONS, WP_TABS, bindings
+from cockpit.screens.keys import CHANGES, TRANSCRIPT, VIEWS, WP_ACTIONS, WP_TABS, bindings
 from cockpit.screens.metrics import MetricsScreen
 from cockpit.screens.notices import notices
 from cockpit.screens.palette import CockpitCommands
@@ -102,6 +103,7 @@ class CockpitApp(ActionDriver, App[None]):
         self._sweep_lock = threading.Lock()
         self._in_flight: set[tuple[str, str]] = set()
         self.signing = Signing(ws, principal)  # who signs this session's actions
+        self.drafts = Drafts()  # review comments drafted on the Changes tab, per WP
         self.sandbox_probe = sandbox_probe
         self.sandbox: Availability | None = None  # what confines agents, once probed
 
@@ -315,7 +317,7 @@ class CockpitApp(ActionDriver, App[None]):
     def run_command(self, command_id: str) -> None:
         """Run a command of the key table by id (from the palette)."""
         screen = self.screen
-        for command in [*WP_ACTIONS, *WP_TABS, *VIEWS, *TRANSCRIPT]:
+        for command in [*WP_ACTIONS, *WP_TABS, *VIEWS, *TRANSCRIPT, *CHANGES]:
             if command.id == command_id:
                 target = self if command.action.startswith("app.") else screen
                 action = command.action.removeprefix("app.")

@@ -86,6 +86,7 @@ class EventType(StrEnum):
     DELIVERY_REFUSED = "delivery_refused"
     WORKTREE_PRUNED = "worktree_pruned"
     SETUP_APPROVED = "setup_approved"
+    PORTS_RESERVED = "ports_reserved"  # a live WP's TCP port range (SPEC 11.4)
 
 
 class Kind(StrEnum):

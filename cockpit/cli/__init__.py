@@ -28,6 +28,7 @@ __all__ = [
     "simulate",
     "start",
     "workspace",
+    "worktrees",
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -134,6 +135,19 @@ def recover_cmd(
     "--finding", "findings", multiple=True, metavar="TEXT", help="A finding (repeatable)."
 )
 @click.option("--merge-sha", metavar="SHA", help="With accepted: the merge commit.")
+@click.option(
+    "--comment",
+    "comments",
+    multiple=True,
+    metavar="PATH:LINE:TEXT",
+    help="A comment on a line of the change (repeatable); PATH:-LINE:TEXT for a removed "
+    "line (the old side).",
+)
+@click.option(
+    "--head",
+    metavar="SHA",
+    help="The verified head reviewed (default: the one the latest verify measured).",
+)
 @as_option
 @workspace_option
 @json_option
@@ -142,18 +156,49 @@ def review_cmd(
     verdict: str,
     findings: tuple[str, ...],
     merge_sha: str | None,
+    comments: tuple[str, ...],
+    head: str | None,
     as_principal: str | None,
     as_json: bool,
 ) -> int:
-    """Record a review verdict."""
+    """Record a review verdict, with comments on lines of the change. The review is about
+    the head the latest verify measured (`cockpit diff WP` shows it)."""
     from cockpit.engine.actions import human as actions
+    from cockpit.engine.gate.review_comments import latest_head
 
+    notes = [_comment(text) for text in comments]
     return _act(
         as_json,
         lambda ws, store, by, sign: actions.review(
-            ws, store, wp, verdict, list(findings), by, merge_sha, sign=sign
+            ws,
+            store,
+            wp,
+            verdict,
+            list(findings),
+            by,
+            merge_sha,
+            sign=sign,
+            head=head or latest_head(store, wp),
+            comments=notes,
         ),
     )
+
+
+_COMMENT = re.compile(r"(?P<path>.+?):(?P<old>-?)(?P<line>[0-9]+):(?P<text>.*)", re.DOTALL)
+
+
+def _comment(given: str) -> dict[str, Any]:
+    """`PATH:LINE:TEXT` (`PATH:-LINE:TEXT`: a line of the old side). The path ends at the
+    first `:LINE:`, so the text may hold colons (a path holding `:<digits>:` cannot be
+    named). Raises click's BadParameter (exit 2)."""
+    found = _COMMENT.fullmatch(given)
+    if found is None or not found["text"].strip():
+        raise click.BadParameter(
+            f"{given!r} is not PATH:LINE:TEXT (or PATH:-LINE:TEXT for the old side)",
+            param_hint="'--comment'",
+        )
+    side = "old" if found["old"] else "new"
+    return {"path": found["path"], "line": int(found["line"]), "side": side, "text": found["text"]}
 
 
 @cli.command("override")

@@ -232,6 +232,8 @@ COMMANDS_BY_MODULE = {
     "audit": ("audit", "replay", "lineage", "metrics"),
     "book": ("book",),
     "canon": ("candidates", "commission", "canon"),
+    "change": ("diff",),
+    "deliver": ("deliver", "attest"),
     "doctor": ("doctor",),
     "entries": ("schema", "new"),
     "keys": ("keys",),
@@ -240,6 +242,7 @@ COMMANDS_BY_MODULE = {
     "simulate": ("simulate",),
     "start": ("init", "demo"),
     "workspace": ("serve", "submit", "run", "status", "rejected"),
+    "worktrees": ("worktrees",),
 }
 COMMAND_MODULES = {name: module for module, names in COMMANDS_BY_MODULE.items() for name in names}
 

@@ -330,6 +330,8 @@ def status(wp: str | None, as_json: bool) -> int:
             say(f"{key + ':':<18}{literal(detail[key] or '-')}")
         flags = [f for f in ("overridden", "vetoed") if detail[f]]
         say(f"{'marks:':<18}{', '.join(flags) or '-'}")
+        if detail.get("delivery"):
+            say(f"{'delivered:':<18}{literal(_delivery_line(detail['delivery']))}")
         say(f"{'objective:':<18}{literal(detail['objective'])}")
         say(f"{'success criteria:':<18}{'-' if not detail['success_criteria'] else ''}")
         for criterion in detail["success_criteria"]:
@@ -349,6 +351,13 @@ def status(wp: str | None, as_json: bool) -> int:
             say(f"{'agents cost:':<18}{cost}, {detail['tokens']} tokens")
         say(f"{'entries:':<18}{', '.join(literal(e['id']) for e in detail['entries'])}")
     return 0
+
+
+def _delivery_line(delivery: dict[str, Any]) -> str:
+    """A WP's last delivery in a line: how, where, and what it made (SPEC 11.3)."""
+    made = delivery.get("url") or delivery.get("merge_sha") or delivery.get("remote_ref") or ""
+    checked = ", validated" if delivery.get("validated") else ""
+    return f"{delivery.get('via')} to {delivery.get('base')}{checked}: {made}"
 
 
 def _print_status(ws: Any, rows: list[dict[str, Any]]) -> None:

@@ -18,7 +18,11 @@ from cockpit.engine.entries.safe_yaml import load_yaml
 from cockpit.reference.fields import field_rows, table_cells
 from cockpit.reference.markdown import banner, code, page, table
 
-SOURCES = ("cockpit/engine/config/model.py", "cockpit/reference/config.py")
+SOURCES = (
+    "cockpit/engine/config/model.py",
+    "cockpit/engine/config/worktrees.py",
+    "cockpit/reference/config.py",
+)
 
 EXAMPLE = """\
 schema: cockpit.config/v1
@@ -81,6 +85,10 @@ RULES = {
     "lanes.<name>.max_turns": "only with `driver: claude-code`",
     "lanes.<name>.budget_usd": "only with a driver that reports cost: "
     + ", ".join(f"`{d}`" for d in COSTED_DRIVERS),
+    "worktrees.copy": "each a relative path in the target repo: no `..`, `.git` or empty "
+    "part, not absolute; none twice",
+    "worktrees.setup": "its last argument likewise a relative path in the target repo",
+    "worktrees.setup_sha256": "only with `setup`",
 }
 NOTES = {
     "workspace": "`cockpit init` writes it. Signed entries must name it when signatures "
@@ -112,6 +120,11 @@ NOTES = {
     "monitor.agent_failures": "Failed, timed out or not started; a run that ends well resets "
     "the count. 0: off.",
     "monitor.light_max_files": "As the gate counted the changed files. 0: off.",
+    "worktrees.fetch": "Cockpit never moves a local branch: to start from the remote's "
+    "newest commit, book `base_ref: origin/main` ([worktrees.md](../worktrees.md)).",
+    "worktrees.setup": "Without an approved hash the agent is not started (`agent_failed`, "
+    "`setup_unapproved`).",
+    "worktrees.ports_per_wp": "Ports 20000-32767, each checked free by binding it.",
 }
 
 

@@ -75,6 +75,16 @@ EVENTS: dict[EventType, EventDoc] = {
             k("git_dir_files", "object", "A fingerprint of its hooks and config."),
             k("replace_refs", "object", "Replace refs found in the repository."),
             k("adopted", "boolean", "An existing worktree was taken over."),
+            *optional(
+                k(
+                    "fetch",
+                    "object",
+                    "The base's remote fetched first (`worktrees.fetch`): `{remote, ok}`, "
+                    "with `error` when it failed.",
+                ),
+                k("copied", "array of string", "Files of `worktrees.copy` copied in."),
+                k("not_copied", "array of object", "Those not copied: `{path, reason}`."),
+            ),
         ),
     ),
     EventType.WORKTREE_FAILED: EventDoc(
@@ -106,6 +116,13 @@ EVENTS: dict[EventType, EventDoc] = {
                 k("driver", "string", "The agent CLI driver."),
                 k("model", "string | null", "The model the lane names."),
                 k("resumes", "string | null", "The session it resumes."),
+                k(
+                    "setup",
+                    "object",
+                    "The worktree's setup that ran just before: `{command, script, sha256, "
+                    "sandbox, exit_code, timed_out, timeout_s, duration_ms, output_sha256, "
+                    "output_tail}`.",
+                ),
             ),
         ),
     ),
@@ -147,6 +164,10 @@ EVENTS: dict[EventType, EventDoc] = {
                 k("reason", "string", "A stable code (`budget_exhausted`, `outbox_flood`, ...)."),
                 k("launch", "integer", "The seq of the run's `agent_started`."),
                 k("driver", "string", "The agent CLI driver."),
+                k("sha256", "string", "`setup_unapproved`: the setup script's new hash."),
+                k("script", "string", "`setup_*`: the setup script's path in the repo."),
+                k("commit", "string", "`setup_unapproved`: the base commit it was read at."),
+                k("setup", "object", "`setup_failed`: what ran (as on `agent_started`)."),
             ),
         ),
     ),
@@ -164,6 +185,12 @@ EVENTS: dict[EventType, EventDoc] = {
                 k("findings", "array of string", "What the reviewer found."),
                 k("merge_sha", "string", "The merge commit named."),
                 k("merge_proof", "object", "How the merge commit was shown to hold the work."),
+                k("head", "string | null", "The commit the review (and its comments) is about."),
+                k(
+                    "comments",
+                    "array of object",
+                    "Comments on lines: `{path, line, side, text, context: [{line, text}]}`.",
+                ),
                 k("standing", "boolean", "A lane's standing go."),
                 k("policy_version", "integer", "The policy a standing go was given under."),
                 k("rollback_requested", "boolean", "`rejected`: a rollback is due."),
@@ -226,6 +253,9 @@ EVENTS: dict[EventType, EventDoc] = {
             k("changed_files", "array of string | null", "The WP's change (target repo)."),
             k("worktree_tree", "string | null", "The git tree the gate saw."),
             k("branch_tip", "string | null", "The WP branch's commit then."),
+            k("head", "string | null", "The verified head: the commit holding that content."),
+            k("tree", "string | null", "Its tree (the content measured)."),
+            k("verified_ref", "string | null", "`refs/cockpit/verified/<WP>/<seq>`, keeping it."),
             k("summary", "object", "Outcome, acceptance and blocking predicate again."),
             TRANSITION,
             EDGES,

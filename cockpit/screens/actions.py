@@ -14,12 +14,16 @@ from typing import Any
 
 from textual.screen import ModalScreen
 
+from cockpit.domain import Verdict
+from cockpit.engine import delivery
 from cockpit.engine.actions import choices, human, preconditions
+from cockpit.engine.gate.review_comments import latest_head
 from cockpit.engine.trust.actions import Sign
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.screens.context import Cockpit
 from cockpit.screens.modals import (
     ActionModal,
+    DeliverModal,
     DismissModal,
     DispatchModal,
     OverrideModal,
@@ -66,6 +70,9 @@ class Action:
     confirm: Callable[[str, WorkPackage, Answer], str] | None = None
     # What to show of the call's result, beyond the notification every action gets.
     result: Callable[[str, Any], ModalScreen[None]] | None = None
+    # What the app does after the call succeeded (on the UI thread), with the answer and
+    # the call's result.
+    after: Callable[[Cockpit, str, Answer, Any], None] | None = None
 
 
 def _dismiss_dialog(app: Cockpit, wp_id: str, wp: WorkPackage) -> ActionModal | str:
@@ -82,7 +89,47 @@ def _dispatch_dialog(app: Cockpit, wp_id: str, wp: WorkPackage) -> ActionModal |
 
 def _review_dialog(app: Cockpit, wp_id: str, wp: WorkPackage) -> ActionModal:
     verdicts = preconditions.review_verdicts(app.store, wp, app.principal)
-    return ReviewModal(wp_id, wp["state"], [v.value for v in verdicts])
+    comments = [d.comment() for d in app.drafts.of(wp_id)]
+    head = app.drafts.head(wp_id)
+    return ReviewModal(wp_id, wp["state"], [v.value for v in verdicts], comments, head)
+
+
+def _review(r: Request) -> object:
+    """The review with the comments drafted on the Changes tab, naming the head they
+    were written on (or the one the tab showed; else, accepting, the latest verified)."""
+    verdict, comments = r.answer["verdict"], r.answer.get("comments") or []
+    head = r.answer.get("head")
+    if head is None and verdict == Verdict.ACCEPTED.value:
+        head = latest_head(r.store, r.wp_id)
+    return human.review(
+        r.ws, r.store, r.wp_id, verdict, r.answer["findings"], r.by, sign=r.sign,
+        head=head, comments=comments or None,
+    )  # fmt: skip
+
+
+def _reviewed(app: Cockpit, wp_id: str, answer: Answer, result: Any) -> None:
+    """The drafts the review sent are drafts no more."""
+    app.drafts.submitted(wp_id, answer.get("comments") or [])
+
+
+def _deliver_dialog(app: Cockpit, wp_id: str, wp: WorkPackage) -> ActionModal:
+    return DeliverModal(wp_id, lambda store, via: delivery.plan(app.ws, store, wp_id, via))
+
+
+def _delivered(app: Cockpit, wp_id: str, answer: Answer, result: Any) -> None:
+    """Say where the change went: the base advanced, the branch pushed, the PR opened."""
+    done = result.event.payload
+    where = (
+        f"{done.get('base')} {str(done.get('base_sha') or '')[:12]} → "
+        f"{str(done.get('merge_sha') or '')[:12]}"
+        + (", validated" if done.get("validated") else "")
+        if done.get("via") == "merge"
+        else str(done.get("url") or done.get("remote_ref") or "")
+    )
+    said = f"{wp_id} delivered by {done.get('via')}: {where}"
+    if done.get("attestation"):
+        said += f"; attestation {done['attestation']}"
+    app.say(said, title="Deliver")
 
 
 ACTIONS: dict[str, Action] = {
@@ -100,12 +147,7 @@ ACTIONS: dict[str, Action] = {
         ),
         dialog=lambda app, wp_id, wp: RecoverModal(wp_id, wp.get("assignee") or app.principal),
     ),
-    "review": Action(
-        call=lambda r: human.review(
-            r.ws, r.store, r.wp_id, r.answer["verdict"], r.answer["findings"], r.by, sign=r.sign
-        ),
-        dialog=_review_dialog,
-    ),
+    "review": Action(call=_review, dialog=_review_dialog, after=_reviewed),
     "override": Action(
         call=lambda r: human.override(
             r.ws, r.store, r.wp_id, r.answer["to"], r.answer["reason"], r.by, sign=r.sign
@@ -140,5 +182,12 @@ ACTIONS: dict[str, Action] = {
             r.ws, r.store, r.wp_id, r.answer["advisory"], r.answer["reason"], r.by, sign=r.sign
         ),
         dialog=_dismiss_dialog,
+    ),
+    "deliver": Action(
+        call=lambda r: delivery.deliver(
+            r.ws, r.store, r.wp_id, r.by, via=r.answer["via"], sign=r.sign
+        ),
+        dialog=_deliver_dialog,
+        after=_delivered,
     ),
 }

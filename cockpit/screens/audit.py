@@ -52,6 +52,19 @@ def parse_audit_filter(text: str) -> dict[str, Any]:
     return found
 
 
+class EventTable(FitTable):
+    """The events, the newest last. While the cursor is on the newest, a change of the
+    table's height keeps it in view at the bottom: the header settles its lines once it
+    knows its width, the progress bar goes with the chain's verdict, the terminal is
+    resized. (A shorter DataTable keeps its scroll offset, and its last rows, the cursor's
+    among them, would fall below the view.)"""
+
+    def on_resize(self) -> None:  # FitTable's own on_resize runs too (Textual calls both)
+        if self.row_count and self.cursor_row == self.row_count - 1:
+            # After the refresh: the layout, and a rebuild's rows, are in max_scroll_y then.
+            self.scroll_end(animate=False)
+
+
 class AuditScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         # Taken before the table sees it: the keys typed right after `/` are the field's.
@@ -77,7 +90,7 @@ class AuditScreen(Screen[None]):
             classes="hidden",
             select_on_focus=False,  # `/` shows the filter in force, to be edited
         )
-        yield FitTable(COLUMNS, flexible=24, id="events")
+        yield EventTable(COLUMNS, flexible=24, id="events")
         yield KeyFooter()
 
     def on_mount(self) -> None:
@@ -109,9 +122,8 @@ class AuditScreen(Screen[None]):
         self.cursor_to_end = False
 
     def _newest_in_view(self) -> None:
-        """Once laid out, end the table's scroll at the newest event, where the cursor is, so
-        the view does not depend on which came first: the rows, or the chain's verdict
-        (which hides the progress bar and gives the table its row)."""
+        """Once the rows are laid out, end the table's scroll at the newest event, where the
+        cursor is (later changes of the table's height keep it there: `EventTable`)."""
         table = self.query_one("#events", FitTable)
         if table.row_count and table.cursor_row == table.row_count - 1:
             table.scroll_end(animate=False, immediate=True)
@@ -161,8 +173,7 @@ class AuditScreen(Screen[None]):
     def _show_integrity(self, text: Text) -> None:
         self.verifying = False
         self.query_one("#integrity", Static).update(text)
-        self.query_one("#progress", ProgressBar).add_class("hidden")
-        self.call_after_refresh(self._newest_in_view)  # the table grew by the bar's row
+        self.query_one("#progress", ProgressBar).add_class("hidden")  # the table grows
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "filter":  # in the field itself, `/` is a character

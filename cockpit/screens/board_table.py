@@ -41,6 +41,7 @@ COLUMNS: list[Column] = [
 TITLE_WIDTH = 24
 # The sorts a column shows, by the column's key (the `updated` sort has no column).
 MARKS = (("overridden", "⚑"), ("vetoed", "✋"))  # the row's flag, its mark beside the state
+DELIVERED = "✓"  # beside the state of a WP whose change was delivered (SPEC 11.3)
 
 
 @lru_cache(maxsize=8)
@@ -64,10 +65,12 @@ def cost_text(value: str | None) -> str:
 
 
 def state_cell(row: dict[str, Any], width: int) -> Text:
-    """The state badge, then a mark for an override (⚑) and for a standing veto (✋), in
-    `width` cells: the badge is cut ("…") before a mark is."""
+    """The state badge, then a mark for a delivery (✓), an override (⚑) and a standing
+    veto (✋), in `width` cells: the badge is cut ("…") before a mark is."""
     marks = Text("".join(mark for flag, mark in MARKS if row.get(flag)))  # after its pad
     marks.stylize("bold #ef4444")
+    if row.get("delivery"):
+        marks = Text.assemble((DELIVERED, "bold #22c55e"), marks)
     text = fit(badge(row["state"]), max(width - marks.cell_len, 1))
     return Text.assemble(text, marks, end="")
 

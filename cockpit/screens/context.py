@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.worker import get_current_worker
 
 from cockpit.engine.workspace.layout import Workspace
+from cockpit.screens.changes.drafts import Drafts
 from cockpit.store import Store
 
 
@@ -24,6 +25,7 @@ class Cockpit(Protocol):
     principal: str
     readonly: bool
     clock: Callable[[], datetime]
+    drafts: Drafts  # review comments being written, per WP, for the session
 
     @property
     def ingesting(self) -> bool: ...

@@ -6,7 +6,7 @@ it in; nothing here decides a rule."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from rich.text import Text
 from textual import work
@@ -17,6 +17,7 @@ from cockpit.engine.canon import candidates as canon
 from cockpit.engine.reports.lineage import summarize
 from cockpit.errors import CockpitError, Refused
 from cockpit.screens.actions import ACTIONS, Answer, Request
+from cockpit.screens.context import Cockpit
 from cockpit.screens.modals import ConfirmModal
 from cockpit.screens.signing import with_signer
 from cockpit.store import Event, Store
@@ -121,8 +122,13 @@ class ActionDriver:
 
         def run(answer: Answer) -> None:
             ws, by, stop = self.ws, self.principal, self._halt
-            shown = action.result
-            show = None if shown is None else lambda result: self.push_screen(shown(wp_id, result))
+
+            def show(result: object) -> None:
+                if action.after is not None:
+                    action.after(cast(Cockpit, self), wp_id, answer, result)
+                if action.result is not None:
+                    self.push_screen(action.result(wp_id, result))
+
             with_signer(
                 self,
                 lambda sign: self.perform(

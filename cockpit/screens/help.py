@@ -13,7 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from cockpit.screens.context import cockpit
-from cockpit.screens.keys import TRANSCRIPT, VIEWS, WP_ACTIONS, WP_TABS, offered
+from cockpit.screens.keys import CHANGES, TRANSCRIPT, VIEWS, WP_ACTIONS, WP_TABS, offered
 
 KEY_NAMES = {
     "slash": "/",
@@ -33,6 +33,8 @@ NAVIGATION = [
     ("V", "verify the chain again (audit screen)"),
     ("/ on audit", "filter events: type:T[,T] principal:P wp:W"),
     ("m on canon", "commission the selected candidate (after a confirmation)"),
+    ("n / p in a diff", "next / previous hunk (Changes tab); ← → scroll the diff sideways"),
+    ("del on a draft", "delete the draft comment (Changes tab; enter edits it)"),
     ("/ on canon", "search canon: every word must occur; empty lists all"),
     (":WP-0003 enter", "open that work package"),
     (
@@ -51,7 +53,7 @@ def keys_table(readonly: bool = False) -> Table:
     table.add_column("does")
     if readonly:
         table.add_row("", READONLY_NOTE, style="#ef4444")
-    for command in offered([*WP_ACTIONS, *WP_TABS, *VIEWS, *TRANSCRIPT], readonly):
+    for command in offered([*WP_ACTIONS, *WP_TABS, *VIEWS, *TRANSCRIPT, *CHANGES], readonly):
         table.add_row(KEY_NAMES.get(command.key, command.key), f"{command.title}: {command.help}")
     for key, does in NAVIGATION:
         table.add_row(key, does)

@@ -51,6 +51,14 @@ WP_ACTIONS: list[Command] = [
     Command("veto", "x", "act('veto')", "Veto", "raise or lift a veto"),
     Command("dismiss", "z", "act('dismiss')", "Dismiss", "dismiss an advisory"),
     Command(
+        "deliver",
+        "m",
+        "act('deliver')",
+        "Deliver",
+        "deliver a complete WP's verified head (merge, push or pull request)",
+        show=False,  # for complete WPs only: the footer keeps its room; `?` lists it
+    ),
+    Command(
         "lineage",
         "l",
         "open_stepper",
@@ -88,6 +96,34 @@ TRANSCRIPT: list[Command] = [
     ),
 ]
 
+# On the work package screen's Changes tab (shown in the footer only there). Bound before
+# the WP's actions: on that tab `c` comments (cancel is `c` on the other tabs).
+CHANGES: list[Command] = [
+    Command(
+        "changes.comment",
+        "c",
+        "changes_comment",
+        "Comment",
+        "comment on the diff's cursor line (a draft until the review, `e`, sends it)",
+    ),
+    Command(
+        "changes.previous",
+        "left_square_bracket",
+        "changes_file(-1)",
+        "Previous file",
+        "the change's previous file",
+        show=False,
+    ),
+    Command(
+        "changes.next",
+        "right_square_bracket",
+        "changes_file(1)",
+        "Next file",
+        "the change's next file",
+        show=False,
+    ),
+]
+
 # The work package screen's tabs, by number.
 WP_TABS: list[Command] = [
     Command(
@@ -98,7 +134,9 @@ WP_TABS: list[Command] = [
         f"the work package's {name} tab",
         show=False,
     )
-    for number, name in enumerate(("Lineage", "Packets", "Verify", "Audit", "Transcript"), 1)
+    for number, name in enumerate(
+        ("Lineage", "Packets", "Verify", "Audit", "Transcript", "Changes"), 1
+    )
 ]
 
 # Views and navigation.
@@ -167,7 +205,9 @@ VIEWS: list[Command] = [
 
 # Commands that change the store: with --readonly they are not offered (not in the footer,
 # the help or the palette; their keys say that actions are disabled).
-ACTION_IDS = frozenset(c.id for c in WP_ACTIONS if c.action.startswith("act("))
+ACTION_IDS = frozenset(c.id for c in WP_ACTIONS if c.action.startswith("act(")) | {
+    "changes.comment"  # a review comment's draft: for the review, an action
+}
 # Commands the palette does not list: opening it, from it.
 NOT_IN_PALETTE = frozenset({"palette"})
 

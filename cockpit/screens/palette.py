@@ -10,7 +10,15 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from cockpit.screens.context import Cockpit
 from cockpit.screens.help import KEY_NAMES
-from cockpit.screens.keys import NOT_IN_PALETTE, TRANSCRIPT, VIEWS, WP_ACTIONS, WP_TABS, Command
+from cockpit.screens.keys import (
+    CHANGES,
+    NOT_IN_PALETTE,
+    TRANSCRIPT,
+    VIEWS,
+    WP_ACTIONS,
+    WP_TABS,
+    Command,
+)
 from cockpit.screens.keys import offered as offered_commands
 
 
@@ -19,7 +27,8 @@ class CockpitCommands(Provider):
 
     def listed(self) -> list[Command]:
         app = cast(Cockpit, self.app)
-        commands = offered_commands([*WP_ACTIONS, *WP_TABS, *VIEWS, *TRANSCRIPT], app.readonly)
+        listed = [*WP_ACTIONS, *WP_TABS, *VIEWS, *TRANSCRIPT, *CHANGES]
+        commands = offered_commands(listed, app.readonly)
         return [c for c in commands if c.id not in NOT_IN_PALETTE]
 
     async def discover(self) -> Hits:

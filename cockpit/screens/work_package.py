@@ -1,5 +1,6 @@
 """One work package: its fields and common ground, and tabs for lineage, packets (with
-diffs), the last gate run, its audit events, and its agent runs' transcripts."""
+diffs), the last gate run, its audit events, its agent runs' transcripts and its change
+(with review comments drafted on its lines)."""
 
 from __future__ import annotations
 
@@ -27,9 +28,10 @@ from cockpit.engine.reports.pages import WorkPackagePage
 from cockpit.engine.text import literal
 from cockpit.messages import StoreChanged
 from cockpit.screens.audit import COLUMNS as AUDIT_SCREEN_COLUMNS
+from cockpit.screens.changes.view import ChangesView
 from cockpit.screens.context import cockpit, read_then
 from cockpit.screens.footer import KeyFooter
-from cockpit.screens.keys import TRANSCRIPT, WP_ACTIONS, WP_TABS, bindings
+from cockpit.screens.keys import CHANGES, TRANSCRIPT, WP_ACTIONS, WP_TABS, bindings
 from cockpit.screens.modals.predicates import predicate_table
 from cockpit.screens.status_bar import StatusBar
 from cockpit.screens.tables import FitTable
@@ -43,14 +45,23 @@ AUDIT_COLUMNS = tuple(column for column in AUDIT_SCREEN_COLUMNS if column.key !=
 FIELDS_HEIGHT = 14  # the fields' most lines; fewer on a short terminal, to leave the tabs room
 
 
+def wp_bindings() -> list[Binding]:
+    """The WP's actions with the Changes tab's keys just before cancel's `c`: on that tab
+    `c` comments (cancel on the others), and the footer keeps the actions' order."""
+    actions = bindings(WP_ACTIONS)
+    at = next(i for i, b in enumerate(actions) if b.key == "c")
+    return [*actions[:at], *bindings(CHANGES), *actions[at:]]
+
+
 class WorkPackageScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        *bindings(WP_ACTIONS),
+        *wp_bindings(),
         *bindings(TRANSCRIPT),
         *bindings(WP_TABS),
         Binding("escape", "app.pop_screen", "back", id="cockpit.wp.back"),
     ]
     TRANSCRIPT_ACTIONS = frozenset(c.action.partition("(")[0] for c in TRANSCRIPT)
+    CHANGES_ACTIONS = frozenset(c.action.partition("(")[0] for c in CHANGES)
 
     def __init__(self, wp_id: str) -> None:
         super().__init__()
@@ -76,6 +87,8 @@ class WorkPackageScreen(Screen[None]):
                 yield FitTable(AUDIT_COLUMNS, flexible=24, id="wp-audit")
             with TabPane("Transcript", id="tab-transcript"):
                 yield TranscriptView(self.wp_id, id="transcript")
+            with TabPane("Changes", id="tab-changes"):
+                yield ChangesView(self.wp_id, id="changes")
         yield KeyFooter()
 
     def on_mount(self) -> None:
@@ -206,22 +219,35 @@ class WorkPackageScreen(Screen[None]):
         if self.wp_id in message.work_packages:
             self.load()
             self.query_one(TranscriptView).rescan()  # a new run has its transcript already
+            self.query_one(ChangesView).changed(self.on_changes)
 
     # -- the Transcript tab -------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """The transcript's keys act (and show in the footer) on its tab only."""
+        """The transcript's and the Changes tab's keys act (and show in the footer) on
+        their tab only."""
         if action in self.TRANSCRIPT_ACTIONS:
             return self.query_one(TabbedContent).active == "tab-transcript"
+        if action in self.CHANGES_ACTIONS:
+            return self.on_changes
         return True
+
+    @property
+    def on_changes(self) -> bool:
+        return self.query_one(TabbedContent).active == "tab-changes"
 
     @on(TabbedContent.TabActivated)
     def tab_changed(self) -> None:
         self.refresh_bindings()
+        if self.on_changes:
+            self.query_one(ChangesView).activate()
 
     def action_show_tab(self, tab: str) -> None:
-        """`1`…`5`: the Lineage, Packets, Verify, Audit or Transcript tab."""
+        """`1`…`6`: the Lineage, Packets, Verify, Audit, Transcript or Changes tab (the
+        Changes tab with its diff focused: its keys move the cursor)."""
         self.query_one(TabbedContent).active = tab
+        if tab == "tab-changes":
+            self.query_one(ChangesView).diff.focus()
 
     def _on_transcript(self) -> TranscriptView:
         self.query_one(TabbedContent).active = "tab-transcript"  # from the palette
@@ -232,6 +258,18 @@ class WorkPackageScreen(Screen[None]):
 
     def action_transcript_raw(self) -> None:
         self._on_transcript().toggle_raw()
+
+    # -- the Changes tab -----------------------------------------------------------------------
+
+    def _on_changes(self) -> ChangesView:
+        self.query_one(TabbedContent).active = "tab-changes"  # from the palette
+        return self.query_one(ChangesView)
+
+    def action_changes_comment(self) -> None:
+        self._on_changes().comment()
+
+    def action_changes_file(self, delta: int) -> None:
+        self._on_changes().step_file(delta)
 
     def action_act(self, name: str) -> None:
         cockpit(self).start_action(name, self.wp_id)

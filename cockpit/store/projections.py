@@ -23,7 +23,14 @@ from cockpit.store.schema import COUNT_BOOKED, PROJECTION_TABLES, create_tables
 if TYPE_CHECKING:  # sqlite-utils is imported only where a store is created
     import sqlite_utils
 
-_JSON_COLUMNS_WP = ("labels", "body", "last_verify", "success_criteria", "monitor_flags")
+_JSON_COLUMNS_WP = (
+    "labels",
+    "body",
+    "last_verify",
+    "success_criteria",
+    "monitor_flags",
+    "delivery",
+)
 _JSON_COLUMNS_ENTRY = ("refs", "body")
 
 
@@ -226,6 +233,8 @@ def apply(conn: sqlite3.Connection, event: Event) -> None:
         updates["blocked_unowned"] = 1 if payload.get("outcome") == "blocked" else 0
     elif event.type == EventType.RECOVERY_PACKET_CREATED:
         updates["blocked_unowned"] = 0
+    elif event.type == EventType.DELIVERED:  # what `status` shows, and the board's mark
+        updates["delivery"] = _json({k: v for k, v in payload.items() if k != "signature"})
     elif event.type == EventType.AGENT_EXITED and isinstance(payload.get("usage"), dict):
         updates.update(_spent(conn, wp, payload["usage"]))
     elif event.type == EventType.CLAIM_PACKET_CREATED:

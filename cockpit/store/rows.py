@@ -30,6 +30,7 @@ class WorkPackageRow(TypedDict):
     open_advisory: str | None
     agent_problem: str | None
     monitor_flags: list[dict[str, Any]] | None  # the progress monitor's open flags
+    delivery: dict[str, Any] | None  # the last `delivered` payload, less its signature
     cost_usd: str | None  # what its agents' runs cost so far (SPEC 9.1)
     tokens: int
     created: str

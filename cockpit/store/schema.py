@@ -13,7 +13,7 @@ from cockpit.store.attention import AGENT_WAIT_SQL, ATTENTION_SQL
 if TYPE_CHECKING:  # sqlite-utils is imported only where a store is created
     import sqlite_utils
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 # The tables derived from events (dropped and derived again on a schema upgrade).
 PROJECTION_TABLES = ("work_packages", "entries", "edges", "rejections", "candidates", "canon")
@@ -234,6 +234,7 @@ def create_tables(db: sqlite_utils.Database) -> None:
             "open_advisory": str,
             "agent_problem": str,
             "monitor_flags": str,  # the progress monitor's open flags (JSON), NULL if none
+            "delivery": str,  # the last `delivered` payload less its signature (JSON; SPEC 11.3)
             "cost_usd": str,  # what its agents' runs cost so far (a decimal string; SPEC 9.1)
             "tokens": int,  # their input and output tokens so far
             "created": str,
@@ -259,6 +260,8 @@ def create_tables(db: sqlite_utils.Database) -> None:
         db.table("work_packages").add_column("agent_problem", str)
     if "monitor_flags" not in columns:  # a store from before the progress monitor
         db.table("work_packages").add_column("monitor_flags", str)
+    if "delivery" not in columns:  # a store from before delivery (SPEC 11.3)
+        db.table("work_packages").add_column("delivery", str)
     db.table("work_packages").create_index(["state"], if_not_exists=True)
     db.table("entries").create(
         {

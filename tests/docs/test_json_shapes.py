@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import subprocess
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -89,6 +90,45 @@ def _monitor_a_day_on(root: Path) -> dict[str, str]:
     return {str(e.work_package): e.payload["flag"] for e in flagged}
 
 
+def _add_setup_script(root: Path) -> None:
+    """`worktrees.setup` in the demo's config and its script committed in the project."""
+    project = root / "project"
+    (project / "scripts").mkdir(exist_ok=True)
+    (project / "scripts" / "setup.sh").write_text("echo ready > setup.log\n")
+    identity = ["-c", "user.name=Owner", "-c", "user.email=owner@example.invalid"]
+    for args in (["add", "scripts/setup.sh"], [*identity, "commit", "-q", "-m", "setup"]):
+        subprocess.run(["git", *args], cwd=project, check=True, capture_output=True)
+    with (root / "cockpit.yaml").open("a") as config:
+        config.write("worktrees:\n  setup: [sh, scripts/setup.sh]\n")
+
+
+def _deliver(r: Run, wp: str) -> None:
+    """Delivery (SPEC 11.3): the procedure-booked WP, admitted by the gate, accepted by the
+    owner and merged into the demo project's main; delivered once; its attestation."""
+    r.cockpit("review", wp, "--verdict", "accepted", doc=("review", ""))
+    r.cockpit("deliver", wp, "--plan", doc=("deliver", "with --plan"))
+    r.cockpit("deliver", wp, "--via", "merge", doc=("deliver", "without --plan"))
+    r.cockpit("deliver", wp, doc=("", ""), code=1)  # delivered once: delivery_refused
+    r.cockpit("status", wp, doc=("status", "with WP"))
+    attestation = r.root / ".cockpit" / "attestations" / f"{wp}.intoto.json"
+    r.cockpit("attest", "verify", str(attestation), doc=("attest verify", ""))
+
+
+def _comment_on_the_change(r: Run, wp: str) -> None:
+    """The change under review (SPEC 11.1) and a review commenting on one of its lines
+    (SPEC 11.2): the WP the gate admitted, before its rejection."""
+    change = r.cockpit("diff", wp, doc=("diff", ""))
+    path, line = next(
+        (f["path"], shown["new_line"])
+        for f in change["files"]
+        for hunk in f["hunks"]
+        for shown in hunk["lines"]
+        if shown["kind"] == "+"
+    )
+    comment = f"{path}:{line}:say why"
+    r.cockpit("review", wp, "--verdict", "diagnostic", "--comment", comment, doc=("review", ""))
+
+
 def _walk_through(r: Run, base: Path) -> None:
     """The demo, then every read command and every action on it."""
     r.cockpit("run", "--once", doc=("run", "with --once"))
@@ -118,7 +158,7 @@ def _walk_through(r: Run, base: Path) -> None:
     r.cockpit("submit", "--sign", str(good), doc=("submit", ""))
     r.cockpit("submit", "--sign", str(bad), doc=("submit", ""), code=2)
     packed = ("--procedure", "docs-change", "--title", "Document it", "--target-repo", "project")
-    r.cockpit("book", *packed, "--to", "agent:scripted", doc=("book", ""))
+    booked = r.cockpit("book", *packed, "--to", "agent:scripted", doc=("book", ""))
     deep = ("-t", "Deep", "--objective", "o", "--lane", "scripted", "--tier", "deep")
     r.cockpit("book", *deep, doc=("book", ""), code=2)  # refused: no rollback plan
     r.cockpit("run", "--once", doc=("run", "with --once"))
@@ -137,8 +177,17 @@ def _walk_through(r: Run, base: Path) -> None:
         ("rollback", "WP-0006", "--reason", "undo the greeting"),
         ("override", "WP-0003", "--to", "claimed", "--reason", "check the gate"),
     ]
+    _comment_on_the_change(r, "WP-0006")
     for args in actions:
         r.cockpit(*args, doc=(args[0], ""))
+    _deliver(r, booked["work_package"])
+    # Worktree housekeeping (SPEC 11.4): a setup script to approve; WP-0006, rolled back,
+    # is finished and pruned.
+    _add_setup_script(r.root)
+    r.cockpit("worktrees", "approve-setup", doc=("worktrees approve-setup", ""))
+    r.cockpit("worktrees", doc=("worktrees", ""))
+    r.cockpit("worktrees", "prune", "--dry-run", doc=("worktrees prune", ""))
+    r.cockpit("worktrees", "prune", doc=("worktrees prune", ""))
     r.cockpit("verify", "WP-0003", doc=("verify", ""), code=1)  # withheld: no claim
     r.cockpit("commission", "CAND-0001", "--as", "human:reviewer", doc=("commission", ""))
     r.cockpit("canon", doc=("canon", ""))

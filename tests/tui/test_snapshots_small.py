@@ -16,6 +16,7 @@ from cockpit.engine.actions import human as actions
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.screens.footer import KeyFooter, kept_keys
 from cockpit.screens.status_bar import StatusBar
+from cockpit.screens.tables import FitTable
 from tui.conftest import make_app, reads_settled
 from tui.test_snapshots import canon_settled, pressing, settled
 
@@ -52,18 +53,40 @@ def test_work_package_small(snap_compare: Snap, demo_ws: Workspace, app_for: App
 
 
 def test_audit_small(snap_compare: Snap, demo_ws: Workspace, app_for: AppFor) -> None:
-    """The entry and time columns give way; "what" is on screen, cut with "…"."""
+    """The entry and time columns give way; "what" is on screen, cut with "…"; the table
+    ends at the newest event, whichever came first: the rows, the chain's verdict (the
+    progress bar goes) or the header settling its four lines for the width."""
 
     async def settle(pilot: object) -> None:
         await pilot.press("A")  # type: ignore[attr-defined]
         await reads_settled(pilot)
         await settled(pilot, "audit-verify")
-        # To the newest event, as a reader would: the picture does not depend on how the
-        # rows and the chain's verdict raced to lay the table out.
-        await pilot.press("ctrl+end")
-        await pilot.pause()
 
     assert snap_compare(app_for(demo_ws), run_before=settle, terminal_size=SMALL)
+
+
+def test_the_audit_table_keeps_the_newest_in_view_as_it_gets_shorter(
+    demo_ws: Workspace,
+) -> None:
+    """A shorter table (here the terminal; at start-up the header taking its lines for the
+    width) still ends at the newest event, where the cursor is: a DataTable alone keeps its
+    scroll offset and lets the last rows fall below the view."""
+    app = make_app(demo_ws)
+
+    async def session() -> None:
+        async with app.run_test(size=SMALL) as pilot:
+            await pilot.press("A")
+            await reads_settled(pilot)
+            await settled(pilot, "audit-verify")
+            table = app.screen.query_one("#events", FitTable)
+            for height in (20, 16):
+                await pilot.resize_terminal(SMALL[0], height)
+                await pilot.pause()
+                await pilot.pause()
+                assert table.cursor_row == table.row_count - 1
+                assert table.scroll_y == table.max_scroll_y > 0, (height, table.scroll_y)
+
+    asyncio.run(session())
 
 
 def footer_keys(app: CockpitApp) -> list[tuple[str, int, int]]:

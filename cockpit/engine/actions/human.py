@@ -17,6 +17,8 @@ from cockpit.domain import Capability, EventType, Mode, State, Verdict
 from cockpit.engine.actions.preconditions import move, no_duty_conflict
 from cockpit.engine.actions.preconditions import require as require
 from cockpit.engine.actions.rollback import rollback as rollback  # an action with its own module
+from cockpit.engine.entries.models import ReviewComment
+from cockpit.engine.gate.review_comments import Reviewed, check_review, review_basis
 from cockpit.engine.gate.verification import GateRun, run_gate
 from cockpit.engine.lifecycle.effects import (
     DUTY_VERDICTS,
@@ -172,17 +174,29 @@ def review(
     by: str,
     merge_sha: str | None = None,
     sign: trust_actions.Sign | None = None,
+    *,
+    head: str | None = None,
+    comments: list[dict[str, Any]] | None = None,
 ) -> list[Event]:
     """Record a review verdict. `accepted` (from accepted) also completes the WP;
-    `rejected` fails it and requests a rollback; `diagnostic` changes no state."""
+    `rejected` fails it and requests a rollback; `diagnostic` changes no state.
+
+    `head` names the verified head reviewed (an `accepted` naming another than the latest
+    is refused); `comments` are `{path, line, side ("new"|"old"), text}` on lines of the
+    change at `head` (else of the change as `cockpit diff` shows it): a comment off the
+    change is refused (SPEC 11.2). Both are in the signed action's args."""
     require(ws, by, Capability.REVIEW)
     try:
         chosen = Verdict(verdict)
     except ValueError:
         names = ", ".join(v.value for v in Verdict)
         raise InputError(f"verdict {verdict!r} is not one of: {names}") from None
+    notes = review_notes(comments or [])
+    if head is not None and not re.fullmatch(r"[0-9a-fA-F]{4,64}", head):
+        raise InputError(f"head {head!r} is not a hexadecimal commit id")
 
     prepared = _prepare_acceptance(ws, store, wp_id, chosen, merge_sha)
+    checked = _prepare_review(ws, store, wp_id, chosen, head, notes)
 
     def build(wp: WorkPackageRow) -> list[NewEvent]:
         if chosen in DUTY_VERDICTS:
@@ -198,23 +212,53 @@ def review(
                 )
             if proof is not None:
                 payload["merge_proof"] = proof
+        if checked is not None:
+            if checked[0] != review_basis(store, wp):
+                raise Refused(f"{wp_id} was verified again while the review was checked")
+            payload.update(checked[1].payload())
         trigger = REVIEW_TRIGGERS.get(chosen.value)
         if trigger is not None:
             move(wp, trigger)  # refuses an illegal transition, naming the state
         return review_events(wp, chosen, by, None, payload)
 
-    return _act(
-        ws,
-        store,
-        wp_id,
-        build,
-        Act(
-            "review",
-            {"verdict": chosen.value, "findings": list(findings), "merge_sha": merge_sha},
-            by,
-            sign,
-        ),
-    )
+    args: dict[str, Any] = {
+        "verdict": chosen.value,
+        "findings": list(findings),
+        "merge_sha": merge_sha,
+    }
+    if head is not None or notes:
+        args.update(head=head, comments=notes)
+    return _act(ws, store, wp_id, build, Act("review", args, by, sign))
+
+
+def review_notes(comments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Comments as a review body holds them; InputError naming the first malformed one."""
+    notes = []
+    for comment in comments:
+        try:
+            notes.append(ReviewComment.model_validate(comment).model_dump(mode="json"))
+        except ValueError as exc:
+            first = str(exc).splitlines()[1:3]
+            raise InputError(f"comment {comment!r} is malformed: {' '.join(first)}") from None
+    return notes
+
+
+def _prepare_review(
+    ws: Workspace,
+    store: Store,
+    wp_id: str,
+    verdict: Verdict,
+    head: str | None,
+    notes: list[dict[str, Any]],
+) -> tuple[tuple[str, int], Reviewed] | None:
+    """The review's head and comments checked before the transaction (git runs), with
+    the basis they were checked on; None if the review names neither and accepts nothing."""
+    if head is None and not notes and verdict is not Verdict.ACCEPTED:
+        return None
+    wp = store.work_package(wp_id)
+    if wp is None:
+        raise NotFound(f"no work package {wp_id} has been booked in this workspace")
+    return review_basis(store, wp), check_review(ws, store, wp, verdict, head, notes)
 
 
 def _prepare_acceptance(

@@ -36,6 +36,7 @@ ACTION_CAPABILITIES: dict[str, Capability] = {
     "veto": Capability.VETO,
     "dismiss": Capability.DISMISS_ADVISORY,
     "rollback": Capability.ROLLBACK,
+    "deliver": Capability.DELIVER,
 }
 
 
@@ -116,6 +117,13 @@ def _dismissable(ws: Workspace, store: Store, wp: WorkPackageRow, by: str) -> No
         raise Refused(f"{wp['id']} has no advisory or monitor flag to dismiss")
 
 
+def _deliverable(ws: Workspace, store: Store, wp: WorkPackageRow, by: str) -> None:
+    """Only a complete WP is delivered (what else refuses a delivery, the delivery plane's
+    `plan` says: it reads git)."""
+    if wp["state"] != State.COMPLETE:
+        raise Refused(f"{wp['id']} is {wp['state']}; only a complete work package is delivered")
+
+
 StateCheck = Callable[[Workspace, Store, WorkPackageRow, str], object]
 
 # What each action needs of the WP as it is, whatever the person would answer. A veto
@@ -130,6 +138,7 @@ STATE_CHECKS: dict[str, StateCheck] = {
     "rollback": lambda ws, store, wp, by: rollback_ready(store, wp),
     "veto": lambda ws, store, wp, by: None,
     "dismiss": _dismissable,
+    "deliver": _deliverable,
 }
 
 

@@ -20,7 +20,9 @@ from pydantic import (
 )
 
 from cockpit.domain import Capability, EvidenceClass, Mode, Predicate, Tier
+from cockpit.engine.config.delivery import DeliveryConfig
 from cockpit.engine.config.ssh_keys import KeyFormatError, PublicKey, parse_public_key
+from cockpit.engine.config.worktrees import WorktreesConfig
 from cockpit.engine.entries.safe_yaml import UnsafeYaml, YamlSyntaxError, load_yaml
 from cockpit.engine.entries.wording import describe
 from cockpit.errors import ConfigError
@@ -251,78 +253,6 @@ class MonitorConfig(_Strict):
         default=10, ge=0, description="Files a light WP's change may touch."
     )
     scan_s: int = Field(default=60, gt=0, description="Seconds between the runner's scans.")
-
-
-DeliveryVia = Literal["merge", "push", "pr"]
-
-
-class DeliverySettings(_Strict):
-    """How one target repo's accepted work is delivered (SPEC 11.3); what a per-repo
-    entry leaves out is the workspace's."""
-
-    via: DeliveryVia | None = Field(default=None, description="merge, push or pr.")
-    remote: str | None = Field(
-        default=None, min_length=1, description="The remote pushed to (push, pr)."
-    )
-    base: str | None = Field(
-        default=None,
-        min_length=1,
-        description="The branch merged into, or the PR's base; default: the WP's base_ref.",
-    )
-
-
-class DeliveryConfig(_Strict):
-    """`cockpit deliver`'s defaults (SPEC 11.3), per workspace and per target repo."""
-
-    via: DeliveryVia = Field(default="merge", description="merge, push or pr.")
-    remote: str = Field(default="origin", min_length=1, description="The remote (push, pr).")
-    base: str | None = Field(
-        default=None,
-        min_length=1,
-        description="The branch merged into, or the PR's base; default: the WP's base_ref.",
-    )
-    repos: dict[str, DeliverySettings] = Field(
-        default_factory=dict, description="Overrides by target_repo, as the WP books it."
-    )
-
-    def for_repo(self, target_repo: str | None) -> DeliverySettings:
-        """The settings that apply to a WP booked with `target_repo`."""
-        own = self.repos.get(str(target_repo)) if target_repo is not None else None
-        return DeliverySettings(
-            via=(own.via if own and own.via else self.via),
-            remote=(own.remote if own and own.remote else self.remote),
-            base=(own.base if own and own.base else self.base),
-        )
-
-
-class WorktreesConfig(_Strict):
-    """Worktree housekeeping (SPEC 11.4): what a new worktree gets before its agent, and
-    when finished ones are pruned."""
-
-    fetch: bool = Field(
-        default=True, description="Fetch the base's remote before making a worktree."
-    )
-    copy_: list[str] = Field(
-        default_factory=list,
-        alias="copy",
-        description="Gitignored files copied from the target repo into each new worktree.",
-    )
-    setup: list[str] | None = Field(
-        default=None,
-        min_length=1,
-        description="Run in the new worktree, in the sandbox, before the agent.",
-    )
-    setup_sha256: str | None = Field(
-        default=None,
-        pattern=r"^[0-9a-f]{64}$",
-        description="The owner-approved sha256 of the setup script file (setup's last argument).",
-    )
-    ports_per_wp: int = Field(
-        default=10, ge=0, le=1000, description="Free TCP ports reserved per live WP (0: none)."
-    )
-    keep_days: int = Field(
-        default=7, ge=0, description="Days before worktrees of finished WPs are pruned (0: never)."
-    )
 
 
 class Config(_Strict):

@@ -18,14 +18,7 @@ from pydantic import (
     model_validator,
 )
 
-from cockpit.domain import (
-    DoneState,
-    EvidenceClass,
-    Kind,
-    RejectionCode,
-    Tier,
-    Verdict,
-)
+from cockpit.domain import DoneState, EvidenceClass, Kind, RejectionCode, Tier, Verdict
 from cockpit.errors import InputError
 
 ENTRY_SCHEMA = "cockpit.entry/v1"
@@ -279,6 +272,16 @@ class ScopeConfirmationBody(_Body):
     notes: str | None = Field(default=None, description="What the owner should know.")
 
 
+class ReviewComment(_Storable):
+    """A comment on one line of the change (SPEC 11.2)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    path: str = Field(min_length=1, max_length=4096, description="A file of the change.")
+    line: int = Field(ge=1, le=2**31, description="A line shown on that side of its diff.")
+    side: Literal["new", "old"] = Field(default="new", description="`new` (default) or `old`.")
+    text: str = Field(min_length=1, description="The comment.")
+
+
 class ReviewBody(_Body):
     """A person's verdict on the WP."""
 
@@ -288,6 +291,14 @@ class ReviewBody(_Body):
         default=None,
         pattern=r"^[0-9a-fA-F]{4,64}$",
         description="With `accepted`: the commit the admitted work was merged as.",
+    )
+    head: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-fA-F]{4,64}$",
+        description="The verified head reviewed, in full; `accepted` needs the latest.",
+    )
+    comments: list[ReviewComment] = Field(
+        default_factory=list, description="Comments on lines of the change, at `head`."
     )
 
 

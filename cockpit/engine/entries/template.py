@@ -50,6 +50,10 @@ NOTES: dict[str, str] = {
     "notes) hands it back to the owner.",
     "scope_confirmation.notes": "What you understood, or why not.",
     "review.findings": 'What you found, e.g. ["the retry limit is not documented"].',
+    "review.head": "The verified head reviewed (`cockpit diff WP --json` shows it); an "
+    "`accepted` must name the latest. Filled in when a verify measured one.",
+    "review.comments": "Comments on lines of that change, e.g. [{path: src/app.py, line: 12, "
+    'side: new, text: "handle the empty list"}] (side `old`: a removed line).',
     "claim.done_state": "Only `done` can be admitted; say `partial` or `not_fixed` honestly.",
     "claim.common_ground": "The common ground the claim rests on: {id, version, hash} of the "
     "WP's latest; filled in when there is one.",

@@ -86,8 +86,11 @@ class Confinement:
 SANDBOX_HOME = "/tmp/home"
 
 
-def validation_sandbox(ws: Workspace, wp: WorkPackageRow) -> Confinement:
-    """The WP's sandbox for commands run on its worktree (see the module text)."""
+def validation_sandbox(
+    ws: Workspace, wp: WorkPackageRow, worktree: Path | None = None
+) -> Confinement:
+    """The WP's sandbox for commands run on its worktree (see the module text), or on
+    `worktree` instead (the merge queue's scratch worktree, SPEC 11.3)."""
     mode = ws.config.runner.sandbox
     available = sandbox.availability(mode)
     if not available.confined:
@@ -95,8 +98,7 @@ def validation_sandbox(ws: Workspace, wp: WorkPackageRow) -> Confinement:
     box = sandbox.base_box()
     box.args += ["--dir", SANDBOX_HOME]
     if wp.get("target_repo"):
-        worktree = worktrees.worktree_path(ws, wp["id"])
-        box.ro(worktree)
+        box.ro(worktree or worktrees.worktree_path(ws, wp["id"]))
         repo = worktrees.target_repo_path(ws, wp)
         try:
             common = gitops.run(repo, "rev-parse", "--path-format=absolute", "--git-common-dir")

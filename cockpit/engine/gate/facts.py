@@ -126,6 +126,8 @@ class GateInput:
     evidence_files: dict[str, str | None] = field(default_factory=dict)
     worktree_tree: str | None = None
     branch_tip: str | None = None  # the commit of wp/<WP> the gate saw (recorded, not judged)
+    # The commit holding the content measured (SPEC 11.1's verified head; not judged).
+    verified_head: str | None = None
     # Replacement refs made in the shared target repo since the worktree was (an agent
     # reaching outside its worktree: the owner's git would show other content).
     planted_refs: list[str] = field(default_factory=list)

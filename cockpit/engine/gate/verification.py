@@ -23,7 +23,7 @@ from cockpit.engine.gate.advisory import advisory_id
 from cockpit.engine.gate.facts import CommandResult, GateInput, HistoryItem, Packet
 from cockpit.engine.gate.predicates import Decision, evaluate
 from cockpit.engine.lifecycle.transitions import VERIFY_OUTCOME_TRIGGERS, Trigger, transition
-from cockpit.engine.repo import gitops, worktrees
+from cockpit.engine.repo import gitops, verified, worktrees
 from cockpit.engine.trust.entries import booking_problem
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.errors import NotFound, Refused
@@ -96,8 +96,11 @@ def gather(
     *,
     run_commands: bool,
     stop: threading.Event | None = None,
+    measure_head: bool = False,
 ) -> GateInput:
-    """Collect every fact the gate needs; run validation and list changed files."""
+    """Collect every fact the gate needs; run validation and list changed files. With
+    `measure_head`, also write the commit holding the content measured (its verified head,
+    SPEC 11.1: a commit object; the ref is made once the run is recorded)."""
     claim = current_claim(store, wp["id"])
     packets = _referenced_packets(store, wp["id"], claim)
     root = worktrees.worktree_root(ws, wp)
@@ -109,6 +112,7 @@ def gather(
     planted: list[str] = []
     git_dir: list[str] = []
     tip: str | None = None
+    head: str | None = None
     if wp.get("target_repo"):
         if not root.is_dir():
             changed_error = f"the worktree {root} does not exist"
@@ -124,6 +128,8 @@ def gather(
                 with contextlib.suppress(gitops.GitError):
                     tip = gitops.rev(where, branch)
                 changed, tree = sorted(set(content.paths) | set(committed)), content.tree
+                if measure_head:
+                    head = verified.measure(where, base, content.tree, wp["id"])
                 planted = sorted(worktrees.planted_replace_refs(store, where, wp["id"]))
                 git_dir = worktrees.git_dir_changes(store, where, wp["id"])
             except Exception as exc:  # git's own errors are many; any of them is `error`
@@ -182,6 +188,7 @@ def gather(
         changed_error=changed_error,
         worktree_tree=tree,
         branch_tip=tip,
+        verified_head=head,
         evidence_files=evidence_files,
         planted_refs=planted,
         git_dir_changes=git_dir,
@@ -234,7 +241,8 @@ def run_gate(
     if wp["state"] != State.CLAIMED:
         raise Refused(f"{wp_id} is {wp['state']}; the gate runs only on a claimed work package")
     started = time.monotonic()
-    facts = gather(ws, store, wp, run_commands=mode is not Mode.DRY_RUN, stop=stop)
+    live = mode is not Mode.DRY_RUN
+    facts = gather(ws, store, wp, run_commands=live, stop=stop, measure_head=live)
     if stop is not None and stop.is_set():
         raise Interrupted(f"the gate run on {wp_id} was abandoned: the runner is stopping")
     withhold = withholds(mode, wp, ws.config.runner.canary_labels)
@@ -271,6 +279,7 @@ def run_gate(
             )
         )
         target = transition(verifying, VERIFY_OUTCOME_TRIGGERS[decision.outcome.value])
+        ref = verified.ref_name(wp_id, started_event.seq) if facts.verified_head else None
         completed = store.append(
             NewEvent(
                 EventType.VERIFY_COMPLETED,
@@ -279,10 +288,18 @@ def run_gate(
                 None,
                 {
                     **_completed_payload(facts, decision, mode, verifier, duration, target),
+                    "verified_ref": ref,
                     **({"signature": dict(signature)} if signature is not None else {}),
                 },
             )
         )
+    if ref is not None and facts.verified_head:
+        # After the transaction (git never runs under the write lock). Should this fail,
+        # the event still names the commit and readers put the ref back (keep_refs).
+        with contextlib.suppress(gitops.GitError, OSError):
+            verified.record_ref(
+                worktrees.target_repo_path(ws, wp), wp_id, started_event.seq, facts.verified_head
+            )
     return GateRun(decision, [started_event, completed], mode)
 
 
@@ -318,6 +335,9 @@ def _completed_payload(
         "worktree_tree": facts.worktree_tree,
         # The commit of wp/<WP> then: a review checks that the branch did not move since.
         "branch_tip": facts.branch_tip,
+        # What was verified (SPEC 11.1): the commit holding that content, and its tree.
+        "head": facts.verified_head,
+        "tree": facts.worktree_tree if facts.verified_head else None,
         "summary": {
             k: document[k]
             for k in ("outcome", "acceptance_status", "blocking_predicate", "blocked_reason_class")

@@ -28,13 +28,14 @@ from cockpit.engine.entries.models import (
 )
 from cockpit.engine.entries.parse import check_paths
 from cockpit.engine.gate.advisory import advisory_event
+from cockpit.engine.gate.review_comments import Reviewed, check_review, review_basis
 from cockpit.engine.ingest import checks
 from cockpit.engine.lifecycle.effects import answer_edges, review_events, standing_go
 from cockpit.engine.lifecycle.transitions import KIND_TRIGGERS, REVIEW_TRIGGERS, Trigger
 from cockpit.engine.repo import worktrees
 from cockpit.engine.trust import entries as trust_entries
 from cockpit.engine.workspace.layout import Workspace
-from cockpit.errors import CockpitError
+from cockpit.errors import CockpitError, Refused
 from cockpit.store import NewEvent, Store
 from cockpit.store.rows import WorkPackageRow
 
@@ -51,11 +52,13 @@ class Plan:
 class Prepared:
     """What an entry's planning needs from outside the store, gathered before its
     transaction: for a review accepting a WP, the acceptance check of its admitted work
-    (and merge proof), taken against `basis` (the WP's state and last admitting verdict)."""
+    (and merge proof); for a review naming a head or commenting on lines, that check
+    (`review`, SPEC 11.2). Taken against `basis` (the WP's state and last verdict)."""
 
     basis: tuple[str, int] | None = None
     proof: dict[str, Any] | None = None
     refusal: str | None = None
+    review: Reviewed | None = None
 
 
 NOT_PREPARED = Prepared()  # what an entry that needs no preparation is planned with
@@ -67,9 +70,18 @@ class StalePreparation(CockpitError):
 
 def needs_preparation(parsed: ParsedEntry) -> bool:
     """True if `prepare` has work to do for this entry (git, outside any transaction): a
-    review that accepts its WP. Every other entry is planned on the store alone."""
+    review that accepts its WP, names a head or comments on lines. Every other entry is
+    planned on the store alone."""
     body = parsed.entry.body
-    return isinstance(body, ReviewBody) and body.verdict is Verdict.ACCEPTED
+    return isinstance(body, ReviewBody) and (
+        body.verdict is Verdict.ACCEPTED or bool(body.comments) or body.head is not None
+    )
+
+
+def _basis(body: ReviewBody, store: Store, wp: WorkPackageRow) -> tuple[str, int]:
+    if body.verdict is Verdict.ACCEPTED:
+        return worktrees.acceptance_basis(store, wp)
+    return review_basis(store, wp)
 
 
 def prepare(parsed: ParsedEntry, ws: Workspace, store: Store) -> Prepared:
@@ -82,11 +94,16 @@ def prepare(parsed: ParsedEntry, ws: Workspace, store: Store) -> Prepared:
         return Prepared()
     body = parsed.entry.body
     assert isinstance(body, ReviewBody)
-    basis = worktrees.acceptance_basis(store, wp)
+    basis = _basis(body, store, wp)
     try:
-        return Prepared(basis, worktrees.acceptance_proof(ws, store, wp, body.merge_sha))
-    except worktrees.WorktreeError as exc:
+        proof = None
+        if body.verdict is Verdict.ACCEPTED:
+            proof = worktrees.acceptance_proof(ws, store, wp, body.merge_sha)
+        comments = [c.model_dump(mode="json") for c in body.comments]
+        review = check_review(ws, store, wp, body.verdict, body.head, comments)
+    except Refused as exc:  # the admitted work changed, a head or comment does not hold
         return Prepared(basis, refusal=str(exc))
+    return Prepared(basis, proof, review=review)
 
 
 def entry_trigger(parsed: ParsedEntry) -> Trigger | None:
@@ -164,7 +181,7 @@ def _plan(
         checks.check_dispatch_target(parsed, config, wp)
     check_paths(entry)
     edges = checks.ref_edges(parsed, store)
-    proof = _acceptance(parsed, wp, store, prepared)
+    proof, review = _acceptance(parsed, wp, store, prepared)
     checks.check_assignee(parsed, wp)
     trigger = entry_trigger(parsed)
     target = checks.check_transition(parsed, wp, trigger, store)
@@ -172,6 +189,8 @@ def _plan(
     payload = _payload(parsed, config, store, edges)
     if proof is not None:
         payload["merge_proof"] = proof
+    if review is not None:
+        payload.update(review.payload())
     wp_id = entry.work_package
     if isinstance(entry.body, ReviewBody):
         assert wp is not None
@@ -190,16 +209,19 @@ def _plan(
 
 def _acceptance(
     parsed: ParsedEntry, wp: WorkPackageRow | None, store: Store, prepared: Prepared | None
-) -> dict[str, Any] | None:
+) -> tuple[dict[str, Any] | None, Reviewed | None]:
     """For a review `accepted`: the prepared check of the admitted work and merge proof
-    (SPEC 6), still valid for the WP as it is now; bad_ref if it failed."""
+    (SPEC 6); for a review naming a head or commenting on lines, their check (SPEC 11.2):
+    still valid for the WP as it is now; bad_ref if one failed."""
     if not needs_preparation(parsed) or wp is None:
-        return None
-    if prepared is None or prepared.basis != worktrees.acceptance_basis(store, wp):
+        return None, None
+    body = parsed.entry.body
+    assert isinstance(body, ReviewBody)
+    if prepared is None or prepared.basis != _basis(body, store, wp):
         raise StalePreparation(parsed.entry.id)
     if prepared.refusal is not None:
         raise checks.reject(RejectionCode.BAD_REF, prepared.refusal, parsed)
-    return prepared.proof
+    return prepared.proof, prepared.review
 
 
 def _payload(

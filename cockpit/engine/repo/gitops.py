@@ -15,9 +15,11 @@ set in its own index (assume-unchanged, skip-worktree, stat data) hides a change
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,9 +99,12 @@ def _filter_drivers(runner: git.Git) -> set[str]:
     return names
 
 
-def run(root: Where, *args: str, extra_env: dict[str, str] | None = None) -> str:
-    """Run `git ARGS` in `root` with the safety settings; return stdout (undecodable bytes
-    kept as surrogate escapes, so odd file names survive). Raises GitError."""
+def run(
+    root: Where, *args: str, extra_env: dict[str, str] | None = None, stdin: bytes | None = None
+) -> str:
+    """Run `git ARGS` in `root` with the safety settings (`stdin`: what git reads); return
+    stdout (undecodable bytes kept as surrogate escapes, so odd file names survive; encode
+    with `surrogateescape` for the bytes). Raises GitError."""
     path = _path(root)
     if not path.is_dir():  # GitPython would quietly run git in the current directory
         raise GitError(f"{path} is not a directory")
@@ -117,9 +122,14 @@ def run(root: Where, *args: str, extra_env: dict[str, str] | None = None) -> str
             command += ["-c", f"filter.{driver}.{part}="]
         command += ["-c", f"filter.{driver}.required=false"]
     command += list(args)
+    feed = tempfile.TemporaryFile() if stdin is not None else None  # noqa: SIM115 (closed below)
     try:
+        if feed is not None:
+            feed.write(stdin or b"")
+            feed.seek(0)
         raw = runner.execute(
             command,
+            istream=feed,
             stdout_as_string=False,
             kill_after_timeout=TIMEOUT_S,
             with_extended_output=False,
@@ -137,6 +147,9 @@ def run(root: Where, *args: str, extra_env: dict[str, str] | None = None) -> str
         raise GitError(problem.removeprefix("fatal: ").removeprefix("error: ")) from None
     except (git.GitCommandNotFound, OSError) as exc:
         raise GitError(f"git could not be run in {path}: {exc}") from None
+    finally:
+        if feed is not None:
+            feed.close()
     data = raw if isinstance(raw, bytes) else str(raw).encode()
     return data.decode("utf-8", "surrogateescape")
 
@@ -375,13 +388,46 @@ def committed(root: Where, base: str, *heads: str) -> list[str]:
     return sorted(paths)
 
 
+# Outranks every .gitattributes of the tree (SPEC 11.1): no eol/text conversion, ident,
+# working-tree-encoding, filter or diff driver of the tree under review applies.
+NEUTRAL_ATTRIBUTES = "* !text !eol !crlf !ident !filter !working-tree-encoding !diff"
+
+
+@contextlib.contextmanager
+def neutral(root: Where) -> Iterator[dict[str, str]]:
+    """The environment of a scratch git directory that borrows the object store of the
+    repository at `root` (objects written land there) and has none of its config, refs,
+    index or attributes: git run with it sees files' bytes as they are. Its GIT_WORK_TREE
+    is an empty directory, the command's cwd for object-only work; set it to a worktree
+    to read that. Raises GitError."""
+    common = run(root, "rev-parse", "--path-format=absolute", "--git-common-dir").strip()
+    fmt = run(root, "rev-parse", "--show-object-format").strip()
+    with tempfile.TemporaryDirectory(prefix="cockpit-git-") as scratch:
+        git_dir, empty = Path(scratch) / "git", Path(scratch) / "tree"
+        for sub in ("info", "refs", "objects"):
+            (git_dir / sub).mkdir(parents=True)
+        empty.mkdir()
+        (git_dir / "HEAD").write_text("ref: refs/heads/none\n", encoding="utf-8")
+        (git_dir / "info" / "attributes").write_text(NEUTRAL_ATTRIBUTES + "\n", encoding="utf-8")
+        config = f"[core]\n\trepositoryformatversion = {int(fmt != 'sha1')}\n\tbare = false\n"
+        config += f"[extensions]\n\tobjectformat = {fmt}\n" if fmt != "sha1" else ""
+        (git_dir / "config").write_text(config, encoding="utf-8")
+        yield {
+            "GIT_DIR": str(git_dir),
+            "GIT_WORK_TREE": str(empty),
+            "GIT_OBJECT_DIRECTORY": str(Path(common) / "objects"),
+            "GIT_INDEX_FILE": str(Path(scratch) / "index"),
+        }
+
+
 def changes(root: Where, base: str) -> Changes:
     """Every path that differs between `base` and the working tree, committed or not,
     untracked files included unless the base commit's rules ignore them (see `untracked`).
-    Measured with a scratch index made from `base`: the worktree's own index, HEAD and
-    refs play no part."""
-    with tempfile.TemporaryDirectory(prefix="cockpit-index-") as scratch:
-        env = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
+    Measured with a scratch index made from `base` in a `neutral` git directory: the
+    worktree's own index, HEAD, refs, config and attributes play no part, and the tree
+    holds each file's bytes as they are on disk."""
+    with neutral(root) as env:
+        env = {**env, "GIT_WORK_TREE": os.path.abspath(_path(root))}
         run(root, "read-tree", base, extra_env=env)
         run(root, "update-index", "-q", "--refresh", extra_env=env)
         modified = run(
@@ -389,7 +435,7 @@ def changes(root: Where, base: str) -> Changes:
         )
         paths = sorted({p for p in modified.split("\0") if p} | set(untracked(root, base, env)))
         if paths:
-            listing = Path(scratch) / "paths"
+            listing = Path(env["GIT_INDEX_FILE"]).parent / "paths"
             listing.write_bytes(b"\0".join(os.fsencode(p) for p in paths))
             run(
                 root,

@@ -14,18 +14,18 @@ from typing import Any
 from cockpit.domain import EventType
 from cockpit.engine.config.ssh_keys import KeyFormatError, PublicKey, parse_public_key
 from cockpit.engine.lifecycle.recheck import Rechecker
+from cockpit.engine.trust import checkpoints as signed_checkpoints
 from cockpit.engine.trust import keys as trust_keys
-from cockpit.engine.trust import note, record
+from cockpit.engine.trust import note
 from cockpit.engine.trust.verify import SignatureReport, verify_signatures
 from cockpit.engine.workspace.layout import Workspace
-from cockpit.errors import CockpitError, ConfigError, InputError
+from cockpit.errors import CockpitError, InputError
 from cockpit.store import ChainReport, Store
 from cockpit.store.checkpoint import (
     checkpoints,
     hold_root,
     notes,
     verify_against,
-    write_checkpoint,
 )
 from cockpit.store.db import EVENTS_BATCH
 from cockpit.store.replay import replay as replay_projections
@@ -109,9 +109,7 @@ def verify(
     return AuditReport(chain, signatures, checker.signed_through)
 
 
-def origin(ws: Workspace) -> str:
-    """The origin line and note key name of this workspace's checkpoints."""
-    return note.origin(ws.config.tenant, ws.config.workspace)
+origin = signed_checkpoints.origin  # where it lives: the trust plane
 
 
 class _NoteChecker:
@@ -238,25 +236,12 @@ def checkpoint(ws: Workspace, store: Store, *, publish: Path | None = None) -> d
     refused (InputError) without a runner key, inside the workspace, or where a different
     file of the same name is already published."""
     held = _runner_key(ws, store, needed=publish is not None)
-    sign = None
-    where = origin(ws)
-    if held is not None:
-        signing_key = held
-
-        def sign(document: dict[str, Any]) -> bytes:
-            body = note.Checkpoint(where, document["size"], bytes.fromhex(document["merkle_root"]))
-            return note.sign(body.text(), where, signing_key).encode("utf-8")
-
     public_line = b""
     if held is not None:
-        public = PublicKey(held.public.type, held.public.blob, f"cockpit-runner {where}")
-        public_line = (public.line() + "\n").encode()
+        public_line = (signed_checkpoints.public_line(ws, held) + "\n").encode()
     if publish is not None:
         _check_publish_dir(ws, publish, public_line)
-    document = write_checkpoint(store, ws.checkpoints_dir, sign)
-    if held is not None:
-        document["origin"] = where
-        document["vkey"] = note.verifier(where, held.public).vkey
+    document = signed_checkpoints.write(ws, store, held)
     if held is not None and publish is not None:
         signed = Path(document["note"])
         document["published"] = [
@@ -270,18 +255,12 @@ def _runner_key(ws: Workspace, store: Store, *, needed: bool) -> trust_keys.Held
     """The runner key, attached to the store (its events signed); None when there is none
     and it is not needed (not `required`, no `--publish`)."""
     try:
-        held = record.attach(ws, store)
-    except ConfigError as exc:
-        message = str(exc) if str(exc).startswith("runner.key") else f"runner.key: {exc}"
-        if ws.config.signatures_required or needed:
-            raise ConfigError(message) from None
-        return None
-    if held is None and needed:
+        return signed_checkpoints.signing_key(ws, store, needed=needed)
+    except InputError:
         raise InputError(
             "--publish needs a signed checkpoint, and runner.key names no key "
             "(`cockpit keys init` makes one)"
-        )
-    return held
+        ) from None
 
 
 def _check_publish_dir(ws: Workspace, directory: Path, public_line: bytes) -> None:

@@ -93,6 +93,8 @@ def work_package_status(
             {k: flag.get(k) for k in ("flag", "reason", "detail", "seq")}
             for flag in row.get("monitor_flags") or []
         ],
+        # Its last delivery (SPEC 11.3): the `delivered` payload less its signature, or null.
+        "delivery": row.get("delivery"),
         # What its agents' runs cost so far (SPEC 9.1; null until a CLI reported a cost).
         "cost_usd": row.get("cost_usd"),
         "tokens": row.get("tokens") or 0,

@@ -44,6 +44,13 @@ def lineage(store: Store, wp_id: str) -> dict[str, Any]:
         if event.type == EventType.ADVISORY_ISSUED:
             item["prediction"] = event.payload.get("prediction")
             item["severity"] = event.payload.get("severity")
+        if event.type == EventType.REVIEW_RECORDED and "head" in event.payload:
+            item["head"] = event.payload.get("head")  # what it reviewed (SPEC 11.2)
+            item["comments"] = [
+                {k: c.get(k) for k in ("path", "line", "side", "text")}
+                for c in event.payload.get("comments") or []
+                if isinstance(c, dict)
+            ]
         transition = event.payload.get("transition")
         if transition:
             item["transition"] = transition
@@ -115,7 +122,12 @@ def summarize(event_type: str, payload: dict[str, Any]) -> str:
         case EventType.RECOVERY_PACKET_CREATED:
             return f"owner {payload.get('recovery_owner')}: {payload.get('next_action')}"
         case EventType.REVIEW_RECORDED:
-            return f"verdict {payload.get('verdict')}"
+            head, comments = payload.get("head"), payload.get("comments") or []
+            return (
+                f"verdict {payload.get('verdict')}"
+                + (f" on {str(head)[:12]}" if head else "")
+                + (f", {len(comments)} comment(s) on lines" if comments else "")
+            )
         case EventType.DISPATCHED:
             return f"to {payload.get('to')}"
         case EventType.ENTRY_REJECTED:

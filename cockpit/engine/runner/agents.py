@@ -31,8 +31,9 @@ from cockpit.engine.canon import redaction
 from cockpit.engine.repo import worktrees
 from cockpit.engine.repo.gitops import GitError
 from cockpit.engine.repo.worktrees import WorktreeError
-from cockpit.engine.runner import driven, launch, lost, processes
+from cockpit.engine.runner import driven, launch, lost, processes, provision
 from cockpit.engine.runner import sandbox as agent_sandbox
+from cockpit.engine.runner import setup as worktree_setup
 from cockpit.engine.runner.handoff import PREPARED_STATES, write_handoff
 from cockpit.engine.runner.processes import AgentCounts, wait_for_exit
 from cockpit.engine.trust import agent_keys
@@ -83,6 +84,7 @@ class Agents:
         self.counts = AgentCounts()
         self._seen: dict[str, int] = {}
         self._starts: dict[str, int] = {}
+        self._approvals = 0  # the latest setup_approved looked at (it names no WP)
 
     # -- events ---------------------------------------------------------------------------
 
@@ -108,6 +110,10 @@ class Agents:
         """Write handoffs, make worktrees and start the agents that are due."""
         if self.mode is Mode.DRY_RUN:
             return
+        approvals = self.store.find_events(types=(EventType.SETUP_APPROVED,), limit=1)
+        if approvals and approvals[-1].seq != self._approvals:
+            self._approvals = approvals[-1].seq
+            self._seen.clear()  # a WP waiting on its setup script may start now
         for wp in self.candidates():
             if self._seen.get(wp["id"]) == wp["last_seq"]:
                 continue
@@ -132,14 +138,22 @@ class Agents:
                 self._seen[wp["id"]] = now["last_seq"] if now else wp["last_seq"]
 
     def _work_on(self, wp: WorkPackageRow) -> None:
-        wp = self._prepare(wp)
+        wp, ported = self._prepare(wp)
         if wp.get("target_repo") and not worktrees.worktree_path(self.ws, wp["id"]).is_dir():
             return  # no worktree yet: looked at again next time (a retry may be due)
         events = self.store.events(wp["id"])
-        if self._due(wp, events):
+        if ported and self._due(wp, events):
             if len(self.running) >= self.ws.config.runner.max_agents:
                 return  # looked at again when a slot frees
-            launch.launch(self, wp, events, _stage_start(events, wp["state"]))
+            ran = None
+            if worktree_setup.pending(self.ws, wp, events):  # SPEC 11.4: before the agent
+                setup = worktree_setup.run_setup(self.ws, self.store, wp, events)
+                if setup.failed is not None:
+                    self.counts.failed += 1
+                    self.record(setup.failed)
+                ran = setup.ran
+            if ran is not None or not worktree_setup.pending(self.ws, wp, events):
+                launch.launch(self, wp, events, _stage_start(events, wp["state"]), setup=ran)
             wp = self.store.work_package(wp["id"]) or wp
         self._seen[wp["id"]] = wp["last_seq"]
 
@@ -159,14 +173,16 @@ class Agents:
         self.counts.plan = items
         return items
 
-    def _prepare(self, wp: WorkPackageRow) -> WorkPackageRow:
+    def _prepare(self, wp: WorkPackageRow) -> tuple[WorkPackageRow, bool]:
+        """The WP's worktree (made when due), its ports and its handoff; False when it
+        needs ports and none are left (its agent must not start)."""
         wp_id = wp["id"]
         if wp.get("target_repo") and wp["state"] in WORKTREE_STATES:
             recorded = worktrees.recorded_base(self.store, wp_id)
             missing = not worktrees.worktree_path(self.ws, wp_id).is_dir()
             if (recorded is None or missing) and self._retry_due(wp_id, EventType.WORKTREE_FAILED):
                 try:
-                    made = worktrees.provision(self.ws, wp, recorded)
+                    made = provision.make_worktree(self.ws, wp, recorded)
                 except WorktreeError as exc:
                     self.record(
                         NewEvent(
@@ -185,12 +201,13 @@ class Agents:
                             wp_id,
                             self._runner(),
                             None,
-                            made.payload(self.ws),
+                            made,
                         )
                     )
                 wp = self.store.work_package(wp_id) or wp
+        wp, ported = provision.reserve_ports(self, wp)
         write_handoff(self.ws, self.store, wp)
-        return wp
+        return wp, ported
 
     def _retry_due(self, wp_id: str, failure: str) -> bool:
         """Try again what failed (`failure`: the event type) only once its WP moved on, or
@@ -199,8 +216,10 @@ class Agents:
         failures = [e for e in events if e.type == failure]
         if not failures:
             return True
-        if failures[-1].payload.get("reason") == "budget_exhausted":
-            return True  # the budget decides, at once when the owner raised it (quietly)
+        if failures[-1].payload.get("reason") in ("budget_exhausted", "setup_unapproved"):
+            # The budget, or the setup script's approval, decides: at once when the owner
+            # raised the one or approved the other (quietly until then).
+            return True
         moved = max((e.seq for e in events if "transition" in e.payload), default=0)
         if moved > failures[-1].seq:
             return True

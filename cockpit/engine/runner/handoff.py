@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from cockpit.domain import HANDOFF_SCHEMA, EventType, State, Tier
-from cockpit.engine.repo import worktrees
+from cockpit.engine.repo import ports, worktrees
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.store import Store
 from cockpit.store.rows import WorkPackageRow
@@ -117,6 +117,9 @@ def handoff_document(ws: Workspace, store: Store, wp: WorkPackageRow) -> dict[st
         }
     else:
         document["worktree"] = {"path": str(ws.root), "branch": None, "base_commit": None}
+    # The WP's TCP ports while it is live (SPEC 11.4): COCKPIT_PORT and COCKPIT_PORTS.
+    held = ports.held(store, wp_id)
+    document["ports"] = held.payload() if held is not None else None
     grounds = store.entries(wp_id, "common_ground")
     if grounds:
         latest = grounds[-1]

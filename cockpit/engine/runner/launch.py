@@ -18,7 +18,7 @@ from cockpit.engine.drivers.registry import driver as driver_named
 from cockpit.engine.drivers.transcript import TranscriptWriter
 from cockpit.engine.repo import sandbox as confinement
 from cockpit.engine.repo import worktrees
-from cockpit.engine.runner import driven, processes
+from cockpit.engine.runner import driven, processes, provision
 from cockpit.engine.runner import sandbox as agent_sandbox
 from cockpit.engine.runner.handoff import next_gate, write_handoff
 from cockpit.engine.trust import agent_keys
@@ -55,7 +55,16 @@ def shown(ws: Workspace, path: Path) -> str:
         return str(path)
 
 
-def launch(agents: Agents, wp: WorkPackageRow, events: list[Event], stage_start: int) -> None:
+def launch(
+    agents: Agents,
+    wp: WorkPackageRow,
+    events: list[Event],
+    stage_start: int,
+    *,
+    setup: dict[str, Any] | None = None,
+) -> None:
+    """Start the WP's agent (see the module text); `setup`: the worktree's setup that
+    ran just before (runner.setup), recorded on `agent_started`."""
     ws, store = agents.ws, agents.store
     wp_id, principal = wp["id"], wp["assignee"]
     assert principal is not None  # only WPs with an assignee are due
@@ -86,6 +95,7 @@ def launch(agents: Agents, wp: WorkPackageRow, events: list[Event], stage_start:
                 agents.record(refusal.event(wp_id, RUNNER_PRINCIPAL, driver=drv.name))
             return
         command, env, run = prepared.argv, prepared.env, prepared.run
+    env.update(provision.ports_env(store, wp_id))  # COCKPIT_PORT, COCKPIT_PORTS (SPEC 11.4)
     made = agent_sandbox.prepare(
         ws, store, wp, command, handoff, cwd, available, readonly=run.extra_ro if run else []
     )
@@ -125,6 +135,8 @@ def launch(agents: Agents, wp: WorkPackageRow, events: list[Event], stage_start:
     }
     if run is not None:
         payload.update(driver=run.driver.name, model=lane.model, resumes=run.resumed)
+    if setup is not None:
+        payload["setup"] = setup
     started = agents.record(NewEvent(EventType.AGENT_STARTED, wp_id, principal, None, payload))
     if not available.confined:
         log_.warning("%s: agent of %s runs UNSANDBOXED (%s)", ws.root, wp_id, available.problem)

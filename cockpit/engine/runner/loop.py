@@ -22,6 +22,7 @@ from cockpit.engine.runner.agents import AgentCounts, Agents, wait_for_exit
 from cockpit.engine.runner.lock import RunnerLock
 from cockpit.engine.runner.monitor import Monitor
 from cockpit.engine.runner.notify import Notifier
+from cockpit.engine.runner.pruning import Pruner
 from cockpit.engine.trust import record
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.errors import CockpitError
@@ -215,6 +216,8 @@ def run_once(
                 _again(summary, sweep_and_verify(ws, store, chosen, on_event, stop, agents))
             if chosen is not Mode.DRY_RUN and not stop.is_set():
                 summary.sweep.events += len(_watch(Monitor(ws, store, on_event, agents.busy).scan))
+                # Worktrees of WPs finished keep_days ago (SPEC 11.4).
+                summary.sweep.events += len(Pruner(ws, store, on_event, agents.busy).tick())
         finally:
             agents.stop_all()
         summary.agents = agents.counts
@@ -333,6 +336,7 @@ def run_forever(
         agents = Agents(ws, store, mode, on_event)
         verifier, sweeper = _machinery(ws, store, mode, on_event, stop, agents)
         monitor = Monitor(ws, store, on_event, agents.busy)
+        pruner = Pruner(ws, store, on_event, agents.busy)  # finished worktrees (SPEC 11.4)
         if not dry:
             ws.ensure_dirs()
         try:
@@ -352,6 +356,7 @@ def run_forever(
                 if mode is Mode.DRY_RUN:
                     break
                 total.events += len(_watch(monitor.tick))
+                total.events += len(pruner.tick())
                 agents.tick()
                 # While agents run, look every second so they are reaped (and timed out)
                 # promptly; otherwise the watcher's hints and the periodic rescan suffice.

@@ -1,7 +1,7 @@
 """Signed actions (SPEC 10.1): what a person does in the CLI or the TUI is signed in namespace
 `cockpit-action` over the canonical JSON of `{action, work_package, args, principal,
 workspace, at, ts}`, where `at` is the `event_id` of the WP's latest event when the action
-was prepared.
+was prepared (for an action on no work package, the log's latest event).
 
 Under `signatures: required` an action is refused (nothing recorded) when it is unsigned,
 signed by a key that is not the acting principal's, its `at` is no longer the WP's latest
@@ -40,8 +40,12 @@ Sign = Callable[[dict[str, Any]], SignedAction | None]
 
 
 def latest_event_id(store: Store, wp_id: str | None) -> str | None:
+    """What an action is anchored at: the WP's latest event; for an action on no WP
+    (`worktrees approve-setup`, `worktrees prune`), the latest event of the whole log,
+    so it too is refused once anything was recorded after it was prepared."""
     if wp_id is None:
-        return None
+        latest = store.find_events(limit=1)
+        return latest[-1].event_id if latest else None
     events = store.events(wp_id)
     return events[-1].event_id if events else None
 
@@ -120,7 +124,8 @@ def check(
     if signature.key.blob not in {k.blob for k in ws.config.keys_of(by)}:
         raise Refused(f"the action is signed by {signature.signer}, which is not a key of {by}")
     if doc.get("at") != latest_event_id(store, wp_id):
-        raise Refused(f"{wp_id} changed since the action was signed: prepare it again")
+        what = wp_id if wp_id is not None else "the record"
+        raise Refused(f"{what} changed since the action was signed: prepare it again")
     try:
         when = datetime.fromisoformat(str(doc.get("ts")).replace("Z", "+00:00"))
     except ValueError:

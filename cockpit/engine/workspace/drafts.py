@@ -23,6 +23,7 @@ from cockpit.domain import (
     HANDOFF_SCHEMA,
     KIND_CAPABILITIES,
     Capability,
+    EventType,
     Kind,
     State,
     is_valid_id,
@@ -70,6 +71,7 @@ class Facts:
     claimed_evidence: list[str] = field(default_factory=list)  # what the last claim cites
     recoveries: int = 0
     last_verify: dict[str, Any] | None = None
+    verified_head: str | None = None  # the head the latest verify measured (SPEC 11.1)
 
 
 def facts_from_store(config: Config, store: Store, wp_id: str) -> Facts:
@@ -94,6 +96,8 @@ def facts_from_store(config: Config, store: Store, wp_id: str) -> Facts:
             facts.recoveries += 1
     facts.evidence = evidence
     facts.last_verify = wp.get("last_verify")
+    verifies = store.find_events(work_package=wp_id, types=(EventType.VERIFY_COMPLETED,))
+    facts.verified_head = (verifies[-1].payload.get("head") or None) if verifies else None
     return facts
 
 
@@ -251,6 +255,8 @@ def _fill(template: Template, principal: str, facts: Facts) -> None:
         if source in latest:
             head["refs"] = [latest[source][0]]
             template.refs_note = f"The {source.value} this review is about."
+        if facts.verified_head:
+            body["head"] = facts.verified_head
     elif kind is Kind.COMMON_GROUND:
         body["version"] = (facts.ground_version or 0) + 1
         if Kind.COMMON_GROUND in latest:

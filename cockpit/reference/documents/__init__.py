@@ -8,7 +8,15 @@ When a command gains `--json` or its document changes, change its entry in `work
 
 from __future__ import annotations
 
-from cockpit.reference.documents import record, report, simulate, work
+from cockpit.reference.documents import (
+    change,
+    delivery,
+    record,
+    report,
+    simulate,
+    work,
+    worktrees,
+)
 from cockpit.reference.documents.base import ERROR, EVENT_KEYS, Document
 
 DOCUMENTS: tuple[Document, ...] = (
@@ -16,6 +24,9 @@ DOCUMENTS: tuple[Document, ...] = (
     *record.DOCUMENTS,
     *report.DOCUMENTS,
     *simulate.DOCUMENTS,
+    *worktrees.DOCUMENTS,
+    *delivery.DOCUMENTS,
+    *change.DOCUMENTS,
 )
 
 __all__ = ["DOCUMENTS", "ERROR", "EVENT_KEYS", "Document", "documents_of"]

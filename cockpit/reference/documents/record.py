@@ -27,6 +27,17 @@ DOCUMENTS: tuple[Document, ...] = (
             key("blocking_predicate", "string | null", "A verify's.", optional=True),
             key("prediction", "string", "An advisory's prediction.", optional=True),
             key("severity", "string", "An advisory's severity.", optional=True),
+            key("head", "string | null", "The commit a review is about.", optional=True),
+            key(
+                "comments",
+                "array of object",
+                "A review's comments on lines of the change at that head.",
+                key("path", "string", "The file."),
+                key("line", "integer", "The line."),
+                key("side", "string", "`new` or `old`."),
+                key("text", "string", "The comment."),
+                optional=True,
+            ),
             key(
                 "transition",
                 "object",

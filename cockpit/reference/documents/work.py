@@ -142,6 +142,12 @@ DOCUMENTS: tuple[Document, ...] = (
             key("detail", "string", "What the monitor saw, in a sentence."),
             key("seq", "integer", "The `monitor_flagged` event that raised it."),
         ),
+        key(
+            "delivery",
+            "object | null",
+            "Its last delivery: the `delivered` payload less its signature "
+            "([event types](event-types.md#delivered)); null until delivered.",
+        ),
         key("cost_usd", "string | null", "What its agents cost, in dollars (null: unknown)."),
         key("tokens", "integer", "Tokens its agents used."),
         key("blocking_detail", "string | null", "What the gate said of the blocking predicate."),

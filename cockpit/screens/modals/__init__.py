@@ -3,7 +3,9 @@ returns it through dismiss(); whoever opened it makes the engine call. Nothing i
 here."""
 
 from cockpit.screens.modals.cancel import ReasonModal
+from cockpit.screens.modals.comment import CommentModal
 from cockpit.screens.modals.confirm import ConfirmModal
+from cockpit.screens.modals.deliver import DeliverModal
 from cockpit.screens.modals.dismiss import DismissModal
 from cockpit.screens.modals.dispatch import DispatchModal
 from cockpit.screens.modals.form import ActionModal
@@ -18,7 +20,9 @@ from cockpit.screens.modals.veto import VetoModal
 
 __all__ = [
     "ActionModal",
+    "CommentModal",
     "ConfirmModal",
+    "DeliverModal",
     "DismissModal",
     "DispatchModal",
     "OverrideModal",

@@ -525,7 +525,8 @@ def test_declined_scope_is_recorded_without_a_transition(env: Env) -> None:
     )
     summary = env.sweep()
     assert summary.sweep.ingested == 3 and summary.sweep.rejected == 0, summary.sweep.log
-    event = env.events()[-1]
+    # The runner reserves the live WP's ports after the sweep (SPEC 11.4): not the entry's.
+    event = [e for e in env.events() if e.type != "ports_reserved"][-1]
     assert event.type == "scope_confirmed" and event.entry_id == "SCP-1"
     assert event.payload["confirmed"] is False
     assert "transition" not in event.payload

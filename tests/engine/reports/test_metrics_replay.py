@@ -136,8 +136,9 @@ def test_metrics_count_every_spec_key_with_its_denominator(env: Env) -> None:
             tier = tiers[event["work_package"]]
             expected[tier] = expected.get(tier, 0) + 1
     assert m["events_by_tier"] == expected
-    # WP-E: task_created, dispatched, scope_confirmed, review_recorded (go), override_applied
-    assert m["events_by_tier"]["light"] == 5
+    # WP-E: task_created, dispatched, ports_reserved (the runner's, SPEC 11.4),
+    # scope_confirmed, review_recorded (go), override_applied
+    assert m["events_by_tier"]["light"] == 6
 
     text = env.cli("metrics")
     assert text.code == 0

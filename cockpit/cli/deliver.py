@@ -1,0 +1,162 @@
+"""Delivery and its provenance (SPEC 11.3): `cockpit deliver WP [--via merge|push|pr]`, the
+owner's signed action, and `cockpit attest verify FILE`, the offline check of what it
+attested."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cockpit.cli.base import (
+    as_option,
+    cli,
+    emit_json,
+    json_option,
+    load_workspace,
+    opened,
+    say,
+    signing_key,
+    workspace_option,
+)
+
+
+@cli.command("deliver")
+@click.argument("wp")
+@click.option(
+    "--via",
+    type=click.Choice(["merge", "push", "pr"]),
+    help="How: merge into the base branch, push `wp/<WP>`, or push and open a pull request "
+    "(default: delivery.via in cockpit.yaml).",
+)
+@click.option("--plan", "show_plan", is_flag=True, help="Say what it would do; do nothing.")
+@as_option
+@workspace_option
+@json_option
+def deliver_cmd(
+    wp: str, via: str | None, show_plan: bool, as_principal: str | None, as_json: bool
+) -> int:
+    """Deliver a complete work package's verified head (a signed action)."""
+    from cockpit.engine import delivery
+    from cockpit.engine.actions.human import resolve_principal
+    from cockpit.engine.trust.actions import person_signer
+
+    if show_plan:
+        with opened(read_only=True) as (ws, store):
+            planned = delivery.plan(ws, store, wp, via)
+        if as_json:
+            emit_json(planned.to_json())
+        else:
+            _say_plan(planned.to_json())
+        return 0
+    with opened() as (ws, store):
+        principal = resolve_principal(ws, as_principal)
+        sign = person_signer(ws, principal, signing_key())
+        done = delivery.deliver(ws, store, wp, principal, via, sign)
+    if as_json:
+        emit_json(done.to_json())
+        return 0
+    _say_delivered(done.event.work_package, done.event.seq, done.event.payload)
+    return 0
+
+
+def _say_plan(plan: dict[str, Any]) -> None:
+    from cockpit.engine.text import literal
+
+    where = f"{plan['base']} (at {(plan['base_sha'] or '-')[:12]})"
+    if plan["via"] == "merge":
+        say(f"{plan['work_package']} would be merged into {where} of {plan['target_repo']}.")
+        commands = plan["validation"]
+        say(f"Validation re-run on the merged tree: {len(commands)} command(s).")
+        for command in commands:
+            say(f"  {literal(command)}")
+    else:
+        what = "pushed, with a pull request into " if plan["via"] == "pr" else "pushed for "
+        say(
+            f"{plan['work_package']}'s verified head would be {what}{where}: "
+            f"{plan['remote']} {plan['remote_ref']}."
+        )
+    say(f"Commits ({len(plan['commits']) + plan['more_commits']}):")
+    for commit in plan["commits"]:
+        say(f"  {commit['sha'][:12]}  {literal(commit['subject'])}")
+
+
+def _say_delivered(wp: str | None, seq: int, payload: dict[str, Any]) -> None:
+    from cockpit.engine.text import literal
+
+    via, base = payload["via"], payload["base"]
+    if via == "merge":
+        commands = payload.get("validation") or []
+        checked = (
+            f"after re-running {len(commands)} validation command(s)"
+            if payload.get("validated")
+            else "with no validation command to re-run"
+        )
+        say(
+            f"Delivered {wp} by merge: {base} moved from {str(payload['base_sha'])[:12]} to "
+            f"{payload['merge_sha'][:12]} {checked} (seq {seq})."
+        )
+    else:
+        say(
+            f"Delivered {wp} by {via}: {payload['head'][:12]} is {payload['remote']} "
+            f"{payload['remote_ref']} (seq {seq})."
+        )
+        if payload.get("url"):
+            say(f"Pull request: {literal(payload['url'])}")
+    checkpoint = payload.get("checkpoint") or {}
+    signed = "signed " if checkpoint.get("note") else ""
+    say(
+        f"The record through seq {checkpoint.get('size')} is in {signed}checkpoint "
+        f"{checkpoint.get('file')}."
+    )
+    if payload.get("attestation"):
+        say(f"Provenance: {payload['attestation']} (`cockpit attest verify` checks it).")
+    elif payload.get("attestation_error"):
+        say(f"No provenance attestation: {payload['attestation_error']}.")
+    else:
+        say("No provenance attestation: runner.key names no key to sign it with.")
+
+
+@cli.group()
+@workspace_option
+def attest() -> None:
+    """Provenance attestations of deliveries."""
+
+
+@attest.command("verify")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--commit", metavar="SHA", help="Also check that it is about this commit.")
+@click.option(
+    "--key",
+    "runner_key",
+    type=click.Path(path_type=Path),
+    help="The runner's public key (OpenSSH .pub) to check it with (default: runner.key's).",
+)
+@workspace_option
+@json_option
+def attest_verify(file: Path, commit: str | None, runner_key: Path | None, as_json: bool) -> int:
+    """Check an attestation offline: its DSSE signature by the runner key, its in-toto
+    statement, and (with --commit) the commit it is about; exit 1 if it does not hold."""
+    from cockpit.engine.trust import attestation
+    from cockpit.engine.trust import keys as trust_keys
+    from cockpit.errors import InputError
+
+    if runner_key is not None:
+        public = trust_keys.public_key_file(runner_key)
+    else:
+        ws = load_workspace()
+        if ws.config.runner.key is None:
+            raise InputError("runner.key names no key: give the runner's public key with --key")
+        public = trust_keys.public_key_file(trust_keys.runner_key_path(ws))
+    check = attestation.verify(attestation.read_envelope(file), public, commit)
+    if as_json:
+        emit_json(check.to_json())
+    elif check.ok:
+        say(
+            f"Attestation {file} holds: {check.work_package} delivered commit {check.subject} "
+            f"by {check.via}, signed by the runner key {check.keyid}."
+        )
+    else:
+        say(f"Attestation {file} does not hold: {check.reason}.")
+    return 0 if check.ok else 1
