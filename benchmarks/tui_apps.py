@@ -9,8 +9,10 @@
                          the board, as JSON
     changes WS WP N      the Cockpit app headless (`App.run_test`, not ingesting) on the WP's
                          screen, its reads settled: N times, the ms from pressing `6` until
-                         the Changes tab shows the diff's rows (painted), on a WP screen
-                         opened afresh each time; as JSON
+                         the Changes tab shows the diff's rows (painted), and from pressing
+                         `3` until the Verify tab is (the baseline), on a WP screen
+                         opened afresh each time; then N times cold: the ms from opening the
+                         WP's screen and pressing `6` at once to the same; as JSON
 
 Each paints MARKER (the first row's id) as its first rows show, so `processes.first_paint`
 times all three the same way.
@@ -102,16 +104,44 @@ def drop(root: Path, count: int) -> dict[str, Any]:
 
 
 def changes(root: Path, wp: str, count: int) -> dict[str, Any]:
-    """Open the WP's screen, wait for its reads, then time pressing `6` until the Changes
-    tab's diff view holds the first file's rows and the screen has been painted; `count`
-    times, on a fresh WP screen each time (the first pays the session's one-time costs)."""
+    """Open the WP's screen and wait for its reads; then time showing the Changes tab (the
+    `6` key's action) until the diff view holds the first file's rows and the screen has
+    been painted with them, and the same for the Verify tab (the baseline); `count` times,
+    on a fresh WP screen each time (the first pays the session's one-time costs). Then
+    `count` times cold: the WP's screen opened and the tab shown at once, until the same.
+    Nothing polls: what is waited for is a worker's end or the screen's next refresh (a
+    pilot's idle-wait would add its own tens of milliseconds, and a busy loop would take
+    the GIL from the worker computing the change, which a person's idle app does not)."""
     from cockpit.app import CockpitApp
     from cockpit.engine.workspace.layout import Workspace
     from cockpit.screens.changes.diff_view import DiffView
 
     ws = Workspace.load(root)
     samples: list[float] = []
+    cold: list[float] = []
+    verify: list[float] = []
     rows = 0
+
+    async def painted(app: Any) -> None:
+        """After the screen's next refresh (twice: a message posted by the first may
+        change what the second paints)."""
+        for _ in range(2):
+            done = asyncio.Event()
+            app.screen.call_after_refresh(done.set)
+            await asyncio.wait_for(done.wait(), 60)
+
+    async def shown(app: Any) -> int:
+        diff = app.screen.query_one(DiffView)
+        deadline = time.perf_counter() + 60
+        while not (diff.file and diff.rows):
+            if time.perf_counter() > deadline:
+                raise TimeoutError(f"the Changes tab did not show the diff: {diff.message}")
+            busy = [w for w in app.workers if w.group == "changes-read" and not w.is_finished]
+            if busy:
+                await app.workers.wait_for_complete(busy)
+            await painted(app)
+        await painted(app)
+        return len(diff.rows)
 
     async def main() -> None:
         nonlocal rows
@@ -120,23 +150,31 @@ def changes(root: Path, wp: str, count: int) -> dict[str, Any]:
             for _ in range(count):
                 app.open_work_package(wp)
                 await _settle(app, pilot)
-                await pilot.pause(0.2)
-                diff = app.screen.query_one(DiffView)
+                await pilot.pause(0.3)
                 started = time.perf_counter()
-                await pilot.press("6")
-                # Waited for without polling: a busy loop here would take the GIL from
-                # the worker computing the change, which a person's idle app does not.
-                await _settle(app, pilot)
-                while not (diff.file and diff.rows):
-                    await pilot.pause()
-                await pilot.pause()  # painted
+                await app.screen.run_action("show_tab('tab-verify')")  # the baseline
+                await painted(app)
+                verify.append((time.perf_counter() - started) * 1000)
+                await app.screen.run_action("show_tab('tab-lineage')")
+                await pilot.pause(0.3)
+                started = time.perf_counter()
+                await app.screen.run_action("show_tab('tab-changes')")
+                rows = await shown(app)
                 samples.append((time.perf_counter() - started) * 1000)
-                rows = len(diff.rows)
                 app.pop_screen()
-                await pilot.pause()
+                await pilot.pause(0.3)
+            for _ in range(count):
+                started = time.perf_counter()
+                app.open_work_package(wp)
+                await painted(app)
+                await app.screen.run_action("show_tab('tab-changes')")
+                await shown(app)
+                cold.append((time.perf_counter() - started) * 1000)
+                app.pop_screen()
+                await pilot.pause(0.3)
 
     asyncio.run(main())
-    return {"ms": samples, "rows": rows}
+    return {"ms": samples, "cold_ms": cold, "verify_ms": verify, "rows": rows}
 
 
 async def _settle(app: Any, pilot: Any) -> None:

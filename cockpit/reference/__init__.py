@@ -22,6 +22,8 @@ IMAGES = {
     "board.svg": SNAPSHOTS / "test_snapshots" / "test_board.svg",
     "lineage-stepper.svg": SNAPSHOTS / "test_snapshots" / "test_stepper_at_a_verify.svg",
     "metrics.svg": SNAPSHOTS / "test_snapshots" / "test_metrics.svg",
+    "changes-tab.svg": SNAPSHOTS / "test_changes_snapshots" / "test_comment_draft_kept.svg",
+    "comment-box.svg": SNAPSHOTS / "test_changes_snapshots" / "test_comment_box.svg",
 }
 
 

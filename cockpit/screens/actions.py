@@ -15,7 +15,6 @@ from typing import Any
 from textual.screen import ModalScreen
 
 from cockpit.domain import Verdict
-from cockpit.engine import delivery
 from cockpit.engine.actions import choices, human, preconditions
 from cockpit.engine.gate.review_comments import latest_head
 from cockpit.engine.trust.actions import Sign
@@ -113,7 +112,18 @@ def _reviewed(app: Cockpit, wp_id: str, answer: Answer, result: Any) -> None:
 
 
 def _deliver_dialog(app: Cockpit, wp_id: str, wp: WorkPackage) -> ActionModal:
-    return DeliverModal(wp_id, lambda store, via: delivery.plan(app.ws, store, wp_id, via))
+    def planned(store: Store, via: str | None) -> Any:
+        from cockpit.engine import delivery  # its libraries load when first needed
+
+        return delivery.plan(app.ws, store, wp_id, via)
+
+    return DeliverModal(wp_id, planned)
+
+
+def _deliver(r: Request) -> object:
+    from cockpit.engine import delivery
+
+    return delivery.deliver(r.ws, r.store, r.wp_id, r.by, via=r.answer["via"], sign=r.sign)
 
 
 def _delivered(app: Cockpit, wp_id: str, answer: Answer, result: Any) -> None:
@@ -183,11 +193,5 @@ ACTIONS: dict[str, Action] = {
         ),
         dialog=_dismiss_dialog,
     ),
-    "deliver": Action(
-        call=lambda r: delivery.deliver(
-            r.ws, r.store, r.wp_id, r.by, via=r.answer["via"], sign=r.sign
-        ),
-        dialog=_deliver_dialog,
-        after=_delivered,
-    ),
+    "deliver": Action(call=_deliver, dialog=_deliver_dialog, after=_delivered),
 }

@@ -67,7 +67,10 @@ class StatusBar(Static):
         ]
         if self.view:
             pieces.append(plain(f"· {self.view}", "#38bdf8"))
-        width = self.size.width or 118
+        # Before its first layout the bar has no size: the terminal's width less its
+        # padding, so the header has its final height from the start (a header that grows
+        # later shortens the table below it after that table scrolled).
+        width = self.size.width or max(self.app.size.width - 2, 20)
         lines = [line, Text(end="")]
         for piece in pieces:
             target = lines[-1]

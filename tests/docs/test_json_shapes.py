@@ -94,7 +94,7 @@ def _add_setup_script(root: Path) -> None:
     """`worktrees.setup` in the demo's config and its script committed in the project."""
     project = root / "project"
     (project / "scripts").mkdir(exist_ok=True)
-    (project / "scripts" / "setup.sh").write_text("echo ready > setup.log\n")
+    (project / "scripts" / "setup.sh").write_text("echo ready\n")  # the worktree is read-only to it
     identity = ["-c", "user.name=Owner", "-c", "user.email=owner@example.invalid"]
     for args in (["add", "scripts/setup.sh"], [*identity, "commit", "-q", "-m", "setup"]):
         subprocess.run(["git", *args], cwd=project, check=True, capture_output=True)

@@ -14,7 +14,9 @@ from helpers.git import commit_all, git
 from helpers.keys import make_key, public_line
 from helpers.workspace import Env, edit_config
 
-SETUP_SCRIPT = 'echo "setup ran in $(pwd) with ports $COCKPIT_PORTS" > setup.log\n'
+# A setup script that writes nothing: the worktree is read-only to it (SPEC 10.3); what
+# it printed is recorded on `agent_started.payload.setup`.
+SETUP_SCRIPT = 'echo "setup ran in $(pwd) with ports $COCKPIT_PORTS"\n'
 
 # A stand-in for an agent CLI: it records, one JSON line a start, what SPEC 9 and 11.4 say
 # an agent gets (its environment, its handoff, its worktree's files) and exits without
@@ -41,7 +43,6 @@ line = {
     "port": os.environ.get("COCKPIT_PORT"),
     "ports": os.environ.get("COCKPIT_PORTS"),
     "handoff_ports": handoff.get("ports"),
-    "setup_log": text("setup.log"),
     "env_file": text(".env"),
     "cwd": os.getcwd(),
 }

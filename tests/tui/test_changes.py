@@ -96,6 +96,26 @@ def test_a_20000_line_diff_scrolls_to_its_end_and_back(env: Env, tmp_path: Path)
     drive(app, scenario)
 
 
+def test_the_change_is_shown_as_data(env: Env, tmp_path: Path) -> None:
+    """Markup, ANSI escapes and a bidi override in a line and a file name are shown as
+    what they are, never acted on."""
+    _flow, worktree, _base = scoped_flow(env, tmp_path)
+    name = "src/\u202eevil.py"
+    (worktree / name).write_text("x = '[bold red]PWNED[/] \x1b[31mred\x1b[0m'\n")
+    app = make_app(env.ws)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        view = await open_changes(pilot)
+        row = shown_row(view.diff, 1)
+        assert "[bold red]PWNED[/] \\x1b[31mred\\x1b[0m" in row
+        assert "\x1b" not in row and "\u202e" not in ruler(app)
+        assert "src/\\u202eevil.py" in ruler(app)
+        listed = "".join(s.text for s in view.files.render_line(0))
+        assert "src/\\u202eevil.py" in listed and "\u202e" not in listed
+
+    drive(app, scenario)
+
+
 def test_a_wp_without_a_target_repo_says_so(env: Env) -> None:
     env.drop("wp.yaml", booking_without_repo())
     env.single_sweep()
@@ -276,6 +296,28 @@ def test_deliver_shows_the_plan_then_delivers(
     assert git(target.repo, "merge-base", "--is-ancestor", target.head, "main") == ""
     said = [str(n.message) for n in notes(app)]
     assert any(s.startswith("WP-1 delivered by merge: main ") for s in said), said
+
+
+def test_another_way_is_worked_out_again_and_leaving_delivers_nothing(
+    env: Env, tmp_path: Path
+) -> None:
+    target = complete_wp(env, tmp_path)
+    app = make_app(env.ws)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await pilot.press("m")
+        await settled(pilot, "deliver-read")
+        await choose(pilot, "#via", "push")
+        await settled(pilot, "deliver-read")
+        plan = str(app.screen.query_one("#plan", Static).render())
+        assert "via         push" in plan and "origin → refs/heads/wp/WP-1" in plan
+        assert "never forced" in plan and "validation" not in plan
+        await pilot.press("escape")
+        assert not isinstance(app.screen, modals.DeliverModal)
+
+    drive(app, scenario)
+    assert events_of(env, "delivered") == [] and events_of(env, "delivery_refused") == []
+    assert target.remote_tip("wp/WP-1") is None
 
 
 def test_a_second_delivery_is_refused_before_the_dialog_opens_a_plan(

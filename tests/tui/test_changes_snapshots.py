@@ -61,7 +61,7 @@ def git(cwd: Path, *args: str) -> str:
 
 
 def entries(base: str) -> list[tuple[str, str]]:
-    head = "schema: cockpit.entry/v1\nwork_package: {wp}\n".format(wp=WP)
+    head = f"schema: cockpit.entry/v1\nwork_package: {WP}\n"
     return [
         (
             "1.yaml",

@@ -19,6 +19,7 @@ from cockpit.domain import EventType, State
 from cockpit.engine.actions.preconditions import check
 from cockpit.engine.gate.commands import run_command, validation_env, validation_sandbox
 from cockpit.engine.lifecycle.transitions import Trigger, transition
+from cockpit.engine.repo import content as repo_content
 from cockpit.engine.repo import gitops, worktrees
 from cockpit.engine.repo.worktrees import WorktreeError
 from cockpit.engine.trust import actions as trust_actions
@@ -85,7 +86,7 @@ def rollback(
                 gitops.run(tree, "clean", "-ffdxq")
             head = gitops.rev(tree, "HEAD")
             branch = gitops.current_branch(tree)
-            left = gitops.changes(tree, base).paths
+            left = repo_content.changes(tree, base).paths
             payload.update(head=head, branch=branch, clean=not left)
             if head != base:
                 ok, detail = False, f"the worktree is not at the base commit {base[:12]}"

@@ -29,6 +29,7 @@ from cockpit.engine.drivers import prompt
 from cockpit.engine.drivers.base import Outcome
 from cockpit.engine.gate import commands
 from cockpit.engine.queue import maildir
+from cockpit.engine.repo import content as repo_content
 from cockpit.engine.repo import gitops, worktrees
 from cockpit.engine.trust import sshsig
 from cockpit.engine.workspace.layout import Workspace
@@ -58,7 +59,7 @@ def measure(ws: Workspace, store: Store, wp: WorkPackageRow) -> Measure:
         where = worktrees.open_worktree(ws, store, wp)
         root = worktrees.worktree_path(ws, wp["id"])
         base = gitops.rev(where, worktrees.base_commit(ws, store, wp, root))
-        found = gitops.changes(where, base)
+        found = repo_content.changes(where, base)
         return Measure(found.tree, found.paths, base, found.tree)
     files = commands.snapshot(ws.root, workspace_root=True)
     listing = "".join(f"{path}\0{digest}\n" for path, digest in sorted(files.items()))

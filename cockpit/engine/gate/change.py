@@ -3,7 +3,7 @@ gate measures, each file marked with its scope as `scope_respected` classifies i
 
 - A WP in `complete`: base → the verified head at acceptance (what the accepting review
   saw and `deliver` delivers), read from the target repo (the worktree may be gone).
-- Any other WP: base → the worktree's content now (`gitops.changes`: committed or not,
+- Any other WP: base → the worktree's content now (`repo.content.changes`: committed or not,
   untracked non-ignored files included). `head` is then the latest verified head if its
   tree is exactly that content, else None (the content was never verified as it is).
 
@@ -20,6 +20,7 @@ from typing import Any
 
 from cockpit.domain import State
 from cockpit.engine.gate import surfaces
+from cockpit.engine.repo import content as repo_content
 from cockpit.engine.repo import diff as repo_diff
 from cockpit.engine.repo import gitops, verified, worktrees
 from cockpit.engine.repo.diff import Diff, FileDiff
@@ -148,7 +149,7 @@ def change_of(ws: Workspace, store: Store, wp: WorkPackageRow) -> Change:
         )
     where = worktrees.open_worktree(ws, store, wp)
     base = gitops.rev(where, worktrees.base_commit(ws, store, wp, where.path))
-    content = gitops.changes(where, base)
+    content = repo_content.changes(where, base)
     found = repo_diff.diff(where, base, content.tree)
     latest = verified.latest_verified(store, wp_id)
     head = latest.head if latest is not None and latest.tree == content.tree else None

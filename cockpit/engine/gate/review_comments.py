@@ -76,21 +76,24 @@ def check_review(
     latest = latest_head(store, wp_id)
     named = head.lower() if head else None
     if named is not None and verdict is Verdict.ACCEPTED and named != latest:
-        said = f"the latest verified head is {latest}" if latest else "no head was verified"
+        said = f"the latest verified head of {wp_id} is {latest}" if latest else (
+            f"no verify of {wp_id} measured a head"
+        )  # fmt: skip
         raise ReviewRefused(
-            f"the review accepts head {named}, but {said} (an acceptance is of what the gate "
-            f"verified last: review {latest or 'after a verify'})"
+            f"the review accepts head {named}, but {said}: an acceptance names what the gate "
+            "verified last"
         )
     if named is not None and named not in {v.head for v in verified.verified_heads(store, wp_id)}:
         raise ReviewRefused(
             f"head {named} is not a head any verify of {wp_id} measured (name it in full)"
         )
-    recorded = named or (latest if verdict is Verdict.ACCEPTED else None)
+    # An acceptance is about the latest verified head, named or not.
+    target = named or (latest if verdict is Verdict.ACCEPTED else None)
     if not comments:
-        return Reviewed(recorded)
-    change = change_at(ws, store, wp, named) if named else change_of(ws, store, wp)
+        return Reviewed(target)
+    change = change_at(ws, store, wp, target) if target else change_of(ws, store, wp)
     kept = [_comment(change, dict(comment)) for comment in comments]
-    return Reviewed(named or change.head, kept)
+    return Reviewed(target or change.head, kept)
 
 
 def _comment(change: Change, comment: dict[str, Any]) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from cockpit.engine.gate.advisory import advisory_id
 from cockpit.engine.gate.facts import CommandResult, GateInput, HistoryItem, Packet
 from cockpit.engine.gate.predicates import Decision, evaluate
 from cockpit.engine.lifecycle.transitions import VERIFY_OUTCOME_TRIGGERS, Trigger, transition
+from cockpit.engine.repo import content as repo_content
 from cockpit.engine.repo import gitops, verified, worktrees
 from cockpit.engine.trust.entries import booking_problem
 from cockpit.engine.workspace.layout import Workspace
@@ -120,7 +121,7 @@ def gather(
             try:
                 where = worktrees.open_worktree(ws, store, wp)
                 base = gitops.rev(where, worktrees.base_commit(ws, store, wp, root))
-                content = gitops.changes(where, base)
+                content = repo_content.changes(where, base)
                 # What is committed counts too (SPEC 9): the worktree's HEAD and the WP's
                 # branch, which is what gets merged, even if the files on disk differ.
                 branch = f"refs/heads/{worktrees.branch_name(wp['id'])}"

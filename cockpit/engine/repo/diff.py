@@ -1,6 +1,6 @@
 """The diff between a base commit and a tree (SPEC 11.1): what a reviewer reads.
 
-Git computes it (`diff-tree -r -M -p` between the two trees) in a `gitops.neutral` git
+Git computes it (`diff-tree -r -M -p` between the two trees) in a `content.neutral` git
 directory: no config, attributes, textconv, external diff or filter of the repository
 under review applies, so nothing in the tree (a `-diff`, a `textconv` driver, an `eol`
 conversion) can hide or reshape content. The patch is parsed with `unidiff`; the file list,
@@ -21,7 +21,6 @@ is read back from the patch text.
 
 from __future__ import annotations
 
-import hashlib
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,12 +30,12 @@ from typing import Any
 from unidiff.errors import UnidiffParseError
 from unidiff.patch import PatchedFile, PatchSet
 
-from cockpit.engine.repo import gitops
+from cockpit.engine.repo import content, gitops
+from cockpit.engine.repo.blobs import Blob, read_blobs
 from cockpit.engine.repo.gitops import GitError
 
 MAX_FILE_BYTES = 1024 * 1024  # of diff text per file
 MAX_LINES = 50_000  # diff lines per change
-_READ_CHUNK = 64 * 1024 * 1024  # blob bytes read by one `cat-file --batch`
 _ZERO = frozenset({"0" * 40, "0" * 64})
 STATUSES = {"A": "added", "D": "deleted", "M": "modified", "T": "modified", "R": "renamed"}
 SYMLINK, GITLINK = "120000", "160000"
@@ -93,11 +92,15 @@ class DiffLine:
 
 @dataclass(frozen=True)
 class Hunk:
+    """A hunk: where it starts and how many lines it shows on each side, its lines, and
+    `section`, the line git names after its `@@` header (the enclosing function)."""
+
     old_start: int
     old_lines: int
     new_start: int
     new_lines: int
     lines: tuple[DiffLine, ...]
+    section: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -105,6 +108,7 @@ class Hunk:
             "old_lines": self.old_lines,
             "new_start": self.new_start,
             "new_lines": self.new_lines,
+            "section": self.section,
             "lines": [line.to_json() for line in self.lines],
         }
 
@@ -234,53 +238,6 @@ def _listing(out: str) -> list[_Raw]:
     return entries
 
 
-@dataclass(frozen=True)
-class _Blob:
-    size: int
-    nul: bool
-    sha256: str
-
-
-def _blobs(where: Path, env: dict[str, str], ids: set[str]) -> dict[str, _Blob]:
-    """Size, NUL byte and sha256 of each blob, read in chunks of at most _READ_CHUNK."""
-    wanted = sorted(ids)
-    if not wanted:
-        return {}
-    feed = "".join(f"{oid}\n" for oid in wanted).encode()
-    checked = gitops.run(where, "cat-file", "--batch-check", extra_env=env, stdin=feed)
-    sizes: dict[str, int] = {}
-    for line in checked.splitlines():
-        parts = line.split(" ")
-        if len(parts) == 3 and parts[1] == "blob":
-            sizes[parts[0]] = int(parts[2])
-    found: dict[str, _Blob] = {}
-    for chunk in _chunks([o for o in wanted if o in sizes], sizes):
-        feed = "".join(f"{oid}\n" for oid in chunk).encode()
-        out = gitops.run(where, "cat-file", "--batch", extra_env=env, stdin=feed)
-        data = out.encode("utf-8", "surrogateescape")
-        at = 0
-        for oid in chunk:
-            header_end = data.index(b"\n", at)
-            size = int(data[at:header_end].split(b" ")[2])
-            content = data[header_end + 1 : header_end + 1 + size]
-            found[oid] = _Blob(size, b"\0" in content, hashlib.sha256(content).hexdigest())
-            at = header_end + 1 + size + 1
-    return found
-
-
-def _chunks(ids: list[str], sizes: dict[str, int]) -> Iterator[list[str]]:
-    chunk: list[str] = []
-    total = 0
-    for oid in ids:
-        if chunk and total + sizes[oid] > _READ_CHUNK:
-            yield chunk
-            chunk, total = [], 0
-        chunk.append(oid)
-        total += sizes[oid]
-    if chunk:
-        yield chunk
-
-
 def _text(value: str) -> str:
     """A line's content without its line end, as valid Unicode (undecodable bytes, kept
     by gitops.run as surrogate escapes, read as U+FFFD)."""
@@ -307,9 +264,10 @@ def _hunks(patched: PatchedFile) -> list[Hunk]:
                     line.line_type, line.source_line_no, line.target_line_no, _text(line.value)
                 )
             )
+        section = _text(hunk.section_header.rstrip("\n"))
         hunks.append(
             Hunk(hunk.source_start, hunk.source_length, hunk.target_start, hunk.target_length,
-                 tuple(lines))
+                 tuple(lines), section)
         )  # fmt: skip
     return hunks
 
@@ -338,14 +296,14 @@ def _cut(hunks: list[Hunk], max_bytes: int, max_lines: int) -> tuple[list[Hunk],
 def _partial(hunk: Hunk, lines: list[DiffLine]) -> Hunk:
     old = sum(1 for line in lines if line.kind != "+")
     new = sum(1 for line in lines if line.kind != "-")
-    return Hunk(hunk.old_start, old, hunk.new_start, new, tuple(lines))
+    return Hunk(hunk.old_start, old, hunk.new_start, new, tuple(lines), hunk.section)
 
 
 def diff(root: gitops.Where, base: str, head: str) -> Diff:
     """The diff from commit `base` to the tree of `head` (a commit or a tree) in the
     repository at `root`, attributes and config of that repository ignored (see the
     module's docstring). Raises GitError."""
-    with gitops.neutral(root) as env:
+    with content.neutral(root) as env:
         where = Path(env["GIT_WORK_TREE"])
         base = gitops.run(where, "rev-parse", "--verify", "--end-of-options", f"{base}^{{commit}}",
                           extra_env=env).strip()  # fmt: skip
@@ -356,7 +314,7 @@ def diff(root: gitops.Where, base: str, head: str) -> Diff:
             where, *common, "-M", "--raw", "-z", "--no-abbrev", base, tree, extra_env=env
         )
         raws = _listing(listed)
-        blobs = _blobs(
+        blobs = read_blobs(
             where,
             env,
             {o for r in raws for o in (r.old_blob, r.new_blob) if o not in _ZERO}
@@ -374,13 +332,13 @@ def diff(root: gitops.Where, base: str, head: str) -> Diff:
     return Diff(base, head, tree, tuple(_files(raws, patched, blobs)))
 
 
-def _binary(raw: _Raw, blobs: dict[str, _Blob]) -> bool:
+def _binary(raw: _Raw, blobs: dict[str, Blob]) -> bool:
     old, new = blobs.get(raw.old_blob), blobs.get(raw.new_blob)
     return bool((old and old.nul) or (new and new.nul))
 
 
 def _patch_trees(
-    where: Path, env: dict[str, str], raws: list[_Raw], blobs: dict[str, _Blob]
+    where: Path, env: dict[str, str], raws: list[_Raw], blobs: dict[str, Blob]
 ) -> tuple[str, str]:
     """Two trees holding the old and the new side of each text file of the diff under a
     plain name of its own (`f0000012`, its place in the listing): git's patch between them
@@ -407,7 +365,7 @@ def _name(n: int) -> str:
 
 
 def _files(
-    raws: list[_Raw], patched: dict[str, list[PatchedFile]], blobs: dict[str, _Blob]
+    raws: list[_Raw], patched: dict[str, list[PatchedFile]], blobs: dict[str, Blob]
 ) -> Iterator[FileDiff]:
     """Each raw entry with its part of the patch (a type change has two), the caps
     applied in order."""

@@ -108,9 +108,10 @@ def _file(f: FileDiff) -> Iterator[str]:
     yield f"--- {old}"
     yield f"+++ {new}"
     for hunk in f.hunks:
+        section = f" {visible(hunk.section)}" if hunk.section else ""
         yield (
             f"@@ -{_range(hunk.old_start, hunk.old_lines)} "
-            f"+{_range(hunk.new_start, hunk.new_lines)} @@"
+            f"+{_range(hunk.new_start, hunk.new_lines)} @@{section}"
         )
         for line in hunk.lines:
             yield f"{line.kind}{visible(line.text)}"

@@ -9,17 +9,15 @@ honoured, and submodules are never entered (their config is the agent's too).
 
 In a WP's worktree, git runs with the worktree's git directory as recorded when it was
 made (`Worktree`), never the one the worktree's `.git` file names now; and what changed is
-measured with a scratch index built from the base commit (`changes`), so nothing the agent
-set in its own index (assume-unchanged, skip-worktree, stat data) hides a change.
+measured with a scratch index built from the base commit (`content.changes`), so nothing
+the agent set in its own index (assume-unchanged, skip-worktree, stat data) hides a change.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -386,65 +384,3 @@ def committed(root: Where, base: str, *heads: str) -> list[str]:
         )
         paths.update(p.strip("\n") for p in out.split("\0") if p.strip("\n"))
     return sorted(paths)
-
-
-# Outranks every .gitattributes of the tree (SPEC 11.1): no eol/text conversion, ident,
-# working-tree-encoding, filter or diff driver of the tree under review applies.
-NEUTRAL_ATTRIBUTES = "* !text !eol !crlf !ident !filter !working-tree-encoding !diff"
-
-
-@contextlib.contextmanager
-def neutral(root: Where) -> Iterator[dict[str, str]]:
-    """The environment of a scratch git directory that borrows the object store of the
-    repository at `root` (objects written land there) and has none of its config, refs,
-    index or attributes: git run with it sees files' bytes as they are. Its GIT_WORK_TREE
-    is an empty directory, the command's cwd for object-only work; set it to a worktree
-    to read that. Raises GitError."""
-    common = run(root, "rev-parse", "--path-format=absolute", "--git-common-dir").strip()
-    fmt = run(root, "rev-parse", "--show-object-format").strip()
-    with tempfile.TemporaryDirectory(prefix="cockpit-git-") as scratch:
-        git_dir, empty = Path(scratch) / "git", Path(scratch) / "tree"
-        for sub in ("info", "refs", "objects"):
-            (git_dir / sub).mkdir(parents=True)
-        empty.mkdir()
-        (git_dir / "HEAD").write_text("ref: refs/heads/none\n", encoding="utf-8")
-        (git_dir / "info" / "attributes").write_text(NEUTRAL_ATTRIBUTES + "\n", encoding="utf-8")
-        config = f"[core]\n\trepositoryformatversion = {int(fmt != 'sha1')}\n\tbare = false\n"
-        config += f"[extensions]\n\tobjectformat = {fmt}\n" if fmt != "sha1" else ""
-        (git_dir / "config").write_text(config, encoding="utf-8")
-        yield {
-            "GIT_DIR": str(git_dir),
-            "GIT_WORK_TREE": str(empty),
-            "GIT_OBJECT_DIRECTORY": str(Path(common) / "objects"),
-            "GIT_INDEX_FILE": str(Path(scratch) / "index"),
-        }
-
-
-def changes(root: Where, base: str) -> Changes:
-    """Every path that differs between `base` and the working tree, committed or not,
-    untracked files included unless the base commit's rules ignore them (see `untracked`).
-    Measured with a scratch index made from `base` in a `neutral` git directory: the
-    worktree's own index, HEAD, refs, config and attributes play no part, and the tree
-    holds each file's bytes as they are on disk."""
-    with neutral(root) as env:
-        env = {**env, "GIT_WORK_TREE": os.path.abspath(_path(root))}
-        run(root, "read-tree", base, extra_env=env)
-        run(root, "update-index", "-q", "--refresh", extra_env=env)
-        modified = run(
-            root, "diff-files", "--name-only", "-z", "--ignore-submodules=dirty", extra_env=env
-        )
-        paths = sorted({p for p in modified.split("\0") if p} | set(untracked(root, base, env)))
-        if paths:
-            listing = Path(env["GIT_INDEX_FILE"]).parent / "paths"
-            listing.write_bytes(b"\0".join(os.fsencode(p) for p in paths))
-            run(
-                root,
-                "add",
-                "--all",
-                "--force",
-                f"--pathspec-from-file={listing}",
-                "--pathspec-file-nul",
-                extra_env={**env, "GIT_LITERAL_PATHSPECS": "1"},
-            )
-        tree = run(root, "write-tree", extra_env=env).strip()
-    return Changes(paths, tree)

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from cockpit.domain import EventType, State
+from cockpit.engine.repo import content as repo_content
 from cockpit.engine.repo import gitops, private_git, provisioning, worktrees
 from cockpit.engine.repo.gitops import GitError
 from cockpit.engine.repo.worktrees import WorktreeError
@@ -220,7 +221,7 @@ def _dirty(ws: Workspace, store: Store, item: Found) -> bool:
         else:
             return True  # not a worktree: nothing says its files are kept elsewhere
         head = gitops.rev(tree, "HEAD")
-        return bool(gitops.changes(tree, head).paths or gitops.status_lines(tree))
+        return bool(repo_content.changes(tree, head).paths or gitops.status_lines(tree))
     except (GitError, WorktreeError, OSError):
         return True
 

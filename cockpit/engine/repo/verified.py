@@ -30,7 +30,7 @@ def ref_name(wp_id: str, seq: int) -> str:
 
 
 def measure(tree: gitops.Where, base: str, content: str, wp_id: str) -> str:
-    """The commit holding `content` (the worktree's content tree, gitops.changes): HEAD
+    """The commit holding `content` (the worktree's content tree, content.changes): HEAD
     itself when HEAD descends from `base` and its tree is `content`; else a new commit
     holding `content` whose parent is HEAD (or `base`, when HEAD does not descend from it:
     delivering a commit that is not ahead of the base would deliver nothing). Writes a
@@ -107,15 +107,23 @@ def latest_verified_event(store: Store, wp_id: str) -> Event | None:
 
 
 def verified_at_acceptance(store: Store, wp_id: str) -> Verified | None:
-    """The head of the last admitting `verify_completed` (outcome success) before the WP's
-    last `task_completed`; None if the WP was never completed by a review or no such gate
-    run recorded a head."""
+    """The head accepted by a review (`task_completed`) after the WP's last gate run, when
+    that run admitted it (outcome success, a head recorded), with no override since: an
+    override after the gate run or after the acceptance voids it (a WP reopened, or moved
+    to complete, by an override has no verified head at acceptance). None if none stands."""
     events = store.events(wp_id)
-    completed = [e.seq for e in events if e.type == EventType.TASK_COMPLETED]
-    if not completed:
-        return None
-    admitted = [v for v in _verified(events) if v.seq < completed[-1] and v.outcome == "success"]
-    return admitted[-1] if admitted else None
+    measured = {v.seq: v for v in _verified(events)}
+    admitted: Verified | None = None
+    accepted: Verified | None = None
+    for event in events:
+        if event.type == EventType.VERIFY_COMPLETED:
+            found = measured.get(event.seq)
+            admitted = found if found is not None and found.outcome == "success" else None
+        elif event.type == EventType.OVERRIDE_APPLIED:
+            admitted = accepted = None
+        elif event.type == EventType.TASK_COMPLETED:
+            accepted = admitted
+    return accepted
 
 
 def verified_head_at_acceptance(store: Store, wp_id: str) -> str | None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from cockpit.domain import EventType, State
+from cockpit.engine.repo import content as repo_content
 from cockpit.engine.repo import gitops
 from cockpit.engine.repo.gitops import GitError
 from cockpit.engine.workspace.layout import Workspace
@@ -266,7 +267,7 @@ def reset_to_base(tree: gitops.Worktree, wp_id: str, base: str) -> Reset:
         tip = (
             gitops.rev(tree, f"refs/heads/{branch}") if gitops.branch_exists(tree, branch) else head
         )
-        content = gitops.changes(tree, base)
+        content = repo_content.changes(tree, base)
         parents = list(dict.fromkeys([head, tip]))
         kept = base
         if content.paths or any(p != base for p in parents):
@@ -290,7 +291,7 @@ def reset_to_base(tree: gitops.Worktree, wp_id: str, base: str) -> Reset:
         gitops.run(tree, "clean", "-ffdxq")
         now = gitops.rev(tree, "HEAD")
         on_branch = gitops.current_branch(tree) == branch
-        clean = now == base and on_branch and not gitops.changes(tree, base).paths
+        clean = now == base and on_branch and not repo_content.changes(tree, base).paths
     except GitError as exc:
         raise WorktreeError(f"git refused the rollback: {exc}") from None
     return Reset(failed_ref, kept, now, clean)
@@ -361,7 +362,7 @@ def check_admitted_unchanged(ws: Workspace, store: Store, wp: WorkPackageRow) ->
     path = worktree_path(ws, wp["id"])
     try:
         if base is not None and (path.exists() or path.is_symlink()):
-            content = gitops.changes(open_worktree(ws, store, wp), base).tree
+            content = repo_content.changes(open_worktree(ws, store, wp), base).tree
             if content != admitted:
                 raise WorktreeError(
                     f"the worktree of {wp['id']} changed since the gate admitted it (tree "

@@ -123,11 +123,9 @@ def summarize(event_type: str, payload: dict[str, Any]) -> str:
             return f"owner {payload.get('recovery_owner')}: {payload.get('next_action')}"
         case EventType.REVIEW_RECORDED:
             head, comments = payload.get("head"), payload.get("comments") or []
-            return (
-                f"verdict {payload.get('verdict')}"
-                + (f" on {str(head)[:12]}" if head else "")
-                + (f", {len(comments)} comment(s) on lines" if comments else "")
-            )
+            at = f" of {str(head)[:12]}" if head else ""
+            noted = f", {len(comments)} comment(s) on lines{at}" if comments else ""
+            return f"verdict {payload.get('verdict')}{noted}"
         case EventType.DISPATCHED:
             return f"to {payload.get('to')}"
         case EventType.ENTRY_REJECTED:

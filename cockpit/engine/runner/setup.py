@@ -10,15 +10,18 @@ not started: `agent_failed`, reason `setup_unapproved`, naming the new hash and 
 command that approves it (recorded once per hash: the runner looks again, quietly, when
 an approval lands). The worktree's own copy of the script must be that content too.
 
-The command runs in the sandbox commands on a worktree share (SPEC 10.3): a fresh home,
-no signing key, an allow-listed environment (with the WP's `COCKPIT_PORT` and
-`COCKPIT_PORTS`), the network as `runner.sandbox_network` says (installing dependencies
-needs it), the shared git directory read-only. Unlike validation it may write the
-worktree: preparing it is its purpose, and it runs before any agent of this worktree
-has. It is bounded by the lane's timeout; a failure is `agent_failed`, reason
-`setup_failed`, with the command's exit code and redacted output tail. A setup that
-passed is recorded on the `agent_started` that follows it (`payload.setup`); it runs
-again only for a worktree made again.
+The command runs in the sandbox every command on a worktree shares (SPEC 10.3), the one
+validation gets (`validation_sandbox`): the worktree and the shared git directory
+read-only, a fresh writable home and /tmp (both discarded when it ends), no signing key,
+an allow-listed environment (with the WP's `COCKPIT_PORT` and `COCKPIT_PORTS`), the
+network as `runner.sandbox_network` says. So a setup checks prerequisites and may warm
+what lives outside the worktree; one that writes the worktree fails there. Under
+`runner.sandbox: required` without a working bubblewrap it does not run (`setup_failed`);
+under `off` (or `auto` without bubblewrap) it runs unconfined. It is bounded by the
+lane's timeout; a failure is `agent_failed`, reason `setup_failed`, with the command's
+exit code and redacted output tail. A setup that passed is recorded on the
+`agent_started` that follows it (`payload.setup`); it runs again only for a worktree made
+again.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from typing import Any
 
 from cockpit.domain import EventType
 from cockpit.engine.canon import redaction
-from cockpit.engine.gate.commands import SANDBOX_HOME, validation_env
+from cockpit.engine.gate.commands import SANDBOX_HOME, validation_env, validation_sandbox
 from cockpit.engine.repo import gitops, provisioning, sandbox, worktrees
 from cockpit.engine.runner.provision import RUNNER_PRINCIPAL, ports_env
 from cockpit.engine.workspace.layout import Workspace
@@ -125,7 +128,7 @@ def run_setup(ws: Workspace, store: Store, wp: WorkPackageRow, events: list[Even
             f"{base[:12]}, so the setup of {wp_id} was not run"
         )
         return SetupOutcome(False, failed=_failed(wp_id, "setup_failed", error, script=path))
-    ran = _run(ws, store, wp, worktree, repo)
+    ran = _run(ws, store, wp, worktree)
     ran.update(script=path, sha256=script.sha256)
     if ran.get("exit_code") == 0:
         return SetupOutcome(True, ran=ran)
@@ -139,40 +142,24 @@ def run_setup(ws: Workspace, store: Store, wp: WorkPackageRow, events: list[Even
     return SetupOutcome(False, failed=_failed(wp_id, "setup_failed", error, setup=ran))
 
 
-def _box(ws: Workspace, worktree: Path, repo: Path) -> sandbox.Box:
-    box = sandbox.base_box()
-    box.args += ["--dir", SANDBOX_HOME]
-    box.rw(worktree)
-    box.ro(worktree / ".git")  # the link to its git directory stays as it was made
-    try:
-        common = gitops.run(repo, "rev-parse", "--path-format=absolute", "--git-common-dir")
-        box.ro(Path(common.strip()))
-    except gitops.GitError:
-        pass  # git will not work inside; the command still runs
-    box.hide(sandbox.secrets(ws))
-    return box
-
-
-def _run(
-    ws: Workspace, store: Store, wp: WorkPackageRow, worktree: Path, repo: Path
-) -> dict[str, Any]:
-    """Run the setup command; what happened (for the record)."""
+def _run(ws: Workspace, store: Store, wp: WorkPackageRow, worktree: Path) -> dict[str, Any]:
+    """Run the setup command in the WP's sandbox, its worktree read-only; what happened
+    (for the record)."""
     command = list(ws.config.worktrees.setup or [])
     lane = ws.config.lanes.get(str(wp["lane"]))
     timeout_s = lane.timeout_s if lane is not None else ws.config.policy.validation_timeout_s
-    available = sandbox.availability(ws.config.runner.sandbox)
+    confinement = validation_sandbox(ws, wp, worktree)
+    available, box = confinement.available, confinement.box
     ran: dict[str, Any] = {
         "command": command,
         "sandbox": available.confined_by,
         "timeout_s": timeout_s,
     }
-    if not available.confined and ws.config.runner.sandbox == "required":
+    if box is None and confinement.required:
         problem = f"runner.sandbox is required and {available.problem}"
         return {**ran, "exit_code": None, "error": problem}
     env = validation_env(ws, wp["id"])
-    env.pop("PYTHONDONTWRITEBYTECODE", None)  # setup may compile what it installs
     env.update(COCKPIT_WORKTREE=str(worktree), **ports_env(store, wp["id"]))
-    box = _box(ws, worktree, repo) if available.confined else None
     if box is not None:
         env.update(HOME=SANDBOX_HOME, TMPDIR="/tmp")
     started = time.monotonic()

@@ -96,6 +96,8 @@ def config_document(
             "sandbox": source.runner.sandbox,
         },
         "monitor": {"stall_after_s": 0},  # the simulated clock jumps: no stall is real
+        # Simulated agents serve nothing: no host port is taken for them (SPEC 11.4).
+        "worktrees": {"ports_per_wp": 0},
     }
 
 

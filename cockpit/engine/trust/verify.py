@@ -5,6 +5,9 @@ event's principal at that point as the chain itself records it (`config_applied`
 people and the runner, `agent_key_issued`/`agent_key_revoked` for agent runs), it signs this
 very event (the entry whose sha256 the event names, the action document that matches the
 event, or, for the runner, the event itself), and it is not used again by another cause.
+An action signature counts only for an event its action causes, whose payload says what
+its signed args say (cockpit.engine.trust.action_events), and only for the consecutive
+events of that one action (its transaction), each type as often as the action causes it.
 An entry signature counts only for an event that entry could have caused: the signed bytes
 parse as an entry with the event's id, principal, WP and workspace, of a kind that causes
 that event type (once), not used up by a signed rejection, and within an agent key's kinds.
@@ -28,6 +31,7 @@ from cockpit.engine.config.ssh_keys import KeyFormatError, PublicKey, parse_publ
 from cockpit.engine.entries.models import Entry, EntryRejected, EvidenceBody
 from cockpit.engine.entries.parse import parse_entry
 from cockpit.engine.trust import sshsig
+from cockpit.engine.trust.action_events import action_problem, repeats
 from cockpit.engine.trust.entries import NEVER_AGENT_SIGNED
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.store import Event, Store, canonical_json
@@ -105,29 +109,36 @@ def verify_signatures(
     keys = initial_keys(ws, runner_key)
     last_cause: tuple[str, str] | None = None
     used: set[str] = set()
+    run = _Run()
     for event in store.iter_events(until_seq=upto):  # streamed: memory stays flat
         signature = event.payload.get("signature")
         problem: str | None = None
         cause: tuple[str, str] | None = None
         if not isinstance(signature, dict) or signature.get("unsigned") or not signature:
             report.unsigned += 1
+            run.reset()
             if keys.required:
                 report.fail(event.seq, f"event {event.seq} ({event.type}) is not signed")
         else:
             report.checked += 1
+            sig = str(signature.get("sig"))
             try:
                 cause = _check(files, store, event, signature, keys)
             except _Bad as exc:
                 problem = str(exc)
             else:
-                sig = str(signature.get("sig"))
-                if sig in used and cause != last_cause:
+                if cause[0] == "action":
+                    problem = run.reuse(sig, sig in used, event, signature)
+                elif sig in used and cause != last_cause:
                     problem = "its signature was already used by another event's cause"
                 used.add(sig)
                 last_cause = cause
             if problem is not None:
+                run.reset()
                 report.bad += 1
                 report.fail(event.seq, f"event {event.seq} ({event.type}): {problem}")
+            elif cause is not None and cause[0] != "action":
+                run.reset()
         if problem is not None:
             continue
         if event.type == EventType.ENTRY_REJECTED:
@@ -158,6 +169,33 @@ def verify_signatures(
 
 class _Bad(Exception):
     pass
+
+
+class _Run:
+    """The events one action signature has covered so far: an action appends its events
+    in one transaction, so a signature may cover only consecutive events (the ones right
+    after its first), each of a type its action causes, no more often than it causes it."""
+
+    def __init__(self) -> None:
+        self.sig: str | None = None
+        self.types: dict[str, int] = {}
+
+    def reset(self) -> None:
+        self.sig, self.types = None, {}
+
+    def reuse(self, sig: str, seen: bool, event: Event, signature: dict[str, Any]) -> str | None:
+        """Why `event` may not carry action signature `sig` here (None: it may)."""
+        if sig != self.sig:
+            if seen:
+                self.reset()
+                return "its signature was already used by the events of another action"
+            self.sig, self.types = sig, {}
+        count = self.types.get(event.type, 0) + 1
+        doc = signature.get("signed")
+        if count > repeats(doc if isinstance(doc, dict) else {}, event.type):
+            return f"its signed action already caused a {event.type} event"
+        self.types[event.type] = count
+        return None
 
 
 def _apply_config(keys: _Keys, event: Event, pinned: bool) -> None:
@@ -212,6 +250,9 @@ def _check(
                 raise _Bad("the signed action is about another work package")
             if doc.get("workspace") != keys.workspace:
                 raise _Bad(f"the signed action is for workspace {doc.get('workspace')!r}")
+            problem = action_problem(doc, str(event.type), unsigned)
+            if problem is not None:
+                raise _Bad(problem)
             _held_by(blob, event.principal, keys, parsed.signer)
             sshsig.verify(parsed, canonical_json(doc), sshsig.ACTION)
             return ("action", str(parsed.armored))

@@ -23,6 +23,7 @@ _HUNK = (
     key("old_lines", "integer", "Lines it shows of the base's file."),
     key("new_start", "integer", "Where it starts in the new file."),
     key("new_lines", "integer", "Lines it shows of the new file."),
+    key("section", "string", "What git names after the `@@` header: the enclosing line."),
     key("lines", "array of object", "Its lines, in order.", *_LINE),
 )
 _FILE = (

@@ -90,6 +90,8 @@ class DiffView(ScrollView, can_focus=True):
             if self.highlighter is not None and self.highlighter.pending:
                 # After the plain lines are on screen: making a lexer holds the GIL.
                 self.call_after_refresh(self._make_lexer, self.highlighter)
+        elif file is not self.file:
+            self.highlighter.forget()  # lines are cached by object: these are new ones
         self.file, self.rows = file, rows
         self.numbers = number_width(file) if file is not None else 1
         width = self.gutter_width + text_width(rows) + 1

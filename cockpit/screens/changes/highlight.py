@@ -97,13 +97,18 @@ class Highlighter:
         self.pending = not ready(path)  # drawn plain until `load` has made its lexer
         self._cache: dict[int, list[tuple[str, Style]]] = {}
 
+    def forget(self) -> None:
+        """Drop the lines highlighted so far (their rows are gone)."""
+        self._cache = {}
+
     def use(self, lexer: Lexer | None) -> None:
         """The lexer made in a worker (`lexer_for`), now used (on the UI thread)."""
         self._cache = {}
         self.lexer, self.pending = lexer, False
 
     def pieces(self, row: int, text: str) -> list[tuple[str, Style]]:
-        """`text` (row `row` of the file's diff) cut into (text, style) pieces."""
+        """`text` cut into (text, style) pieces; `row` names the line (its object's id,
+        while the diff view holds it)."""
         found = self._cache.get(row)
         if found is not None:
             return found

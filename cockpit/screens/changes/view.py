@@ -2,9 +2,11 @@
 sees it, its files on the left (scope marks, counts), the chosen file's diff on the right,
 and the review comments drafted on it below.
 
-The change is computed by the engine (`gate.change.change_of`: git, in a worker thread),
-when the tab is first shown and again when the WP's record changes while it is shown; a
-WP without a target repo or worktree says why in the engine's sentence. For a complete WP
+The change is computed by the engine (`gate.change.change_of`: git, in a worker thread)
+as the WP's screen opens, so the tab shows it at once, and again when the WP's record
+changes: at once while the tab is shown, else when it is next shown (the change shown
+until then stays); a WP without a target repo or worktree says why in the engine's
+sentence. For a complete WP
 it is the diff between the base and the verified head the acceptance was about.
 
 `c` (a screen key, on this tab) opens a comment box on the diff's cursor line; the comment
@@ -15,6 +17,7 @@ from the list of drafts (enter edits, delete deletes).
 
 from __future__ import annotations
 
+import time
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -39,6 +42,7 @@ from cockpit.screens.context import cockpit
 from cockpit.screens.modals.comment import CommentModal
 
 LOADING = "Working out the change (git) …"
+FRESH_SECONDS = 10.0  # a worktree's change shown again is read again after this
 DRAFTS_HEAD = Text.assemble(
     ("Draft comments", "bold #fde68a"),
     (" · the review (e) sends them with its verdict · enter edits · del deletes", "#9ca3af"),
@@ -95,7 +99,10 @@ class ChangesView(Vertical):
         self.change: Change | None = None
         self.problem: str | None = None
         self.stale = True  # computed again when next shown
+        self.loading = False
+        self.loaded_at = 0.0  # time.monotonic() of the change shown
         self.file_index = -1
+        self.resume: tuple[str, int] | None = None  # the file and cursor to go back to
 
     def compose(self) -> ComposeResult:
         yield Static(Text(LOADING, style="#9ca3af"), id="changes-head")
@@ -111,6 +118,7 @@ class ChangesView(Vertical):
     def on_mount(self) -> None:
         self.diff.say(LOADING)
         self.show_drafts()
+        self.activate()  # computed now, while the person reads the WP: the tab opens at once
 
     @property
     def diff(self) -> DiffView:
@@ -123,9 +131,18 @@ class ChangesView(Vertical):
     # -- loading -----------------------------------------------------------------------
 
     def activate(self) -> None:
-        """The tab is shown: compute the change if it is not yet (or is out of date)."""
-        if self.stale:
+        """The tab is shown (or the screen opened): compute the change if it is not yet,
+        is out of date, or is a worktree's content read more than FRESH_SECONDS ago (an
+        agent may have changed it since). What is shown stays until the new one is in."""
+        aged = (
+            self.change is not None
+            and self.change.source == "worktree"
+            and time.monotonic() - self.loaded_at > FRESH_SECONDS
+        )
+        if self.stale or aged:
             self.stale = False
+            self.loading = True
+            self.show_head()
             self.load()
 
     def changed(self, shown_now: bool) -> None:
@@ -161,6 +178,8 @@ class ChangesView(Vertical):
     def take(self, result: Change | str) -> None:
         if not self.is_attached:
             return
+        self.loading = False
+        self.loaded_at = time.monotonic()
         if isinstance(result, str):
             self.change, self.problem = None, result
             self.files.show(())
@@ -168,6 +187,7 @@ class ChangesView(Vertical):
             self.file_index = -1
         else:
             kept = self.diff.file.path if self.diff.file is not None else None
+            self.resume = (kept, self.diff.cursor) if kept else None
             self.change, self.problem = result, None
             cockpit(self).drafts.saw(self.wp_id, result.head)
             paths = [f.path for f in result.files]
@@ -185,7 +205,7 @@ class ChangesView(Vertical):
         head = Text(end="")
         change = self.change
         if change is None:
-            if self.problem is None:
+            if self.problem is None or self.loading:
                 head.append(LOADING, style="#9ca3af")
             else:
                 head.append(self.problem, style="bold #fb923c")
@@ -214,6 +234,8 @@ class ChangesView(Vertical):
             if written != change.head:
                 on = f"head {written[:SHORT]}" if written else "unverified content"
                 head.append(f" (written on {on})", style="#fb923c")
+        if self.loading:
+            head.append(" · reading it again …", style="#9ca3af")
         self.query_one("#changes-head", Static).update(head)
 
     def show_file(self, index: int, *, keep_cursor: bool = False) -> None:
@@ -222,6 +244,9 @@ class ChangesView(Vertical):
             return
         f = change.files[index]
         cursor = self.diff.cursor if keep_cursor else 0
+        if self.resume is not None and self.resume[0] == f.path:
+            cursor = self.resume[1]  # the same file computed again: the cursor stays
+        self.resume = None
         self.file_index = index
         self.diff.show(f, file_rows(f, self.drafts_on(f)), cursor)
 

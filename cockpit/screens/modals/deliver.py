@@ -7,7 +7,7 @@ confirmed. The first plan refused closes the dialog with the engine's sentence."
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, get_args
 
 from rich.text import Text
 from textual import on, work
@@ -15,15 +15,20 @@ from textual.app import ComposeResult
 from textual.widgets import Label, Select, Static
 from textual.worker import get_current_worker
 
-from cockpit.engine.delivery.plan import VIAS, Plan
+from cockpit.engine.config.delivery import DeliveryVia
 from cockpit.errors import CockpitError
 from cockpit.screens.context import cockpit
 from cockpit.screens.modals.form import ActionModal
 from cockpit.screens.text import plain
 from cockpit.store import Store
 
-Planner = Callable[[Store, str | None], Plan]
+if TYPE_CHECKING:  # the delivery plane is imported when a delivery is first planned
+    from cockpit.engine.delivery.plan import Plan
+
+Planner = Callable[[Store, str | None], "Plan"]
+VIAS: tuple[str, ...] = get_args(DeliveryVia)
 WORKING = "Working out what the delivery would do …"
+WIDTH = 100  # cells of the dialog (at most the screen's)
 SHORT = 12
 
 WHAT_HAPPENS = {
@@ -41,7 +46,7 @@ def plan_text(plan: Plan) -> Text:
     shown = Text(end="")
 
     def field(name: str, value: Text | str) -> None:
-        shown.append(f"{name:<11}", style="#9ca3af")
+        shown.append(f"{name:<12}", style="#9ca3af")
         shown.append_text(value if isinstance(value, Text) else plain(value))
         shown.append("\n")
 
@@ -49,6 +54,9 @@ def plan_text(plan: Plan) -> Text:
     tip = f" (at {plan.base_sha[:SHORT]})" if plan.base_sha else " (no such local branch)"
     field("into" if plan.via != "push" else "base", plain(plan.base + tip, "bold"))
     field("repo", str(plan.repo))
+    if plan.via == "merge" and plan.checked_out:
+        where = "the repo's own" if plan.checked_out == plan.repo else str(plan.checked_out)
+        field("checked out", f"in {where} working tree")
     field("head", f"{plan.head[:SHORT]} (the verified head at acceptance)")
     if plan.remote:
         field("remote", f"{plan.remote} → {plan.remote_ref or ''}")
@@ -70,7 +78,8 @@ def plan_text(plan: Plan) -> Text:
     said = WHAT_HAPPENS[plan.via].format(base=plan.base, branch=branch, remote=plan.remote)
     shown.append("\nThen: ", style="bold")
     shown.append_text(plain(said))
-    shown.append(" Recorded forever, with a signed checkpoint and the attestation.")
+    shown.append(" Recorded forever, after a checkpoint of the record; with a runner key, an")
+    shown.append(" attestation about the delivered commit is written.")
     return shown
 
 
@@ -93,6 +102,7 @@ class DeliverModal(ActionModal):
 
     def on_mount(self) -> None:
         super().on_mount()
+        self.query_one(".dialog").styles.width = WIDTH  # paths and commits need the room
         self.work_out(self.via)
 
     @on(Select.Changed, "#via")

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers.gate import Flow, scoped_flow
-from helpers.git import commit_all, git
+from helpers.gate import Flow, add_worktree, admitted, scoped_flow
+from helpers.git import commit_all, git, make_repo
 from helpers.workspace import Env
 
 from cockpit.engine.gate.change import Change, change_of
@@ -290,3 +290,34 @@ def test_a_wp_without_a_target_repo_has_no_change(env: Env) -> None:
     Flow(env).book()
     with pytest.raises(Refused, match="WP-1 has no target repo"):
         _change(env)
+
+
+def test_the_bases_own_attributes_are_not_a_change(env: Env, tmp_path: Path) -> None:
+    """The owner's .gitattributes (in the base) converts line endings on checkout: the
+    worktree's CRLF file is not a change while the attributes are the base's. Once the
+    agent changes a .gitattributes, none is honoured and the bytes on disk are the
+    content (the conversion shows: fail-closed)."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    make_repo(repo)
+    (repo / ".gitattributes").write_text("*.bat text eol=crlf\n")
+    (repo / "src/run.bat").write_text("echo one\necho two\n")
+    commit_all(repo, "attributes")
+    base = git(repo, "rev-parse", "HEAD")
+    flow = Flow(env).book(target_repo=str(repo), base_ref=base, owned_surfaces=["src/**"])
+    worktree = add_worktree(env, repo, base)
+    assert (worktree / "src/run.bat").read_bytes() == b"echo one\r\necho two\r\n"
+    assert _change(env).files == ()
+    (worktree / "src/app.py").write_text("print('edited')\n")
+    assert [f.path for f in _change(env).files] == ["src/app.py"]
+    flow.ground()
+    flow.evidence()
+    flow.claim()
+    assert admitted(env)["changed_files"] == ["src/app.py"]
+
+    (worktree / ".gitattributes").write_text("*.bat text eol=crlf\n*.py -diff\n")
+    files = {f.path: f for f in _change(env).files}
+    assert sorted(files) == [".gitattributes", "src/app.py", "src/run.bat"]
+    assert files[".gitattributes"].flag == "attributes"
+    lines = [f"{line.kind}{line.text}" for h in files["src/run.bat"].hunks for line in h.lines]
+    assert lines == ["-echo one", "-echo two", "+echo one\r", "+echo two\r"]

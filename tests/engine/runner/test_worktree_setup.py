@@ -1,7 +1,7 @@
 """What a new worktree gets before its agent (SPEC 11.4), on real workspaces, real git
 repositories (a bare "remote" beside the target repo), the real runner and a stand-in
-agent (helpers.worktrees.PROBE) in its real sandbox: the owner-approved setup script,
-the base's fetch, the gitignored files copied in."""
+agent (helpers.worktrees.PROBE) in its real sandbox: the owner-approved setup script (run
+with the worktree read-only, SPEC 10.3), the base's fetch, the gitignored files copied in."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from helpers.agents import drop_booking, drop_dispatch, events_of, worktree_of
+from helpers.agents import drop_booking, drop_dispatch, events_of, set_runner, worktree_of
 from helpers.git import commit_all, git, new_repo
 from helpers.workspace import Env
 from helpers.worktrees import (
@@ -22,6 +22,7 @@ from helpers.worktrees import (
     runs,
 )
 
+from cockpit.engine.repo import sandbox
 from cockpit.engine.trust import actions as trust_actions
 from cockpit.engine.trust import sshsig
 
@@ -56,7 +57,7 @@ def test_an_unapproved_setup_script_stops_the_agent_until_the_owner_approves_it(
     error = failed.payload["error"]
     assert digest in error and f"cockpit worktrees approve-setup {repo}" in error
     assert events_of(env, "agent_started") == [] and runs(record) == []
-    assert not (worktree / "setup.log").exists()  # nothing of the script ran
+    assert "setup" not in failed.payload  # nothing of the script ran
     status = env.cli("status", "WP-1", "--json").json()
     assert digest in status["agent_problem"]
 
@@ -93,9 +94,8 @@ def test_an_unapproved_setup_script_stops_the_agent_until_the_owner_approves_it(
     assert setup["exit_code"] == 0 and setup["sha256"] == digest
     assert setup["command"] == SETUP and setup["script"] == "scripts/setup.sh"
     [run] = runs(record)
-    ports = run["ports"]
-    assert run["setup_log"] == f"setup ran in {worktree.resolve()} with ports {ports}\n"
-    assert (worktree / "setup.log").is_file()
+    ports = run["ports"]  # the script ran, in the worktree, with the WP's ports
+    assert setup["output_tail"] == f"setup ran in {worktree.resolve()} with ports {ports}\n"
     audit = env.cli("audit", "verify", "--json").json()
     assert audit["ok"] is True and audit["signatures"]["bad"] == 0
 
@@ -112,7 +112,7 @@ def test_a_changed_setup_script_needs_the_owner_again(env: Env, tmp_path: Path) 
     [failed] = events_of(env, "agent_failed")
     assert failed.payload["reason"] == "setup_unapproved" and failed.payload["sha256"] == new
     assert new in failed.payload["error"] and old not in failed.payload["error"]
-    assert runs(record) == [] and not (worktree_of(env) / "setup.log").exists()
+    assert runs(record) == [] and "setup" not in failed.payload
 
 
 def test_the_setup_script_counted_is_the_base_commits_not_the_agents_branch(
@@ -137,7 +137,8 @@ def test_the_setup_script_counted_is_the_base_commits_not_the_agents_branch(
     [failed] = events_of(env, "agent_failed")
     assert failed.payload["reason"] == "setup_failed"
     assert "not the approved content of the base commit" in failed.payload["error"]
-    assert not (worktree_of(env) / "setup.log").exists() and runs(record) == []
+    assert "setup" not in failed.payload and runs(record) == []
+    assert not (worktree_of(env) / "setup.log").exists()
 
 
 def test_a_failing_setup_command_is_agent_failed_setup_failed(env: Env, tmp_path: Path) -> None:
@@ -191,9 +192,7 @@ def test_the_configured_gitignored_files_are_copied_into_the_new_worktree(
     assert run["env_file"] == "API_TOKEN=local-only\n"  # the agent finds it
 
 
-def test_the_bases_remote_is_fetched_before_the_worktree_is_made(
-    env: Env, tmp_path: Path
-) -> None:
+def test_the_bases_remote_is_fetched_before_the_worktree_is_made(env: Env, tmp_path: Path) -> None:
     """base_ref `origin/main`: the remote's newest commit (pushed from elsewhere) is the
     base; the owner's local main is not moved."""
     repo, base = new_repo(tmp_path)
@@ -248,6 +247,59 @@ def test_setup_output_secret_is_redacted(env: Env, tmp_path: Path) -> None:
     _start(env, repo)
     [failed] = events_of(env, "agent_failed")
     assert token not in failed.payload["setup"]["output_tail"]
-    assert failed.payload["setup"]["output_sha256"] == hashlib.sha256(
-        f"token {token}\n".encode()
-    ).hexdigest()
+    assert (
+        failed.payload["setup"]["output_sha256"]
+        == hashlib.sha256(f"token {token}\n".encode()).hexdigest()
+    )
+
+
+# A setup that prepares its worktree the way one might wish: a cache in its home, then a
+# file in the worktree.
+WRITES_THE_WORKTREE = """\
+echo warm > "$HOME/cache" && echo "home written"
+echo prepared > prepared.txt
+"""
+
+
+@pytest.mark.skipif(not sandbox.availability("auto").confined, reason="no working bubblewrap here")
+def test_setup_cannot_write_the_worktree(env: Env, tmp_path: Path) -> None:
+    """SPEC 10.3: setup runs with the worktree read-only. Its fresh home is writable, the
+    worktree is not: the write fails, so the script's exit is not 0, and the setup fails
+    before any agent starts."""
+    repo, _ = new_repo(tmp_path)
+    digest = add_setup_script(repo, WRITES_THE_WORKTREE)
+    record = tmp_path / "record.jsonl"
+    install_probe(env, record)
+    configure(env, setup=SETUP, setup_sha256=digest)
+    _start(env, repo)
+
+    worktree = worktree_of(env)
+    [failed] = events_of(env, "agent_failed")
+    assert failed.payload["reason"] == "setup_failed"
+    ran = failed.payload["setup"]
+    assert ran["sandbox"] == "bubblewrap" and ran["exit_code"] not in (0, None)
+    assert "home written" in ran["output_tail"]
+    assert "Read-only file system" in ran["output_tail"]
+    assert not (worktree / "prepared.txt").exists()
+    assert git(worktree, "status", "--porcelain") == ""
+    assert events_of(env, "agent_started") == [] and runs(record) == []
+
+
+def test_under_sandbox_off_setup_runs_unconfined(env: Env, tmp_path: Path) -> None:
+    """`runner.sandbox: off` is the owner's choice that nothing is confined (SPEC 10.3):
+    setup then writes the worktree like any process of theirs."""
+    repo, _ = new_repo(tmp_path)
+    (repo / ".gitignore").write_text("prepared.txt\n")
+    commit_all(repo, "ignore what setup prepares")
+    digest = add_setup_script(repo, "echo prepared > prepared.txt\n")
+    record = tmp_path / "record.jsonl"
+    install_probe(env, record)
+    set_runner(env, sandbox="off")
+    configure(env, setup=SETUP, setup_sha256=digest)
+    _start(env, repo)
+
+    [started] = events_of(env, "agent_started")
+    assert started.payload["setup"]["sandbox"] == "none"
+    assert started.payload["setup"]["exit_code"] == 0
+    assert (worktree_of(env) / "prepared.txt").read_text() == "prepared\n"
+    assert len(runs(record)) == 1
