@@ -1,8 +1,8 @@
 """The Changes tab on a large diff (SPEC 11.1, issue 18): a work package booked against a
 real git repository, its worktree holding a new file of LINES lines (a 20,000-line diff),
-the app headless on the WP's screen. `tui_apps.py changes` times pressing `6` until the
-diff is on screen (the WP's screen computes the change as it opens: measured with its reads
-settled, then cold, the screen opened and `6` pressed at once). The baseline is the same
+the app headless on the WP's screen. `tui_apps.py changes` times the `6` key's action until
+the diff is on screen (the WP's screen computes the change as it opens: measured with its
+reads settled, then cold, the screen opened and the tab shown at once). The baseline is the same
 screen's Verify tab (a Static) shown the same way; beside it, `git diff BASE` in the same
 worktree as a process (what a reviewer would otherwise run by hand, its output read)."""
 

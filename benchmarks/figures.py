@@ -436,9 +436,10 @@ def changes_open(lines: int, repeat: int) -> Figure:
             "samples": [_round(s) for s in found["samples_s"]],
             "cold": _round(found["cold_median_s"]),
             "how": "CockpitApp headless (App.run_test, 120x40) on the WP's screen, its reads "
-            "settled (the screen computes the change as it opens): from pressing 6 until the "
-            "diff view holds the file's rows, painted; `cold`: the WP's screen opened and 6 "
-            "pressed at once, until the same (median)",
+            "settled (the screen computes the change as it opens): from the 6 key's action "
+            "until the diff view holds the file's rows and the screen has refreshed with "
+            "them; `cold`: the WP's screen opened and the tab shown at once, until the same "
+            "(median)",
         },
     )
 

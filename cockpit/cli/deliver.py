@@ -4,6 +4,10 @@ attested."""
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +57,8 @@ def deliver_cmd(
     with opened() as (ws, store):
         principal = resolve_principal(ws, as_principal)
         sign = person_signer(ws, principal, signing_key())
-        done = delivery.deliver(ws, store, wp, principal, via, sign)
+        with _signals_stop() as stop:
+            done = delivery.deliver(ws, store, wp, principal, via, sign, stop)
     if as_json:
         emit_json(done.to_json())
         return 0
@@ -61,12 +66,38 @@ def deliver_cmd(
     return 0
 
 
+@contextlib.contextmanager
+def _signals_stop() -> Iterator[threading.Event]:
+    """While the delivery runs, SIGTERM and SIGINT set the event it watches: it refuses
+    (recorded) at its next step before anything changes, killing a validation command and
+    removing its scratch worktree, as an interrupt does. A second signal interrupts at
+    once (KeyboardInterrupt, whose cleanup runs too)."""
+    stop = threading.Event()
+
+    def handle(signum: int, frame: object) -> None:
+        del frame
+        if stop.is_set():
+            raise KeyboardInterrupt(signal.Signals(signum).name)
+        stop.set()
+
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+    saved = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield stop
+    finally:
+        for sig, previous in saved.items():
+            signal.signal(sig, previous)
+
+
 def _say_plan(plan: dict[str, Any]) -> None:
     from cockpit.engine.text import literal
 
     where = f"{plan['base']} (at {(plan['base_sha'] or '-')[:12]})"
     if plan["via"] == "merge":
-        say(f"{plan['work_package']} would be merged into {where} of {plan['target_repo']}.")
+        repo = literal(plan["target_repo"])
+        say(f"{plan['work_package']} would be merged into {literal(where)} of {repo}.")
         commands = plan["validation"]
         say(f"Validation re-run on the merged tree: {len(commands)} command(s).")
         for command in commands:
@@ -74,8 +105,8 @@ def _say_plan(plan: dict[str, Any]) -> None:
     else:
         what = "pushed, with a pull request into " if plan["via"] == "pr" else "pushed for "
         say(
-            f"{plan['work_package']}'s verified head would be {what}{where}: "
-            f"{plan['remote']} {plan['remote_ref']}."
+            f"{plan['work_package']}'s verified head would be {what}{literal(where)}: "
+            f"{literal(plan['remote'])} {literal(plan['remote_ref'])}."
         )
     say(f"Commits ({len(plan['commits']) + plan['more_commits']}):")
     for commit in plan["commits"]:
@@ -94,13 +125,14 @@ def _say_delivered(wp: str | None, seq: int, payload: dict[str, Any]) -> None:
             else "with no validation command to re-run"
         )
         say(
-            f"Delivered {wp} by merge: {base} moved from {str(payload['base_sha'])[:12]} to "
-            f"{payload['merge_sha'][:12]} {checked} (seq {seq})."
+            f"Delivered {wp} by merge: {literal(base)} moved from "
+            f"{str(payload['base_sha'])[:12]} to {payload['merge_sha'][:12]} {checked} "
+            f"(seq {seq})."
         )
     else:
         say(
-            f"Delivered {wp} by {via}: {payload['head'][:12]} is {payload['remote']} "
-            f"{payload['remote_ref']} (seq {seq})."
+            f"Delivered {wp} by {via}: {payload['head'][:12]} is {literal(payload['remote'])} "
+            f"{literal(payload['remote_ref'])} (seq {seq})."
         )
         if payload.get("url"):
             say(f"Pull request: {literal(payload['url'])}")
@@ -126,7 +158,11 @@ def attest() -> None:
 
 @attest.command("verify")
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--commit", metavar="SHA", help="Also check that it is about this commit.")
+@click.option(
+    "--commit",
+    metavar="SHA",
+    help="Also check that it is about this commit (its full id: 40 or 64 hex digits).",
+)
 @click.option(
     "--key",
     "runner_key",
@@ -138,6 +174,7 @@ def attest() -> None:
 def attest_verify(file: Path, commit: str | None, runner_key: Path | None, as_json: bool) -> int:
     """Check an attestation offline: its DSSE signature by the runner key, its in-toto
     statement, and (with --commit) the commit it is about; exit 1 if it does not hold."""
+    from cockpit.engine.text import literal
     from cockpit.engine.trust import attestation
     from cockpit.engine.trust import keys as trust_keys
     from cockpit.errors import InputError
@@ -152,11 +189,15 @@ def attest_verify(file: Path, commit: str | None, runner_key: Path | None, as_js
     check = attestation.verify(attestation.read_envelope(file), public, commit)
     if as_json:
         emit_json(check.to_json())
-    elif check.ok:
+        return 0 if check.ok else 1
+    # Everything but the runner key's fingerprint comes from the file: shown literally.
+    shown = literal(str(file))
+    if check.ok:
         say(
-            f"Attestation {file} holds: {check.work_package} delivered commit {check.subject} "
-            f"by {check.via}, signed by the runner key {check.keyid}."
+            f"Attestation {shown} holds: {literal(check.work_package)} delivered commit "
+            f"{literal(check.subject)} by {literal(check.via)}, signed by the runner key "
+            f"{literal(check.keyid)}."
         )
     else:
-        say(f"Attestation {file} does not hold: {check.reason}.")
+        say(f"Attestation {shown} does not hold: {literal(check.reason)}.")
     return 0 if check.ok else 1

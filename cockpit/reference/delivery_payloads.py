@@ -20,6 +20,13 @@ DELIVERY_EVENTS: dict[EventType, EventDoc] = {
                 "string | null",
                 "The base's tip before: for `merge`, the tip the merge was made on.",
             ),
+            k(
+                "expected_base_sha",
+                "string | null",
+                "The base's tip the signed action named (what the owner confirmed); differs "
+                "from `base_sha` only when the merge queue started over on a base that moved "
+                "during validation.",
+            ),
             k("head", "string", "The commit delivered: the WP's verified head at acceptance."),
             k("validated", "boolean", "Whether validation was re-run on the merged tree."),
             k(
@@ -58,6 +65,12 @@ DELIVERY_EVENTS: dict[EventType, EventDoc] = {
                 k("remote_ref", "string", "`push`, `pr`: the branch there, `refs/heads/wp/<WP>`."),
                 k("url", "string", "`pr`: the pull request's address, as `gh` printed it."),
                 k(
+                    "pr_head",
+                    "string | null",
+                    "`pr`: the pull request's head commit as GitHub shows it (`gh pr view "
+                    "--json headRefOid`; null when gh could not tell).",
+                ),
+                k(
                     "attestation_error",
                     "string",
                     "Why no attestation was written although a runner key was there.",
@@ -66,8 +79,8 @@ DELIVERY_EVENTS: dict[EventType, EventDoc] = {
         ),
     ),
     EventType.DELIVERY_REFUSED: EventDoc(
-        "A delivery was refused, and nothing was changed (a refused capability or "
-        "signature records nothing at all).",
+        "A delivery was refused, and nothing was changed but what `pushed` and `url` say "
+        "(a refused capability or signature records nothing at all).",
         "`cockpit deliver` (signed as the owner's action)",
         (
             k("via", "string", "`merge`, `push` or `pr`."),
@@ -75,6 +88,18 @@ DELIVERY_EVENTS: dict[EventType, EventDoc] = {
             *optional(
                 k("head", "string", "The verified head it would have delivered."),
                 k("base", "string", "The base branch it would have gone to."),
+                k(
+                    "pushed",
+                    "object",
+                    "`pr` refused after the push: the branch left on the remote, "
+                    "`{remote, remote_ref, head, new}` (`new`: pushed now, not there before); "
+                    "a later `--via pr` opens the pull request for it.",
+                    k("remote", "string", "The remote."),
+                    k("remote_ref", "string", "The branch there, `refs/heads/wp/<WP>`."),
+                    k("head", "string", "The commit it holds: the verified head."),
+                    k("new", "boolean", "Whether this delivery pushed it."),
+                ),
+                k("url", "string", "A pull request opened before the refusal (to close)."),
             ),
         ),
     ),

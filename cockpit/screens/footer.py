@@ -39,6 +39,22 @@ class KeyFooter(Footer):
     def __init__(self) -> None:
         super().__init__(compact=True, show_command_palette=False)
         self._laid_out_for = 0
+        self._composed: object = None  # what the keys shown were made from
+
+    def _signature(self) -> object:
+        """What the footer shows depends on: its width and the bindings it would show."""
+        if not self._bindings_ready:
+            return None
+        width = self.size.width or self.app.size.width
+        return width, [(b.key, b.action, b.description, on) for b, on, _ in self.shown_bindings()]
+
+    async def recompose(self) -> None:
+        """Made again only when what it shows changed: every change of focus or of the
+        screen's bindings asks, and making the keys costs a style pass each."""
+        if not self.is_attached:
+            return  # its screen has gone: there is nothing to show
+        if self._signature() != self._composed:
+            await super().recompose()
 
     def shown_bindings(self) -> list[tuple[Binding, bool, str]]:
         """The bindings the footer shows now, in its order (one per action)."""
@@ -55,6 +71,7 @@ class KeyFooter(Footer):
             return
         width = self.size.width or self.app.size.width
         self._laid_out_for = width
+        self._composed = self._signature()
         shown = self.shown_bindings()
         # Compact keys: the key, a space, the word, and one cell of margin after it.
         labels = [(self.app.get_key_display(b), b.description) for b, _, _ in shown]

@@ -14,10 +14,12 @@ from typing import Any
 
 import pytest
 
+from cockpit.engine.trust.actions import Sign, person_signer
 from cockpit.engine.trust.keys import init_runner_key
 from helpers.gate import scoped_flow
 from helpers.git import commit_all, git
-from helpers.workspace import Env
+from helpers.keys import make_key, public_line
+from helpers.workspace import Env, edit_config
 
 GH_BIN = Path(__file__).resolve().parents[1] / "standins" / "gh" / "bin"
 
@@ -65,6 +67,17 @@ def with_runner_key(env: Env, key_dir: Path) -> Path:
     return path
 
 
+def owner_signer(env: Env, key_dir: Path) -> Sign:
+    """Give human:owner a real ssh-keygen key (the policy stays `optional`) and return
+    the signer a person at a terminal uses with it: deliveries are then signed actions
+    that `cockpit audit verify` checks."""
+    key = make_key(key_dir, "human_owner")
+    text = (env.root / "cockpit.yaml").read_text()
+    line = next(line for line in text.splitlines() if line.startswith("  human:owner:"))
+    edit_config(env, (line, line.replace("{", '{keys: ["' + public_line(key) + '"], ', 1)))
+    return person_signer(env.ws, "human:owner", key)
+
+
 def set_delivery(env: Env, **settings: str) -> None:
     """Append a `delivery:` section to cockpit.yaml."""
     lines = "".join(f"  {k}: {json.dumps(v)}\n" for k, v in settings.items())
@@ -86,10 +99,12 @@ def complete_wp(
     validation: list[str] | None = None,
     summary: str = "did the thing",
     change: str = "print('changed')\n",
+    files: dict[str, str] | None = None,
 ) -> Target:
     """WP-1 on a fresh target repo: booked without a base_ref (so it is delivered to the
-    repo's checked-out `main`), its worktree commits `change` to src/app.py, the gate
-    admits the claim (running `validation`), and human:owner accepts it: complete."""
+    repo's checked-out `main`), its worktree commits `change` to src/app.py (and `files`,
+    path to text, under src/), the gate admits the claim (running `validation`), and
+    human:owner accepts it: complete."""
     flow, worktree, base = scoped_flow(
         env,
         tmp_path,
@@ -102,6 +117,9 @@ def complete_wp(
     git(repo, "remote", "add", "origin", str(remote))
     git(repo, "push", "-q", "origin", "main")
     (worktree / "src/app.py").write_text(change)
+    for path, text in (files or {}).items():
+        (worktree / path).parent.mkdir(parents=True, exist_ok=True)
+        (worktree / path).write_text(text)
     commit_all(worktree, "WP-1: change the app")
     flow.claim(summary=summary)
     assert flow.state() == "accepted", [e.type for e in env.events("WP-1")]

@@ -232,6 +232,33 @@ def test_a_comment_goes_back_to_the_agent_with_a_revision_required_review(
     ]
 
 
+def test_a_comment_the_change_no_longer_shows_is_refused_and_the_draft_stays(
+    env: Env, tmp_path: Path
+) -> None:
+    """Drafted on content never verified; the worktree moves on before the review: the
+    engine refuses the review with its sentence, nothing is recorded, the draft stays."""
+    _flow, worktree, _base = scoped_flow(env, tmp_path)
+    (worktree / "src/app.py").write_text("print('app')\nprint('one')\nprint('two')\n")
+    app = make_app(env.ws)
+    before = len(env.events("WP-1"))
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await open_changes(pilot)
+        await comment_on(pilot, 3, "Why two?")  # line 3 of the new side
+        (worktree / "src/app.py").write_text("print('app')\n")  # no change left
+        await pilot.press("e")
+        assert isinstance(app.screen, modals.ReviewModal)
+        await choose(pilot, "#verdict", "diagnostic")
+        await pilot.press("ctrl+s")
+        await settled(pilot)
+        [note] = [n for n in notes(app) if n.title == "Review refused"]
+        assert "is not on a file of the change of WP-1" in str(note.message)
+        assert [d.where for d in app.drafts.of("WP-1")] == ["src/app.py:3"]
+
+    drive(app, scenario)
+    assert len(env.events("WP-1")) == before
+
+
 def test_drafts_outlive_the_screen_and_are_edited_and_deleted(env: Env, accepted: Path) -> None:
     app = make_app(env.ws)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -114,6 +115,22 @@ def changed_ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
     return ws
 
 
+def shown(*steps: str | tuple[str, ...]) -> Callable[[Any], Any]:
+    """`pressing(*steps)`, then until the lexers the diff asked for are made (in a worker,
+    the lines drawn plain until then): the picture has its colours."""
+
+    async def run(pilot: Any) -> None:
+        await pressing(*steps)(pilot)
+        for _ in range(3):
+            await pilot.pause()
+            making = [w for w in pilot.app.workers if w.group == "changes-lexer"]
+            if making:
+                await pilot.app.workers.wait_for_complete(making)
+        await pilot.pause()
+
+    return run
+
+
 # Open the WP, its Changes tab, the fifth file (src/app.py), two lines down.
 TO_APP_PY = (
     "enter",
@@ -126,7 +143,7 @@ TO_APP_PY = (
 def test_changes_tab(snap_compare: Snap, changed_ws: Workspace, app_for: AppFor) -> None:
     """The files (scope marks, counts, flags), src/app.py's diff highlighted, the cursor
     on an added line, the ruler saying where it is."""
-    run = pressing(*TO_APP_PY)
+    run = shown(*TO_APP_PY)
     assert snap_compare(app_for(changed_ws), run_before=run, terminal_size=SIZE)
 
 
@@ -134,19 +151,17 @@ def test_changes_tab_binary_and_bidi(
     snap_compare: Snap, changed_ws: Workspace, app_for: AppFor
 ) -> None:
     """README.md (outside the WP's scope): the bidi override shown as an escape."""
-    run = pressing("enter", "6", "right_square_bracket")
+    run = shown("enter", "6", "right_square_bracket")
     assert snap_compare(app_for(changed_ws), run_before=run, terminal_size=SIZE)
 
 
 def test_comment_box(snap_compare: Snap, changed_ws: Workspace, app_for: AppFor) -> None:
     """`c` on an added line: where, the line, the comment being written."""
-    run = pressing(*TO_APP_PY, "c", tuple("Name the page size: 10 is a magic number."))
+    run = shown(*TO_APP_PY, "c", tuple("Name the page size: 10 is a magic number."))
     assert snap_compare(app_for(changed_ws), run_before=run, terminal_size=SIZE)
 
 
 def test_comment_draft_kept(snap_compare: Snap, changed_ws: Workspace, app_for: AppFor) -> None:
     """The draft kept: under its line in the diff, counted in the header, listed below."""
-    run = pressing(
-        *TO_APP_PY, "c", tuple("Name the page size: 10 is a magic number."), "ctrl+s", "up"
-    )
+    run = shown(*TO_APP_PY, "c", tuple("Name the page size: 10 is a magic number."), "ctrl+s", "up")
     assert snap_compare(app_for(changed_ws), run_before=run, terminal_size=SIZE)

@@ -18,7 +18,7 @@ from typing import Any
 
 from cockpit.engine.delivery import facts
 from cockpit.engine.delivery.plan import Plan
-from cockpit.engine.text import literal
+from cockpit.engine.text import clip, literal
 from cockpit.store import Store
 from cockpit.store.rows import WorkPackageRow
 
@@ -59,8 +59,16 @@ def _plain(text: object) -> str:
     return re.sub(r"([\\`*_{}\[\]()<>#+!|~])", r"\\\1", shown)
 
 
+TITLE_MAX = 256  # GitHub's limit on a pull request's title
+BODY_MAX = 65_000  # under GitHub's 65,536 characters for a pull request's body
+_CUT = (
+    "[… cut: {n} characters of the agent's text above were left out, to keep this body "
+    "under GitHub's limit; the audit record holds them]"
+)
+
+
 def pull_request_title(wp: WorkPackageRow) -> str:
-    return f"{wp['id']}: {literal(wp['title'])}"
+    return clip(f"{wp['id']}: {literal(wp['title'])}", TITLE_MAX)
 
 
 def pull_request_body(
@@ -72,9 +80,56 @@ def pull_request_body(
     attestation: str | None,
 ) -> str:
     """The body of the pull request that delivers `wp` (`audit`: its seq range and the
-    checkpoint written before delivering; `attestation`: where the provenance is)."""
+    checkpoint written before delivering; `attestation`: where the provenance is). At
+    most BODY_MAX characters: the agent's texts are cut first, the longest first, each
+    cut named below its block; only if the rest is still too long is the end cut."""
     gate = facts.gate(accepted)
-    found = facts.packets(accepted)
+    agent = {
+        "predicates": _rows(
+            (name, r.get("status") or "", r.get("detail") or "")
+            for name, r in gate["predicates"].items()
+        ),
+        "reviews": _review_text(facts.reviews(store, wp["id"])),
+        "summary": facts.claim_summary(store, accepted) or "",
+        "commits": "\n".join(
+            [f"{c.sha[:12]}  {c.subject}" for c in planned.commits]
+            + ([f"… and {planned.more_commits} more"] if planned.more_commits else [])
+        ),
+    }
+    texts = {name: literal(text, keep_newlines=True) for name, text in agent.items()}
+    cut: dict[str, int] = {}
+    whole = _compose(wp, accepted, planned, audit, attestation, texts, cut)
+    for _ in texts:
+        over = len(whole) - BODY_MAX
+        if over <= 0:
+            return whole
+        name = max(texts, key=lambda n: len(texts[n]))
+        if not texts[name]:
+            break
+        keep = max(len(texts[name]) - over - len(_CUT) - 20, 0)
+        cut[name] = cut.get(name, 0) + len(texts[name]) - keep
+        texts[name] = texts[name][:keep]
+        whole = _compose(wp, accepted, planned, audit, attestation, texts, cut)
+    if len(whole) <= BODY_MAX:
+        return whole
+    note = "\n\n[… cut: the rest was left out, to keep this body under GitHub's limit]\n"
+    return whole[: BODY_MAX - len(note)] + note
+
+
+def _compose(
+    wp: WorkPackageRow,
+    accepted: facts.Acceptance,
+    planned: Plan,
+    audit: dict[str, Any],
+    attestation: str | None,
+    texts: dict[str, str],
+    cut: dict[str, int],
+) -> str:
+    def block(name: str, empty: str = "(none)") -> str:
+        shown = fence(texts[name] or empty)
+        return shown + (f"\n\n{_CUT.format(n=cut[name])}" if cut.get(name) else "")
+
+    gate = facts.gate(accepted)
     parts = [
         f"## {_plain(pull_request_title(wp))}",
         "Written by Cockpit from the audit record. Text an agent wrote is shown only in "
@@ -85,26 +140,17 @@ def pull_request_body(
         "### The gate",
         f"The gate admitted the claim at seq {gate['seq']} (mode {_plain(gate.get('mode'))}): "
         f"outcome {_plain(gate.get('outcome'))}, {_plain(gate.get('acceptance_status'))}.",
-        fence(
-            _rows(
-                (name, r.get("status") or "", r.get("detail") or "")
-                for name, r in gate["predicates"].items()
-            )
-        ),
+        block("predicates"),
         "### Evidence",
-        fence(_rows(_packet_rows(found))),
+        fence(_rows(_packet_rows(facts.packets(accepted)))),
         "### Reviews",
-        fence(_review_text(facts.reviews(store, wp["id"]))),
+        block("reviews"),
     ]
-    summary = facts.claim_summary(store, accepted)
-    if summary:
-        parts += ["### The claim's summary (the agent's words)", fence(summary)]
-    shown = [f"{c.sha[:12]}  {c.subject}" for c in planned.commits]
-    if planned.more_commits:
-        shown.append(f"… and {planned.more_commits} more")
+    if texts["summary"] or cut.get("summary"):
+        parts += ["### The claim's summary (the agent's words)", block("summary")]
     parts += [
         "### Commits",
-        fence("\n".join(shown) or "(none)"),
+        block("commits"),
         "### The record",
         "\n".join(_record_lines(planned, accepted, audit, attestation)),
     ]

@@ -68,6 +68,23 @@ def acceptance(store: Store, wp_id: str) -> Acceptance | None:
     )
 
 
+def override_since_admitted(store: Store, wp_id: str) -> Event | None:
+    """The first `override_applied` after the WP's last admitting gate run (None: none,
+    or no gate run admitted it)."""
+    events = store.events(wp_id)
+    admitted = [
+        e.seq
+        for e in events
+        if e.type == EventType.VERIFY_COMPLETED and e.payload.get("outcome") == "success"
+    ]
+    if not admitted:
+        return None
+    return next(
+        (e for e in events if e.type == EventType.OVERRIDE_APPLIED and e.seq > admitted[-1]),
+        None,
+    )
+
+
 def deliveries(store: Store, wp_id: str) -> list[Event]:
     """The WP's `delivered` events, oldest first."""
     return store.find_events(types=(EventType.DELIVERED,), work_package=wp_id, limit=100)

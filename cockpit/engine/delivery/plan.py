@@ -76,24 +76,19 @@ def chosen_via(ws: Workspace, wp: WorkPackageRow, via: str | None) -> str:
 def plan(ws: Workspace, store: Store, wp_id: str, via: str | None = None) -> Plan:
     """What delivering `wp_id` by `via` (default: the config's) would do now. Raises
     NotFound (no such WP), InputError (an unknown `via`) or Refused, in one sentence, when
-    the delivery would be refused before anything is tried: the WP is not complete, has no
-    target repo or no verified head, was delivered already, or the repo, its base branch
-    or remote cannot be used."""
+    the delivery would be refused before anything is tried: the WP is not complete, is
+    vetoed, has no target repo or no verified head at acceptance (or was overridden since),
+    was delivered already, or the repo, its base branch or remote cannot be used."""
     wp = store.work_package(wp_id)
     if wp is None:
         raise NotFound(f"no work package {wp_id} has been booked in this workspace")
     chosen = chosen_via(ws, wp, via)
-    if wp["state"] != State.COMPLETE:
-        raise Refused(f"{wp_id} is {wp['state']}; only a complete work package is delivered")
-    if not wp.get("target_repo"):
-        raise Refused(f"{wp_id} has no target repo, so there is no change to deliver")
+    problem = deliverable(store, wp)
+    if problem is not None:
+        raise Refused(problem)
     pushed = _earlier(store, wp_id, chosen)
     accepted = facts.acceptance(store, wp_id)
-    if accepted is None or not accepted.head:
-        raise Refused(
-            f"{wp_id} has no verified head at its acceptance (no gate run recorded the "
-            "commit it admitted), so nothing can be delivered"
-        )
+    assert accepted is not None and accepted.head is not None
     repo = worktrees.target_repo_path(ws, wp)
     settings = ws.config.delivery.for_repo(wp.get("target_repo"))
     if gitops.top_level(repo) != repo:
@@ -131,6 +126,36 @@ def plan(ws: Workspace, store: Store, wp_id: str, via: str | None = None) -> Pla
         remote_ref=ref,
         checked_out=checked_out(repo, base),
         pushed=pushed,
+    )
+
+
+def deliverable(store: Store, wp: WorkPackageRow) -> str | None:
+    """Why the WP as it stands cannot be delivered (one sentence), or None: it must be
+    complete, not vetoed, with a target repo, and with a verified head accepted by a
+    review after its last admitting gate run, with no override since."""
+    wp_id = wp["id"]
+    if wp["state"] != State.COMPLETE:
+        return f"{wp_id} is {wp['state']}; only a complete work package is delivered"
+    if wp.get("vetoed"):
+        return (
+            f"{wp_id} has an active veto, so it is not delivered: lift it first "
+            f"(cockpit veto {wp_id} --lift --reason ...)"
+        )
+    if not wp.get("target_repo"):
+        return f"{wp_id} has no target repo, so there is no change to deliver"
+    accepted = facts.acceptance(store, wp_id)
+    if accepted is not None and accepted.head:
+        return None
+    override = facts.override_since_admitted(store, wp_id)
+    if override is not None:
+        return (
+            f"{wp_id} was moved by an override at seq {override.seq} after its last admitting "
+            "gate run, so no review accepted a verified head since and nothing can be "
+            "delivered: have it verified and accepted again"
+        )
+    return (
+        f"{wp_id} has no verified head at its acceptance (no gate run recorded the "
+        "commit it admitted), so nothing can be delivered"
     )
 
 

@@ -15,6 +15,7 @@ system git configuration, no prompt.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -48,31 +49,74 @@ def _owner_config() -> dict[str, str]:
     return {"GIT_CONFIG_GLOBAL": str(path)} if path.is_file() else {}
 
 
-def remote_tip(planned: Plan) -> str | None:
-    """The commit the remote's `wp/<WP>` is at, or None when it has no such branch."""
-    assert planned.remote is not None and planned.remote_ref is not None
+# Repository config that makes a push (or gh's git) run a program or go elsewhere: the
+# target repo's own config is writable from an agent's worktree, so a push is refused
+# while it sets any of these (the owner's global config may; SPEC 10.3).
+_RISKY = re.compile(
+    r"^(core\.(sshcommand|gitproxy|askpass)|credential\..*|url\..*\.(insteadof|pushinsteadof)"
+    r"|remote\..*\.(receivepack|uploadpack|vcs|proxy)|protocol\.(.*\.)?allow|gpg\.(.*\.)?program"
+    r"|push\.gpgsign|http\..*(proxy|sslverify|sslcainfo|sslcapath|cookiefile|extraheader)"
+    r"|include\..*|includeif\..*)$"
+)
+
+
+def check_repo_config(planned: Plan) -> None:
+    """Refuse before anything is pushed when the target repo's own config (its
+    `.git/config`, a worktree config, or what they include) sets something a push would
+    run or be redirected by. Raises Refused naming the first such setting."""
+    out = gitops.run(planned.repo, "config", "-z", "--show-scope", "--list")
+    fields = out.split("\0")  # scope NUL key LF value NUL ...
+    for scope, setting in zip(fields[::2], fields[1::2], strict=False):
+        key = setting.split("\n", 1)[0]
+        if scope in ("local", "worktree") and _RISKY.match(key.lower()):
+            raise Refused(
+                f"{planned.repo}'s own git config sets {literal(key)}, which a push would run "
+                "or be redirected by, so nothing was pushed: remove it from the repository's "
+                "config (your global ~/.gitconfig may set it), then deliver again"
+            )
+
+
+def remote_tips(planned: Plan, *refs: str) -> dict[str, str]:
+    """The commits the remote's `refs` are at (a ref it does not have is left out)."""
+    assert planned.remote is not None
     try:
         out = gitops.run(
             planned.repo,
             "ls-remote",
             "--end-of-options",
             planned.remote,
-            planned.remote_ref,
+            *refs,
             extra_env=_owner_config(),
         )
     except GitError as exc:
         raise Refused(f"the remote {planned.remote!r} cannot be read: {exc}") from None
+    found = {}
     for line in out.splitlines():
         sha, _, ref = line.partition("\t")
-        if ref.strip() == planned.remote_ref:
-            return sha.strip()
-    return None
+        if ref.strip() in refs:
+            found[ref.strip()] = sha.strip()
+    return found
 
 
-def check_remote_branch(planned: Plan) -> str | None:
+def remote_tip(planned: Plan) -> str | None:
+    """The commit the remote's `wp/<WP>` is at, or None when it has no such branch."""
+    assert planned.remote_ref is not None
+    return remote_tips(planned, planned.remote_ref).get(planned.remote_ref)
+
+
+def check_remote_branch(planned: Plan, *, for_pr: bool = False) -> str | None:
     """Refuse when the remote's `wp/<WP>` holds history the verified head does not (it is
-    never forced); returns its commit (None: no such branch)."""
-    theirs = remote_tip(planned)
+    never forced), or, `for_pr`, when the remote has no branch `planned.base` for the pull
+    request to go into; returns the commit of its `wp/<WP>` (None: no such branch)."""
+    assert planned.remote_ref is not None
+    base_ref = f"refs/heads/{planned.base}"
+    tips = remote_tips(planned, planned.remote_ref, *([base_ref] if for_pr else []))
+    if for_pr and base_ref not in tips:
+        raise Refused(
+            f"{planned.remote} has no branch {planned.base} for the pull request to go into, "
+            "so nothing was pushed: push it, or name the pull request's base in delivery.base"
+        )
+    theirs = tips.get(planned.remote_ref)
     if theirs is None or theirs == planned.head:
         return theirs
     if not gitops.is_ancestor(planned.repo, theirs, planned.head):
@@ -114,9 +158,15 @@ def push(planned: Plan, theirs: str | None) -> Pushed:
 
 def gh_environment(repo: Path) -> dict[str, str]:
     """The environment `gh` runs in: Cockpit's own, less every `GIT_*` variable, with git
-    pinned to the target repo and hardened as Cockpit's own git is (SPEC 10.3)."""
+    pinned to the target repo and hardened as Cockpit's own git is (SPEC 10.3): the
+    safety settings reach gh's own git calls as `GIT_CONFIG_COUNT`/`KEY_n`/`VALUE_n`,
+    which git reads as `-c` settings."""
     git_dir = gitops.run(repo, "rev-parse", "--absolute-git-dir").strip()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    settings = [setting.split("=", 1) for setting in gitops.SAFETY]
+    env["GIT_CONFIG_COUNT"] = str(len(settings))
+    for n, (key, value) in enumerate(settings):
+        env[f"GIT_CONFIG_KEY_{n}"], env[f"GIT_CONFIG_VALUE_{n}"] = key, value
     env.update(
         GIT_DIR=git_dir,
         GIT_WORK_TREE=str(repo),
@@ -190,6 +240,20 @@ def github_repo(planned: Plan) -> list[str]:
         return []
     found = _GITHUB_URL.match(url.strip())
     return ["--repo", "/".join(found.groups())] if found else []
+
+
+def pull_request_head(gh: str, planned: Plan, url: str) -> str | None:
+    """The head commit of the pull request at `url` as GitHub has it (`gh pr view URL
+    --json headRefOid`), or None when gh cannot tell."""
+    done = _gh(gh, ["pr", "view", url, "--json", "headRefOid"], planned.repo)
+    if done.returncode != 0:
+        return None
+    try:
+        found = json.loads(done.stdout)
+    except ValueError:
+        return None
+    oid = found.get("headRefOid") if isinstance(found, dict) else None
+    return str(oid) if isinstance(oid, str) and re.fullmatch(r"[0-9a-f]{40,64}", oid) else None
 
 
 def open_pull_request(gh: str, planned: Plan, title: str, body: str) -> str:

@@ -1,6 +1,8 @@
-"""What replay re-checks (SPEC 10.5): every state change against the lifecycle table, and
-every entry-caused event against its entry (kind, principal, capability). A row that could
-not have been produced by ingest or an action fails replay, naming its seq.
+"""What replay re-checks (SPEC 10.5): every state change against the lifecycle table, every
+entry-caused event against its entry (kind, principal, capability), and every delivery
+against what `cockpit deliver` requires (capability, state, the verified head at
+acceptance, once). A row that could not have been produced by ingest or an action fails
+replay, naming its seq.
 
 The checks read only the events and the config: they are what an outsider runs on a copy
 of the record to see that nobody wrote a state the rules would never have allowed.
@@ -8,9 +10,10 @@ of the record to see that nobody wrote a state the rules would never have allowe
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from cockpit.domain import (
     ENTRY_EVENT_TYPES,
@@ -101,6 +104,8 @@ class Rechecker:
         if not self.result.ok:
             return
         problem = _problem(event, self.states, self.held)
+        if problem is None and event.type in _DELIVERY_TYPES:
+            problem = _delivery_problem(event, self.states, self.held)
         if problem is not None:
             reason = f"event {event.seq} ({event.type}): {problem}"
             self.result = Recheck(False, event.seq, reason)
@@ -108,6 +113,8 @@ class Rechecker:
         move = event.payload.get("transition")
         if event.work_package is not None and isinstance(move, dict):
             self.states[event.work_package] = _state(move.get("to"))
+        if event.work_package is not None and event.type in _TRACKED:
+            _track(event, self.states)
 
 
 def recheck(events: Iterable[Event], config: Config) -> Recheck:
@@ -168,4 +175,76 @@ def _entry_problem(
     holds = held(str(event.principal))
     if not any(cap in holds for cap in KIND_CAPABILITIES[kind]):
         return f"{event.principal} lacks the capability a {kind.value} entry needs"
+    return None
+
+
+# Delivery (SPEC 11.3): a `delivered` row must be one `cockpit deliver` could have made: by
+# a principal holding `deliver`, of a WP in `complete`, of the head a review accepted after
+# the WP's last gate run admitted it (with no override since: cockpit.engine.repo.verified),
+# and once (a `pr` may follow a `push`). What that needs of the WP's past is kept beside its
+# state, in the same book (so replay's memory stays bounded), under a key no WP id has.
+_DELIVERY_TYPES = frozenset({EventType.DELIVERED, EventType.DELIVERY_REFUSED})
+_TRACKED = frozenset(
+    {
+        EventType.VERIFY_COMPLETED,
+        EventType.OVERRIDE_APPLIED,
+        EventType.TASK_COMPLETED,
+        EventType.DELIVERED,
+    }
+)
+
+
+def _key(wp: str) -> str:
+    return f"\0delivery\0{wp}"
+
+
+def _facts(states: StateBook, wp: str) -> dict[str, Any]:
+    kept = states.get(_key(wp))
+    found = json.loads(kept) if kept else {}
+    return found if isinstance(found, dict) else {}
+
+
+def _track(event: Event, states: StateBook) -> None:
+    wp = str(event.work_package)
+    facts = _facts(states, wp)
+    if event.type == EventType.VERIFY_COMPLETED:
+        head = event.payload.get("head")
+        admitted = event.payload.get("outcome") == "success" and head
+        facts["admitted"] = str(head) if admitted else None
+    elif event.type == EventType.OVERRIDE_APPLIED:
+        facts["admitted"] = facts["accepted"] = None
+    elif event.type == EventType.TASK_COMPLETED:
+        facts["accepted"] = facts.get("admitted")
+    else:
+        facts["vias"] = [*facts.get("vias", []), str(event.payload.get("via"))]
+    states[_key(wp)] = json.dumps(facts)
+
+
+def _delivery_problem(
+    event: Event, states: StateBook, held: Callable[[str], frozenset[Capability]]
+) -> str | None:
+    if Capability.DELIVER not in held(str(event.principal)):
+        return f"{event.principal} lacks the deliver capability"
+    wp = event.work_package
+    if event.type != EventType.DELIVERED:
+        return None
+    if wp is None:
+        return "a delivery of no work package"
+    state = _state(states.get(wp))
+    if state is not State.COMPLETE:
+        return (
+            f"{wp} was {state.value if state else None}; only a complete work package is delivered"
+        )
+    facts = _facts(states, wp)
+    accepted = facts.get("accepted")
+    if not accepted:
+        return (
+            f"{wp} has no head accepted after its last admitting gate run, with no override since"
+        )
+    if event.payload.get("head") != accepted:
+        head = event.payload.get("head")
+        return f"it delivers {head!r}, not the verified head at acceptance {accepted}"
+    vias = facts.get("vias") or []
+    if vias and not (event.payload.get("via") == "pr" and all(v == "push" for v in vias)):
+        return f"{wp} was already delivered by {vias[-1]} (only a pr may follow a push)"
     return None

@@ -41,6 +41,8 @@ SAFETY = (
     "submodule.recurse=false",
     "status.submoduleSummary=false",
     "commit.gpgSign=false",
+    "push.gpgSign=false",  # a signed push would run the repository config's gpg.program
+    "protocol.ext.allow=never",  # an `ext::` remote URL runs a command
     "advice.detachedHead=false",
 )
 TIMEOUT_S = 120

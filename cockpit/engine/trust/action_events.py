@@ -4,8 +4,9 @@ event").
 
 Every action a person signs (cockpit.engine.actions, canon, delivery) appends its events
 in one transaction, so they stand together in the chain; `ACTION_EVENTS` names, for each
-action, the event types it appends (each at most once, but `prune_worktrees`, which
-appends one `worktree_pruned` per worktree its args list). `action_problem` checks one
+action, the event types it appends (`allowed_more`: each at most once, but
+`prune_worktrees`, which appends one `worktree_pruned` per worktree its args list, and one
+event in all for an action that ends one of several ways). `action_problem` checks one
 event against the signed document: the action may produce that event type, and the
 payload says what the signed args say (the verdict, the state moved to, the head
 delivered...). A signature over a `review` can thus never vouch for a `delivered` row, nor
@@ -32,9 +33,7 @@ ACTION_EVENTS: dict[str, frozenset[str]] = {
     "dismiss": frozenset({EventType.ADVISORY_DISMISSED, EventType.MONITOR_DISMISSED}),
     "verify": frozenset({EventType.VERIFY_STARTED, EventType.VERIFY_COMPLETED}),
     "rollback": frozenset({EventType.ROLLBACK_COMPLETED, EventType.ROLLBACK_FAILED}),
-    "commission": frozenset(
-        {EventType.CANON_GATE_EVALUATED, EventType.CANDIDATE_COMMISSIONED}
-    ),
+    "commission": frozenset({EventType.CANON_GATE_EVALUATED, EventType.CANDIDATE_COMMISSIONED}),
     "approve_setup": frozenset({EventType.SETUP_APPROVED}),
     "prune_worktrees": frozenset({EventType.WORKTREE_PRUNED}),
     "deliver": frozenset({EventType.DELIVERED, EventType.DELIVERY_REFUSED}),
@@ -156,9 +155,44 @@ def action_problem(doc: dict[str, Any], event_type: str, payload: dict[str, Any]
     return check(args, payload) if check is not None else None
 
 
-def repeats(doc: dict[str, Any], event_type: str) -> int:
-    """How many events of `event_type` one signed action may cause."""
-    if doc.get("action") == "prune_worktrees" and event_type == EventType.WORKTREE_PRUNED:
+# Actions that append one event of several types they may cause (the one that befell).
+_ONE_OF = frozenset({"dismiss", "rollback", "deliver"})
+
+
+# An event an action appends only right after another of its events.
+_AFTER: dict[tuple[str, str], str] = {
+    ("review", EventType.TASK_COMPLETED): EventType.REVIEW_RECORDED,
+    ("verify", EventType.VERIFY_COMPLETED): EventType.VERIFY_STARTED,
+    ("commission", EventType.CANDIDATE_COMMISSIONED): EventType.CANON_GATE_EVALUATED,
+}
+
+
+def allowed_more(
+    doc: dict[str, Any],
+    caused: dict[str, int],
+    event_type: str,
+    previous: tuple[str, dict[str, Any]] | None = None,
+) -> bool:
+    """Whether one signed action that has caused `caused` (type: count) so far, the last
+    being `previous` (type, payload), may also cause an event of `event_type`: each type
+    once (a prune: one `worktree_pruned` per worktree its args list), one event in all
+    for an action that ends one way or another (a delivery is `delivered` or
+    `delivery_refused`, never both), and a second event only after its first (a
+    candidate commissioned only after a Canon Gate run that admitted it)."""
+    action = str(doc.get("action"))
+    if action in _ONE_OF and caused:
+        return False
+    after = _AFTER.get((action, event_type))
+    if after is not None:
+        if previous is None or previous[0] != after:
+            return False
+        summary = previous[1].get("summary")
+        if event_type == EventType.CANDIDATE_COMMISSIONED and not (
+            isinstance(summary, dict) and summary.get("commissioned") is True
+        ):
+            return False
+    if action == "prune_worktrees" and event_type == EventType.WORKTREE_PRUNED:
         args = doc.get("args")
-        return len(args.get("remove") or []) if isinstance(args, dict) else 0
-    return 1
+        listed = len(args.get("remove") or []) if isinstance(args, dict) else 0
+        return caused.get(event_type, 0) < listed
+    return caused.get(event_type, 0) < 1

@@ -35,6 +35,7 @@ from securesystemslib.dsse import Envelope
 from securesystemslib.signer import CryptoSigner, SSlibKey
 
 from cockpit.engine.config.ssh_keys import PublicKey
+from cockpit.engine.text import clip, literal
 from cockpit.engine.trust import note
 from cockpit.engine.trust.keys import HeldKey
 from cockpit.errors import InputError
@@ -43,7 +44,8 @@ PAYLOAD_TYPE = "application/vnd.in-toto+json"
 # What a Cockpit delivery predicate is (docs/review-and-delivery.md, "Provenance").
 PREDICATE_TYPE = "https://cockpit.dev/delivery/v1"
 MAX_ENVELOPE_BYTES = 4 * 1024 * 1024
-_HEX = re.compile(r"[0-9a-f]{7,64}")
+_COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # a full SHA-1 or SHA-256 commit id
+_SAID_MAX = 200  # the most of a library's complaint about the file that a reason quotes
 
 
 def attestation_path(state_dir: Path, wp_id: str) -> Path:
@@ -137,11 +139,14 @@ def read_envelope(path: Path) -> bytes:
 def verify(data: bytes, public: PublicKey, commit: str | None = None) -> Check:
     """Check an attestation's bytes offline: a DSSE envelope of an in-toto Statement v1
     of Cockpit's predicate type, signed by `public` (the runner's key), about a commit
-    (`commit`, a full sha or an abbreviation of at least 7 hex digits, when given). Raises
-    InputError if `commit` is not hexadecimal or `public` not an Ed25519 key."""
+    (`commit`, a full commit id of 40 or 64 hex digits, when given). Raises InputError if
+    `commit` is not a full commit id or `public` not an Ed25519 key. Every text in a
+    reason that comes from the file is shown literally (control characters escaped)."""
     wanted = commit.lower() if commit is not None else None
-    if wanted is not None and not _HEX.fullmatch(wanted):
-        raise InputError(f"--commit {commit!r} is not a hexadecimal commit id (7 to 64 digits)")
+    if wanted is not None and not _COMMIT.fullmatch(wanted):
+        raise InputError(
+            f"--commit {literal(commit)} is not a full commit id (40 or 64 hexadecimal digits)"
+        )
     key = _sslib_key(public)
     if len(data) > MAX_ENVELOPE_BYTES:
         return Check(False, f"the file is larger than {MAX_ENVELOPE_BYTES} bytes")
@@ -154,9 +159,10 @@ def verify(data: bytes, public: PublicKey, commit: str | None = None) -> Check:
         return Check(False, f"it is not a DSSE envelope ({_said(exc)})")
     except sslib_errors.FormatError as exc:
         return Check(False, f"it is not a DSSE envelope ({_said(exc)})")
-    keyids = ", ".join(sorted(wrapped.signatures)) or "none"
+    keyids = ", ".join(clip(literal(k), 80) for k in sorted(wrapped.signatures)[:5]) or "none"
     if wrapped.payload_type != PAYLOAD_TYPE:
-        return Check(False, f"its payloadType is {wrapped.payload_type!r}, not {PAYLOAD_TYPE}")
+        shown = clip(literal(wrapped.payload_type), 80)
+        return Check(False, f"its payloadType is '{shown}', not {PAYLOAD_TYPE}")
     try:
         wrapped.verify([key], 1)
     except (sslib_errors.VerificationError, ValueError):
@@ -195,10 +201,10 @@ def _statement_check(payload: bytes, keyid: str, wanted: str | None) -> Check:
     )
     if not head:
         return Check(False, "its subject names no gitCommit digest", keyid)
-    if wanted is not None and not head.lower().startswith(wanted):
+    if wanted is not None and head.lower() != wanted:
         return Check(
             False,
-            f"it is about commit {head}, not {wanted}",
+            f"it is about commit {clip(literal(head), 80)}, not {wanted}",
             keyid,
             head,
             work_package,
@@ -210,4 +216,4 @@ def _statement_check(payload: bytes, keyid: str, wanted: str | None) -> Check:
 
 def _said(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    return clip(literal(text[0]), _SAID_MAX) if text else type(exc).__name__

@@ -31,7 +31,7 @@ from cockpit.engine.config.ssh_keys import KeyFormatError, PublicKey, parse_publ
 from cockpit.engine.entries.models import Entry, EntryRejected, EvidenceBody
 from cockpit.engine.entries.parse import parse_entry
 from cockpit.engine.trust import sshsig
-from cockpit.engine.trust.action_events import action_problem, repeats
+from cockpit.engine.trust.action_events import action_problem, allowed_more
 from cockpit.engine.trust.entries import NEVER_AGENT_SIGNED
 from cockpit.engine.workspace.layout import Workspace
 from cockpit.store import Event, Store, canonical_json
@@ -179,9 +179,10 @@ class _Run:
     def __init__(self) -> None:
         self.sig: str | None = None
         self.types: dict[str, int] = {}
+        self.previous: tuple[str, dict[str, Any]] | None = None
 
     def reset(self) -> None:
-        self.sig, self.types = None, {}
+        self.sig, self.types, self.previous = None, {}, None
 
     def reuse(self, sig: str, seen: bool, event: Event, signature: dict[str, Any]) -> str | None:
         """Why `event` may not carry action signature `sig` here (None: it may)."""
@@ -189,12 +190,13 @@ class _Run:
             if seen:
                 self.reset()
                 return "its signature was already used by the events of another action"
-            self.sig, self.types = sig, {}
-        count = self.types.get(event.type, 0) + 1
+            self.sig, self.types, self.previous = sig, {}, None
         doc = signature.get("signed")
-        if count > repeats(doc if isinstance(doc, dict) else {}, event.type):
-            return f"its signed action already caused a {event.type} event"
-        self.types[event.type] = count
+        signed = doc if isinstance(doc, dict) else {}
+        if not allowed_more(signed, self.types, event.type, self.previous):
+            return f"its signed action did not cause this {event.type} after its other events"
+        self.types[event.type] = self.types.get(event.type, 0) + 1
+        self.previous = (str(event.type), event.payload)
         return None
 
 

@@ -88,9 +88,9 @@ class ChangesView(Vertical):
                                  border-right: solid $primary-darken-2; }
     ChangesView #changes-right { width: 1fr; }
     ChangesView #changes-ruler { height: 1; padding: 0 1; background: $boost; }
-    ChangesView > #changes-drafts-box { height: auto; max-height: 8; }
+    ChangesView > #changes-drafts-box { height: auto; max-height: 6; }
     ChangesView #changes-drafts-head { height: 1; padding: 0 1; background: $boost; }
-    ChangesView #changes-drafts { height: auto; max-height: 7; }
+    ChangesView #changes-drafts { height: auto; max-height: 5; border: none; padding: 0; }
     """
 
     def __init__(self, wp_id: str, *, id: str | None = None) -> None:

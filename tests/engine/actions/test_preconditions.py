@@ -178,3 +178,18 @@ def test_separation_of_duties_withholds_go_accepted_and_override(tmp_path: Path)
         with pytest.raises(Refused) as refused:
             human.override(ws, store, "WP-0005", "booked", "why", OWNER)
         assert str(refused.value) == said
+
+
+def test_deliver_is_refused_before_any_dialog_unless_the_wp_is_complete(demo: Workspace) -> None:
+    """The TUI asks before it works out a delivery's plan: the capability, then the state,
+    in the words the delivery itself would refuse with."""
+    from cockpit.engine import delivery
+
+    with demo.open_store() as store:
+        said = preconditions.refusal(demo, store, "deliver", WP, OWNER)
+        assert said == f"{WP} is in_progress; only a complete work package is delivered"
+        with pytest.raises(Refused) as refused:
+            delivery.plan(demo, store, WP)
+        assert str(refused.value) == said
+        reviewer = preconditions.refusal(demo, store, "deliver", WP, "human:reviewer")
+        assert reviewer == "human:reviewer lacks the deliver capability"

@@ -95,7 +95,7 @@ def test_attest_verify_holds_and_fails_on_one_changed_byte_or_another_commit(
     ok = env.cli("attest", "verify", str(path))
     assert ok.code == 0, ok.out + ok.err
     assert ok.out.startswith(f"Attestation {path} holds: WP-1 delivered commit {target.head}")
-    as_json = env.cli("attest", "verify", str(path), "--json", "--commit", target.head[:12])
+    as_json = env.cli("attest", "verify", str(path), "--json", "--commit", target.head)
     assert as_json.code == 0 and as_json.json()["ok"] is True
     assert as_json.json()["subject"] == target.head
     # Offline with the public key alone, no workspace.
@@ -123,6 +123,46 @@ def test_attest_verify_holds_and_fails_on_one_changed_byte_or_another_commit(
     init_runner_key(stranger)
     wrong = env.cli("attest", "verify", str(path), "--key", str(stranger) + ".pub")
     assert wrong.code == 1 and "does not verify with the runner key" in wrong.out
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"signatures": [{"keyid": "\x1b[2J\x1b[31mHELD\x1b[0m", "sig": "eHh4"}]},
+        {"payloadType": "\x1b]0;PWNED\x07\u202eRTL"},
+        {"payload": "!!\x1b[31m"},
+    ],
+)
+def test_attest_verify_shows_what_the_file_says_literally(
+    delivered: tuple[Target, delivery.Delivered, Path], tmp_path: Path, change: dict[str, Any]
+) -> None:
+    """Text from the file (a keyid, the payload type, the library's complaint about it)
+    reaches the terminal with its control and bidirectional characters escaped."""
+    target, _, _ = delivered
+    path = target.env.root / ".cockpit" / "attestations" / "WP-1.intoto.json"
+    forged = tmp_path / "forged.intoto.json"
+    forged.write_text(json.dumps({**json.loads(path.read_text()), **change}))
+    shown = target.env.cli("attest", "verify", str(forged))
+    assert shown.code == 1
+    assert shown.out.startswith(f"Attestation {forged} does not hold: ")
+    assert not any(ord(c) < 0x20 and c != "\n" for c in shown.out), repr(shown.out)
+    assert "\u202e" not in shown.out and "\x07" not in shown.out
+    assert "\\x1b" in shown.out or "not a DSSE envelope" in shown.out
+
+
+def test_attest_verify_takes_a_full_commit_id_only(
+    delivered: tuple[Target, delivery.Delivered, Path],
+) -> None:
+    target, _, _ = delivered
+    path = target.env.root / ".cockpit" / "attestations" / "WP-1.intoto.json"
+    prefix = target.env.cli("attest", "verify", str(path), "--commit", target.head[:12])
+    assert prefix.code == 2
+    assert prefix.err.strip() == (
+        f"cockpit: --commit {target.head[:12]} is not a full commit id (40 or 64 hexadecimal "
+        "digits)."
+    )
+    full = target.env.cli("attest", "verify", str(path), "--commit", target.head.upper())
+    assert full.code == 0, full.out
 
 
 def test_status_shows_the_delivery(delivered: tuple[Target, delivery.Delivered, Path]) -> None:

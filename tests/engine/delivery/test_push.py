@@ -91,8 +91,9 @@ def test_pr_pushes_then_opens_a_pull_request_written_from_the_record(
     assert payload["url"] == "https://github.com/standin/remote/pull/1"
     assert target.remote_tip("wp/WP-1") == target.head
     calls = gh_log(log)
-    assert [c["command"] for c in calls] == ["auth status", "pr create"]
-    created = calls[-1]
+    assert [c["command"] for c in calls] == ["auth status", "pr create", "pr view"]
+    assert payload["pr_head"] == target.head  # GitHub shows the head that was pushed
+    created = calls[1]
     argv = created["argv"][1:]
     assert argv[:8] == [
         "pr",
@@ -171,24 +172,52 @@ def test_a_pull_request_may_follow_a_push_and_nothing_follows_it(
     assert reason.startswith(f"WP-1 was already delivered by pr at seq {opened.event.seq}")
 
 
-def test_a_pull_request_gh_refuses_after_the_push_can_be_opened_again(
+def test_a_pull_request_gh_refuses_after_the_push_is_recorded_as_pushed_and_opened_again(
     env: Env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     target = complete_wp(env, tmp_path)
-    set_delivery(env, base="release")  # not on the remote yet: GitHub refuses the PR
+    log = tmp_path / "gh.jsonl"
+    gh_on_path(monkeypatch, log)
+    # GitHub refuses the pull request after the push (the stand-in's knob: gh's own words).
+    refusal = 'a pull request for branch "wp/WP-1" into branch "main" already exists'
+    monkeypatch.setenv("GH_STANDIN_CREATE_ERROR", refusal)
+    reason = refused(target, "pr")
+    assert reason == (
+        f"gh pr create failed ({refusal}); wp/WP-1 was pushed to origin: deliver again "
+        "with --via pr to open the pull request"
+    )
+    assert target.remote_tip("wp/WP-1") == target.head
+    # The record says what the refusal left: the branch pushed.
+    [event] = target.events("delivery_refused")
+    assert event.payload["pushed"] == {
+        "remote": "origin",
+        "remote_ref": "refs/heads/wp/WP-1",
+        "head": target.head,
+        "new": True,
+    }
+    assert not target.events("delivered")
+    monkeypatch.delenv("GH_STANDIN_CREATE_ERROR")
+    done = deliver(target, "pr")
+    assert done.event.payload["url"] == "https://github.com/standin/remote/pull/1"
+    assert [c["options"]["base"] for c in gh_log(log) if c["command"] == "pr create"] == [
+        "main",
+        "main",
+    ]
+
+
+def test_a_pull_request_into_a_base_the_remote_lacks_is_refused_before_the_push(
+    env: Env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = complete_wp(env, tmp_path)
+    set_delivery(env, base="release")
+    git(target.repo, "branch", "release", target.base)  # a local branch only
     log = tmp_path / "gh.jsonl"
     gh_on_path(monkeypatch, log)
     reason = refused(target, "pr")
     assert reason == (
-        "gh pr create failed (pull request create failed: GraphQL: Base ref must be a branch "
-        "(release)); wp/WP-1 was pushed to origin: deliver again with --via pr to open the "
-        "pull request"
+        "origin has no branch release for the pull request to go into, so nothing was "
+        "pushed: push it, or name the pull request's base in delivery.base"
     )
-    assert target.remote_tip("wp/WP-1") == target.head
-    git(target.repo, "push", "-q", "origin", "main:refs/heads/release")
-    done = deliver(target, "pr")
-    assert done.event.payload["url"] == "https://github.com/standin/remote/pull/1"
-    assert [c["options"]["base"] for c in gh_log(log) if c["command"] == "pr create"] == [
-        "release",
-        "release",
-    ]
+    assert target.remote_tip("wp/WP-1") is None
+    assert [c["command"] for c in gh_log(log)] == ["auth status"]
+    assert [e.type for e in target.env.events()[-1:]] == ["delivery_refused"]
