@@ -99,7 +99,7 @@ def _say_plan(plan: dict[str, Any]) -> None:
         repo = literal(plan["target_repo"])
         say(f"{plan['work_package']} would be merged into {literal(where)} of {repo}.")
         commands = plan["validation"]
-        say(f"Validation re-run on the merged tree: {len(commands)} command(s).")
+        say(f"Validation re-run on the merged tree: {_commands(len(commands))}.")
         for command in commands:
             say(f"  {literal(command)}")
     else:
@@ -113,6 +113,10 @@ def _say_plan(plan: dict[str, Any]) -> None:
         say(f"  {commit['sha'][:12]}  {literal(commit['subject'])}")
 
 
+def _commands(n: int, kind: str = "") -> str:
+    return f"{n} {kind}command" + ("" if n == 1 else "s")
+
+
 def _say_delivered(wp: str | None, seq: int, payload: dict[str, Any]) -> None:
     from cockpit.engine.text import literal
 
@@ -120,7 +124,7 @@ def _say_delivered(wp: str | None, seq: int, payload: dict[str, Any]) -> None:
     if via == "merge":
         commands = payload.get("validation") or []
         checked = (
-            f"after re-running {len(commands)} validation command(s)"
+            f"after re-running {_commands(len(commands), 'validation ')}"
             if payload.get("validated")
             else "with no validation command to re-run"
         )

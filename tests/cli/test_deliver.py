@@ -54,7 +54,7 @@ def test_the_demo_delivers_wp_0006_by_merge_once(
     assert git(project, "status", "--porcelain") == ""
     assert done.out.startswith(
         f"Delivered WP-0006 by merge: main moved from {before[:12]} to {merged[:12]} after "
-        "re-running 1 validation command(s)"
+        "re-running 1 validation command "
     )
 
     status = cli("status", "WP-0006", "--json", *ws)

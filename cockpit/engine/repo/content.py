@@ -118,4 +118,22 @@ def changes(root: Where, base: str) -> Changes:
                 extra_env={**env, "GIT_LITERAL_PATHSPECS": "1"},
             )
         tree = gitops.run(root, "write-tree", extra_env=env).strip()
-    return Changes(paths, tree)
+    # A repository made inside the worktree is recorded as a bare pointer to a commit of
+    # its own: its files are in the worktree (validation runs them) but in no tree. Each
+    # of them is a changed path all the same, so that scope_respected sees it.
+    inner = _files_of_nested(top, gitops.nested_repositories(root, base))
+    return Changes(sorted(set(paths) | set(inner)), tree)
+
+
+def _files_of_nested(top: str | Path, nested: list[str]) -> list[str]:
+    """Every file (not following links) under each of the `nested` directories of the
+    working tree at `top`, but for their `.git`, by path relative to `top`."""
+    found = []
+    for folder in nested:
+        for dirpath, dirnames, filenames in os.walk(os.path.join(top, folder)):
+            dirnames[:] = [d for d in dirnames if d != ".git"]
+            for name in filenames:
+                if name != ".git":
+                    rel = os.path.relpath(os.path.join(dirpath, name), top)
+                    found.append(rel.replace(os.sep, "/"))
+    return found

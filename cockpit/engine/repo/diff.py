@@ -142,7 +142,10 @@ class FileDiff:
 
     @property
     def flag(self) -> str | None:
-        return flag_of(self.path) or (flag_of(self.old_path) if self.old_path else None)
+        by_path = flag_of(self.path) or (flag_of(self.old_path) if self.old_path else None)
+        # A commit pointer: a submodule, or a repository the agent made inside its
+        # worktree; its files are in no diff.
+        return by_path or ("repository" if self.submodule else None)
 
     @property
     def symlink(self) -> bool:

@@ -22,6 +22,8 @@ FLAG_WORDS = {
     "attributes": "a .gitattributes file (it changes how git reads files)",
     "submodules": "a .gitmodules file (it names other repositories)",
     "ci": "CI configuration (it runs when the change is pushed)",
+    "repository": "a pointer to a commit of another repository (a submodule, or a repository "
+    "inside the worktree): its files are not shown",
 }
 
 

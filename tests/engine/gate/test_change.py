@@ -321,3 +321,39 @@ def test_the_bases_own_attributes_are_not_a_change(env: Env, tmp_path: Path) -> 
     assert files[".gitattributes"].flag == "attributes"
     lines = [f"{line.kind}{line.text}" for h in files["src/run.bat"].hunks for line in h.lines]
     assert lines == ["-echo one", "-echo two", "+echo one\r", "+echo two\r"]
+
+
+def test_a_repository_made_inside_the_worktree_is_flagged_and_its_files_are_in_scope(
+    env: Env, tmp_path: Path
+) -> None:
+    """Attack: the agent makes src/sub a repository of its own with a script in it. Git
+    records the directory as a bare pointer to a commit of its own, so no diff can show the
+    script. Defence: the diff flags the pointer (`repository`), and every file inside it is
+    a changed path, so scope_respected judges each (here src/sub/tools/evil.sh, outside
+    the owned src/*.py)."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    make_repo(repo)
+    base = git(repo, "rev-parse", "HEAD")
+    Flow(env).book(target_repo=str(repo), base_ref=base, owned_surfaces=["src/*.py"])
+    worktree = add_worktree(env, repo, base)
+    sub = worktree / "src" / "sub"
+    (sub / "tools").mkdir(parents=True)
+    git(sub, "init", "-q")
+    (sub / "tools" / "evil.sh").write_text("rm -rf ~\n")
+    commit_all(sub, "a repository of its own")
+
+    change = _change(env)
+    [pointer] = change.files
+    assert pointer.path == "src/sub" and pointer.submodule and pointer.flag == "repository"
+    assert "its files are not shown" in "\n".join(unified(change.diff))
+    with env.store() as store:
+        from cockpit.engine.gate.verification import gather
+
+        wp = store.work_package("WP-1")
+        assert wp is not None
+        facts = gather(env.ws, store, wp, run_commands=False)
+    assert "src/sub/tools/evil.sh" in (facts.changed_files or [])
+    assert facts.surface_matches is not None
+    forbidden, outside = facts.surface_matches
+    assert "src/sub/tools/evil.sh" in outside and not forbidden
