@@ -42,7 +42,9 @@ _FILE = (
     key(
         "flag",
         "string | null",
-        "`attributes` (.gitattributes), `submodules` (.gitmodules), `ci` (CI configuration), `repository` (a commit pointer: a submodule, or a repository inside the worktree, whose files are not shown).",
+        "`attributes` (.gitattributes), `submodules` (.gitmodules), `ci` (CI configuration), "
+        "`repository` (a commit pointer: a submodule, or a repository inside the worktree, "
+        "whose files are not shown).",
     ),
     key("symlink", "boolean", "A symbolic link on either side (its text is the link's target)."),
     key("old_mode", "string | null", "Git's mode of the old file (`100644`, `120000`...)."),
