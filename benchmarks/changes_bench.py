@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import processes
+from gate_bench import git, make_repo
 
 from cockpit.engine.workspace.scaffold import init_workspace
 
@@ -23,28 +24,12 @@ HERE = Path(__file__).resolve().parent
 WP = "WP-1"
 
 
-def git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.name=Bench", "-c", "user.email=bench@example.invalid", *args],
-        cwd=cwd,
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    return done.stdout.strip()
-
-
 def build(root: Path, lines: int) -> tuple[Path, Path, str]:
     """The workspace, the WP's worktree and the base commit."""
     ws = init_workspace(root / "ws", tenant="bench")
     repo = root / "repo"
-    (repo / "src").mkdir(parents=True)
-    (repo / "src/app.py").write_text("print('app')\n")
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "base")
-    base = git(repo, "rev-parse", "HEAD")
+    repo.mkdir()
+    base = make_repo(repo)
     booking = (
         "schema: cockpit.entry/v1\nkind: work_package\n"
         f"id: {WP}\nwork_package: {WP}\nprincipal: human:owner\n"

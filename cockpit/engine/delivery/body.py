@@ -25,12 +25,16 @@ from cockpit.store.rows import WorkPackageRow
 _TICKS = re.compile(r"`+")
 
 
+def _longest_ticks(text: str) -> int:
+    """The length of the longest run of backticks in `text` (0: none)."""
+    return max((len(m.group()) for m in _TICKS.finditer(text)), default=0)
+
+
 def fence(text: str, info: str = "text") -> str:
     """`text` as a fenced code block it cannot escape: the fence is one backtick longer
     than the longest run of backticks in it (at least three)."""
     shown = literal(text, keep_newlines=True)
-    longest = max((len(m.group()) for m in _TICKS.finditer(shown)), default=0)
-    bar = "`" * max(3, longest + 1)
+    bar = "`" * max(3, _longest_ticks(shown) + 1)
     return f"{bar}{info}\n{shown}\n{bar}"
 
 
@@ -48,7 +52,7 @@ def _rows(rows: Iterable[tuple[str, ...]]) -> str:
 def _code(text: object) -> str:
     """`text` as an inline code span it cannot escape."""
     shown = literal(text)
-    longest = max((len(m.group()) for m in _TICKS.finditer(shown)), default=0)
+    longest = _longest_ticks(shown)
     bar = "`" * (longest + 1)
     return f"{bar} {shown} {bar}" if longest else f"`{shown}`"
 

@@ -40,7 +40,7 @@ from cockpit.domain import Capability, EventType
 from cockpit.engine.delivery import body, facts, provenance
 from cockpit.engine.delivery import merge as merge_queue
 from cockpit.engine.delivery import push as pushing
-from cockpit.engine.delivery.plan import Plan, chosen_via, deliverable, plan
+from cockpit.engine.delivery.plan import Plan, branch_tip, chosen_via, deliverable, plan
 from cockpit.engine.repo import gitops, verified, worktrees
 from cockpit.engine.repo.gitops import GitError
 from cockpit.engine.text import literal
@@ -227,7 +227,6 @@ class _Record:
     def write(self) -> None:
         if self.audit:
             return
-        self._n = len(facts.deliveries(self.store, self.wp["id"]))
         last = self.store.find_events(work_package=self.wp["id"], limit=1)
         document = checkpoints.write(self.ws, self.store, self.held)
         note = document.get("note")
@@ -277,8 +276,9 @@ def _carry_out(
                 attempts=merged.attempts,
             )
         else:
-            if planned.base_sha != _tip(planned):
-                raise merge_queue.moved_since_confirmed(planned, _tip(planned))
+            now = _tip(planned)
+            if planned.base_sha != now:
+                raise merge_queue.moved_since_confirmed(planned, now)
             gh = pushing.gh_ready(planned.repo) if planned.via == "pr" else None
             pushing.check_repo_config(planned)
             theirs = pushing.check_remote_branch(planned, for_pr=gh is not None)
@@ -317,10 +317,7 @@ def _carry_out(
 
 
 def _tip(planned: Plan) -> str | None:
-    try:
-        return gitops.rev(planned.repo, f"refs/heads/{planned.base}")
-    except GitError:
-        return None
+    return branch_tip(planned.repo, planned.base)
 
 
 def _interrupted(planned: Plan, pushed: pushing.Pushed | None, started: bool) -> str | None:

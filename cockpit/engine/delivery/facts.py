@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cockpit.domain import EventType
-from cockpit.engine.repo.verified import verified_at_acceptance
+from cockpit.engine.repo.verified import at_acceptance
 from cockpit.store import Event, Store
 from cockpit.store.rows import WorkPackageRow
 
@@ -38,7 +38,7 @@ def acceptance(store: Store, wp_id: str) -> Acceptance | None:
     if completed is None:
         return None
     before = [e for e in events if e.seq < completed.seq]
-    verified = verified_at_acceptance(store, wp_id)
+    verified = at_acceptance(events)
     verify = next(
         (
             e

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cockpit.engine.delivery.plan import Plan, checked_out
+from cockpit.engine.delivery.plan import Plan, checked_out, local_config_keys
 from cockpit.engine.gate.commands import run_command, validation_env, validation_sandbox
 from cockpit.engine.gate.facts import CommandResult
 from cockpit.engine.repo import gitops
@@ -122,11 +122,8 @@ def _require_no_merge_driver(repo: Path) -> None:
     run, outside any sandbox, while merging) or its `info/attributes` chooses how paths
     merge (`merge=union` would hide a conflict): both are writable from an agent's
     worktree. The tree's own `.gitattributes` are the base's, the owner's."""
-    out = gitops.run(repo, "config", "-z", "--show-scope", "--list")
-    fields = out.split("\0")  # scope NUL key LF value NUL ...
-    for scope, setting in zip(fields[::2], fields[1::2], strict=False):
-        key = setting.split("\n", 1)[0]
-        if scope in ("local", "worktree") and re.fullmatch(r"merge\..+\.driver", key.lower()):
+    for key in local_config_keys(repo):
+        if re.fullmatch(r"merge\..+\.driver", key.lower()):
             raise Refused(
                 f"{repo}'s own git config defines the merge driver {literal(key)}, a command "
                 "git would run while merging, so nothing was changed: remove it, then "
@@ -236,7 +233,7 @@ def _conflict(scratch: Path, planned: Plan, old: str, exc: GitError) -> str:
         paths = []
     where = f"{planned.base} (at {old[:12]})"
     if paths:
-        shown = ", ".join(literal(p) for p in paths[:5]) + (", …" if len(paths) > 5 else "")
+        shown = _some(paths)
         return (
             f"the verified head of {planned.work_package} conflicts with {where} in {shown}, "
             "so nothing was changed"
@@ -244,6 +241,11 @@ def _conflict(scratch: Path, planned: Plan, old: str, exc: GitError) -> str:
     return (
         f"git could not merge {planned.work_package} into {where} ({exc}), so nothing was changed"
     )
+
+
+def _some(paths: list[str]) -> str:
+    """The first five of `paths`, shown literally, and an ellipsis when there are more."""
+    return ", ".join(literal(p) for p in paths[:5]) + (", …" if len(paths) > 5 else "")
 
 
 def _validate(
@@ -313,7 +315,7 @@ def _require_no_overwrite(tree: Path, base: str, old: str, new: str) -> None:
         if len(hit) > 5:
             break
     if hit:
-        shown = ", ".join(literal(p) for p in hit[:5]) + (", …" if len(hit) > 5 else "")
+        shown = _some(hit)
         raise Refused(
             f"{base} is checked out in {tree}, where the delivery would overwrite files git "
             f"does not track ({shown}), so nothing was changed: move them aside, then deliver "

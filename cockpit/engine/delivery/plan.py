@@ -6,6 +6,7 @@ works from it. Reading only: nothing is recorded, signed or changed.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, get_args
@@ -99,7 +100,7 @@ def plan(ws: Workspace, store: Store, wp_id: str, via: str | None = None) -> Pla
     except GitError:
         raise Refused(f"the verified head {head[:12]} of {wp_id} is not in {repo}") from None
     base = base_branch(ws, wp, repo)
-    base_sha = _tip(repo, base)
+    base_sha = branch_tip(repo, base)
     if chosen == "merge":
         if base_sha is None:
             raise Refused(f"{repo} has no branch {base} to merge into (delivery.base)")
@@ -199,7 +200,8 @@ def base_branch(ws: Workspace, wp: WorkPackageRow, repo: Path) -> str:
     return current
 
 
-def _tip(repo: Path, branch: str) -> str | None:
+def branch_tip(repo: Path, branch: str) -> str | None:
+    """The commit `branch` of `repo` is at (None: no such branch)."""
     try:
         return gitops.rev(repo, f"refs/heads/{branch}")
     except GitError:
@@ -221,6 +223,16 @@ def _commits(repo: Path, since: str | None, head: str) -> tuple[tuple[Commit, ..
     found = [line.split("\x1f", 1) for line in out.split("\0") if "\x1f" in line]
     commits = tuple(Commit(sha.strip(), subject) for sha, subject in found[:COMMITS_SHOWN])
     return commits, max(len(found) - COMMITS_SHOWN, 0)
+
+
+def local_config_keys(repo: Path) -> Iterator[str]:
+    """The keys the repository's own git config sets (its `.git/config`, a worktree config,
+    or what they include: scope local or worktree), as git spells them."""
+    out = gitops.run(repo, "config", "-z", "--show-scope", "--list")
+    fields = out.split("\0")  # scope NUL key LF value NUL ...
+    for scope, setting in zip(fields[::2], fields[1::2], strict=False):
+        if scope in ("local", "worktree"):
+            yield setting.split("\n", 1)[0]
 
 
 def checked_out(repo: Path, branch: str) -> Path | None:

@@ -24,7 +24,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from cockpit.engine.delivery.plan import Plan
+from cockpit.engine.delivery.plan import Plan, local_config_keys
 from cockpit.engine.repo import gitops
 from cockpit.engine.repo.gitops import GitError
 from cockpit.engine.text import literal
@@ -64,11 +64,8 @@ def check_repo_config(planned: Plan) -> None:
     """Refuse before anything is pushed when the target repo's own config (its
     `.git/config`, a worktree config, or what they include) sets something a push would
     run or be redirected by. Raises Refused naming the first such setting."""
-    out = gitops.run(planned.repo, "config", "-z", "--show-scope", "--list")
-    fields = out.split("\0")  # scope NUL key LF value NUL ...
-    for scope, setting in zip(fields[::2], fields[1::2], strict=False):
-        key = setting.split("\n", 1)[0]
-        if scope in ("local", "worktree") and _RISKY.match(key.lower()):
+    for key in local_config_keys(planned.repo):
+        if _RISKY.match(key.lower()):
             raise Refused(
                 f"{planned.repo}'s own git config sets {literal(key)}, which a push would run "
                 "or be redirected by, so nothing was pushed: remove it from the repository's "

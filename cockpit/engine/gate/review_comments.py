@@ -133,9 +133,3 @@ def context(change: Change, found: FileDiff, line: int, side: str) -> list[dict[
 
 def _clipped(text: str) -> str:
     return text if len(text) <= CONTEXT_TEXT_MAX else text[:CONTEXT_TEXT_MAX] + " […]"
-
-
-def comments_of(payload: dict[str, Any]) -> list[dict[str, Any]]:
-    """The comments a `review_recorded` payload holds (none for an older event)."""
-    found = payload.get("comments")
-    return [c for c in found if isinstance(c, dict)] if isinstance(found, list) else []

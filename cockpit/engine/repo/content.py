@@ -42,8 +42,11 @@ def neutral(root: Where, *, tree_attributes: bool = False) -> Iterator[dict[str,
     `tree_attributes`, the worktree's own .gitattributes still apply). Its GIT_WORK_TREE
     is an empty directory, the command's cwd for object-only work; set it to a worktree to
     read that. Raises GitError."""
-    common = gitops.run(root, "rev-parse", "--path-format=absolute", "--git-common-dir")
-    fmt = gitops.run(root, "rev-parse", "--show-object-format").strip()
+    # One git process for both (the object format is the last line; a path may hold "\n").
+    listed = gitops.run(
+        root, "rev-parse", "--path-format=absolute", "--git-common-dir", "--show-object-format"
+    )
+    common, _, fmt = listed.removesuffix("\n").rpartition("\n")
     with tempfile.TemporaryDirectory(prefix="cockpit-git-") as scratch:
         git_dir, empty = Path(scratch) / "git", Path(scratch) / "tree"
         for sub in ("info", "refs", "objects"):
@@ -58,7 +61,7 @@ def neutral(root: Where, *, tree_attributes: bool = False) -> Iterator[dict[str,
         yield {
             "GIT_DIR": str(git_dir),
             "GIT_WORK_TREE": str(empty),
-            "GIT_OBJECT_DIRECTORY": str(Path(common.strip()) / "objects"),
+            "GIT_OBJECT_DIRECTORY": str(Path(common) / "objects"),
             "GIT_INDEX_FILE": str(Path(scratch) / "index"),
         }
 

@@ -78,6 +78,13 @@ class DiffLine:
     text: str
     no_newline: bool = False
 
+    def coordinates(self) -> tuple[int, str]:
+        """Where a comment on this line points (SPEC 11.2): the new side's number for an
+        added or context line, the old side's for a removed one."""
+        if self.kind == "-":
+            return int(self.old_line or 0), "old"
+        return int(self.new_line or 0), "new"
+
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "kind": self.kind,

@@ -111,7 +111,11 @@ def verified_at_acceptance(store: Store, wp_id: str) -> Verified | None:
     that run admitted it (outcome success, a head recorded), with no override since: an
     override after the gate run or after the acceptance voids it (a WP reopened, or moved
     to complete, by an override has no verified head at acceptance). None if none stands."""
-    events = store.events(wp_id)
+    return at_acceptance(store.events(wp_id))
+
+
+def at_acceptance(events: list[Event]) -> Verified | None:
+    """`verified_at_acceptance` of the WP whose events (oldest first) are `events`."""
     measured = {v.seq: v for v in _verified(events)}
     admitted: Verified | None = None
     accepted: Verified | None = None

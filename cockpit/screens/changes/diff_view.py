@@ -25,6 +25,7 @@ from textual.strip import Strip
 
 from cockpit.engine.repo.diff import DiffLine, FileDiff
 from cockpit.screens.changes import highlight
+from cockpit.screens.changes.drafts import summary
 from cockpit.screens.changes.highlight import Highlighter
 from cockpit.screens.changes.rows import Note, Row, number_width, shown, text_width
 from cockpit.screens.context import cockpit
@@ -183,8 +184,7 @@ class DiffView(ScrollView, can_focus=True):
         if row.kind == "hunk":
             style, text = HUNK, row.text
         elif row.kind == "comment":
-            first, _, more = row.text.partition("\n")
-            style, text = COMMENT, f"✎ draft: {shown(first)}" + (" …" if more.strip() else "")
+            style, text = COMMENT, f"✎ draft: {summary(row.text, shown)}"
         else:
             style, text = NOTE, row.text
         style = style + under if under.bgcolor else style

@@ -6,10 +6,20 @@ recorded or signed."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-SIDES = ("new", "old")
+
+def place(path: str, line: int, side: str | None) -> str:
+    """`path:line`, and `(old)` for a removed line."""
+    return f"{path}:{line}" + (" (old)" if side == "old" else "")
+
+
+def summary(text: str, escape: Callable[[str], str]) -> str:
+    """A comment's first line, escaped, and `…` when more follows."""
+    first, _, more = text.partition("\n")
+    return escape(first) + (" …" if more.strip() else "")
 
 
 @dataclass(frozen=True)
@@ -30,8 +40,7 @@ class Draft:
 
     @property
     def where(self) -> str:
-        """`path:line`, and `(old)` for a removed line."""
-        return f"{self.path}:{self.line}" + (" (old)" if self.side == "old" else "")
+        return place(self.path, self.line, self.side)
 
     def comment(self) -> dict[str, Any]:
         """The review body's comment (`path`, `line`, `side`, `text`)."""

@@ -36,11 +36,8 @@ def shown(text: str) -> str:
 
 
 def coordinates(line: DiffLine) -> tuple[int, str]:
-    """Where a comment on `line` points (SPEC 11.2): the new side's number for an added
-    or context line, the old side's for a removed one."""
-    if line.kind == "-":
-        return int(line.old_line or 0), "old"
-    return int(line.new_line or 0), "new"
+    """Where a comment on `line` points: the engine's rule (DiffLine.coordinates)."""
+    return line.coordinates()
 
 
 def _size(size: int | None) -> str:

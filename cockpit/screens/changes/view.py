@@ -35,7 +35,7 @@ from cockpit.engine.repo.diff import DiffLine, FileDiff
 from cockpit.engine.repo.diff_text import visible
 from cockpit.errors import CockpitError
 from cockpit.screens.changes.diff_view import DiffView
-from cockpit.screens.changes.drafts import Draft
+from cockpit.screens.changes.drafts import Draft, summary
 from cockpit.screens.changes.file_list import FileList
 from cockpit.screens.changes.rows import Note, coordinates, file_rows, shown
 from cockpit.screens.context import cockpit
@@ -73,9 +73,8 @@ class DraftList(OptionList):
 def draft_option(draft: Draft) -> Text:
     text = Text(end="", no_wrap=True)
     text.append(visible(draft.where), style="bold")
-    first, _, more = draft.text.partition("\n")
     text.append("  ")
-    text.append(shown(first) + (" …" if more.strip() else ""))
+    text.append(summary(draft.text, shown))
     return text
 
 

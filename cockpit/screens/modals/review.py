@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.widgets import Label, Select, Static, TextArea
 
 from cockpit.engine.repo.diff_text import visible
+from cockpit.screens.changes.drafts import place, summary
 from cockpit.screens.modals.form import ActionModal
 from cockpit.screens.text import plain
 
@@ -20,12 +21,9 @@ def comments_text(comments: list[dict[str, Any]]) -> Text:
     for n, comment in enumerate(comments):
         if n:
             shown.append("\n")
-        where = f"{comment['path']}:{comment['line']}" + (
-            " (old)" if comment.get("side") == "old" else ""
-        )
-        shown.append(visible(where), style="bold")
-        first, _, more = str(comment["text"]).partition("\n")
-        shown.append("  " + visible(first) + (" …" if more.strip() else ""))
+        at = place(comment["path"], comment["line"], comment.get("side"))
+        shown.append(visible(at), style="bold")
+        shown.append("  " + summary(str(comment["text"]), visible))
     return shown
 
 
